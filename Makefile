@@ -1,0 +1,68 @@
+# Two commands on a fresh machine (Python 3.11):
+#   make            separate the samples in mixdown/ into separate/ with unet.model
+#   make test       run the test suite
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+MPI_STAMP := $(VENV)/.installed-mpi
+CORPUS ?= ../shared/corpus
+BUILD := build
+
+.PHONY: all separate test venv mpi corpus model-data train-model eval-model bench clean-build
+
+all: separate
+
+# --- environment ---------------------------------------------------------
+# Chainer 7.8.1 (the last release) ships only as an sdist whose setup.py
+# imports pkg_resources: it builds with setuptools<74 and without build
+# isolation, after NumPy<2 (it calls np.sctypes, removed in NumPy 2).
+$(STAMP): requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed (Chainer 7.8.1 does not run on 3.12)"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet "setuptools<74" wheel
+	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-build-isolation chainer==7.8.1
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# ChainerMN over MPI: the mpich wheel brings mpiexec, mpi4py binds to it.
+$(MPI_STAMP): $(STAMP) requirements-mpi.txt
+	$(PIP) install --quiet -r requirements-mpi.txt
+	touch $(MPI_STAMP)
+
+mpi: $(MPI_STAMP)
+
+# --- the two quick-start commands ----------------------------------------
+separate: $(STAMP)
+	$(PY) make_separate.py -i mixdown -o separate -m unet.model --overwrite
+
+test: $(MPI_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q tests
+
+# --- the shipped model, from the shared corpus ----------------------------
+corpus: $(STAMP)
+	$(PY) scripts/prepare_corpus.py --corpus $(CORPUS) --out music_speech
+
+model-data: corpus
+	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
+	    -t $(BUILD)/train_stft -o $(BUILD)/train_mix -b 5 --snr -5 10 --seed 1
+	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
+	    -t $(BUILD)/val_stft -o $(BUILD)/val_mix -b 2 --snr -5 10 --seed 2
+	for snr in -5 0 5; do \
+	    $(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
+	        -t $(BUILD)/eval_stft/snr$$snr -o $(BUILD)/eval/snr$$snr -b 2 --snr $$snr --refs; \
+	done
+
+# Continue from the shipped model (INIT=) or start afresh (INIT=none).
+INIT ?= unet.model
+train-model: $(STAMP)
+	$(PY) train.py -t $(BUILD)/train_stft --val-dir $(BUILD)/val_stft -o result \
+	    -b 16 -e 200 -f 1 --seed 0 $(if $(filter none,$(INIT)),,--init $(INIT))
+
+clean-build:
+	rm -rf $(BUILD)

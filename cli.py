@@ -1,0 +1,90 @@
+"""What the command-line scripts share: error reporting, exit codes, devices.
+
+A user mistake ends in one line on stderr (``prog: error: ...``) and exit
+status 1; Ctrl-C (or SIGTERM) in status 130 (143); ``--debug`` or
+``SPEECHSEP_DEBUG=1`` shows the traceback instead.
+"""
+import os
+import signal
+import sys
+
+import network
+import util
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message says what and where."""
+
+
+# Errors that are the user's input, not a bug: reported in one line.
+USER_ERRORS = (UserError, util.AudioError, network.ModelError)
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when SIGTERM arrives, so clean-up runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def run(prog, job, debug=False):
+    """Call ``job()`` and turn its outcome into an exit status.
+
+    Returns ``job``'s own status (0 when it returns None), 1 after a user
+    error, 130 after Ctrl-C, 143 after SIGTERM.
+    """
+    debug = debug or os.environ.get('SPEECHSEP_DEBUG', '') not in ('', '0')
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        status = job()
+        return 0 if status is None else status
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print('{}: error: {}'.format(prog, err), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print('{}: interrupted'.format(prog), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print('{}: terminated'.format(prog), file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def get_array_module(gpu):
+    """``numpy`` for ``gpu < 0``; else CuPy with device ``gpu`` made current.
+
+    Raises ``UserError`` in one line when CuPy or the device is missing.
+    """
+    if gpu < 0:
+        import numpy
+        return numpy
+    from chainer.backends import cuda
+    if not cuda.available:
+        raise UserError('-g {}: CuPy is not installed (or cannot load CUDA); '
+                        'install the cupy wheel for your CUDA version or run '
+                        'on the CPU with -g -1'.format(gpu))
+    try:
+        count = cuda.cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:   # CUDA driver errors have no common base class
+        raise UserError('-g {}: no usable CUDA device ({})'.format(gpu, err)) from None
+    if gpu >= count:
+        raise UserError('-g {}: no such GPU (this machine has {})'.format(gpu, count))
+    cuda.get_device_from_id(gpu).use()
+    return cuda.cupy
+
+
+def print_settings(settings):
+    """Print resolved settings first, as Chainer's examples do."""
+    for name, value in settings:
+        print('# {}: {}'.format(name, value))
+    sys.stdout.flush()

@@ -1,0 +1,45 @@
+"""Constants shared by the suite: audio, STFT and model numbers, default folders.
+
+Units are given beside each value. Change them only together with a model
+trained for the new values: the network sees 512 frequency bins because
+``FFT_SIZE`` is 1024.
+"""
+
+# Audio
+SR = 16000                # Hz, the rate of every mixture, STFT and estimate
+FFT_SIZE = 1024           # samples per STFT frame (64 ms at 16 kHz)
+H = 512                   # samples, hop between STFT frames (32 ms at 16 kHz)
+N_BINS = FFT_SIZE // 2 + 1          # 513 rfft bins, DC included
+NET_BINS = N_BINS - 1               # 512 bins the U-Net sees (DC dropped)
+
+# Model and training
+PATCH_LENGTH = 128        # frames per network patch (4.1 s at 16 kHz)
+BATCH_SIZE = 64           # patches per training mini-batch
+EPOCHS = 30               # sweeps over the training set
+VAL_FRACTION = 0.1        # share of npz files held out for validation
+LEARNING_RATE = 0.001     # Adam alpha, as in the seed
+DROPOUT = 0.5             # on the first three decoder layers
+
+# Separation
+PATCH_OVERLAP = 16        # frames shared by neighbouring patches (cross-faded)
+SEPARATE_BATCH = 8        # patches per forward pass in make_separate.py
+BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time
+HARD_MASK_THRESHOLD = 0.5 # upstream ComputeMask's threshold for --hard-mask
+PEAK_LIMIT = 0.999        # full-scale fraction an integer file is scaled to when the
+                          # estimate would clip
+
+# Mixing (make_dataset.py)
+MIX_RATIO = 1.0           # speech-to-music amplitude ratio (seed's -r)
+LOOP_COUNT = 2            # pairings per music file (seed's -b)
+
+# Default folders and files
+PATH_MUSIC = 'music_speech/music_wav'
+PATH_SPEECH = 'music_speech/speech_wav'
+PATH_MIXDOWN = 'mixdown'
+PATH_FFT = 'stft'
+PATH_RESULT = 'result'
+PATH_SEPARATE = 'separate'
+MODEL_FILE = 'unet.model'
+
+# File types read as audio (libsndfile decodes them)
+AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')

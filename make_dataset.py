@@ -1,0 +1,242 @@
+"""Mix music and speech into training data for the U-Net.
+
+Music file i is paired with speech file i; after each loop the speech list is
+rotated by one, so ``-b 2`` gives two pairings per music file (the seed's
+scheme). Each pair is mixed over the shorter length at 16 kHz mono and gives
+
+* ``mixdown/<speech>_<music>.wav``: the mixture, peak-normalised;
+* ``stft/<speech>_<music>.npz``: ``mix``, ``vocal`` (speech) and ``inst``
+  (music) STFT magnitudes, float32 ``(513, frames)``, all three divided by
+  the mixture's maximum (the format UNet-VocalSeparation-Chainer reads);
+* with ``--refs``, ``NAME.speech.wav`` and ``NAME.music.wav`` beside the
+  mixture (scaled so that they sum to it) and ``manifest.csv``.
+
+Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
+"""
+import argparse
+import csv
+import os
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+import cli
+import const
+import util
+
+PROG = 'make_dataset.py'
+MANIFEST = 'manifest.csv'
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Prepare mixtures and STFT magnitudes for U-Net training')
+    parser.add_argument('--music', '-m', default=const.PATH_MUSIC,
+                        help='folder of music files (default: %(default)s)')
+    parser.add_argument('--speech', '-s', default=const.PATH_SPEECH,
+                        help='folder of speech files (default: %(default)s)')
+    parser.add_argument('--stft', '-t', default=const.PATH_FFT,
+                        help='output folder for the npz magnitudes (default: %(default)s)')
+    parser.add_argument('--mixdown', '-o', default=const.PATH_MIXDOWN,
+                        help='output folder for the mixtures (default: %(default)s)')
+    parser.add_argument('--mixratio', '-r', type=float, default=const.MIX_RATIO,
+                        help='speech-to-music amplitude ratio (default: %(default)s)')
+    parser.add_argument('--snr', type=float, nargs='+', metavar='DB',
+                        help='speech-to-music ratio in dB instead of -r: one value, '
+                             'or LOW HIGH to draw one per pair uniformly')
+    parser.add_argument('--loop', '-b', type=int, default=const.LOOP_COUNT,
+                        help='pairings per music file (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='random seed for --snr ranges (default: %(default)s)')
+    parser.add_argument('--refs', action='store_true',
+                        help='also write NAME.speech.wav, NAME.music.wav and '
+                             'manifest.csv beside the mixtures (for evaluate.py)')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return cli.run(PROG, lambda: make_dataset(args), debug=args.debug)
+
+
+def make_dataset(args):
+    snr_range = parse_snr(args.snr)
+    check_folders(args)
+    music = readable_files(args.music, 'music')
+    speech = readable_files(args.speech, 'speech')
+    pairs = pair_files(music, speech, args.loop)
+    cli.print_settings([
+        ('music', '{} ({} files)'.format(args.music, len(music))),
+        ('speech', '{} ({} files)'.format(args.speech, len(speech))),
+        ('level', 'SNR {} dB'.format(' to '.join(map(str, snr_range)))
+         if snr_range else 'ratio {}'.format(args.mixratio)),
+        ('loops', min(args.loop, len(speech))),
+        ('pairs', len(pairs)),
+        ('stft', args.stft), ('mixdown', args.mixdown)])
+    os.makedirs(args.stft, exist_ok=True)
+    os.makedirs(args.mixdown, exist_ok=True)
+
+    rng = np.random.default_rng(args.seed)
+    rows, skipped, seconds = [], [], 0.0
+    for music_path, speech_path, name in tqdm(pairs, desc='mixing', unit='pair'):
+        snr_db = rng.uniform(*snr_range) if snr_range else None
+        try:
+            row = mix_pair(music_path, speech_path, name, args, snr_db)
+        except util.AudioError as err:
+            tqdm.write('warning: skipped {}: {}'.format(name, err), file=sys.stderr)
+            skipped.append(name)
+            continue
+        rows.append(row)
+        seconds += row['seconds']
+    if args.refs:
+        write_manifest(os.path.join(args.mixdown, MANIFEST), rows)
+    print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
+        len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
+    if not rows:
+        raise cli.UserError('no mixture was written; see the warnings above')
+    return 0
+
+
+def parse_snr(values):
+    """``None`` for ``-r`` mode, else a ``(low, high)`` range in dB."""
+    if values is None:
+        return None
+    if len(values) > 2:
+        raise cli.UserError('--snr takes one value or LOW HIGH, got {}'.format(len(values)))
+    low, high = values[0], values[-1]
+    if low > high:
+        raise cli.UserError('--snr {} {}: LOW is above HIGH'.format(low, high))
+    return (low, high)
+
+
+def check_folders(args):
+    """Inputs must exist; outputs must not be an input folder."""
+    for kind, folder in (('music', args.music), ('speech', args.speech)):
+        if not os.path.isdir(folder):
+            raise cli.UserError('{} folder {} does not exist (-{} DIR)'.format(
+                kind, folder, kind[0]))
+    inputs = {os.path.realpath(args.music), os.path.realpath(args.speech)}
+    for option, folder in (('-t', args.stft), ('-o', args.mixdown)):
+        if os.path.realpath(folder) in inputs:
+            raise cli.UserError('{} {}: the output folder is an input folder; '
+                                'choose another'.format(option, folder))
+
+
+def readable_files(folder, kind):
+    """Audio files below ``folder`` whose header reads; others are warned about."""
+    found = util.find_audio(folder)
+    good = []
+    for path in found:
+        try:
+            if util.audio_info(path).frames == 0:
+                raise util.AudioError('{}: no samples'.format(path))
+        except util.AudioError as err:
+            print('warning: skipped {}'.format(err), file=sys.stderr)
+            continue
+        good.append(path)
+    if not good:
+        raise cli.UserError('no readable {} files in {} (looked for {})'.format(
+            kind, folder, ', '.join(const.AUDIO_EXTENSIONS)))
+    return good
+
+
+def pair_files(music, speech, loops):
+    """``[(music, speech, name)]`` by the seed's scheme, names made unique.
+
+    Loop ``k`` pairs music i with speech ``(i - k) mod len(speech)``; at most
+    ``len(speech)`` loops. A name repeated (same stems from different
+    subfolders) gets the subfolder in it; one still repeated is dropped with
+    a warning.
+    """
+    music_names = stem_names(music)
+    speech_names = stem_names(speech)
+    order = list(range(len(speech)))
+    pairs, seen = [], set()
+    for _ in range(min(loops, len(speech))):
+        for i, j in zip(range(len(music)), order):
+            name = '{}_{}'.format(speech_names[j], music_names[i])
+            if name in seen:
+                print('warning: skipped a second pair named {}'.format(name), file=sys.stderr)
+                continue
+            seen.add(name)
+            pairs.append((music[i], speech[j], name))
+        order = [order[-1]] + order[:-1]
+    return pairs
+
+
+def stem_names(paths):
+    """File stems; where two are equal, the parent folder is prefixed."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    repeated = {s for s in stems if stems.count(s) > 1}
+    return ['{}-{}'.format(os.path.basename(os.path.dirname(p)), s) if s in repeated else s
+            for p, s in zip(paths, stems)]
+
+
+def mix_pair(music_path, speech_path, name, args, snr_db):
+    """Mix one pair and write its files; return its manifest row."""
+    music = util.load_audio(music_path)
+    speech = util.load_audio(speech_path)
+    length = min(len(music), len(speech))
+    music, speech = music[:length], speech[:length]
+    gain = args.mixratio if snr_db is None else speech_gain(speech, music, snr_db)
+    speech = speech * gain
+    mixture = speech + music
+    peak = float(np.max(np.abs(mixture))) if length else 0.0
+    if peak == 0.0:
+        raise util.AudioError('{} + {}: the mixture is silent'.format(speech_path, music_path))
+    scale = const.PEAK_LIMIT / peak
+    mixture, speech, music = mixture * scale, speech * scale, music * scale
+
+    spec_mix, spec_speech, spec_music = (util.magnitude(x) for x in (mixture, speech, music))
+    norm = spec_mix.max()
+    util.save_npz(os.path.join(args.stft, name + '.npz'),
+                  mix=spec_mix / norm, vocal=spec_speech / norm, inst=spec_music / norm)
+    base = os.path.join(args.mixdown, name)
+    util.write_audio(base + '.wav', mixture)
+    if args.refs:
+        util.write_audio(base + '.speech.wav', speech)
+        util.write_audio(base + '.music.wav', music)
+    return {'name': name, 'speech_file': speech_path, 'music_file': music_path,
+            'snr_db': round(measured_snr(speech, music), 2), 'seconds': length / const.SR}
+
+
+def speech_gain(speech, music, snr_db):
+    """Amplitude factor that puts speech ``snr_db`` dB above the music's power."""
+    p_speech, p_music = np.mean(speech ** 2), np.mean(music ** 2)
+    if p_speech == 0.0:
+        return 1.0
+    if p_music == 0.0:
+        return 1.0
+    return float(np.sqrt(p_music / p_speech * 10.0 ** (snr_db / 10.0)))
+
+
+def measured_snr(speech, music):
+    """Speech-to-music power ratio in dB (inf when the music is silent)."""
+    p_speech, p_music = np.mean(speech ** 2), np.mean(music ** 2)
+    if p_music == 0.0:
+        return float('inf')
+    if p_speech == 0.0:
+        return float('-inf')
+    return float(10.0 * np.log10(p_speech / p_music))
+
+
+def write_manifest(path, rows):
+    """``manifest.csv``: name, speech_file, music_file, snr_db, seconds."""
+    tmp = util.temporary_path(path)
+    try:
+        with open(tmp, 'w', newline='') as handle:
+            writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
+                                             'snr_db', 'seconds'])
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(dict(row, seconds=round(row['seconds'], 3)))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""Separate the speech from music in a file or in every file of a folder.
+
+The input (any rate, channels and libsndfile format) is read in blocks,
+resampled to 16 kHz mono and turned into an STFT; the U-Net's mask is
+computed in overlapping patches of ``PATCH_LENGTH`` frames, cross-faded, and
+applied to the mixture's STFT; the inverse STFT is written block by block.
+Memory therefore stays flat however long the input, and the output has
+exactly the input's duration (16 kHz, or the input's rate with ``--sr``).
+
+Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
+       python3 make_separate.py -i mixdown -o separate     (a whole folder)
+"""
+import argparse
+import os
+import sys
+import time
+
+import chainer
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+import cli
+import const
+import network
+import util
+
+PROG = 'make_separate.py'
+REFERENCE_TAGS = ('.speech', '.music')   # evaluate.py's reference files
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog=PROG, description='Speech separation by U-Net')
+    parser.add_argument('--input', '-i', default=const.PATH_MIXDOWN,
+                        help='audio file or folder of mixtures (default: %(default)s)')
+    parser.add_argument('--out', '-o', default=const.PATH_SEPARATE,
+                        help='output file (with an audio extension) or folder '
+                             '(default: %(default)s)')
+    parser.add_argument('--model', '-m', default=const.MODEL_FILE,
+                        help='U-Net model, or a trainer snapshot (default: %(default)s)')
+    parser.add_argument('--gpu', '-g', type=int, default=-1,
+                        help='GPU id; negative for the CPU (default: %(default)s)')
+    parser.add_argument('--sr', nargs='?', const='input', default=None, metavar='HZ',
+                        help='write at the input\'s rate (--sr) or at HZ instead of 16 kHz')
+    parser.add_argument('--music-out', default=None, metavar='FILE|DIR',
+                        help='also write the residual music here')
+    parser.add_argument('--hard-mask', action='store_true',
+                        help='binary mask (threshold {}) as upstream ComputeMask; '
+                             'default soft mask'.format(const.HARD_MASK_THRESHOLD))
+    parser.add_argument('--batch', type=int, default=const.SEPARATE_BATCH,
+                        help='patches per forward pass (default: %(default)s)')
+    parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
+                        help='frames shared by neighbouring patches (default: %(default)s)')
+    parser.add_argument('--subtype', default=None,
+                        help='sample format, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT '
+                             'for wav, the format\'s usual one otherwise)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace existing output files')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return cli.run(PROG, lambda: separate_main(args), debug=args.debug)
+
+
+# --------------------------------------------------------------------------
+# The separation itself
+
+def network_mask_fn(unet, xp):
+    """``patches (B, 1, 512, frames) -> masks`` through ``unet`` in inference mode."""
+    def mask_fn(patches):
+        with chainer.using_config('train', False), chainer.no_backprop_mode():
+            mask = unet(xp.asarray(patches)).array
+        return chainer.backends.cuda.to_cpu(mask)
+    return mask_fn
+
+
+class Separator:
+    """Mask-based separation of a 16 kHz mono stream.
+
+    ``mask_fn`` maps normalised magnitude patches ``(B, 1, 512, frames)`` to
+    speech masks in [0, 1]. The music estimate is the mixture minus the
+    speech estimate, so the two always add up to the mixture.
+    """
+
+    def __init__(self, mask_fn, hard_mask=False, overlap=const.PATCH_OVERLAP,
+                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH):
+        self.mask_fn = mask_fn
+        self.hard_mask = hard_mask
+        self.patching = dict(length=length, overlap=overlap, batch=batch)
+
+    def stream(self, blocks, n_samples, scale):
+        """Yield ``(speech, music)`` blocks for a mixture given as ``blocks``.
+
+        ``n_samples``: the mixture's total length; the outputs add up to it
+        exactly. ``scale``: factor that maps the mixture's magnitudes to the
+        network's range (``1 / max |STFT|``, as in training). The stream is
+        padded by one hop of silence, so that its last sample lies under two
+        frames (not at a window's near-zero edge), and trimmed back.
+        """
+        analysis = util.StreamingSTFT()
+        masker = util.PatchMasker(self.mask_fn, **self.patching)
+        padded = n_samples + const.H
+        speech_out, music_out = util.StreamingISTFT(padded), util.StreamingISTFT(padded)
+        pending = np.zeros((const.N_BINS, 0), np.complex64)
+        emitted = 0
+        for block, last in _with_tail(blocks):
+            spectrum = analysis.push(block)
+            if last:
+                spectrum = np.concatenate([spectrum, analysis.finish()], axis=1)
+            pending = np.concatenate([pending, spectrum], axis=1)
+            masks = masker.push(np.abs(spectrum) * scale)
+            if last:
+                masks = np.concatenate([masks, masker.finish()], axis=1)
+            pending, (speech, music) = self._apply(pending, masks, speech_out, music_out)
+            if last:
+                speech = np.concatenate([speech, speech_out.finish()])
+                music = np.concatenate([music, music_out.finish()])
+            keep = max(0, min(len(speech), n_samples - emitted))
+            emitted += keep
+            if keep or last:
+                yield speech[:keep], music[:keep]
+
+    def _apply(self, pending, masks, speech_out, music_out):
+        k = masks.shape[1]
+        if self.hard_mask:
+            masks = (masks > const.HARD_MASK_THRESHOLD).astype(np.float32)
+        mixture = pending[:, :k]
+        speech = mixture * masks
+        return pending[:, k:], (speech_out.push(speech), music_out.push(mixture - speech))
+
+    def separate(self, mixture):
+        """``(speech, music)`` for a whole 16 kHz mono array (same length)."""
+        mixture = np.asarray(mixture, dtype=np.float32)
+        scale = normalisation(peak_magnitude([mixture]))
+        parts = list(self.stream([mixture], len(mixture), scale))
+        return (np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]))
+
+
+def _with_tail(blocks):
+    """``(block, False)`` for each block, then one hop of silence marked last."""
+    for block in blocks:
+        yield block, False
+    yield np.zeros(const.H, np.float32), True
+
+
+def peak_magnitude(blocks):
+    """Largest STFT magnitude of a stream of blocks (the first pass)."""
+    analysis = util.StreamingSTFT()
+    peak = 0.0
+    for block in blocks:
+        peak = max(peak, float(np.abs(analysis.push(block)).max(initial=0.0)))
+    return max(peak, float(np.abs(analysis.finish()).max(initial=0.0)))
+
+
+def normalisation(peak):
+    """Scale mapping magnitudes to [0, 1]; 0 for silence (the mask is moot)."""
+    return 1.0 / peak if peak > 0 else 0.0
+
+
+class AudioSink:
+    """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
+    samples, through a hidden temporary file renamed into place on
+    ``commit()``; ``discard()`` removes it. Integer formats are scaled down
+    rather than clipped if the estimate peaks beyond full scale."""
+
+    def __init__(self, path, rate, n_in, n_out, subtype=None):
+        self.path = path
+        self.rate = rate
+        self.format = util.output_format(path)
+        self.subtype = subtype or util.default_subtype(self.format)
+        if not sf.check_format(self.format, self.subtype):
+            raise cli.UserError('--subtype {}: not available for {} files'.format(
+                self.subtype, self.format))
+        self.resampler = util.Resampler(const.SR, rate, n_in)
+        self.resampler.n_out = n_out
+        self.tmp = util.temporary_path(path)
+        self.peak = 0.0
+        self._file = sf.SoundFile(self.tmp, 'w', rate, 1, 'FLOAT', format='WAV')
+
+    def write(self, samples):
+        self._store(self.resampler.process(samples))
+
+    def finish(self):
+        """Flush the resampler: the file now holds exactly ``n_out`` samples."""
+        self._store(self.resampler.finish())
+
+    def _store(self, out):
+        if not np.all(np.isfinite(out)):
+            raise util.AudioError('{}: the estimate is not finite; not written'.format(self.path))
+        if len(out):
+            self.peak = max(self.peak, float(np.max(np.abs(out))))
+            self._file.write(out)
+
+    def commit(self):
+        self._file.close()
+        integer = not self.subtype.startswith(('FLOAT', 'DOUBLE'))
+        if self.format == 'WAV' and self.subtype == 'FLOAT':
+            os.replace(self.tmp, self.path)
+            return
+        gain = const.PEAK_LIMIT / self.peak if integer and self.peak > 1.0 else 1.0
+        final_tmp = self.tmp + '.final'
+        try:
+            with sf.SoundFile(self.tmp) as source, \
+                    sf.SoundFile(final_tmp, 'w', self.rate, 1, self.subtype,
+                                 format=self.format) as target:
+                for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
+                    target.write(block * gain)
+            os.replace(final_tmp, self.path)
+        finally:
+            for leftover in (final_tmp, self.tmp):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        if gain != 1.0:
+            tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB to fit {}'.format(
+                self.path, self.peak, 20 * np.log10(gain), self.subtype), file=sys.stderr)
+
+    def discard(self):
+        if not self._file.closed:
+            self._file.close()
+        if os.path.exists(self.tmp):
+            os.remove(self.tmp)
+
+
+def output_rate(sr_option, input_rate):
+    if sr_option is None:
+        return const.SR
+    if sr_option == 'input':
+        return input_rate
+    try:
+        rate = int(sr_option)
+    except ValueError:
+        rate = 0
+    if rate <= 0:
+        raise cli.UserError('--sr {}: expected a rate in Hz'.format(sr_option))
+    return rate
+
+
+def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
+                  progress=False):
+    """Separate one file; returns its duration in seconds.
+
+    ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
+    Outputs are renamed into place only when complete.
+    """
+    info = util.audio_info(path)
+    if info.frames == 0:
+        raise util.AudioError('{}: holds no samples'.format(path))
+    rate = output_rate(sr, info.samplerate)
+    n16 = util.resampled_length(info.frames, info.samplerate, const.SR)
+    n_out = info.frames if rate == info.samplerate else \
+        util.resampled_length(info.frames, info.samplerate, rate)
+    scale = normalisation(peak_magnitude(util.stream_audio(path)))
+
+    sinks = [AudioSink(out_path, rate, n16, n_out, subtype)]
+    if music_path:
+        sinks.append(AudioSink(music_path, rate, n16, n_out, subtype))
+    bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=os.path.basename(path),
+               disable=not progress, leave=False)
+    try:
+        parts = separator.stream(util.stream_audio(path), n16, scale)
+        for part in parts:
+            for sink, samples in zip(sinks, part):
+                sink.write(samples)
+            bar.update(round(len(part[0]) / const.SR, 1))
+        for sink in sinks:
+            sink.finish()
+            sink.commit()
+    finally:
+        bar.close()
+        for sink in sinks:
+            sink.discard()
+    return info.frames / info.samplerate
+
+
+# --------------------------------------------------------------------------
+# The command line
+
+def plan_outputs(args):
+    """``[(input, speech_output, music_output_or_None)]`` for this run."""
+    if not os.path.exists(args.input):
+        raise cli.UserError('-i {}: no such file or folder'.format(args.input))
+    if os.path.isdir(args.input):
+        return plan_folder(args)
+    out = args.out
+    if not has_audio_extension(out):
+        out = os.path.join(out, stem(args.input) + '.wav')
+    music = args.music_out
+    if music and not has_audio_extension(music):
+        music = os.path.join(music, stem(args.input) + '.wav')
+    return [(args.input, out, music)]
+
+
+def plan_folder(args):
+    if has_audio_extension(args.out):
+        raise cli.UserError('-o {}: the input is a folder, so the output must be a '
+                            'folder too'.format(args.out))
+    skip = [os.path.realpath(d) for d in (args.out, args.music_out) if d]
+    if os.path.realpath(args.input) in skip:
+        raise cli.UserError('-o {}: the output folder is the input folder; outputs would '
+                            'replace the mixtures'.format(args.out))
+    inputs = [p for p in util.find_audio(args.input)
+              if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
+              and not stem(p).endswith(REFERENCE_TAGS)]
+    if not inputs:
+        raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
+            args.input, ', '.join(const.AUDIO_EXTENSIONS)))
+    plan = []
+    for path in inputs:
+        relative = os.path.splitext(os.path.relpath(path, args.input))[0] + '.wav'
+        music = os.path.join(args.music_out, relative) if args.music_out else None
+        plan.append((path, os.path.join(args.out, relative), music))
+    return plan
+
+
+def has_audio_extension(path):
+    return os.path.splitext(path)[1].lower() in const.AUDIO_EXTENSIONS
+
+
+def stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def check_outputs(source, outputs, overwrite):
+    """Refuse to write over the input, or over an existing file without
+    --overwrite; make the output folders."""
+    for out in outputs:
+        if out is None:
+            continue
+        if os.path.exists(out) and os.path.samefile(out, source):
+            raise cli.UserError('{}: the output is the input file; choose another -o'.format(out))
+        if os.path.exists(out) and not overwrite:
+            raise cli.UserError('{}: exists; use --overwrite to replace it'.format(out))
+        util.output_format(out)
+        folder = os.path.dirname(out)
+        if folder:
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as err:
+                raise cli.UserError('{}: cannot create the output folder ({})'.format(
+                    folder, err.strerror)) from None
+        if not os.access(folder or '.', os.W_OK):
+            raise cli.UserError('{}: the output folder is not writable'.format(folder or '.'))
+
+
+def separate_main(args):
+    if args.batch <= 0:
+        raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
+    if not 0 <= args.overlap < const.PATCH_LENGTH:
+        raise cli.UserError('--overlap {}: must be from 0 to {}'.format(
+            args.overlap, const.PATCH_LENGTH - 1))
+    output_rate(args.sr, const.SR)
+    plan = plan_outputs(args)
+    xp = cli.get_array_module(args.gpu)
+    unet = network.load_unet(args.model)
+    if args.gpu >= 0:
+        unet.to_gpu(args.gpu)
+    separator = Separator(network_mask_fn(unet, xp), hard_mask=args.hard_mask,
+                          overlap=args.overlap, batch=args.batch)
+    cli.print_settings([
+        ('input', '{} ({} file{})'.format(args.input, len(plan), '' if len(plan) == 1 else 's')),
+        ('output', args.out), ('model', args.model),
+        ('mask', 'hard' if args.hard_mask else 'soft'),
+        ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
+        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')])
+    return run_plan(plan, separator, args)
+
+
+def run_plan(plan, separator, args):
+    """Separate every planned file; a failure is reported and skipped."""
+    failures, seconds, started = [], 0.0, time.time()
+    single = len(plan) == 1
+    for source, out, music in tqdm(plan, desc='separating', unit='file', disable=single):
+        try:
+            check_outputs(source, (out, music), args.overwrite)
+            seconds += separate_file(source, out, separator, music, args.sr,
+                                     args.subtype, progress=single)
+        except cli.USER_ERRORS as err:
+            if single:
+                raise
+            tqdm.write('error: {}'.format(err), file=sys.stderr)
+            failures.append(str(err))
+    elapsed = time.time() - started
+    done = len(plan) - len(failures)
+    print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s, real-time factor '
+          '{:.3f}) into {}'.format(done, len(plan), '' if len(plan) == 1 else 's',
+                                   seconds, elapsed, elapsed / max(seconds, 1e-9), args.out))
+    if failures:
+        print('{} failed:'.format(len(failures)), file=sys.stderr)
+        for failure in failures:
+            print('  ' + failure, file=sys.stderr)
+        return cli.EXIT_ERROR
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

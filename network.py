@@ -1,0 +1,138 @@
+"""The U-Net of Jansson et al. (ISMIR 2017) and its training loss.
+
+Link names (conv1..6, norm1..6, deconv1..6, denorm1..5) are those of
+UNet-VocalSeparation-Chainer, so ``chainer.serializers.load_npz`` reads an
+upstream ``unet.model`` and the ``model_N`` files its train.py wrote.
+"""
+import zipfile
+
+import chainer
+import chainer.functions as F
+import chainer.links as L
+import numpy as np
+from chainer import reporter
+
+import const
+
+
+class ModelError(Exception):
+    """A model file that cannot be loaded; the message names the file."""
+
+
+class UNet(chainer.Chain):
+    """Magnitude in, soft mask out.
+
+    Input ``(batch, 1, 512, frames)`` float32 magnitudes without the DC bin,
+    ``frames`` a multiple of 64; output a mask in [0, 1] of the same shape.
+    """
+
+    def __init__(self):
+        super().__init__()
+        with self.init_scope():
+            self.conv1 = L.Convolution2D(1, 16, 4, 2, 1)
+            self.norm1 = L.BatchNormalization(16)
+            self.conv2 = L.Convolution2D(16, 32, 4, 2, 1)
+            self.norm2 = L.BatchNormalization(32)
+            self.conv3 = L.Convolution2D(32, 64, 4, 2, 1)
+            self.norm3 = L.BatchNormalization(64)
+            self.conv4 = L.Convolution2D(64, 128, 4, 2, 1)
+            self.norm4 = L.BatchNormalization(128)
+            self.conv5 = L.Convolution2D(128, 256, 4, 2, 1)
+            self.norm5 = L.BatchNormalization(256)
+            self.conv6 = L.Convolution2D(256, 512, 4, 2, 1)
+            self.norm6 = L.BatchNormalization(512)
+            self.deconv1 = L.Deconvolution2D(512, 256, 4, 2, 1)
+            self.denorm1 = L.BatchNormalization(256)
+            self.deconv2 = L.Deconvolution2D(512, 128, 4, 2, 1)
+            self.denorm2 = L.BatchNormalization(128)
+            self.deconv3 = L.Deconvolution2D(256, 64, 4, 2, 1)
+            self.denorm3 = L.BatchNormalization(64)
+            self.deconv4 = L.Deconvolution2D(128, 32, 4, 2, 1)
+            self.denorm4 = L.BatchNormalization(32)
+            self.deconv5 = L.Deconvolution2D(64, 16, 4, 2, 1)
+            self.denorm5 = L.BatchNormalization(16)
+            self.deconv6 = L.Deconvolution2D(32, 1, 4, 2, 1)
+
+    def forward(self, x):
+        h1 = F.leaky_relu(self.norm1(self.conv1(x)))
+        h2 = F.leaky_relu(self.norm2(self.conv2(h1)))
+        h3 = F.leaky_relu(self.norm3(self.conv3(h2)))
+        h4 = F.leaky_relu(self.norm4(self.conv4(h3)))
+        h5 = F.leaky_relu(self.norm5(self.conv5(h4)))
+        h6 = F.leaky_relu(self.norm6(self.conv6(h5)))
+        dh = F.relu(F.dropout(self.denorm1(self.deconv1(h6)), const.DROPOUT))
+        dh = F.relu(F.dropout(self.denorm2(self.deconv2(F.concat((dh, h5)))), const.DROPOUT))
+        dh = F.relu(F.dropout(self.denorm3(self.deconv3(F.concat((dh, h4)))), const.DROPOUT))
+        dh = F.relu(self.denorm4(self.deconv4(F.concat((dh, h3)))))
+        dh = F.relu(self.denorm5(self.deconv5(F.concat((dh, h2)))))
+        return F.sigmoid(self.deconv6(F.concat((dh, h1))))
+
+
+class UNetTrainmodel(chainer.Chain):
+    """Training wrapper: L1 between ``mix * mask`` and the speech magnitude.
+
+    Called with ``(mix, speech)``, both ``(batch, 1, 512, frames)``; reports
+    ``loss`` (so ``main/loss`` and ``validation/main/loss`` in the log).
+    """
+
+    def __init__(self, unet):
+        super().__init__()
+        with self.init_scope():
+            self.unet = unet
+
+    def forward(self, mix, speech):
+        mask = self.unet(mix)
+        loss = F.mean_absolute_error(mix * mask, speech)
+        reporter.report({'loss': loss}, self)
+        return loss
+
+
+def expected_keys():
+    """The npz keys of a saved ``UNet`` (``'conv1/W'``, ``'norm1/avg_mean'``...)."""
+    return {name.lstrip('/') for name, _ in UNet().namedparams()} | \
+        {'{}/{}'.format(link, stat) for link in _norm_names()
+         for stat in ('avg_mean', 'avg_var', 'N')}
+
+
+def _norm_names():
+    return ['norm{}'.format(i) for i in range(1, 7)] + \
+        ['denorm{}'.format(i) for i in range(1, 6)]
+
+
+# Where a U-Net's weights sit inside files other than a bare model.
+_PREFIXES = ('', 'updater/model:main/unet/', 'unet/')
+
+
+def load_unet(path):
+    """A ``UNet`` with the weights of ``path``.
+
+    ``path`` is a bare model (``unet.model``, ``result/model_N``) or a
+    trainer snapshot (``result/snapshot_iter_N``). Raises ``ModelError``
+    naming the file when it is missing, not an npz, truncated, or holds
+    another network.
+    """
+    try:
+        with np.load(path) as data:
+            keys = set(data.files)
+    except FileNotFoundError:
+        raise ModelError('{}: model file not found'.format(path)) from None
+    except IsADirectoryError:
+        raise ModelError('{}: is a folder, expected a model file'.format(path)) from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+        raise ModelError('{}: not a Chainer npz model (expected the U-Net weights '
+                         'saved by train.py)'.format(path)) from None
+    wanted = expected_keys()
+    for prefix in _PREFIXES:
+        if {prefix + k for k in wanted} <= keys:
+            break
+    else:
+        raise ModelError('{}: holds another network, not this U-Net '
+                         '(no conv1..conv6 / deconv1..deconv6 weights of the '
+                         'expected names)'.format(path))
+    unet = UNet()
+    try:
+        chainer.serializers.load_npz(path, unet, path=prefix)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise ModelError('{}: damaged or of another shape ({})'.format(
+            path, str(err).splitlines()[0][:120])) from None
+    return unet

@@ -1,0 +1,334 @@
+"""Train the U-Net on the npz magnitudes written by make_dataset.py.
+
+Chainer's Trainer writes to ``result/``: ``model_N`` (the U-Net at iteration
+N, loadable by make_separate.py), ``snapshot_iter_N`` (the whole trainer, for
+``-r``), ``model_best`` (lowest validation loss), ``log``, ``loss.png`` and
+``args.json``. Validation holds out whole npz files (``--val``) or uses a
+folder of its own (``--val-dir``).
+
+Usage: python3 train.py [-g GPU] [-b BATCH] [-e EPOCHS] [-r SNAPSHOT] [--init MODEL]
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import chainer
+import numpy as np
+from chainer import training
+from chainer.training import extensions
+
+import cli
+import const
+import network
+
+PROG = 'train.py'
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog=PROG, description='U-Net speech separation trainer')
+    parser.add_argument('--stft', '-t', default=const.PATH_FFT,
+                        help='folder of npz magnitudes (default: %(default)s)')
+    parser.add_argument('--batchsize', '-b', type=int, default=const.BATCH_SIZE,
+                        help='patches per mini-batch (default: %(default)s)')
+    parser.add_argument('--patchlength', '-l', type=int, default=const.PATCH_LENGTH,
+                        help='frames per patch, a multiple of 64 (default: %(default)s)')
+    parser.add_argument('--epoch', '-e', type=int, default=const.EPOCHS,
+                        help='sweeps over the training set (default: %(default)s)')
+    parser.add_argument('--stop', type=int, default=0, metavar='ITER',
+                        help='stop at this iteration instead (counted from the '
+                             'start of the run that -r resumes)')
+    parser.add_argument('--frequency', '-f', type=int, default=1,
+                        help='snapshot every this many epochs; -1 only at the end '
+                             '(default: %(default)s)')
+    parser.add_argument('--gpu', '-g', type=int, default=-1,
+                        help='GPU id; negative for the CPU (default: %(default)s)')
+    parser.add_argument('--out', '-o', default=const.PATH_RESULT,
+                        help='output folder (default: %(default)s)')
+    parser.add_argument('--resume', '-r', default='',
+                        help='resume from a snapshot_iter_N file')
+    parser.add_argument('--init', default='',
+                        help='start from this model ("none": random weights); without '
+                             'it ./{} is used if present'.format(const.MODEL_FILE))
+    parser.add_argument('--val', type=float, default=const.VAL_FRACTION,
+                        help='share of npz files held out for validation, chosen '
+                             'by name (default: %(default)s)')
+    parser.add_argument('--val-dir', default='',
+                        help='folder of validation npz files (instead of --val)')
+    parser.add_argument('--lr', type=float, default=const.LEARNING_RATE,
+                        help='Adam learning rate (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return cli.run(PROG, lambda: train(args), debug=args.debug)
+
+
+# --------------------------------------------------------------------------
+# Data
+
+def npz_files(folder):
+    """npz files directly in ``folder``, sorted by name."""
+    if not os.path.isdir(folder):
+        raise cli.UserError('stft folder {} does not exist; run make_dataset.py '
+                            'first or give -t DIR'.format(folder))
+    names = sorted(n for n in os.listdir(folder) if n.endswith('.npz'))
+    if not names:
+        raise cli.UserError('no npz files in {}; run make_dataset.py first'.format(folder))
+    return [os.path.join(folder, n) for n in names]
+
+
+def split_by_name(paths, fraction):
+    """``(train, val)``: the files whose name hashes lowest are held out.
+
+    The choice depends only on each file's name, so it is the same on every
+    machine and does not move when files are added.
+    """
+    if fraction <= 0 or len(paths) < 2:
+        return list(paths), []
+    n_val = min(len(paths) - 1, max(1, int(round(fraction * len(paths)))))
+    ranked = sorted(paths, key=lambda p: hashlib.md5(
+        os.path.basename(p).encode('utf-8')).hexdigest())
+    held = set(ranked[:n_val])
+    return [p for p in paths if p not in held], [p for p in paths if p in held]
+
+
+def load_items(paths):
+    """``[(mix, speech)]``, each ``(512, frames)`` float32 (DC bin dropped).
+
+    Files without ``mix``/``vocal``, of another shape or unreadable are
+    skipped with a warning naming them.
+    """
+    items = []
+    for path in paths:
+        try:
+            with np.load(path) as data:
+                if 'mix' not in data.files or 'vocal' not in data.files:
+                    raise ValueError('has no "mix"/"vocal" arrays (keys: {})'.format(
+                        ', '.join(data.files)))
+                mix, speech = data['mix'], data['vocal']
+        except (ValueError, OSError, EOFError) as err:
+            print('warning: skipped {}: {}'.format(path, err), file=sys.stderr)
+            continue
+        if mix.shape != speech.shape or mix.ndim != 2 or mix.shape[0] != const.N_BINS:
+            print('warning: skipped {}: mix {} and vocal {} must both be ({}, frames)'.format(
+                path, mix.shape, speech.shape, const.N_BINS), file=sys.stderr)
+            continue
+        if not (np.all(np.isfinite(mix)) and np.all(np.isfinite(speech))):
+            print('warning: skipped {}: holds NaN or Inf'.format(path), file=sys.stderr)
+            continue
+        items.append((np.ascontiguousarray(mix[1:], np.float32),
+                      np.ascontiguousarray(speech[1:], np.float32)))
+    return items
+
+
+def crop(item, start, length):
+    """``(mix, speech)`` patches ``(1, 512, length)`` from ``start``, zero-padded."""
+    out = np.zeros((2, 1, const.NET_BINS, length), np.float32)
+    for k in range(2):
+        piece = item[k][:, start:start + length]
+        out[k, 0, :, :piece.shape[1]] = piece
+    return out[0], out[1]
+
+
+class RandomPatchDataset(chainer.dataset.DatasetMixin):
+    """Random ``length``-frame crops, as the seed's TM_DatsSet.
+
+    One epoch is as many patches as the items hold frames (at least one
+    batch); example ``i`` is a crop of item ``i mod len(items)`` at a random
+    offset. Items shorter than a patch are zero-padded.
+    """
+
+    def __init__(self, items, length, batchsize):
+        self.items = items
+        self.length = length
+        total = sum(item[0].shape[1] for item in items)
+        self._len = max(1, total // length // batchsize) * batchsize
+
+    def __len__(self):
+        return self._len
+
+    def get_example(self, i):
+        item = self.items[i % len(self.items)]
+        room = item[0].shape[1] - self.length
+        start = np.random.randint(room + 1) if room > 0 else 0
+        return crop(item, start, self.length)
+
+
+class FixedPatchDataset(chainer.dataset.DatasetMixin):
+    """Every item cut into consecutive patches: a fixed validation set."""
+
+    def __init__(self, items, length):
+        self.items = items
+        self.length = length
+        self.index = [(k, start) for k, item in enumerate(items)
+                      for start in range(0, max(1, item[0].shape[1]), length)]
+
+    def __len__(self):
+        return len(self.index)
+
+    def get_example(self, i):
+        k, start = self.index[i]
+        return crop(self.items[k], start, self.length)
+
+
+def load_datasets(args):
+    """``(train, val, description)`` datasets of patches."""
+    paths = npz_files(args.stft)
+    if args.val_dir:
+        train_paths, val_paths = paths, npz_files(args.val_dir)
+    else:
+        train_paths, val_paths = split_by_name(paths, args.val)
+    train_items, val_items = load_items(train_paths), load_items(val_paths)
+    if not train_items:
+        raise cli.UserError('no usable training npz in {} (see the warnings above)'.format(
+            args.stft))
+    if all(item[0].shape[1] < args.patchlength for item in train_items):
+        print('warning: every item is shorter than the {}-frame patch; patches are '
+              'zero-padded'.format(args.patchlength), file=sys.stderr)
+    train = RandomPatchDataset(train_items, args.patchlength, args.batchsize)
+    val = FixedPatchDataset(val_items, args.patchlength) if val_items else None
+    description = '{} files, {} patches/epoch; validation {} files, {} patches'.format(
+        len(train_items), len(train), len(val_items), len(val) if val else 0)
+    return train, val, description
+
+
+# --------------------------------------------------------------------------
+# Model and trainer
+
+def initial_model(args):
+    """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model."""
+    unet = network.UNet()
+    if args.resume:
+        return unet, 'snapshot {}'.format(args.resume)
+    if args.init == 'none':
+        return unet, 'random initialisation (--init none)'
+    source = args.init or (const.MODEL_FILE if os.path.exists(const.MODEL_FILE) else '')
+    if not source:
+        return unet, 'random initialisation'
+    return network.load_unet(source), 'model {}'.format(source)
+
+
+class StopOnNonFinite(training.Extension):
+    """Stop with a message when the loss or a weight is NaN or Inf.
+
+    Runs before the snapshot writers, so the snapshots on disk are all of
+    finite models.
+    """
+    trigger = (1, 'iteration')
+    priority = training.PRIORITY_WRITER + 1
+
+    def __call__(self, trainer):
+        loss = trainer.observation.get('main/loss')
+        loss_ok = loss is None or bool(np.isfinite(chainer.backends.cuda.to_cpu(
+            getattr(loss, 'array', loss))))
+        model = trainer.updater.get_optimizer('main').target
+        weights_ok = all(bool(model.xp.isfinite(p.array).all()) for p in model.params())
+        if not (loss_ok and weights_ok):
+            raise cli.UserError(
+                'the loss became NaN or Inf at iteration {}; stopped. Resume from the '
+                'last snapshot in {} with a lower --lr'.format(
+                    trainer.updater.iteration, trainer.out))
+
+
+def build_trainer(args, unet, train, val):
+    """Iterator -> optimizer -> updater -> trainer -> extensions."""
+    model = network.UNetTrainmodel(unet)
+    if args.gpu >= 0:
+        model.to_gpu(args.gpu)
+    optimizer = chainer.optimizers.Adam(alpha=args.lr)
+    optimizer.setup(model)
+
+    train_iter = chainer.iterators.SerialIterator(train, args.batchsize)
+    updater = training.StandardUpdater(train_iter, optimizer, device=args.gpu)
+    stop = (args.stop, 'iteration') if args.stop else (args.epoch, 'epoch')
+    trainer = training.Trainer(updater, stop, out=args.out)
+
+    epoch = (1, 'epoch')
+    snapshot_at = stop if args.frequency == -1 else (max(1, args.frequency), 'epoch')
+    trainer.extend(StopOnNonFinite())
+    if val is not None:
+        val_iter = chainer.iterators.SerialIterator(val, args.batchsize,
+                                                    repeat=False, shuffle=False)
+        trainer.extend(extensions.Evaluator(val_iter, model, device=args.gpu),
+                       trigger=epoch)
+        trainer.extend(extensions.snapshot_object(unet, 'model_best'),
+                       trigger=training.triggers.MinValueTrigger(
+                           'validation/main/loss', epoch))
+    trainer.extend(extensions.snapshot(), trigger=snapshot_at)
+    trainer.extend(extensions.snapshot_object(unet, 'model_{.updater.iteration}'),
+                   trigger=snapshot_at)
+    trainer.extend(extensions.LogReport(trigger=epoch))
+    losses = ['main/loss'] + (['validation/main/loss'] if val is not None else [])
+    if extensions.PlotReport.available():
+        trainer.extend(extensions.PlotReport(losses, 'epoch', file_name='loss.png'),
+                       trigger=epoch)
+    trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses + ['elapsed_time']))
+    trainer.extend(extensions.ProgressBar(update_interval=1))
+    return trainer
+
+
+def resume(trainer, path):
+    """Load a trainer snapshot, or say in one line why it cannot be."""
+    if not os.path.isfile(path):
+        raise cli.UserError('-r {}: snapshot not found'.format(path))
+    try:
+        chainer.serializers.load_npz(path, trainer)
+    except KeyError as err:
+        raise cli.UserError('-r {}: not a snapshot of this trainer (missing {})'.format(
+            path, err)) from None
+    except ValueError as err:
+        raise cli.UserError('-r {}: snapshot of another model or settings ({})'.format(
+            path, str(err).splitlines()[0][:120])) from None
+    except Exception as err:  # a damaged zip raises several unrelated types
+        raise cli.UserError('-r {}: unreadable snapshot ({})'.format(
+            path, type(err).__name__)) from None
+
+
+def save_args(args, how):
+    """``args.json`` beside the models: how they were made."""
+    os.makedirs(args.out, exist_ok=True)
+    record = dict(vars(args), start=how, chainer=chainer.__version__)
+    with open(os.path.join(args.out, 'args.json'), 'w') as handle:
+        json.dump(record, handle, indent=2, sort_keys=True)
+
+
+def train(args):
+    if args.patchlength <= 0 or args.patchlength % 64:
+        raise cli.UserError('-l {}: the patch length must be a positive multiple of 64 '
+                            '(six stride-2 layers)'.format(args.patchlength))
+    if args.batchsize <= 0:
+        raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
+    np.random.seed(args.seed)
+    cli.get_array_module(args.gpu)
+    train_set, val_set, described = load_datasets(args)
+    unet, how = initial_model(args)
+    cli.print_settings([
+        ('GPU', args.gpu), ('Minibatch-size', args.batchsize),
+        ('patch-length', args.patchlength),
+        ('stop', '{} iterations'.format(args.stop) if args.stop else
+         '{} epochs'.format(args.epoch)),
+        ('data', described), ('start', how), ('result directory', args.out)])
+    chainer.global_config.autotune = True
+    trainer = build_trainer(args, unet, train_set, val_set)
+    if args.resume:
+        resume(trainer, args.resume)
+    save_args(args, how)
+    trainer.run()
+    final = os.path.join(args.out, 'model_{}'.format(trainer.updater.iteration))
+    if not os.path.exists(final):
+        # --stop ended the run between epoch triggers: keep it resumable.
+        extensions.snapshot()(trainer)
+        extensions.snapshot_object(unet, 'model_{.updater.iteration}')(trainer)
+    print('done: {} iterations; models in {} (latest {})'.format(
+        trainer.updater.iteration, args.out, final))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,435 @@
+"""Audio and STFT helpers shared by the scripts.
+
+Everything here works on mono float32 signals at ``const.SR`` (16 kHz) unless
+a rate is named. Spectrograms are ``(513, frames)`` arrays: ``const.N_BINS``
+rfft bins of ``const.FFT_SIZE``-sample periodic-Hann frames, ``const.H``
+samples apart, centred (frame ``t`` is centred on sample ``t * H``), so a
+signal of ``n`` samples has ``1 + n // H`` frames, as librosa's ``stft``.
+
+Long signals are handled as streams of blocks: ``read_blocks`` ->
+``Resampler`` -> ``StreamingSTFT`` -> ``PatchMasker`` -> ``StreamingISTFT``
+keep only a few seconds of audio in memory whatever the input's length.
+"""
+import os
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+import const
+
+
+class AudioError(Exception):
+    """An audio file that cannot be used; the message names the file."""
+
+
+# --------------------------------------------------------------------------
+# Reading and writing
+
+def audio_info(path):
+    """Open ``path`` far enough to know its rate and length.
+
+    Returns the ``soundfile.info`` record (``samplerate`` in Hz, ``frames``
+    in samples per channel, ``channels``). Raises ``AudioError`` naming the
+    file when it is missing, is a folder or is not audio libsndfile decodes.
+    """
+    if not os.path.exists(path):
+        raise AudioError('{}: no such file'.format(path))
+    if os.path.isdir(path):
+        raise AudioError('{}: is a folder, not an audio file'.format(path))
+    try:
+        info = sf.info(path)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AudioError('{}: not a readable audio file ({})'.format(
+            path, _short_reason(err))) from None
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise AudioError('{}: invalid header (rate {} Hz, {} channels)'.format(
+            path, info.samplerate, info.channels))
+    return info
+
+
+def _short_reason(err):
+    text = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+    return text.replace('Error opening ', '').strip()
+
+
+def read_blocks(path, block_frames):
+    """Yield the file's samples as mono float32 blocks at the file's own rate.
+
+    Channels are averaged. Each block holds ``block_frames`` samples (the
+    last one fewer). Raises ``AudioError`` if the file holds NaN or Inf, or
+    if decoding fails part-way (a truncated file).
+    """
+    try:
+        with sf.SoundFile(path) as source:
+            while True:
+                block = source.read(block_frames, dtype='float32', always_2d=True)
+                if len(block) == 0:
+                    return
+                mono = block.mean(axis=1, dtype=np.float32)
+                if not np.all(np.isfinite(mono)):
+                    raise AudioError('{}: contains NaN or Inf samples; '
+                                     'repair or re-export it'.format(path))
+                yield mono
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AudioError('{}: decoding failed ({})'.format(
+            path, _short_reason(err))) from None
+
+
+def resampled_length(n_samples, sr_in, sr_out):
+    """Samples a signal of ``n_samples`` at ``sr_in`` Hz has at ``sr_out`` Hz."""
+    return int(round(n_samples * sr_out / sr_in))
+
+
+class Resampler:
+    """Block-wise sample-rate conversion (libsoxr) with an exact output length.
+
+    ``process(block)`` returns what is ready; ``finish()`` returns the rest,
+    trimmed or zero-padded so that the total is ``resampled_length`` of the
+    samples given, whatever the filter's delay.
+    """
+
+    def __init__(self, sr_in, sr_out, n_in):
+        self.n_out = resampled_length(n_in, sr_in, sr_out)
+        self._stream = None
+        if sr_in != sr_out:
+            self._stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype='float32',
+                                               quality='HQ')
+        self._emitted = 0
+
+    def process(self, block, last=False):
+        if self._stream is not None:
+            block = self._stream.resample_chunk(
+                np.ascontiguousarray(block, dtype=np.float32), last=last)
+        block = block[:max(0, self.n_out - self._emitted)]
+        self._emitted += len(block)
+        return block
+
+    def finish(self):
+        tail = self.process(np.zeros(0, np.float32), last=True)
+        missing = self.n_out - self._emitted
+        self._emitted += max(0, missing)
+        return np.concatenate([tail, np.zeros(max(0, missing), np.float32)])
+
+
+def stream_audio(path, sr=const.SR, block_seconds=const.BLOCK_SECONDS):
+    """Yield the file as mono float32 blocks at ``sr`` Hz.
+
+    The blocks add up to exactly ``resampled_length(frames, file_rate, sr)``
+    samples; about ``block_seconds`` of audio is held at a time.
+    """
+    info = audio_info(path)
+    resampler = Resampler(info.samplerate, sr, info.frames)
+    block_frames = max(1, int(block_seconds * info.samplerate))
+    for block in read_blocks(path, block_frames):
+        out = resampler.process(block)
+        if len(out):
+            yield out
+    tail = resampler.finish()
+    if len(tail):
+        yield tail
+
+
+def load_audio(path, sr=const.SR):
+    """The whole file as a mono float32 array at ``sr`` Hz, shape ``(samples,)``."""
+    blocks = list(stream_audio(path, sr))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
+def output_format(path):
+    """libsndfile's format name (``'WAV'``, ``'FLAC'``...) for ``path``'s extension."""
+    ext = os.path.splitext(path)[1][1:].upper()
+    formats = sf.available_formats()
+    if ext == 'AIF':
+        ext = 'AIFF'
+    if ext not in formats:
+        raise AudioError('{}: cannot write ".{}" files; use .wav, .flac or .ogg'.format(
+            path, ext.lower()))
+    return ext
+
+
+def default_subtype(fmt):
+    """Sample format written when the user names none: float32 for wav
+    (never clips, as the seed's librosa output), else libsndfile's default."""
+    return 'FLOAT' if fmt == 'WAV' else sf.default_subtype(fmt)
+
+
+def temporary_path(final_path):
+    """A hidden file beside ``final_path`` to write before renaming into place."""
+    folder, name = os.path.split(final_path)
+    return os.path.join(folder, '.{}.{}.partial'.format(name, os.getpid()))
+
+
+def write_audio(path, signal, sr=const.SR, subtype=None):
+    """Write a mono float signal to ``path`` atomically (temp file + rename).
+
+    Refuses NaN/Inf. If the format is integer and the signal peaks beyond
+    +-1 it is scaled down to fit rather than clipped.
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    if not np.all(np.isfinite(signal)):
+        raise AudioError('{}: refusing to write NaN or Inf samples'.format(path))
+    fmt = output_format(path)
+    subtype = subtype or default_subtype(fmt)
+    peak = float(np.max(np.abs(signal))) if len(signal) else 0.0
+    if not subtype.startswith(('FLOAT', 'DOUBLE')) and peak > 1.0:
+        signal = signal * (const.PEAK_LIMIT / peak)
+    tmp = temporary_path(path)
+    try:
+        sf.write(tmp, signal, sr, subtype=subtype, format=fmt)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_npz(path, **arrays):
+    """``np.savez`` to ``path`` atomically (temp file + rename)."""
+    tmp = temporary_path(path)
+    try:
+        with open(tmp, 'wb') as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def find_audio(folder):
+    """Audio files below ``folder`` (recursive), sorted by relative path."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if name.startswith('.'):
+                continue
+            if os.path.splitext(name)[1].lower() in const.AUDIO_EXTENSIONS:
+                found.append(os.path.join(root, name))
+    return sorted(found, key=lambda p: os.path.relpath(p, folder))
+
+
+# --------------------------------------------------------------------------
+# STFT
+
+def hann_window(size=const.FFT_SIZE):
+    """Periodic Hann window of ``size`` samples, float32."""
+    n = np.arange(size)
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * n / size)).astype(np.float32)
+
+
+class StreamingSTFT:
+    """Centred STFT of a signal given block by block.
+
+    ``push(samples)`` returns the frames that are complete, ``finish()`` the
+    rest, so that a signal of ``n`` samples gives ``1 + n // H`` frames in
+    all, each ``(513,)`` complex64, identical to the STFT of the whole signal
+    zero-padded by ``FFT_SIZE // 2`` at both ends.
+    """
+
+    def __init__(self):
+        self._window = hann_window()
+        self._buffer = np.zeros(const.FFT_SIZE // 2, np.float32)
+        self._n_samples = 0
+        self._n_frames = 0
+
+    def push(self, samples):
+        samples = np.asarray(samples, dtype=np.float32)
+        self._n_samples += len(samples)
+        self._buffer = np.concatenate([self._buffer, samples])
+        return self._emit(_count_frames(len(self._buffer)))
+
+    def finish(self):
+        remaining = 1 + self._n_samples // const.H - self._n_frames
+        needed = (remaining - 1) * const.H + const.FFT_SIZE
+        if len(self._buffer) < needed:
+            pad = np.zeros(needed - len(self._buffer), np.float32)
+            self._buffer = np.concatenate([self._buffer, pad])
+        return self._emit(remaining)
+
+    def _emit(self, count):
+        if count <= 0:
+            return np.zeros((const.N_BINS, 0), np.complex64)
+        frames = np.lib.stride_tricks.sliding_window_view(
+            self._buffer, const.FFT_SIZE)[::const.H][:count]
+        spectrum = np.fft.rfft(frames * self._window, axis=1).T.astype(np.complex64)
+        self._buffer = self._buffer[count * const.H:]
+        self._n_frames += count
+        return spectrum
+
+
+def _count_frames(n_buffered):
+    if n_buffered < const.FFT_SIZE:
+        return 0
+    return (n_buffered - const.FFT_SIZE) // const.H + 1
+
+
+class StreamingISTFT:
+    """Inverse of ``StreamingSTFT``: weighted overlap-add, block by block.
+
+    ``push(spectrum)`` takes ``(513, k)`` frames and returns the samples no
+    later frame can change; ``finish()`` returns the rest, so that the total
+    is exactly ``length`` samples.
+    """
+
+    def __init__(self, length):
+        if const.FFT_SIZE % const.H:
+            raise ValueError('FFT_SIZE must be a multiple of H')
+        self.length = length
+        self._window = hann_window()
+        self._overlap = const.FFT_SIZE // const.H        # frames per sample
+        self._num = np.zeros((self._overlap - 1, const.H), np.float32)
+        self._den = np.zeros((self._overlap - 1, const.H), np.float32)
+        self._skip = const.FFT_SIZE // 2                  # centring pad
+        self._emitted = 0
+
+    def push(self, spectrum):
+        k = spectrum.shape[1]
+        if k == 0:
+            return np.zeros(0, np.float32)
+        frames = np.fft.irfft(spectrum.T, n=const.FFT_SIZE, axis=1).astype(np.float32)
+        frames *= self._window
+        r, hop = self._overlap, const.H
+        num = np.zeros((k + r - 1, hop), np.float32)
+        den = np.zeros((k + r - 1, hop), np.float32)
+        num[:r - 1] = self._num
+        den[:r - 1] = self._den
+        square = (self._window ** 2).reshape(r, hop)
+        for i in range(r):
+            num[i:i + k] += frames[:, i * hop:(i + 1) * hop]
+            den[i:i + k] += square[i]
+        self._num, self._den = num[k:], den[k:]
+        return self._deliver(num[:k], den[:k])
+
+    def finish(self):
+        out = self._deliver(self._num, self._den)
+        self._num = self._num[:0]
+        self._den = self._den[:0]
+        missing = self.length - self._emitted
+        if missing > 0:
+            out = np.concatenate([out, np.zeros(missing, np.float32)])
+            self._emitted += missing
+        return out
+
+    def _deliver(self, num, den):
+        num, den = num.ravel(), den.ravel()
+        samples = np.divide(num, den, out=np.zeros_like(num), where=den > np.finfo(np.float32).tiny)
+        drop = min(self._skip, len(samples))
+        self._skip -= drop
+        samples = samples[drop:][:max(0, self.length - self._emitted)]
+        self._emitted += len(samples)
+        return samples
+
+
+def stft(signal):
+    """Complex STFT ``(513, 1 + len // H)`` of a whole mono signal."""
+    transform = StreamingSTFT()
+    return np.concatenate([transform.push(signal), transform.finish()], axis=1)
+
+
+def istft(spectrum, length):
+    """Signal of exactly ``length`` samples from a ``(513, frames)`` spectrum."""
+    inverse = StreamingISTFT(length)
+    return np.concatenate([inverse.push(spectrum), inverse.finish()])
+
+
+def magnitude(signal):
+    """``|STFT|`` of a mono signal, float32 ``(513, frames)``."""
+    return np.abs(stft(signal)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------
+# Patches and masks
+
+def patch_weights(length=const.PATCH_LENGTH, overlap=const.PATCH_OVERLAP):
+    """Cross-fade weights over one patch, ``(length,)``: a trapezoid rising
+    over the first ``overlap`` frames and falling over the last, never zero."""
+    i = np.arange(length, dtype=np.float32)
+    ramp = np.minimum(i + 1, length - i) / (overlap + 1)
+    return np.minimum(1.0, ramp).astype(np.float32)
+
+
+class PatchMasker:
+    """Masks for a stream of magnitude frames, computed patch by patch.
+
+    ``mask_fn`` maps ``(B, 1, 512, length)`` normalised magnitudes (DC bin
+    dropped) to masks of the same shape. Patches of ``length`` frames start
+    every ``length - overlap`` frames; where two overlap their masks are
+    cross-faded with ``patch_weights``. ``push(magnitude)`` takes
+    ``(513, k)`` frames and returns the ``(513, j)`` masks of the frames no
+    later patch touches; ``finish()`` returns the rest (the last patch is
+    zero-padded). The DC bin, which the network does not see, takes the
+    mask of bin 1 (upstream set it to 0), so an all-pass mask is exact. At most ``batch`` patches plus one are held in memory.
+    """
+
+    def __init__(self, mask_fn, length=const.PATCH_LENGTH,
+                 overlap=const.PATCH_OVERLAP, batch=const.SEPARATE_BATCH):
+        if not 0 <= overlap < length:
+            raise ValueError('overlap must be in [0, patch length)')
+        self.mask_fn = mask_fn
+        self.length = length
+        self.hop = length - overlap
+        self.overlap = overlap
+        self.batch = max(1, batch)
+        self._weights = patch_weights(length, overlap)
+        self._frames = np.zeros((const.NET_BINS, 0), np.float32)
+        self._num = np.zeros((const.NET_BINS, 0), np.float32)
+        self._den = np.zeros(0, np.float32)
+        self._offset = 0          # global index of the first buffered frame
+        self._next_start = 0      # global index where the next patch starts
+        self._n_frames = 0
+
+    def push(self, magnitude):
+        self._append(magnitude)
+        span = (self.batch - 1) * self.hop + self.length
+        while self._next_start + span <= self._n_frames:
+            self._run([self._next_start + b * self.hop for b in range(self.batch)])
+        return self._release(self._next_start)
+
+    def finish(self):
+        starts = []
+        start = self._next_start
+        while start == 0 or start + self.overlap < self._n_frames:
+            starts.append(start)
+            start += self.hop
+        for first in range(0, len(starts), self.batch):
+            self._run(starts[first:first + self.batch])
+        return self._release(self._n_frames)
+
+    def _append(self, magnitude):
+        k = magnitude.shape[1]
+        self._frames = np.concatenate([self._frames, magnitude[1:]], axis=1)
+        self._num = np.concatenate(
+            [self._num, np.zeros((const.NET_BINS, k), np.float32)], axis=1)
+        self._den = np.concatenate([self._den, np.zeros(k, np.float32)])
+        self._n_frames += k
+
+    def _run(self, starts):
+        patches = np.zeros((len(starts), 1, const.NET_BINS, self.length), np.float32)
+        for b, start in enumerate(starts):
+            piece = self._frames[:, start - self._offset:start - self._offset + self.length]
+            patches[b, 0, :, :piece.shape[1]] = piece
+        masks = np.asarray(self.mask_fn(patches), dtype=np.float32)
+        for b, start in enumerate(starts):
+            lo = start - self._offset
+            hi = min(lo + self.length, self._frames.shape[1])
+            self._num[:, lo:hi] += masks[b, 0, :, :hi - lo] * self._weights[:hi - lo]
+            self._den[lo:hi] += self._weights[:hi - lo]
+        self._next_start = starts[-1] + self.hop
+
+    def _release(self, upto):
+        k = max(0, min(upto, self._n_frames) - self._offset)
+        masks = np.empty((const.N_BINS, k), np.float32)
+        masks[1:] = self._num[:, :k] / np.maximum(self._den[:k], 1e-8)
+        masks[0] = masks[1]     # DC is not modelled: it follows the lowest bin
+        self._frames = self._frames[:, k:]
+        self._num = self._num[:, k:]
+        self._den = self._den[k:]
+        self._offset += k
+        return masks
+
+
+def mask_spectrogram(mask_fn, magnitude, **patching):
+    """Mask ``(513, frames)`` for a whole magnitude spectrogram (already
+    normalised), through the same patching as the streaming path."""
+    masker = PatchMasker(mask_fn, **patching)
+    return np.concatenate([masker.push(magnitude), masker.finish()], axis=1)
