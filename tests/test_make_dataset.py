@@ -1,0 +1,80 @@
+"""make_dataset.py: pairing, names, npz format and normalisation."""
+import csv
+import os
+
+import numpy as np
+import soundfile as sf
+
+import make_dataset
+import util
+
+
+def run(music, speech, tmp_path, *extra):
+    stft, mix = str(tmp_path / 'stft'), str(tmp_path / 'mixdown')
+    status = make_dataset.main(['-m', music, '-s', speech, '-t', stft, '-o', mix] + list(extra))
+    return status, stft, mix
+
+
+def test_pairs_rotate_speech_and_write_npz_and_wav(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    status, stft, mix = run(music, speech, tmp_path, '-b', '2')
+    assert status == 0
+    names = sorted(os.listdir(stft))
+    # loop 1 pairs m1-s1, m2-s2; loop 2 rotates the speech list by one
+    assert names == sorted(['s1_m1.npz', 's2_m2.npz', 's2_m1.npz', 's1_m2.npz'])
+    assert sorted(os.listdir(mix)) == [n.replace('.npz', '.wav') for n in names]
+    with np.load(os.path.join(stft, 's2_m1.npz')) as data:
+        assert set(data.files) == {'mix', 'vocal', 'inst'}
+        shapes = {data[k].shape for k in data.files}
+        # mixed over the shorter of 3.0 s (music) and 3.5 s (speech), at 16 kHz
+        assert shapes == {(513, 1 + 48000 // 512)}
+        assert all(data[k].dtype == np.float32 for k in data.files)
+        assert data['mix'].max() == 1.0          # divided by the mixture's maximum
+    info = sf.info(os.path.join(mix, 's2_m1.wav'))
+    assert (info.samplerate, info.channels, info.frames) == (16000, 1, 48000)
+
+
+def test_loop_count_is_capped_by_speech_files(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    status, stft, _ = run(music, speech, tmp_path, '-b', '5')
+    assert status == 0 and len(os.listdir(stft)) == 4
+
+
+def test_ratio_scales_speech_in_the_npz(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    _, stft_a, _ = run(music, speech, tmp_path / 'a', '-b', '1', '-r', '1.0')
+    _, stft_b, _ = run(music, speech, tmp_path / 'b', '-b', '1', '-r', '0.5')
+    with np.load(os.path.join(stft_a, 's1_m1.npz')) as a, \
+            np.load(os.path.join(stft_b, 's1_m1.npz')) as b:
+        ratio_a = a['vocal'].sum() / a['inst'].sum()
+        ratio_b = b['vocal'].sum() / b['inst'].sum()
+    assert np.isclose(ratio_b / ratio_a, 0.5, rtol=1e-3)
+
+
+def test_snr_and_refs_write_references_that_sum_to_the_mixture(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    status, _, mix = run(music, speech, tmp_path, '-b', '1', '--snr', '-5', '--refs')
+    assert status == 0
+    with open(os.path.join(mix, 'manifest.csv')) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r['name'] for r in rows] == ['s1_m1', 's2_m2']
+    for row in rows:
+        assert abs(float(row['snr_db']) + 5.0) < 0.01
+        base = os.path.join(mix, row['name'])
+        mixture, speech_ref, music_ref = (util.load_audio(base + ext) for ext in
+                                          ('.wav', '.speech.wav', '.music.wav'))
+        np.testing.assert_allclose(speech_ref + music_ref, mixture, atol=1e-5)
+        measured = 10 * np.log10(np.mean(speech_ref ** 2) / np.mean(music_ref ** 2))
+        assert abs(measured + 5.0) < 0.01
+
+
+def test_snr_range_is_drawn_per_pair_and_repeatable(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    snrs = []
+    for k in range(2):
+        _, _, mix = run(music, speech, tmp_path / str(k), '-b', '2', '--snr', '-5', '10',
+                        '--refs', '--seed', '3')
+        with open(os.path.join(mix, 'manifest.csv')) as handle:
+            snrs.append([float(r['snr_db']) for r in csv.DictReader(handle)])
+    assert snrs[0] == snrs[1]
+    assert all(-5.01 <= s <= 10.01 for s in snrs[0]) and len(set(snrs[0])) == 4

@@ -1,0 +1,76 @@
+"""The U-Net keeps upstream's link names, shapes and npz layout."""
+import chainer
+import numpy as np
+import pytest
+
+import network
+
+UPSTREAM_KEYS = (
+    ['conv{}/{}'.format(i, p) for i in range(1, 7) for p in ('W', 'b')]
+    + ['deconv{}/{}'.format(i, p) for i in range(1, 7) for p in ('W', 'b')]
+    + ['{}{}/{}'.format(name, i, p)
+       for name, count in (('norm', 6), ('denorm', 5)) for i in range(1, count + 1)
+       for p in ('gamma', 'beta', 'avg_mean', 'avg_var', 'N')]
+)
+
+
+def test_link_names_are_upstreams():
+    names = {name for name, _ in network.UNet().namedlinks(skipself=True)}
+    expected = {'/conv{}'.format(i) for i in range(1, 7)} | \
+        {'/norm{}'.format(i) for i in range(1, 7)} | \
+        {'/deconv{}'.format(i) for i in range(1, 7)} | \
+        {'/denorm{}'.format(i) for i in range(1, 6)}
+    assert names == expected
+
+
+def test_npz_key_set_equals_upstream_and_round_trips(tmp_path):
+    unet = network.UNet()
+    path = str(tmp_path / 'unet.model')
+    chainer.serializers.save_npz(path, unet)
+    with np.load(path) as data:
+        assert set(data.files) == set(UPSTREAM_KEYS)
+        assert len(UPSTREAM_KEYS) == 79
+    loaded = network.load_unet(path)
+    for (name, a), (_, b) in zip(sorted(unet.namedparams()), sorted(loaded.namedparams())):
+        np.testing.assert_array_equal(a.array, b.array, err_msg=name)
+
+
+def test_loads_trainer_snapshot_layout(tmp_path):
+    unet = network.UNet()
+    unet.conv1.W.array[...] = 0.125
+    path = str(tmp_path / 'snap')
+    arrays = {'updater/model:main/unet/' + k: v for k, v in _npz_dict(unet).items()}
+    np.savez(path, **arrays)
+    loaded = network.load_unet(path + '.npz')
+    assert np.all(loaded.conv1.W.array == 0.125)
+
+
+def _npz_dict(link):
+    serializer = chainer.serializers.DictionarySerializer()
+    serializer.save(link)
+    return serializer.target
+
+
+@pytest.mark.parametrize('frames', [64, 128])
+def test_mask_shape_and_range(frames):
+    unet = network.UNet()
+    x = np.random.rand(2, 1, 512, frames).astype(np.float32)
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        mask = unet(x).array
+    assert mask.shape == x.shape
+    assert mask.min() >= 0.0 and mask.max() <= 1.0
+
+
+def test_training_loss_is_l1_of_masked_mix():
+    unet = network.UNet()
+    model = network.UNetTrainmodel(unet)
+    mix = np.random.rand(2, 1, 512, 64).astype(np.float32)
+    speech = np.random.rand(2, 1, 512, 64).astype(np.float32)
+    reporter = chainer.Reporter()
+    reporter.add_observer('main', model)
+    observation = {}
+    with chainer.using_config('train', False), reporter.scope(observation):
+        loss = model(mix, speech).array
+        mask = unet(mix).array
+    assert np.isclose(loss, np.mean(np.abs(mix * mask - speech)), rtol=1e-5)
+    assert np.isclose(float(observation['main/loss'].array), loss)

@@ -1,0 +1,71 @@
+"""train.py: a tiny real run writes what the seed wrote, and resumes."""
+import json
+import os
+
+import numpy as np
+
+import train
+
+
+def make_npz(folder, count=3, frames=140, seed=0):
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for k in range(count):
+        mix = rng.random((513, frames), dtype=np.float32)
+        vocal = mix * rng.random((513, frames), dtype=np.float32)
+        np.savez(os.path.join(folder, 'item{}.npz'.format(k)),
+                 mix=mix, vocal=vocal, inst=mix - vocal)
+    return folder
+
+
+def run(tmp_path, *extra):
+    stft = make_npz(str(tmp_path / 'stft'))
+    out = str(tmp_path / 'result')
+    args = ['-t', stft, '-o', out, '-b', '2', '-l', '64', '--init', 'none'] + list(extra)
+    return train.main(args), out
+
+
+def test_two_iterations_write_models_snapshots_log_and_plot(tmp_path):
+    # 2 training files of 140 frames, batch 2, 64-frame patches: 2 iterations an epoch
+    status, out = run(tmp_path, '-e', '1')
+    assert status == 0
+    files = set(os.listdir(out))
+    assert {'model_2', 'snapshot_iter_2', 'log', 'loss.png', 'args.json',
+            'model_best'} <= files
+    with open(os.path.join(out, 'log')) as handle:
+        log = json.load(handle)
+    assert [entry['iteration'] for entry in log] == [2]
+    assert np.isfinite(log[0]['main/loss']) and np.isfinite(log[0]['validation/main/loss'])
+
+
+def test_resume_continues_the_iteration_count(tmp_path):
+    status, out = run(tmp_path, '--stop', '2')
+    assert status == 0 and os.path.exists(os.path.join(out, 'snapshot_iter_2'))
+    status, out = run(tmp_path, '--stop', '3', '-r', os.path.join(out, 'snapshot_iter_2'))
+    assert status == 0
+    assert os.path.exists(os.path.join(out, 'model_3'))
+    assert not os.path.exists(os.path.join(out, 'model_1'))
+
+
+def test_validation_split_is_by_whole_file_and_deterministic():
+    paths = ['stft/file{:02d}.npz'.format(k) for k in range(20)]
+    train_a, val_a = train.split_by_name(paths, 0.1)
+    train_b, val_b = train.split_by_name(list(reversed(paths)), 0.1)
+    assert sorted(val_a) == sorted(val_b) and len(val_a) == 2
+    assert not set(train_a) & set(val_a) and len(train_a) + len(val_a) == 20
+
+
+def test_items_shorter_than_a_patch_are_padded():
+    item = (np.ones((512, 10), np.float32), np.ones((512, 10), np.float32))
+    dataset = train.RandomPatchDataset([item], 64, 2)
+    mix, speech = dataset.get_example(0)
+    assert mix.shape == (1, 512, 64) and mix[0, :, :10].min() == 1 and mix[0, :, 10:].max() == 0
+
+
+def test_cpu_runs_repeat_with_the_same_seed(tmp_path):
+    run(tmp_path / 'a', '--stop', '2', '--seed', '5')
+    run(tmp_path / 'b', '--stop', '2', '--seed', '5')
+    with np.load(str(tmp_path / 'a' / 'result' / 'model_2')) as a, \
+            np.load(str(tmp_path / 'b' / 'result' / 'model_2')) as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)

@@ -1,0 +1,95 @@
+"""STFT, streaming and patching: exact shapes, lengths and round trips."""
+import numpy as np
+import pytest
+
+import const
+import util
+from conftest import chirp, harmonic_stack, noise_bursts, write
+
+
+def si_sdr(reference, estimate):
+    reference = reference - reference.mean()
+    estimate = estimate - estimate.mean()
+    target = np.dot(estimate, reference) / np.dot(reference, reference) * reference
+    return 10 * np.log10(np.sum(target ** 2) / np.sum((target - estimate) ** 2))
+
+
+@pytest.mark.parametrize('n', [1, 511, 512, 513, 16000, 65537])
+def test_stft_frame_count_matches_librosa_convention(n):
+    assert util.stft(np.zeros(n, np.float32)).shape == (513, 1 + n // 512)
+
+
+def test_stft_of_a_tone_peaks_at_its_bin():
+    freq = 1000.0
+    spectrum = util.magnitude(harmonic_stack(1.0, f0=freq, n=1))
+    assert np.argmax(spectrum[:, 10]) == round(freq * const.FFT_SIZE / const.SR)
+
+
+@pytest.mark.parametrize('n', [600, 16000, 40000])
+def test_istft_inverts_stft(n):
+    x = noise_bursts(n / 16000.0)
+    np.testing.assert_allclose(util.istft(util.stft(x), n), x, atol=1e-5)
+
+
+def test_streaming_stft_equals_whole_signal_stft():
+    x = chirp(3.0)
+    whole = util.stft(x)
+    stream = util.StreamingSTFT()
+    pieces = [stream.push(x[i:i + 777]) for i in range(0, len(x), 777)] + [stream.finish()]
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, atol=1e-4)
+
+
+def test_patch_weights_cross_fade_and_never_vanish():
+    w = util.patch_weights(128, 16)
+    assert w.shape == (128,) and w.min() > 0 and w.max() == 1.0
+    np.testing.assert_array_equal(w, w[::-1])          # symmetric
+    assert np.all(w[16:112] == 1.0) and np.all(np.diff(w[:17]) > 0)
+
+
+@pytest.mark.parametrize('frames', [1, 50, 128, 129, 500])
+def test_patch_masker_returns_one_mask_per_frame(frames):
+    calls = []
+
+    def mask_fn(patches):
+        calls.append(patches.shape)
+        return np.full_like(patches, 0.25)
+
+    magnitude = np.random.rand(513, frames).astype(np.float32)
+    mask = util.mask_spectrogram(mask_fn, magnitude, batch=2)
+    assert mask.shape == (513, frames)
+    np.testing.assert_allclose(mask, 0.25, rtol=1e-6)
+    assert all(shape[1:] == (1, 512, 128) for shape in calls)
+
+
+def test_patch_masker_cross_fades_neighbouring_patches():
+    seen = []
+
+    def mask_fn(patches):
+        out = np.empty_like(patches)
+        for b in range(len(patches)):
+            seen.append(len(seen))
+            out[b] = seen[-1] % 2     # patches alternate between 0 and 1
+        return out
+
+    mask = util.mask_spectrogram(mask_fn, np.ones((513, 400), np.float32), batch=3)
+    # first patch (0) alone at the start, second (1) alone in its middle,
+    # a ramp between them over the overlap
+    assert mask[5, 0] == 0.0 and mask[5, 150] == 1.0
+    ramp = mask[5, 112:128]
+    assert np.all(np.diff(ramp) > 0) and 0 < ramp[0] < ramp[-1] < 1
+
+
+def test_load_audio_resamples_and_downmixes(tmp_path):
+    stereo = np.stack([harmonic_stack(1.0, 44100), harmonic_stack(1.0, 44100)], axis=1)
+    path = write(tmp_path / 'x.wav', stereo, 44100)
+    y = util.load_audio(path)
+    assert y.dtype == np.float32 and y.shape == (16000,)
+
+
+def test_write_audio_is_atomic_and_scales_integer_overs(tmp_path):
+    path = str(tmp_path / 'loud.wav')
+    util.write_audio(path, np.full(100, 2.0, np.float32), subtype='PCM_16')
+    import soundfile as sf
+    y, _ = sf.read(path)
+    assert np.all(np.abs(y) < 1.0) and np.ptp(y) == 0.0
+    assert [p.name for p in tmp_path.iterdir()] == ['loud.wav']
