@@ -1,0 +1,681 @@
+"""Measure how well speech is separated: SI-SDR(i), SDR, PESQ and STOI per file.
+
+A folder of mixtures is scored against reference speech. The layout is the
+one ``make_dataset.py --refs`` writes: ``NAME.wav`` (mixture) with
+``NAME.speech.wav`` and, when present, ``NAME.music.wav`` beside it, and
+``manifest.csv`` (its ``snr_db`` column groups the results by input SNR).
+Alternatively ``--ref DIR`` holds the speech references matched by name
+(``NAME.speech.wav`` or ``NAME.wav``).
+
+The speech estimates being scored are any of
+
+* ``-m MODEL``: made on the fly by make_separate.py's own ``Separator``;
+* ``--est DIR``: files matched by name (what ``make_separate.py -i MIX -o DIR``
+  writes), which must have the mixture's length;
+* ``--oracle irm|ibm``: the ideal ratio ``|S| / (|S| + |M|)`` or binary
+  ``|S| > |M|`` mask on the suite's STFT with the mixture's phase, the
+  ceiling a mask-based separator of this STFT could reach.
+
+Per file and method: SI-SDR of the estimate and of the mixture against the
+speech reference (dB), their difference SI-SDRi, SDR (BSS-Eval with a
+512-tap distortion filter, fast_bss_eval), wide-band PESQ and STOI. All
+signals are compared at 16 kHz mono. Means per method (and per rounded input
+SNR) are printed as a table; ``--csv`` writes every per-file value.
+
+Usage: python3 evaluate.py -i build/eval/snr0 -m unet.model --oracle irm ibm
+       python3 evaluate.py --mix DIR --ref DIR --est separate --csv scores.csv
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+from tqdm import tqdm
+
+import cli
+import const
+import make_dataset
+import make_separate
+import network
+import util
+
+PROG = 'evaluate.py'
+ORACLES = ('irm', 'ibm')
+SPEECH_TAG, MUSIC_TAG = make_separate.REFERENCE_TAGS    # '.speech', '.music'
+LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
+METRICS = ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'pesq', 'stoi')
+CSV_COLUMNS = ('name', 'method', 'snr_db', 'seconds') + METRICS + ('notes',)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Score speech estimates against reference speech')
+    parser.add_argument('--mix', '-i', '--input', dest='mix', default=const.PATH_MIXDOWN,
+                        metavar='DIR',
+                        help='folder of mixtures NAME.wav with NAME.speech.wav (and '
+                             'NAME.music.wav) beside them, as make_dataset.py --refs '
+                             'writes (default: %(default)s)')
+    parser.add_argument('--ref', '-r', default=None, metavar='DIR',
+                        help='folder of speech references matched by name '
+                             '(NAME.speech.wav or NAME.wav; NAME.music.wav optional) '
+                             'instead of the files beside the mixtures')
+    parser.add_argument('--model', '-m', action='append', default=None, metavar='MODEL',
+                        help='separate with this U-Net (repeat to compare models; '
+                             'default {} when neither --est nor --oracle is '
+                             'given)'.format(const.MODEL_FILE))
+    parser.add_argument('--est', '-e', action='append', default=None, metavar='DIR',
+                        help='folder of speech estimates matched by name (repeatable)')
+    parser.add_argument('--oracle', nargs='+', choices=ORACLES, default=[],
+                        help='also score the ideal ratio (irm) and/or binary (ibm) mask')
+    parser.add_argument('--hard-mask', action='store_true',
+                        help='binary model mask (threshold {}), as make_separate.py '
+                             '--hard-mask'.format(const.HARD_MASK_THRESHOLD))
+    parser.add_argument('--gpu', '-g', type=int, default=-1,
+                        help='GPU id for -m; negative for the CPU (default: %(default)s)')
+    parser.add_argument('--csv', '-c', default=None, metavar='FILE',
+                        help='write every per-file value here (one row per file and method)')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing --csv file')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return cli.run(PROG, lambda: evaluate_main(args), debug=args.debug)
+
+
+# --------------------------------------------------------------------------
+# Metrics
+
+def si_sdr(estimate, reference):
+    """Scale-invariant SDR in dB of ``estimate`` against ``reference``.
+
+    Both ``(samples,)`` of the same length. Means are removed, then with
+    ``alpha = <est, ref> / <ref, ref>``:
+    ``10 log10(|alpha ref|^2 / |alpha ref - est|^2)`` (Le Roux et al. 2019).
+    Capped at +-``LIMIT_DB`` (an exact copy would be +inf); NaN when
+    either signal is constant (silent), where no scale is defined.
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    ref = np.asarray(reference, dtype=np.float64)
+    if est.shape != ref.shape or est.ndim != 1:
+        raise ValueError('si_sdr needs two 1-D signals of one length, got {} and {}'.format(
+            est.shape, ref.shape))
+    est = est - est.mean()
+    ref = ref - ref.mean()
+    ref_energy = np.dot(ref, ref)
+    if ref_energy == 0.0 or np.dot(est, est) == 0.0:
+        return float('nan')
+    target = np.dot(est, ref) / ref_energy * ref
+    error = target - est
+    signal, distortion = np.dot(target, target), np.dot(error, error)
+    limit = 10.0 ** (LIMIT_DB / 10.0)
+    if distortion * limit <= signal:
+        return LIMIT_DB
+    if signal * limit <= distortion:
+        return -LIMIT_DB
+    return float(10.0 * np.log10(signal / distortion))
+
+
+class MetricUndefined(Exception):
+    """A metric that has no value for these signals; the message says why."""
+
+
+def bss_sdr(estimate, reference):
+    """BSS-Eval SDR in dB of one source (fast_bss_eval, 512-tap distortion
+    filter), capped at +-``LIMIT_DB`` as ``si_sdr``.
+
+    One source needs no permutation search, so this is ``-sdr_loss``, the
+    value ``fast_bss_eval.sdr`` gives, which fails on an exact copy.
+    """
+    import fast_bss_eval
+    if not np.any(estimate):
+        raise MetricUndefined('the estimate is silent')
+    try:
+        with np.errstate(all='ignore'), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            value = -fast_bss_eval.sdr_loss(np.asarray(estimate, np.float64)[None],
+                                            np.asarray(reference, np.float64)[None])
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+        raise MetricUndefined(str(err) or type(err).__name__) from None
+    value = float(np.asarray(value).ravel()[0])
+    if math.isnan(value):
+        raise MetricUndefined('not a number (singular system)')
+    return min(LIMIT_DB, max(-LIMIT_DB, value))
+
+
+def pesq_wb(estimate, reference):
+    """Wide-band PESQ (MOS-LQO, about 1 to 4.6) at 16 kHz."""
+    import pesq
+    try:
+        return float(pesq.pesq(const.SR, np.asarray(reference, np.float32),
+                               np.asarray(estimate, np.float32), 'wb'))
+    except (pesq.PesqError, ValueError) as err:
+        reason = err.args[0] if err.args else type(err).__name__
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors='replace')
+        raise MetricUndefined(str(reason)) from None
+
+
+def stoi(estimate, reference):
+    """STOI (0 to 1) at 16 kHz; undefined when too little of the reference is
+    above pystoi's silence threshold (it would return 1e-5)."""
+    import pystoi
+    with np.errstate(all='ignore'), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        value = pystoi.stoi(np.asarray(reference, np.float64),
+                            np.asarray(estimate, np.float64), const.SR)
+    for warning in caught:
+        if 'Not enough STFT frames' in str(warning.message):
+            raise MetricUndefined('fewer than 30 non-silent frames (too short or quiet)')
+    value = float(value)
+    if not math.isfinite(value):
+        raise MetricUndefined('not finite')
+    return value
+
+
+def score(estimate, speech, mixture):
+    """``({metric: value}, [notes])`` for one speech estimate.
+
+    ``estimate``, ``speech`` (reference) and ``mixture``: ``(samples,)`` at
+    16 kHz, one length. A metric undefined for these signals (silence, too
+    short) is NaN with a note saying which and why.
+    """
+    notes = []
+    nan = float('nan')
+    if not np.any(speech):
+        notes.append('speech reference is silent: no metric is defined')
+        return dict.fromkeys(METRICS, nan), notes
+    values = {'si_sdr': si_sdr(estimate, speech), 'si_sdr_mix': si_sdr(mixture, speech)}
+    if math.isnan(values['si_sdr']):
+        notes.append('si_sdr: the estimate is silent')
+    if math.isnan(values['si_sdr_mix']):
+        notes.append('si_sdr_mix: the mixture is silent')
+    values['si_sdri'] = values['si_sdr'] - values['si_sdr_mix']
+    for key, metric in (('sdr', bss_sdr), ('pesq', pesq_wb), ('stoi', stoi)):
+        try:
+            values[key] = metric(estimate, speech)
+        except MetricUndefined as err:
+            values[key] = nan
+            notes.append('{}: {}'.format(key, err))
+    return values, notes
+
+
+# --------------------------------------------------------------------------
+# Estimates
+
+def oracle_speech(mixture, speech, music, kind):
+    """Speech estimate of an ideal mask, ``(samples,)`` float32, the mixture's length.
+
+    ``kind`` ``'irm'``: ``|S| / (|S| + |M|)`` (0 where both are 0);
+    ``'ibm'``: ``|S| > |M|``. ``S``, ``M`` and the mixture ``X`` are the
+    suite's STFTs (``util.stft``) of the signals padded by ``const.H`` zeros
+    at the end, as the separator pads, so that the last sample does not sit
+    at a window's near-zero edge; ``mask * X`` is inverted and trimmed back.
+    """
+    n = len(mixture)
+    pad = np.zeros(const.H, np.float32)
+    spec_mix, spec_speech, spec_music = (
+        util.stft(np.concatenate([np.asarray(x, np.float32), pad]))
+        for x in (mixture, speech, music))
+    s, m = np.abs(spec_speech), np.abs(spec_music)
+    if kind == 'irm':
+        total = s + m
+        mask = np.divide(s, total, out=np.zeros_like(s), where=total > 0)
+    elif kind == 'ibm':
+        mask = (s > m).astype(np.float32)
+    else:
+        raise ValueError('oracle kind must be one of {}, got {!r}'.format(ORACLES, kind))
+    return util.istft(mask * spec_mix, n + const.H)[:n]
+
+
+class ModelMethod:
+    """Speech estimated by a U-Net through make_separate.py's ``Separator``."""
+
+    def __init__(self, label, path, xp, gpu, hard_mask):
+        self.label, self.path = label, path
+        unet = network.load_unet(path)
+        if gpu >= 0:
+            unet.to_gpu(gpu)
+        self.separator = make_separate.Separator(make_separate.network_mask_fn(unet, xp),
+                                                 hard_mask=hard_mask)
+
+    def estimate(self, item):
+        return self.separator.separate(item.mixture)[0]
+
+
+class FolderMethod:
+    """Speech estimates read from a folder, matched by the mixture's name."""
+
+    def __init__(self, label, folder):
+        self.label, self.folder = label, folder
+        self.index = index_by_name(folder)
+
+    def estimate(self, item):
+        path = self.index.get(item.name)
+        if path is None:
+            raise util.AudioError('{}: no estimate in {} (looked for {}.wav or another '
+                                  'audio type)'.format(item.name, self.folder,
+                                                       os.path.join(self.folder, item.name)))
+        signal = util.load_audio(path)
+        if len(signal) != len(item.mixture):
+            raise util.AudioError(
+                '{}: the estimate has {} samples at {} Hz but its mixture {} has {}; '
+                'estimates must have the mixture\'s length (nothing is trimmed)'.format(
+                    path, len(signal), const.SR, item.mixture_path, len(item.mixture)))
+        return signal
+
+
+class OracleMethod:
+    """Speech of an ideal ratio or binary mask (needs the music reference)."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.label = 'oracle-' + kind
+
+    def estimate(self, item):
+        return oracle_speech(item.mixture, item.speech, item.music, self.kind)
+
+
+def build_methods(args, xp):
+    """The estimators to score, in the order given: models, folders, oracles."""
+    methods = []
+    labels = unique_labels(args.model or [])
+    for label, path in zip(labels, args.model or []):
+        methods.append(ModelMethod(label, path, xp, args.gpu, args.hard_mask))
+    labels = unique_labels(args.est or [])
+    for label, folder in zip(labels, args.est or []):
+        methods.append(FolderMethod(label, folder))
+    methods.extend(OracleMethod(kind) for kind in dict.fromkeys(args.oracle))
+    return methods
+
+
+def unique_labels(paths):
+    """Base names of ``paths``; the whole path where two base names are equal."""
+    names = [os.path.basename(os.path.normpath(p)) or p for p in paths]
+    return [p if names.count(n) > 1 else n for p, n in zip(paths, names)]
+
+
+# --------------------------------------------------------------------------
+# Finding mixtures, references and estimates
+
+class Item:
+    """One mixture with the paths of its references; signals filled by ``load``."""
+
+    def __init__(self, name, mixture_path, speech_path, music_path, snr_db, looked_for=''):
+        self.name = name                    # relative path without extension
+        self.mixture_path = mixture_path
+        self.speech_path = speech_path      # None when missing
+        self.looked_for = looked_for        # where the speech reference was sought
+        self.music_path = music_path        # None: mixture - speech
+        self.snr_db = snr_db                # from manifest.csv, or None
+        self.mixture = self.speech = self.music = None
+
+    def load(self):
+        """Read the signals (16 kHz mono); all must have the mixture's length."""
+        if self.speech_path is None:
+            raise util.AudioError('{}: no speech reference (looked for {})'.format(
+                self.mixture_path, self.looked_for))
+        self.mixture = util.load_audio(self.mixture_path)
+        if len(self.mixture) == 0:
+            raise util.AudioError('{}: holds no samples'.format(self.mixture_path))
+        self.speech = self._reference(self.speech_path)
+        if self.music_path is None:
+            self.music = self.mixture - self.speech
+        else:
+            self.music = self._reference(self.music_path)
+
+    def _reference(self, path):
+        signal = util.load_audio(path)
+        if len(signal) != len(self.mixture):
+            raise util.AudioError('{}: {} samples at {} Hz but the mixture {} has {}; a '
+                                  'reference must have its mixture\'s length'.format(
+                                      path, len(signal), const.SR, self.mixture_path,
+                                      len(self.mixture)))
+        return signal
+
+    def release(self):
+        self.mixture = self.speech = self.music = None
+
+
+def name_of(path, root):
+    """``path`` relative to ``root`` without its extension, '/'-separated."""
+    return os.path.splitext(os.path.relpath(path, root))[0].replace(os.sep, '/')
+
+
+def index_by_name(folder):
+    """``{name: path}`` of the audio files below ``folder`` (first by sort order)."""
+    index = {}
+    for path in util.find_audio(folder):
+        index.setdefault(name_of(path, folder), path)
+    return index
+
+
+def find_mixtures(args):
+    """``(root, [mixture paths])``: reference-tagged files and files inside the
+    --ref/--est folders are not mixtures."""
+    if not os.path.exists(args.mix):
+        raise cli.UserError('-i {}: no such folder'.format(args.mix))
+    if not os.path.isdir(args.mix):
+        return os.path.dirname(args.mix) or '.', [args.mix]
+    skip = [os.path.realpath(d) for d in [args.ref] + (args.est or []) if d]
+    if os.path.realpath(args.mix) in skip:
+        raise cli.UserError('{}: the mixture folder is also given as --ref or --est; '
+                            'references beside the mixtures need no --ref, and '
+                            'estimates need a folder of their own'.format(args.mix))
+    found = [p for p in util.find_audio(args.mix)
+             if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
+             and not make_separate.stem(p).endswith(make_separate.REFERENCE_TAGS)]
+    if not found:
+        raise cli.UserError('-i {}: no mixtures ({}) in this folder'.format(
+            args.mix, ', '.join(const.AUDIO_EXTENSIONS)))
+    return args.mix, found
+
+
+def plan_items(args):
+    """An ``Item`` per mixture, with its references and manifest SNR."""
+    for option, folder in [('--ref', args.ref)] + [('--est', d) for d in args.est or []]:
+        if folder is not None and not os.path.isdir(folder):
+            raise cli.UserError('{} {}: no such folder'.format(option, folder))
+    root, mixtures = find_mixtures(args)
+    ref_index = index_by_name(args.ref) if args.ref else None
+    manifests = Manifests([root] + ([args.ref] if args.ref else []))
+    items = []
+    for path in mixtures:
+        name = name_of(path, root)
+        if ref_index is None:
+            stem = os.path.splitext(path)[0]
+            speech, music = beside(stem + SPEECH_TAG), beside(stem + MUSIC_TAG)
+            looked_for = stem + SPEECH_TAG + '.wav'
+        else:
+            speech = ref_index.get(name + SPEECH_TAG) or ref_index.get(name)
+            music = ref_index.get(name + MUSIC_TAG)
+            looked_for = '{0}{1}.wav or {0}.wav'.format(os.path.join(args.ref, name),
+                                                        SPEECH_TAG)
+        items.append(Item(name, path, speech, music, manifests.snr(name), looked_for))
+    if not any(item.speech_path for item in items):
+        where = '--ref {}'.format(args.ref) if args.ref else 'beside the mixtures'
+        raise cli.UserError('-i {}: no speech reference for any mixture ({}); write them '
+                            'with make_dataset.py --refs, or give --ref DIR'.format(
+                                args.mix, where))
+    return items
+
+
+def beside(stem):
+    """The audio file ``stem.EXT`` (any audio extension), or None."""
+    for ext in const.AUDIO_EXTENSIONS:
+        if os.path.isfile(stem + ext):
+            return stem + ext
+    return None
+
+
+def check_estimates(methods, items):
+    """At least one estimate per --est folder must match a mixture."""
+    for method in methods:
+        if not isinstance(method, FolderMethod):
+            continue
+        if not method.index:
+            raise cli.UserError('--est {}: no audio files in this folder'.format(method.folder))
+        if not any(item.name in method.index for item in items):
+            raise cli.UserError('--est {}: no estimate is named like a mixture (e.g. {}.wav); '
+                                'make them with make_separate.py -i MIXTURES -o {}'.format(
+                                    method.folder, items[0].name, method.folder))
+
+
+class Manifests:
+    """Input SNRs from the ``manifest.csv`` files make_dataset.py --refs writes.
+
+    A mixture ``sub/NAME`` is looked up in ``ROOT/sub/manifest.csv`` (row
+    ``name == NAME``) for each root in turn.
+    """
+
+    def __init__(self, roots):
+        self.roots = roots
+        self._tables = {}
+
+    def snr(self, name):
+        folder, base = os.path.split(name)
+        for root in self.roots:
+            table = self._table(os.path.join(root, folder, make_dataset.MANIFEST))
+            if base in table:
+                return table[base]
+        return None
+
+    def _table(self, path):
+        if path not in self._tables:
+            self._tables[path] = read_manifest(path)
+        return self._tables[path]
+
+
+def read_manifest(path):
+    """``{name: snr_db}`` from a manifest.csv; ``{}`` if absent or without snr_db.
+
+    An SNR that is not a finite number (silent music gives ``inf``) is None.
+    """
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, newline='') as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {'name', 'snr_db'} <= set(reader.fieldnames):
+                print('warning: {}: no name and snr_db columns; results are not grouped '
+                      'by SNR'.format(path), file=sys.stderr)
+                return {}
+            return {row['name']: parse_snr(row['snr_db']) for row in reader}
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        print('warning: {}: unreadable ({}); results are not grouped by SNR'.format(
+            path, err), file=sys.stderr)
+        return {}
+
+
+def parse_snr(text):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------
+# Running and reporting
+
+def evaluate_item(item, methods):
+    """``[record]`` for one mixture: a dict of CSV_COLUMNS per method.
+
+    Raises (``cli.USER_ERRORS``) if any estimate of this file fails, so that
+    every method's mean is over the same files.
+    """
+    item.load()
+    estimates = [(method, np.asarray(method.estimate(item), np.float32))
+                 for method in methods]
+    records = []
+    for method, estimate in estimates:
+        if len(estimate) != len(item.mixture):   # a bug, not the user's input
+            raise RuntimeError('{}: {} gave {} samples for {}'.format(
+                item.name, method.label, len(estimate), len(item.mixture)))
+        values, notes = score(estimate, item.speech, item.mixture)
+        records.append(dict(values, name=item.name, method=method.label,
+                            snr_db=item.snr_db, seconds=len(item.mixture) / const.SR,
+                            notes='; '.join(notes)))
+    return records
+
+
+def mean(values):
+    """Mean of the finite values (NaN when there are none)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else float('nan')
+
+
+def summarise(records, labels):
+    """``[(method, files, {metric: mean})]`` in the order of ``labels``."""
+    rows = []
+    for label in labels:
+        mine = [r for r in records if r['method'] == label]
+        if mine:
+            rows.append((label, len(mine), {k: mean(r[k] for r in mine) for k in METRICS}))
+    return rows
+
+
+def snr_group(snr_db):
+    """Group key: the SNR rounded to a whole dB, None when unknown."""
+    return None if snr_db is None else int(round(snr_db))
+
+
+def group_by_snr(records, labels):
+    """``[(snr_group, summarise(...))]``, lowest SNR first, unknown last;
+    empty when no record has an SNR."""
+    if all(r['snr_db'] is None for r in records):
+        return []
+    groups = sorted({snr_group(r['snr_db']) for r in records},
+                    key=lambda g: (g is None, g or 0))
+    return [(g, summarise([r for r in records if snr_group(r['snr_db']) == g], labels))
+            for g in groups]
+
+
+HEADINGS = ('SI-SDR', 'SI-SDRi', 'mix SI-SDR', 'SDR', 'PESQ', 'STOI')
+TABLE_METRICS = ('si_sdr', 'si_sdri', 'si_sdr_mix', 'sdr', 'pesq', 'stoi')
+DIGITS = {'pesq': 2, 'stoi': 3}
+
+
+def format_table(records, labels):
+    """The means as text: one line per method, then per input SNR if known."""
+    width = max([len('method')] + [len(label) for label in labels])
+    head = '{:<{w}}  {:>5}'.format('method', 'files', w=width) + ''.join(
+        '  {:>10}'.format(h) for h in HEADINGS)
+    lines = ['mean over files (SI-SDR, SDR in dB)', head]
+
+    def line(label, count, means):
+        cells = ''.join('  {:>10}'.format(format_value(means[k], DIGITS.get(k, 2)))
+                        for k in TABLE_METRICS)
+        return '{:<{w}}  {:>5}'.format(label, count, w=width) + cells
+
+    lines += [line(*row) for row in summarise(records, labels)]
+    groups = group_by_snr(records, labels)
+    if groups:
+        lines += ['', 'by input SNR (manifest snr_db rounded to 1 dB)',
+                  '{:>7}  '.format('SNR dB') + head]
+        for group, rows in groups:
+            key = 'n/a' if group is None else '{:+d}'.format(group) if group else '0'
+            lines += ['{:>7}  '.format(key) + line(*row) for row in rows]
+    return '\n'.join(lines)
+
+
+def format_value(value, digits):
+    return '-' if value is None or math.isnan(value) else '{:.{}f}'.format(value, digits)
+
+
+def csv_cell(value):
+    if value is None:
+        return ''
+    if isinstance(value, float):
+        return 'nan' if math.isnan(value) else '{:.4f}'.format(value)
+    return value
+
+
+def write_csv(path, records):
+    """Every record as a row of CSV_COLUMNS, written atomically."""
+    tmp = util.temporary_path(path)
+    try:
+        with open(tmp, 'w', newline='') as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for record in records:
+                writer.writerow([csv_cell(record[k]) for k in CSV_COLUMNS])
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def check_csv(path, overwrite):
+    """Refuse an existing --csv without --overwrite; make its folder."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise cli.UserError('--csv {}: is a folder; give a file name'.format(path))
+    if os.path.exists(path) and not overwrite:
+        raise cli.UserError('--csv {}: exists; use --overwrite to replace it'.format(path))
+    folder = os.path.dirname(path)
+    try:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise cli.UserError('--csv {}: cannot create the folder ({})'.format(
+            path, err.strerror)) from None
+    if not os.access(folder or '.', os.W_OK):
+        raise cli.UserError('--csv {}: the folder is not writable'.format(path))
+
+
+def evaluate_main(args):
+    if not (args.model or args.est or args.oracle):
+        args.model = [const.MODEL_FILE]
+    check_csv(args.csv, args.overwrite)
+    items = plan_items(args)
+    xp = cli.get_array_module(args.gpu) if args.model else np
+    methods = build_methods(args, xp)
+    check_estimates(methods, items)
+    labels = [m.label for m in methods]
+    with_snr = sum(item.snr_db is not None for item in items)
+    cli.print_settings([
+        ('mixtures', '{} ({} file{})'.format(args.mix, len(items), plural(len(items)))),
+        ('references', args.ref or 'NAME{}.wav (NAME{}.wav) beside each mixture'.format(
+            SPEECH_TAG, MUSIC_TAG)),
+        ('methods', ', '.join('{} ({})'.format(m.label, describe(m)) for m in methods)),
+        ('input SNR', '{} of {} files in manifest.csv'.format(with_snr, len(items))
+         if with_snr else 'unknown (no manifest.csv with snr_db)'),
+        ('csv', args.csv or '-')])
+
+    records, failures, noted = [], [], 0
+    for item in tqdm(items, desc='evaluating', unit='file'):
+        try:
+            found = evaluate_item(item, methods)
+        except cli.USER_ERRORS as err:
+            tqdm.write('error: {}'.format(err), file=sys.stderr)
+            failures.append(str(err))
+            continue
+        finally:
+            item.release()
+        for record in found:
+            if record['notes']:
+                noted += 1
+                tqdm.write('note: {} [{}]: {}'.format(record['name'], record['method'],
+                                                      record['notes']), file=sys.stderr)
+        records.extend(found)
+
+    done = len(items) - len(failures)
+    if records:
+        print(format_table(records, labels) + '\n')
+        if args.csv:
+            write_csv(args.csv, records)
+    seconds = sum(r['seconds'] for r in records) / max(1, len(labels))
+    print('evaluated {} of {} file{} ({:.1f} s of audio) with {} method{}{}{}'.format(
+        done, len(items), plural(len(items)), seconds, len(labels), plural(len(labels)),
+        '; {} score{} with undefined values (see notes)'.format(noted, plural(noted))
+        if noted else '', '; wrote ' + args.csv if args.csv and records else ''))
+    if failures:
+        print('{} failed:'.format(len(failures)), file=sys.stderr)
+        for failure in failures:
+            print('  ' + failure, file=sys.stderr)
+    if not records:
+        raise cli.UserError('no file could be evaluated; see the errors above')
+    return cli.EXIT_ERROR if failures else 0
+
+
+def describe(method):
+    if isinstance(method, ModelMethod):
+        return 'model {}, {} mask'.format(
+            method.path, 'hard' if method.separator.hard_mask else 'soft')
+    if isinstance(method, FolderMethod):
+        return 'estimates in {}'.format(method.folder)
+    return 'ideal {} mask'.format('ratio' if method.kind == 'irm' else 'binary')
+
+
+def plural(count):
+    return '' if count == 1 else 's'
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""evaluate.py: oracle masks, the CLI on tiny synthetic folders, its errors."""
+import csv
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import evaluate
+import make_dataset
+import make_separate
+from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+
+SR = 16000
+SNRS = (-5.2, 0.3, 4.6)          # groups -5, 0 and +5
+
+
+def at_snr(speech, music, snr_db):
+    gain = np.sqrt(np.mean(music ** 2) / np.mean(speech ** 2) * 10 ** (snr_db / 10))
+    return (speech * gain).astype(np.float32)
+
+
+def make_refs(folder, snrs=SNRS, seconds=2.0, manifest=True, music_refs=True):
+    """``NAME.wav``, ``NAME.speech.wav``, ``NAME.music.wav`` and manifest.csv,
+    as make_dataset.py --refs writes them; returns the names."""
+    names = []
+    rows = ['name,speech_file,music_file,snr_db,seconds']
+    for i, snr in enumerate(snrs):
+        name = 'f{}'.format(i)
+        music = noise_bursts(seconds, seed=i)
+        speech = at_snr(harmonic_stack(seconds, f0=120 + 40 * i), music, snr)
+        write(os.path.join(folder, name + '.wav'), speech + music)
+        write(os.path.join(folder, name + '.speech.wav'), speech)
+        if music_refs:
+            write(os.path.join(folder, name + '.music.wav'), music)
+        rows.append('{},s{}.wav,m{}.wav,{},{}'.format(name, i, i, snr, seconds))
+        names.append(name)
+    if manifest:
+        with open(os.path.join(folder, 'manifest.csv'), 'w') as handle:
+            handle.write('\n'.join(rows) + '\n')
+    return names
+
+
+def read_csv(path):
+    with open(path, newline='') as handle:
+        reader = csv.DictReader(handle)
+        return reader.fieldnames, list(reader)
+
+
+def snr_rows(out):
+    """The lines of the by-SNR table in ``out``."""
+    lines = out.split('by input SNR')[1].splitlines()[2:]
+    return lines[:lines.index('')]
+
+
+def run(argv, capsys):
+    status = evaluate.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# --------------------------------------------------------------------------
+# Oracle masks
+
+def test_oracle_irm_beats_the_mixture_by_a_wide_margin():
+    music = noise_bursts(2.0, seed=5)
+    speech = at_snr(harmonic_stack(2.0), music, 0.0)
+    mixture = speech + music
+    mix_score = evaluate.si_sdr(mixture, speech)
+    assert abs(mix_score) < 0.5
+    for kind in ('irm', 'ibm'):
+        estimate = evaluate.oracle_speech(mixture, speech, music, kind)
+        assert estimate.shape == mixture.shape and estimate.dtype == np.float32
+        assert evaluate.si_sdr(estimate, speech) - mix_score > 6.0
+
+
+@pytest.mark.parametrize('n', [SR, SR + 1, SR + 511, 777])
+def test_oracle_of_pure_speech_returns_it_at_any_length(n):
+    # all-speech masks are 1 everywhere: the padded STFT round trip is exact,
+    # the last samples included
+    speech = chirp(n / SR)[:n]
+    silence = np.zeros(n, np.float32)
+    for kind in ('irm', 'ibm'):
+        estimate = evaluate.oracle_speech(speech, speech, silence, kind)
+        assert len(estimate) == n
+        np.testing.assert_allclose(estimate, speech, atol=1e-5)
+
+
+def test_oracle_rejects_an_unknown_kind():
+    x = tone(0.1)
+    with pytest.raises(ValueError):
+        evaluate.oracle_speech(x, x, x, 'wiener')
+
+
+# --------------------------------------------------------------------------
+# The command line
+
+def test_folder_run_writes_one_csv_row_per_file_and_method(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix')
+    out_csv = tmp_path / 'out' / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', 'ibm',
+                            '--csv', out_csv], capsys)
+    assert status == 0, err
+    assert out.startswith('# mixtures: ')
+    fields, rows = read_csv(out_csv)
+    assert set(evaluate.CSV_COLUMNS) <= set(fields)
+    for column in ('name', 'method', 'snr_db', 'si_sdr', 'si_sdr_mix', 'si_sdri',
+                   'sdr', 'pesq', 'stoi'):
+        assert column in fields
+    assert sorted((r['name'], r['method']) for r in rows) == sorted(
+        (n, m) for n in names for m in ('oracle-irm', 'oracle-ibm'))
+    for row in rows:
+        assert float(row['si_sdri']) == pytest.approx(
+            float(row['si_sdr']) - float(row['si_sdr_mix']), abs=2e-4)
+        assert float(row['si_sdri']) > 6.0
+    assert 'oracle-irm' in out and 'oracle-ibm' in out
+    assert not [f for f in os.listdir(tmp_path / 'out') if f.endswith('.partial')]
+    # an existing CSV is not replaced silently
+    status, _, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--csv', out_csv], capsys)
+    assert status == 1 and '--overwrite' in err
+    status, _, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--csv', out_csv,
+                          '--overwrite'], capsys)
+    assert status == 0, err
+    assert len(read_csv(out_csv)[1]) == len(names)
+
+
+def test_grouping_by_input_snr_from_the_manifest(tmp_path, capsys):
+    make_refs(tmp_path / 'mix')
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '-c', out_csv], capsys)
+    assert status == 0, err
+    assert '# input SNR: 3 of 3 files in manifest.csv' in out
+    grouped = snr_rows(out)
+    assert [line.split()[0] for line in grouped] == ['-5', '0', '+5']
+    assert [line.split()[2] for line in grouped] == ['1', '1', '1']      # files
+    _, rows = read_csv(out_csv)
+    assert sorted(float(r['snr_db']) for r in rows) == sorted(SNRS)
+
+    records = [{'snr_db': s, 'method': 'x', **dict.fromkeys(evaluate.METRICS, v)}
+               for s, v in ((-5.4, 1.0), (-4.6, 3.0), (0.2, 5.0), (None, 7.0))]
+    groups = evaluate.group_by_snr(records, ['x'])
+    assert [(g, rows[0][1], rows[0][2]['si_sdr']) for g, rows in groups] == \
+        [(-5, 2, 2.0), (0, 1, 5.0), (None, 1, 7.0)]
+
+
+def test_no_manifest_means_no_grouping(tmp_path, capsys):
+    make_refs(tmp_path / 'mix', snrs=(0.0, 3.0), manifest=False, music_refs=False)
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm'], capsys)
+    assert status == 0, err
+    assert 'by input SNR' not in out and 'unknown (no manifest.csv' in out
+
+
+def test_est_of_another_length_is_named_and_fails_the_run(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix')
+    for i, name in enumerate(names):
+        speech, _ = sf.read(str(tmp_path / 'mix' / (name + '.speech.wav')), dtype='float32')
+        write(tmp_path / 'est' / (name + '.wav'), speech[:-7] if i == 1 else speech)
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--est', tmp_path / 'est',
+                            '--csv', out_csv], capsys)
+    assert status == 1
+    bad = str(tmp_path / 'est' / (names[1] + '.wav'))
+    assert bad in err and 'length' in err and '1 failed' in err
+    assert 'evaluated 2 of 3 files' in out
+    _, rows = read_csv(out_csv)
+    assert sorted(r['name'] for r in rows) == [names[0], names[2]]
+    assert all(float(r['si_sdr']) > 100 for r in rows)        # estimates are the references
+
+
+def test_model_runs_end_to_end_and_matches_make_separate(tmp_path, capsys, model_path):
+    names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
+    assert make_separate.main(['-i', str(tmp_path / 'mix'), '-o', str(tmp_path / 'sep'),
+                               '-m', model_path]) == 0
+    capsys.readouterr()
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '-m', model_path, '--est', tmp_path / 'sep',
+                            '--oracle', 'irm', '--csv', out_csv], capsys)
+    assert status == 0, err
+    _, rows = read_csv(out_csv)
+    label = os.path.basename(model_path)
+    assert sorted((r['name'], r['method']) for r in rows) == sorted(
+        (n, m) for n in names for m in (label, 'sep', 'oracle-irm'))
+    by_key = {(r['name'], r['method']): r for r in rows}
+    for name in names:
+        on_the_fly, from_files = by_key[name, label], by_key[name, 'sep']
+        for metric in ('si_sdr', 'sdr', 'stoi'):
+            assert float(on_the_fly[metric]) == pytest.approx(float(from_files[metric]),
+                                                              abs=1e-3)
+        assert float(by_key[name, 'oracle-irm']['si_sdr']) > float(on_the_fly['si_sdr'])
+    table = out.split('mean over files')[1]
+    assert label in table and 'oracle-irm' in table
+
+
+def test_mix_and_ref_folders_matched_by_name(tmp_path, capsys):
+    names = make_refs(tmp_path / 'data', snrs=(0.0, 2.0), music_refs=False)
+    (tmp_path / 'mixes').mkdir()
+    (tmp_path / 'refs').mkdir()
+    for name in names:       # refs/NAME.wav is the speech of mixes/NAME.wav
+        os.rename(tmp_path / 'data' / (name + '.wav'), tmp_path / 'mixes' / (name + '.wav'))
+        os.rename(tmp_path / 'data' / (name + '.speech.wav'), tmp_path / 'refs' / (name + '.wav'))
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['--mix', tmp_path / 'mixes', '--ref', tmp_path / 'refs',
+                            '--oracle', 'irm', '--csv', out_csv], capsys)
+    assert status == 0, err
+    _, rows = read_csv(out_csv)
+    assert sorted(r['name'] for r in rows) == names
+    assert all(float(r['si_sdri']) > 6.0 for r in rows)   # music = mixture - speech
+
+
+def test_a_missing_reference_or_bad_file_is_named_and_the_rest_scored(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix')
+    os.remove(tmp_path / 'mix' / (names[2] + '.speech.wav'))
+    (tmp_path / 'mix' / 'broken.wav').write_bytes(b'RIFF not really a wav file')
+    write(tmp_path / 'mix' / 'broken.speech.wav', tone(1.0))
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm'], capsys)
+    assert status == 1
+    assert str(tmp_path / 'mix' / (names[2] + '.wav')) in err and 'no speech reference' in err
+    assert str(tmp_path / 'mix' / 'broken.wav') in err and '2 failed' in err
+    assert 'evaluated 2 of 4 files' in out
+
+
+def test_silent_speech_reference_is_noted_not_fatal(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix', snrs=(0.0, 0.0))
+    music, _ = sf.read(str(tmp_path / 'mix' / (names[0] + '.music.wav')), dtype='float32')
+    write(tmp_path / 'mix' / (names[0] + '.wav'), music)
+    write(tmp_path / 'mix' / (names[0] + '.speech.wav'), np.zeros_like(music))
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '-c', out_csv], capsys)
+    assert status == 0, err
+    assert 'speech reference is silent' in err
+    _, rows = read_csv(out_csv)
+    silent = [r for r in rows if r['name'] == names[0]][0]
+    assert silent['si_sdr'] == 'nan' and silent['pesq'] == 'nan'
+
+
+def test_make_dataset_refs_output_is_evaluated_directly(tmp_path, capsys, speech_music_dirs):
+    music, speech = speech_music_dirs
+    mixdown = tmp_path / 'eval'
+    assert make_dataset.main(['-m', music, '-s', speech, '-t', str(tmp_path / 'stft'),
+                              '-o', str(mixdown), '-b', '1', '--snr', '0', '--refs']) == 0
+    capsys.readouterr()
+    status, out, err = run(['-i', mixdown, '--oracle', 'irm', '-c', tmp_path / 's.csv'], capsys)
+    assert status == 0, err
+    assert '# mixtures: {} (2 files)'.format(mixdown) in out
+    grouped = snr_rows(out)
+    assert [line.split()[:3] for line in grouped] == [['0', 'oracle-irm', '2']]
+
+
+@pytest.mark.parametrize('case', ['no-folder', 'empty', 'no-refs', 'est-empty', 'est-unmatched',
+                                  'est-missing', 'bad-model'])
+def test_user_errors_are_one_line(tmp_path, capsys, case):
+    make_refs(tmp_path / 'mix', snrs=(0.0,))
+    (tmp_path / 'empty').mkdir()
+    argv = {
+        'no-folder': ['-i', tmp_path / 'nope', '--oracle', 'irm'],
+        'empty': ['-i', tmp_path / 'empty', '--oracle', 'irm'],
+        'no-refs': ['-i', _only_mixture(tmp_path), '--oracle', 'irm'],
+        'est-empty': ['-i', tmp_path / 'mix', '--est', tmp_path / 'empty'],
+        'est-unmatched': ['-i', tmp_path / 'mix', '--est', _other_names(tmp_path)],
+        'est-missing': ['-i', tmp_path / 'mix', '--est', tmp_path / 'nope'],
+        'bad-model': ['-i', tmp_path / 'mix', '-m', tmp_path / 'mix' / 'manifest.csv'],
+    }[case]
+    status, out, err = run(argv, capsys)
+    assert status == 1
+    assert err.count('\n') == 1 and err.startswith('evaluate.py: error: ')
+
+
+def _only_mixture(tmp_path):
+    write(tmp_path / 'plain' / 'a.wav', tone(0.5))
+    return tmp_path / 'plain'
+
+
+def _other_names(tmp_path):
+    write(tmp_path / 'other' / 'zzz.wav', tone(0.5))
+    return tmp_path / 'other'
