@@ -12,7 +12,7 @@ MPI_STAMP := $(VENV)/.installed-mpi
 CORPUS ?= ../shared/corpus
 BUILD := build
 
-.PHONY: all separate test venv mpi corpus model-data train-model eval-model bench clean-build
+.PHONY: all separate test venv mpi corpus model-data train-model eval-model clean-build
 
 all: separate
 
@@ -63,6 +63,11 @@ INIT ?= unet.model
 train-model: $(STAMP)
 	$(PY) train.py -t $(BUILD)/train_stft --val-dir $(BUILD)/val_stft -o result \
 	    -b 16 -e 200 -f 1 --seed 0 $(if $(filter none,$(INIT)),,--init $(INIT))
+
+# Validation figures of docs/MODEL.md: model and oracle masks at -5, 0, +5 dB.
+MODEL ?= unet.model
+eval-model: $(STAMP)
+	$(PY) evaluate.py -i $(BUILD)/eval -m $(MODEL) --oracle irm --csv $(BUILD)/eval.csv --overwrite
 
 clean-build:
 	rm -rf $(BUILD)
