@@ -1,0 +1,145 @@
+"""What the benchmark scripts share: the machine's description and tables.
+
+Nothing here measures anything; ``separate_speed.py`` and ``train_speed.py``
+import it (they put the repository root on ``sys.path`` first).
+"""
+import os
+import platform
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Environment variables that set how many threads the BLAS behind NumPy (and so
+# Chainer's CPU convolutions) uses.
+THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
+
+
+def cpu_model():
+    """The CPU's ``model name`` from /proc/cpuinfo, or platform's guess."""
+    try:
+        with open('/proc/cpuinfo') as handle:
+            for line in handle:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags(wanted=('avx', 'avx2', 'fma', 'avx512f')):
+    """Which of the SIMD extensions in ``wanted`` the CPU reports."""
+    try:
+        with open('/proc/cpuinfo') as handle:
+            for line in handle:
+                if line.startswith('flags'):
+                    have = set(line.split(':', 1)[1].split())
+                    return [flag for flag in wanted if flag in have]
+    except OSError:
+        pass
+    return []
+
+
+def usable_cores():
+    """Cores this process may run on (its affinity), else ``os.cpu_count()``."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def blas_description():
+    """NumPy's BLAS: name, version and build options as numpy reports them."""
+    import numpy
+    try:
+        config = numpy.show_config(mode='dicts')    # NumPy >= 1.25
+        blas = config['Build Dependencies']['blas']
+        text = '{} {}'.format(blas.get('name', '?'), blas.get('version', '')).strip()
+        options = blas.get('openblas configuration', '')
+        return text + (' ({})'.format(options) if options else '')
+    except (TypeError, KeyError, ValueError):
+        pass
+    for name in ('blas_opt_info', 'openblas_info', 'blas_mkl_info'):
+        info = getattr(numpy.__config__, name, None)
+        if info:
+            return '{}: {}'.format(name, ', '.join(info.get('libraries', [])))
+    return 'unknown'
+
+
+def blas_threads():
+    """Threads the BLAS uses: threadpoolctl's answer if it is installed, else
+    the environment variables that set it ('unset' lets the BLAS use every core)."""
+    try:
+        import threadpoolctl
+        pools = threadpoolctl.threadpool_info()
+        if pools:
+            return ', '.join('{} {}'.format(p['internal_api'], p['num_threads']) for p in pools)
+    except ImportError:
+        pass
+    found = ['{}={}'.format(v, os.environ[v]) for v in THREAD_VARIABLES if v in os.environ]
+    return ', '.join(found) if found else 'unset (the BLAS default: one per core)'
+
+
+def machine_lines():
+    """``[(name, value)]`` describing this machine and software stack."""
+    import numpy
+    import chainer
+    try:
+        import psutil
+        memory = '{:.1f} GB'.format(psutil.virtual_memory().total / 1e9)
+    except ImportError:
+        memory = 'unknown'
+    flags = cpu_flags()
+    return [
+        ('CPU', '{}{}'.format(cpu_model(), ' ({})'.format(', '.join(flags)) if flags else '')),
+        ('cores', '{} usable of {}'.format(usable_cores(), os.cpu_count())),
+        ('memory', memory),
+        ('OS', '{} {}'.format(platform.system(), platform.release())),
+        ('Python', platform.python_version()),
+        ('NumPy', numpy.__version__),
+        ('BLAS', blas_description()),
+        ('BLAS threads', blas_threads()),
+        ('Chainer', chainer.__version__),
+        ('load average', ' '.join('{:.2f}'.format(x) for x in os.getloadavg())
+         if hasattr(os, 'getloadavg') else 'unknown'),
+    ]
+
+
+def print_machine(markdown=False):
+    """Print ``machine_lines()`` as ``# name: value`` lines or a markdown list."""
+    for name, value in machine_lines():
+        print('- {}: {}'.format(name, value) if markdown else '# {}: {}'.format(name, value))
+    sys.stdout.flush()
+
+
+def format_table(header, rows, markdown=False):
+    """``header`` and ``rows`` (lists of strings) as aligned text or markdown."""
+    if markdown:
+        lines = ['| ' + ' | '.join(header) + ' |',
+                 '|' + '|'.join(':---' if i == 0 else '---:' for i in range(len(header))) + '|']
+        lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+        return '\n'.join(lines)
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    lines = ['  '.join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                       for i, (c, w) in enumerate(zip(line, widths)))
+             for line in [header] + rows]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
+
+
+def warn_if_busy():
+    """Warn on stderr when other processes already keep the cores busy: the
+    figures would then measure the competition as much as this suite."""
+    if not hasattr(os, 'getloadavg'):
+        return
+    load = os.getloadavg()[0]
+    if load > 0.5 * usable_cores():
+        print('warning: the load average is {:.1f} on {} cores: other processes are '
+              'running, so these figures are slower than on an idle machine'.format(
+                  load, usable_cores()), file=sys.stderr)
+
+
+def describe_seconds(seconds):
+    """``600`` -> ``'10 min'``, ``10`` -> ``'10 s'``, ``5400`` -> ``'90 min'``."""
+    if seconds >= 60 and seconds % 60 == 0:
+        return '{:g} min'.format(seconds / 60)
+    return '{:g} s'.format(seconds)
