@@ -9,11 +9,14 @@ exactly the input's duration (16 kHz, or the input's rate with ``--sr``).
 
 Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
        python3 make_separate.py -i mixdown -o separate     (a whole folder)
+       mpiexec -n N python3 make_separate.py -i mixdown -o separate
+                                 (the folder's files shared out among N processes)
 """
 import argparse
 import os
 import sys
 import time
+import traceback
 
 import chainer
 import numpy as np
@@ -62,6 +65,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    rank, size = mpi_world()
+    if size > 1 and os.path.isdir(args.input):
+        return separate_sharded(args, rank, size)
+    if rank > 0:
+        return 0        # one file under mpiexec: rank 0 separates it alone
     return cli.run(PROG, lambda: separate_main(args), debug=args.debug)
 
 
@@ -179,7 +187,8 @@ class AudioSink:
         self.resampler.n_out = n_out
         self.tmp = util.temporary_path(path)
         self.peak = 0.0
-        self._file = sf.SoundFile(self.tmp, 'w', rate, 1, 'FLOAT', format='WAV')
+        with util.writing(path):
+            self._file = sf.SoundFile(self.tmp, 'w', rate, 1, 'FLOAT', format='WAV')
 
     def write(self, samples):
         self._store(self.resampler.process(samples))
@@ -193,7 +202,8 @@ class AudioSink:
             raise util.AudioError('{}: the estimate is not finite; not written'.format(self.path))
         if len(out):
             self.peak = max(self.peak, float(np.max(np.abs(out))))
-            self._file.write(out)
+            with util.writing(self.path):
+                self._file.write(out)
 
     def commit(self):
         self._file.close()
@@ -221,7 +231,7 @@ class AudioSink:
     def discard(self):
         if not self._file.closed:
             self._file.close()
-        if os.path.exists(self.tmp):
+        if os.path.isfile(self.tmp):
             os.remove(self.tmp)
 
 
@@ -257,9 +267,13 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
 
     sinks = [AudioSink(out_path, rate, n16, n_out, subtype)]
     if music_path:
-        sinks.append(AudioSink(music_path, rate, n16, n_out, subtype))
+        try:
+            sinks.append(AudioSink(music_path, rate, n16, n_out, subtype))
+        except BaseException:
+            sinks[0].discard()
+            raise
     bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=os.path.basename(path),
-               disable=not progress, leave=False)
+               disable=None if progress else True, leave=False)   # None: off unless a TTY
     try:
         parts = separator.stream(util.stream_audio(path), n16, scale)
         for part in parts:
@@ -267,8 +281,9 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
                 sink.write(samples)
             bar.update(round(len(part[0]) / const.SR, 1))
         for sink in sinks:
-            sink.finish()
-            sink.commit()
+            with util.writing(sink.path):
+                sink.finish()
+                sink.commit()
     finally:
         bar.close()
         for sink in sinks:
@@ -309,8 +324,11 @@ def plan_folder(args):
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.AUDIO_EXTENSIONS)))
     plan = []
-    for path in inputs:
-        relative = os.path.splitext(os.path.relpath(path, args.input))[0] + '.wav'
+    stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
+    for path, relative in zip(inputs, stems):
+        if stems.count(relative) > 1:    # a.wav and a.flac: a.wav.wav and a.flac.wav
+            relative = os.path.relpath(path, args.input)
+        relative += '.wav'
         music = os.path.join(args.music_out, relative) if args.music_out else None
         plan.append((path, os.path.join(args.out, relative), music))
     return plan
@@ -346,7 +364,13 @@ def check_outputs(source, outputs, overwrite):
             raise cli.UserError('{}: the output folder is not writable'.format(folder or '.'))
 
 
-def separate_main(args):
+def separate_main(args, world=(0, 1), report=None):
+    """Check the options, plan the outputs, load the model and run the plan.
+
+    ``world``: ``(rank, size)`` under mpiexec, where this process takes files
+    ``rank, rank + size, ...`` of the sorted plan and fills ``report`` for
+    ``separate_sharded`` instead of printing a summary.
+    """
     if args.batch <= 0:
         raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
     if not 0 <= args.overlap < const.PATCH_LENGTH:
@@ -354,26 +378,42 @@ def separate_main(args):
             args.overlap, const.PATCH_LENGTH - 1))
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
+    for source, out, music in plan:
+        if music and os.path.abspath(music) == os.path.abspath(out):
+            raise cli.UserError('--music-out {}: the same file as the speech output {}; '
+                                'choose another'.format(music, out))
+    files = len(plan)
+    rank, size = world
+    plan = plan[rank::size]
     xp = cli.get_array_module(args.gpu)
     unet = network.load_unet(args.model)
     if args.gpu >= 0:
         unet.to_gpu(args.gpu)
     separator = Separator(network_mask_fn(unet, xp), hard_mask=args.hard_mask,
                           overlap=args.overlap, batch=args.batch)
-    cli.print_settings([
-        ('input', '{} ({} file{})'.format(args.input, len(plan), '' if len(plan) == 1 else 's')),
+    settings = [
+        ('input', '{} ({} file{})'.format(args.input, files, '' if files == 1 else 's')),
         ('output', args.out), ('model', args.model),
         ('mask', 'hard' if args.hard_mask else 'soft'),
         ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
-        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')])
-    return run_plan(plan, separator, args)
+        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
+    if size > 1:
+        settings.append(('processes', '{}, taking the files in turn'.format(size)))
+    if rank == 0:
+        cli.print_settings(settings)
+    return run_plan(plan, separator, args, report)
 
 
-def run_plan(plan, separator, args):
-    """Separate every planned file; a failure is reported and skipped."""
+def run_plan(plan, separator, args, report=None):
+    """Separate every planned file; a failure is reported and skipped.
+
+    With a ``report`` dict (one rank's share under mpiexec) the counts go
+    there for rank 0 to sum up, instead of being printed.
+    """
     failures, seconds, started = [], 0.0, time.time()
-    single = len(plan) == 1
-    for source, out, music in tqdm(plan, desc='separating', unit='file', disable=single):
+    single = len(plan) == 1 and report is None
+    for source, out, music in tqdm(plan, desc='separating', unit='file',
+                                   disable=True if single else None):
         try:
             check_outputs(source, (out, music), args.overwrite)
             seconds += separate_file(source, out, separator, music, args.sr,
@@ -384,16 +424,94 @@ def run_plan(plan, separator, args):
             tqdm.write('error: {}'.format(err), file=sys.stderr)
             failures.append(str(err))
     elapsed = time.time() - started
-    done = len(plan) - len(failures)
+    if report is not None:
+        report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed)
+        return cli.EXIT_ERROR if failures else 0
+    return print_summary(len(plan), failures, seconds, elapsed, args.out)
+
+
+def print_summary(files, failures, seconds, elapsed, out):
+    """The closing lines: files done, speed, and each failure; the exit status."""
+    done = files - len(failures)
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s, real-time factor '
-          '{:.3f}) into {}'.format(done, len(plan), '' if len(plan) == 1 else 's',
-                                   seconds, elapsed, elapsed / max(seconds, 1e-9), args.out))
+          '{:.3f}) into {}'.format(done, files, '' if files == 1 else 's',
+                                   seconds, elapsed, elapsed / max(seconds, 1e-9), out))
     if failures:
         print('{} failed:'.format(len(failures)), file=sys.stderr)
         for failure in failures:
             print('  ' + failure, file=sys.stderr)
         return cli.EXIT_ERROR
     return 0
+
+
+# --------------------------------------------------------------------------
+# Under mpiexec: a folder shared out among the processes
+
+# (rank, size) variables set by the launchers: MPICH (Hydra), Open MPI.
+MPI_ENVIRONMENT = (('PMI_RANK', 'PMI_SIZE'),
+                   ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'))
+
+
+def mpi_world(environ=None):
+    """``(rank, size)`` of this process when mpiexec started it, else ``(0, 1)``.
+
+    Read from the launcher's environment, so that mpi4py is imported only
+    when there is something to talk to.
+    """
+    environ = os.environ if environ is None else environ
+    for rank_name, size_name in MPI_ENVIRONMENT:
+        try:
+            rank, size = int(environ[rank_name]), int(environ[size_name])
+        except (KeyError, ValueError):
+            continue
+        if 0 <= rank < size:
+            return rank, size
+    return 0, 1
+
+
+def separate_sharded(args, rank, size):
+    """A folder run as process ``rank`` of ``size``; returns the exit status.
+
+    Each process separates files ``rank, rank + size, ...`` of the sorted
+    plan and writes their outputs itself, so every file is separated once.
+    Rank 0 then prints one summary of all processes (gathered over MPI) and
+    every process exits non-zero if any of them failed.
+    """
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        print('{}: error: started by mpiexec ({} processes) but mpi4py is not '
+              'installed; run `make mpi`'.format(PROG, size), file=sys.stderr)
+        return cli.EXIT_ERROR
+    comm = MPI.COMM_WORLD
+    if comm.Get_size() != size:
+        print('{}: error: mpiexec started {} processes but mpi4py sees {}: they come '
+              'from different MPI installations; use the mpiexec of the MPI mpi4py was '
+              'built for (.venv/bin/mpiexec after `make mpi`)'.format(
+                  PROG, size, comm.Get_size()), file=sys.stderr)
+        return cli.EXIT_ERROR
+    report = {}
+    try:
+        status = cli.run('{} [rank {}]'.format(PROG, rank),
+                         lambda: separate_main(args, (rank, size), report), debug=args.debug)
+    except BaseException:
+        # A bug, or --debug: stop every process rather than leave the
+        # others waiting for this one in gather.
+        traceback.print_exc()
+        sys.stderr.flush()
+        comm.Abort(cli.EXIT_ERROR)
+    reports = comm.gather((status, report), root=0)
+    if rank == 0:
+        status = max(s for s, _ in reports)
+        done = [r for _, r in reports if r]
+        if done:
+            print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
+                          sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
+                          args.out)
+        if len(done) < len(reports):
+            print('{} of {} processes stopped before separating their files (errors '
+                  'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)
+    return comm.bcast(status, root=0)
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ N, loadable by make_separate.py), ``snapshot_iter_N`` (the whole trainer, for
 folder of its own (``--val-dir``).
 
 Usage: python3 train.py [-g GPU] [-b BATCH] [-e EPOCHS] [-r SNAPSHOT] [--init MODEL]
+       mpiexec -n N python3 train.py --communicator naive ...   (docs/SCALING.md)
 """
 import argparse
 import hashlib
@@ -24,6 +25,11 @@ import const
 import network
 
 PROG = 'train.py'
+# ChainerMN communicators: naive works on CPUs, the others need GPUs.
+COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
+# Test hook (tests/test_mpi.py): with --communicator, every rank saves its
+# final U-Net to $SPEECHSEP_DUMP_RANK_PARAMS/rank{R}.npz.
+DUMP_RANK_PARAMS = 'SPEECHSEP_DUMP_RANK_PARAMS'
 
 
 def build_parser():
@@ -60,6 +66,10 @@ def build_parser():
                         help='Adam learning rate (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
+    parser.add_argument('--communicator', default='', choices=COMMUNICATORS, metavar='NAME',
+                        help='data-parallel training over the processes of '
+                             '`mpiexec -n N` (ChainerMN): naive on CPUs, pure_nccl on '
+                             'GPUs; -b is then per process (see docs/SCALING.md)')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -199,6 +209,69 @@ def load_datasets(args):
 
 
 # --------------------------------------------------------------------------
+# Data-parallel training (ChainerMN over MPI; only with --communicator)
+
+def create_communicator(args):
+    """The ChainerMN communicator for ``--communicator``, or None without it.
+
+    mpi4py and chainermn are imported only here. With ``-g >= 0`` each
+    process takes the GPU of its rank on its machine (``comm.intra_rank``).
+    An uncaught exception on one process aborts them all rather than leave
+    the others waiting for it.
+    """
+    if not args.communicator:
+        return None
+    if args.communicator != 'naive' and args.gpu < 0:
+        raise cli.UserError('--communicator {}: needs GPUs (-g 0); use --communicator '
+                            'naive on CPUs'.format(args.communicator))
+    try:
+        import mpi4py.MPI  # noqa: F401  (starts MPI)
+    except (ImportError, RuntimeError) as err:
+        raise cli.UserError('--communicator {}: mpi4py or its MPI library is missing ({}); '
+                            'run `make mpi`'.format(args.communicator, err)) from None
+    import chainermn
+    chainermn.global_except_hook.add_hook()
+    try:
+        comm = chainermn.create_communicator(args.communicator)
+    except (ImportError, RuntimeError, ValueError) as err:   # no CuPy/NCCL for pure_nccl...
+        raise cli.UserError('--communicator {}: cannot start ({})'.format(
+            args.communicator, str(err).strip().splitlines()[0][:160])) from None
+    if args.gpu >= 0:
+        args.gpu = comm.intra_rank
+    return comm
+
+
+def is_root(comm):
+    """True in the process that prints and writes: rank 0, or the only one."""
+    return comm is None or comm.rank == 0
+
+
+def scatter_datasets(args, comm):
+    """``load_datasets`` on rank 0, then each rank's share of both splits.
+
+    Every rank gets ``ceil(len / size)`` examples of each split (a few
+    repeated if it does not divide), so the ranks stay in step. A mistake
+    found while loading on rank 0 is raised on every rank.
+    """
+    import chainermn
+    train, val, outcome = None, None, None
+    if comm.rank == 0:
+        try:
+            train, val, described = load_datasets(args)
+            outcome = (None, val is not None, described)
+        except cli.UserError as err:
+            outcome = (str(err), False, '')
+    failure, has_val, described = comm.bcast_obj(outcome)
+    if failure:
+        raise cli.UserError(failure)
+    train = chainermn.scatter_dataset(train, comm)
+    val = chainermn.scatter_dataset(val, comm) if has_val else None
+    return train, val, '{}; {} processes, each {} training{} patches'.format(
+        described, comm.size, len(train),
+        ' and {} validation'.format(len(val)) if val is not None else '')
+
+
+# --------------------------------------------------------------------------
 # Model and trainer
 
 def initial_model(args):
@@ -212,6 +285,25 @@ def initial_model(args):
     if not source:
         return unet, 'random initialisation'
     return network.load_unet(source), 'model {}'.format(source)
+
+
+class MeanOverRanks(training.Extension):
+    """Replace an observation (``main/loss``) by its mean over the processes,
+    so the log and plot show the loss of the whole step, not rank 0's share.
+
+    (ChainerMN's ObservationAggregator needs ChainerX, absent here.)
+    """
+    trigger = (1, 'iteration')
+    priority = training.PRIORITY_EDITOR
+
+    def __init__(self, comm, key):
+        self.comm = comm
+        self.key = key
+
+    def __call__(self, trainer):
+        value = trainer.observation[self.key]
+        local = float(chainer.backends.cuda.to_cpu(getattr(value, 'array', value)))
+        trainer.observation[self.key] = self.comm.allreduce_obj(local) / self.comm.size
 
 
 class StopOnNonFinite(training.Extension):
@@ -236,12 +328,22 @@ class StopOnNonFinite(training.Extension):
                     trainer.updater.iteration, trainer.out))
 
 
-def build_trainer(args, unet, train, val):
-    """Iterator -> optimizer -> updater -> trainer -> extensions."""
+def build_trainer(args, unet, train, val, comm=None):
+    """Iterator -> optimizer -> updater -> trainer -> extensions.
+
+    With a ChainerMN ``comm`` the gradients are averaged over the processes
+    before each Adam step (the first step copies rank 0's weights to all),
+    as are the validation losses, the logged training loss and the batch
+    normalisation statistics; only rank 0 gets the extensions that print
+    or write.
+    """
     model = network.UNetTrainmodel(unet)
     if args.gpu >= 0:
         model.to_gpu(args.gpu)
     optimizer = chainer.optimizers.Adam(alpha=args.lr)
+    if comm is not None:
+        import chainermn
+        optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
     optimizer.setup(model)
 
     train_iter = chainer.iterators.SerialIterator(train, args.batchsize)
@@ -252,11 +354,22 @@ def build_trainer(args, unet, train, val):
     epoch = (1, 'epoch')
     snapshot_at = stop if args.frequency == -1 else (max(1, args.frequency), 'epoch')
     trainer.extend(StopOnNonFinite())
+    if comm is not None:
+        # Averaging the running means every iteration costs a few small
+        # all-reduces and keeps whatever rank 0 writes equal on every rank.
+        trainer.extend(chainermn.extensions.AllreducePersistent(model, comm),
+                       trigger=(1, 'iteration'))
+        trainer.extend(MeanOverRanks(comm, 'main/loss'))
     if val is not None:
         val_iter = chainer.iterators.SerialIterator(val, args.batchsize,
                                                     repeat=False, shuffle=False)
-        trainer.extend(extensions.Evaluator(val_iter, model, device=args.gpu),
-                       trigger=epoch)
+        evaluator = extensions.Evaluator(val_iter, model, device=args.gpu)
+        if comm is not None:
+            evaluator = chainermn.create_multi_node_evaluator(evaluator, comm)
+        trainer.extend(evaluator, trigger=epoch)
+    if not is_root(comm):
+        return trainer
+    if val is not None:
         trainer.extend(extensions.snapshot_object(unet, 'model_best'),
                        trigger=training.triggers.MinValueTrigger(
                            'validation/main/loss', epoch))
@@ -304,22 +417,35 @@ def train(args):
                             '(six stride-2 layers)'.format(args.patchlength))
     if args.batchsize <= 0:
         raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
-    np.random.seed(args.seed)
+    comm = create_communicator(args)
+    np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
     cli.get_array_module(args.gpu)
-    train_set, val_set, described = load_datasets(args)
+    train_set, val_set, described = (load_datasets(args) if comm is None
+                                     else scatter_datasets(args, comm))
     unet, how = initial_model(args)
-    cli.print_settings([
+    settings = [
         ('GPU', args.gpu), ('Minibatch-size', args.batchsize),
         ('patch-length', args.patchlength),
         ('stop', '{} iterations'.format(args.stop) if args.stop else
          '{} epochs'.format(args.epoch)),
-        ('data', described), ('start', how), ('result directory', args.out)])
+        ('data', described), ('start', how), ('result directory', args.out)]
+    if comm is not None:
+        settings.append(('communicator', '{} over {} processes; {} patches per step'.format(
+            args.communicator, comm.size, args.batchsize * comm.size)))
+    if is_root(comm):
+        cli.print_settings(settings)
     chainer.global_config.autotune = True
-    trainer = build_trainer(args, unet, train_set, val_set)
+    trainer = build_trainer(args, unet, train_set, val_set, comm)
     if args.resume:
         resume(trainer, args.resume)
-    save_args(args, how)
-    trainer.run()
+    if is_root(comm):
+        save_args(args, how)
+    trainer.run(show_loop_exception_msg=args.debug)   # else the error is one line
+    if comm is not None and os.environ.get(DUMP_RANK_PARAMS):
+        chainer.serializers.save_npz(os.path.join(
+            os.environ[DUMP_RANK_PARAMS], 'rank{}.npz'.format(comm.rank)), unet)
+    if not is_root(comm):
+        return 0
     final = os.path.join(args.out, 'model_{}'.format(trainer.updater.iteration))
     if not os.path.exists(final):
         # --stop ended the run between epoch triggers: keep it resumable.

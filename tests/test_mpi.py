@@ -1,0 +1,249 @@
+"""Scale-out (docs/SCALING.md): train.py --communicator and make_separate.py
+under ``mpiexec -n 2``, on tiny synthetic data in ``tmp_path``.
+
+The MPI runs need ``mpiexec`` on PATH (``make test`` installs the mpich wheel
+into .venv and puts .venv/bin first) and are skipped without it. Every
+process is held to one BLAS thread; each launch has a time limit after which
+its whole process group is killed, so a hung rank cannot stall the suite.
+"""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, noise_bursts, tone, write
+
+import make_separate
+
+MPIEXEC = shutil.which('mpiexec')
+needs_mpiexec = pytest.mark.skipif(
+    MPIEXEC is None, reason='mpiexec is not on PATH (run `make mpi` and put .venv/bin '
+                            'on PATH, as `make test` does)')
+TIMEOUT = 150   # seconds for one mpiexec launch
+
+
+def mpiexec(n):
+    """``mpiexec -n n`` for the MPI on PATH (Open MPI needs --oversubscribe
+    on a machine with fewer cores than processes; MPICH needs nothing)."""
+    version = subprocess.run([MPIEXEC, '--version'], capture_output=True, text=True,
+                             timeout=30)
+    command = [MPIEXEC, '-n', str(n)]
+    if 'open mpi' in (version.stdout + version.stderr).lower():
+        command.append('--oversubscribe')
+    return command
+
+
+def launch(command, cwd, **env):
+    """Run ``command`` in its own session; ``(status, stdout, stderr)``."""
+    environment = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1',
+                       MKL_NUM_THREADS='1', **env)
+    for name in ('PMI_RANK', 'PMI_SIZE', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'):
+        environment.pop(name, None)
+    process = subprocess.Popen(command, cwd=str(cwd), env=environment, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail('timed out after {} s: {}\n{}\n{}'.format(TIMEOUT, command, out, err))
+    return process.returncode, out, err
+
+
+def script(name):
+    return [sys.executable, os.path.join(ROOT, name)]
+
+
+# --------------------------------------------------------------------------
+# train.py --communicator
+
+def make_npz(folder, count=4, frames=140, seed=0):
+    """``count`` npz files as make_dataset.py writes: mix, vocal, inst (513, frames)."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for k in range(count):
+        mix = rng.random((513, frames), dtype=np.float32)
+        vocal = mix * rng.random((513, frames), dtype=np.float32)
+        np.savez(os.path.join(folder, 'item{}.npz'.format(k)),
+                 mix=mix, vocal=vocal, inst=mix - vocal)
+    return folder
+
+
+def train_command(stft, out, *extra):
+    return mpiexec(2) + script('train.py') + [
+        '-t', stft, '-o', out, '-b', '2', '-l', '64', '--init', 'none',
+        '--communicator', 'naive'] + list(extra)
+
+
+def load(path):
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}
+
+
+@pytest.fixture(scope='module')
+def two_rank_run(tmp_path_factory):
+    """Two iterations on two processes; each rank dumps its final U-Net."""
+    base = tmp_path_factory.mktemp('mpi_train')
+    # 3 training files of 100 frames: 4 patches of 64 frames an epoch, 2 a
+    # rank, so with -b 2 every iteration ends an epoch and writes model_N.
+    stft = make_npz(str(base / 'stft'), frames=100)
+    out, dump = str(base / 'result'), str(base / 'ranks')
+    os.makedirs(dump)
+    status, stdout, stderr = launch(train_command(stft, out, '--stop', '2'), base,
+                                    SPEECHSEP_DUMP_RANK_PARAMS=dump)
+    assert status == 0, stdout + stderr
+    return dict(base=base, stft=stft, out=out, dump=dump, stdout=stdout)
+
+
+@needs_mpiexec
+def test_every_rank_ends_with_the_model_rank_0_wrote(two_rank_run):
+    written = load(os.path.join(two_rank_run['out'], 'model_2'))
+    first = load(os.path.join(two_rank_run['out'], 'model_1'))
+    # The ranks start from different random weights (seed + rank) and crop
+    # different patches: only the broadcast and the gradient all-reduce
+    # make them agree, batch-norm statistics included.
+    for rank in (0, 1):
+        mine = load(os.path.join(two_rank_run['dump'], 'rank{}.npz'.format(rank)))
+        assert sorted(mine) == sorted(written)
+        for key in written:
+            np.testing.assert_array_equal(mine[key], written[key], err_msg=key)
+    assert not np.array_equal(first['conv1/W'], written['conv1/W'])   # an Adam step was taken
+
+
+@needs_mpiexec
+def test_only_rank_0_prints_and_writes(two_rank_run):
+    out = two_rank_run['out']
+    found = [os.path.relpath(p, out) for p in glob.glob(os.path.join(out, '**', '*'),
+                                                        recursive=True)]
+    assert [f for f in found if 'log' in f] == ['log']
+    assert [f for f in found if f.endswith('.png')] == ['loss.png']
+    assert [f for f in found if f.endswith('.json')] == ['args.json']
+    assert two_rank_run['stdout'].count('# Minibatch-size') == 1
+    assert '# communicator: naive over 2 processes' in two_rank_run['stdout']
+    with open(os.path.join(out, 'log')) as handle:
+        log = json.load(handle)
+    assert [entry['iteration'] for entry in log][-1] == 2
+    assert all(np.isfinite(entry['validation/main/loss']) for entry in log)
+    with open(os.path.join(out, 'args.json')) as handle:
+        assert json.load(handle)['communicator'] == 'naive'
+
+
+@needs_mpiexec
+def test_every_rank_resumes_from_the_same_snapshot(two_rank_run):
+    base = two_rank_run['base']
+    out, dump = str(base / 'resumed'), str(base / 'resumed_ranks')
+    os.makedirs(dump)
+    snapshot = os.path.join(two_rank_run['out'], 'snapshot_iter_2')
+    status, stdout, stderr = launch(
+        train_command(two_rank_run['stft'], out, '--stop', '3', '-r', snapshot), base,
+        SPEECHSEP_DUMP_RANK_PARAMS=dump)
+    assert status == 0, stdout + stderr
+    # A rank that had not loaded the snapshot would still be at iteration 0
+    # and wait for the others' all-reduce until the time limit.
+    with open(os.path.join(out, 'log')) as handle:
+        assert [entry['iteration'] for entry in json.load(handle)][-1] == 3
+    written = load(os.path.join(out, 'model_3'))
+    for rank in (0, 1):
+        mine = load(os.path.join(dump, 'rank{}.npz'.format(rank)))
+        for key in written:
+            np.testing.assert_array_equal(mine[key], written[key], err_msg=key)
+
+
+def test_without_communicator_mpi_is_not_imported(tmp_path):
+    code = ('import sys, train, make_separate\n'
+            'assert train.main(["-t", "missing"]) == 1\n'
+            'assert make_separate.main(["-i", "missing"]) == 1\n'
+            'assert "mpi4py" not in sys.modules and "chainermn" not in sys.modules\n')
+    status, stdout, stderr = launch([sys.executable, '-c', code], tmp_path,
+                                    PYTHONPATH=ROOT)
+    assert status == 0, stdout + stderr
+
+
+def test_communicator_without_mpi4py_says_make_mpi(tmp_path):
+    fake = tmp_path / 'no_mpi' / 'mpi4py'
+    fake.mkdir(parents=True)
+    (fake / '__init__.py').write_text('raise ImportError("No module named mpi4py")\n')
+    status, stdout, stderr = launch(
+        script('train.py') + ['-t', make_npz(str(tmp_path / 'stft'), count=2),
+                              '--communicator', 'naive'],
+        tmp_path, PYTHONPATH=str(tmp_path / 'no_mpi'))
+    assert status == 1
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and 'make mpi' in lines[0] and lines[0].startswith('train.py: error:')
+
+
+def test_pure_nccl_on_the_cpu_is_refused_before_mpi_starts(tmp_path):
+    status, _, stderr = launch(script('train.py') + ['-t', 'missing', '--communicator',
+                                                     'pure_nccl'], tmp_path)
+    assert status == 1 and 'naive' in stderr and 'Traceback' not in stderr
+
+
+# --------------------------------------------------------------------------
+# make_separate.py under mpiexec
+
+def test_rank_and_size_come_from_the_launcher():
+    assert make_separate.mpi_world({}) == (0, 1)
+    assert make_separate.mpi_world({'PMI_RANK': '1', 'PMI_SIZE': '3'}) == (1, 3)
+    assert make_separate.mpi_world({'OMPI_COMM_WORLD_RANK': '2',
+                                    'OMPI_COMM_WORLD_SIZE': '4'}) == (2, 4)
+    assert make_separate.mpi_world({'PMI_RANK': 'x', 'PMI_SIZE': '2'}) == (0, 1)
+    assert make_separate.mpi_world({'PMI_RANK': '0', 'PMI_SIZE': '1'}) == (0, 1)
+
+
+def mixtures(folder, count=5):
+    for k in range(count):
+        write(os.path.join(folder, 'mix{}.wav'.format(k)),
+              tone(1.0 + 0.1 * k, freq=200 + 100 * k) + noise_bursts(1.0 + 0.1 * k, seed=k))
+    return folder
+
+
+@needs_mpiexec
+def test_a_folder_on_two_ranks_equals_one_process(tmp_path, model_path):
+    source = mixtures(str(tmp_path / 'mix'))
+    single, shared = str(tmp_path / 'single'), str(tmp_path / 'shared')
+    assert make_separate.main(['-i', source, '-o', single, '-m', model_path,
+                               '--music-out', single + '_music']) == 0
+    status, stdout, stderr = launch(
+        mpiexec(2) + script('make_separate.py') + [
+            '-i', source, '-o', shared, '-m', model_path, '--music-out', shared + '_music'],
+        tmp_path)
+    assert status == 0, stdout + stderr
+    assert stdout.count('separated 5 of 5 files') == 1
+    assert stdout.count('# input:') == 1
+    for one, many in ((single, shared), (single + '_music', shared + '_music')):
+        names = sorted(os.listdir(many))
+        assert names == sorted(os.listdir(one)) == ['mix{}.wav'.format(k) for k in range(5)]
+        for name in names:
+            expected, _ = sf.read(os.path.join(one, name))
+            got, _ = sf.read(os.path.join(many, name))
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=name)
+
+
+@needs_mpiexec
+def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_path):
+    source = mixtures(str(tmp_path / 'mix'), count=3)
+    (tmp_path / 'mix' / 'mix0b.wav').write_text('not audio')   # second in the plan: rank 1
+    statuses = tmp_path / 'status'
+    statuses.mkdir()
+    # Each rank records its own exit status (mpiexec reports only one).
+    record = ('"$@"; status=$?; echo $status > "{}/rank${{PMI_RANK:-$OMPI_COMM_WORLD_RANK}}"; '
+              'exit $status'.format(statuses))
+    status, stdout, stderr = launch(
+        mpiexec(2) + ['sh', '-c', record, 'sh'] + script('make_separate.py') + [
+            '-i', source, '-o', str(tmp_path / 'out'), '-m', model_path],
+        tmp_path)
+    assert status != 0
+    assert sorted(os.listdir(str(statuses))) == ['rank0', 'rank1']
+    assert all((statuses / name).read_text().strip() == '1' for name in ('rank0', 'rank1'))
+    assert stdout.count('separated 3 of 4 files') == 1
+    assert stderr.count('1 failed:') == 1 and 'mix0b.wav' in stderr
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['mix0.wav', 'mix1.wav', 'mix2.wav']
