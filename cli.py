@@ -4,6 +4,7 @@ A user mistake ends in one line on stderr (``prog: error: ...``) and exit
 status 1; Ctrl-C (or SIGTERM) in status 130 (143); ``--debug`` or
 ``SPEECHSEP_DEBUG=1`` shows the traceback instead.
 """
+import gc
 import os
 import signal
 import sys
@@ -48,16 +49,35 @@ def run(prog, job, debug=False):
             raise
         print('{}: error: {}'.format(prog, err), file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             raise
+        _drop_interrupted(err)
         print('{}: interrupted'.format(prog), file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Terminated:
+    except Terminated as err:
+        _drop_interrupted(err)
         print('{}: terminated'.format(prog), file=sys.stderr)
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _drop_interrupted(err):
+    """Free what the interrupted code held, now and without a word.
+
+    An object stopped half-way (``np.savez``'s zip in a snapshot being
+    written, say) would otherwise print "Exception ignored in ..." after the
+    one-line message when it is collected; its file is a temporary one that
+    the clean-up has already removed.
+    """
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        err.__traceback__ = None
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def get_array_module(gpu):

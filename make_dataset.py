@@ -75,15 +75,19 @@ def make_dataset(args):
         ('loops', min(args.loop, len(speech))),
         ('pairs', len(pairs)),
         ('stft', args.stft), ('mixdown', args.mixdown)])
-    os.makedirs(args.stft, exist_ok=True)
-    os.makedirs(args.mixdown, exist_ok=True)
+    for folder in (args.stft, args.mixdown):
+        with util.writing(folder):
+            os.makedirs(folder, exist_ok=True)
 
     rng = np.random.default_rng(args.seed)
     rows, skipped, seconds = [], [], 0.0
-    for music_path, speech_path, name in tqdm(pairs, desc='mixing', unit='pair'):
+    for music_path, speech_path, name in tqdm(pairs, desc='mixing', unit='pair',
+                                              disable=None):   # off unless a TTY
         snr_db = rng.uniform(*snr_range) if snr_range else None
         try:
             row = mix_pair(music_path, speech_path, name, args, snr_db)
+        except util.OutputError:
+            raise                   # the output folder, not this pair: stop
         except util.AudioError as err:
             tqdm.write('warning: skipped {}: {}'.format(name, err), file=sys.stderr)
             skipped.append(name)
@@ -119,8 +123,9 @@ def check_folders(args):
                 kind, folder, kind[0]))
     inputs = {os.path.realpath(args.music), os.path.realpath(args.speech)}
     for option, folder in (('-t', args.stft), ('-o', args.mixdown)):
-        if os.path.realpath(folder) in inputs:
-            raise cli.UserError('{} {}: the output folder is an input folder; '
+        real = os.path.realpath(folder)
+        if any(real == inp or real.startswith(inp + os.sep) for inp in inputs):
+            raise cli.UserError('{} {}: the output folder is (inside) an input folder; '
                                 'choose another'.format(option, folder))
 
 
@@ -225,17 +230,18 @@ def measured_snr(speech, music):
 def write_manifest(path, rows):
     """``manifest.csv``: name, speech_file, music_file, snr_db, seconds."""
     tmp = util.temporary_path(path)
-    try:
-        with open(tmp, 'w', newline='') as handle:
-            writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
-                                             'snr_db', 'seconds'])
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(dict(row, seconds=round(row['seconds'], 3)))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with util.writing(path):
+        try:
+            with open(tmp, 'w', newline='') as handle:
+                writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
+                                                 'snr_db', 'seconds'])
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow(dict(row, seconds=round(row['seconds'], 3)))
+            os.replace(tmp, path)
+        finally:
+            if os.path.isfile(tmp):
+                os.remove(tmp)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ UNet-VocalSeparation-Chainer, so ``chainer.serializers.load_npz`` reads an
 upstream ``unet.model`` and the ``model_N`` files its train.py wrote.
 """
 import zipfile
+import zlib
 
 import chainer
 import chainer.functions as F
@@ -112,15 +113,18 @@ def load_unet(path):
     another network.
     """
     try:
-        with np.load(path) as data:
+        data = np.load(path)
+        if not hasattr(data, 'files'):       # a bare .npy array, not an npz
+            raise ValueError(path)
+        with data:
             keys = set(data.files)
     except FileNotFoundError:
         raise ModelError('{}: model file not found'.format(path)) from None
     except IsADirectoryError:
         raise ModelError('{}: is a folder, expected a model file'.format(path)) from None
     except (ValueError, OSError, zipfile.BadZipFile, EOFError):
-        raise ModelError('{}: not a Chainer npz model (expected the U-Net weights '
-                         'saved by train.py)'.format(path)) from None
+        raise ModelError('{}: not a Chainer npz model, or a truncated one (expected '
+                         'the U-Net weights saved by train.py)'.format(path)) from None
     wanted = expected_keys()
     for prefix in _PREFIXES:
         if {prefix + k for k in wanted} <= keys:
@@ -132,7 +136,13 @@ def load_unet(path):
     unet = UNet()
     try:
         chainer.serializers.load_npz(path, unet, path=prefix)
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError) as err:
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError, zlib.error) as err:
         raise ModelError('{}: damaged or of another shape ({})'.format(
             path, str(err).splitlines()[0][:120])) from None
+    arrays = [p.array for p in unet.params()] + [
+        getattr(getattr(unet, link), stat) for link in _norm_names()
+        for stat in ('avg_mean', 'avg_var')]
+    if not all(np.all(np.isfinite(a)) for a in arrays):
+        raise ModelError('{}: holds NaN or Inf weights (saved from a diverged '
+                         'training run?)'.format(path))
     return unet

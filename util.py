@@ -10,6 +10,7 @@ Long signals are handled as streams of blocks: ``read_blocks`` ->
 ``Resampler`` -> ``StreamingSTFT`` -> ``PatchMasker`` -> ``StreamingISTFT``
 keep only a few seconds of audio in memory whatever the input's length.
 """
+import contextlib
 import os
 
 import numpy as np
@@ -21,6 +22,23 @@ import const
 
 class AudioError(Exception):
     """An audio file that cannot be used; the message names the file."""
+
+
+class OutputError(AudioError):
+    """A file that cannot be written (folder missing or read-only, disk
+    full...); the message names the file. Fatal where bad inputs are not."""
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Turn an OS or libsndfile failure while writing ``path`` into ``OutputError``."""
+    try:
+        yield
+    except (OSError, sf.SoundFileError) as err:
+        reason = getattr(err, 'strerror', None) or _short_reason(err)
+        if reason.startswith("'") and "': " in reason:      # libsndfile names the temp file
+            reason = reason.split("': ", 1)[1]
+        raise OutputError('{}: cannot write ({})'.format(path, reason)) from None
 
 
 # --------------------------------------------------------------------------
@@ -175,24 +193,26 @@ def write_audio(path, signal, sr=const.SR, subtype=None):
     if not subtype.startswith(('FLOAT', 'DOUBLE')) and peak > 1.0:
         signal = signal * (const.PEAK_LIMIT / peak)
     tmp = temporary_path(path)
-    try:
-        sf.write(tmp, signal, sr, subtype=subtype, format=fmt)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with writing(path):
+        try:
+            sf.write(tmp, signal, sr, subtype=subtype, format=fmt)
+            os.replace(tmp, path)
+        finally:
+            if os.path.isfile(tmp):
+                os.remove(tmp)
 
 
 def save_npz(path, **arrays):
     """``np.savez`` to ``path`` atomically (temp file + rename)."""
     tmp = temporary_path(path)
-    try:
-        with open(tmp, 'wb') as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with writing(path):
+        try:
+            with open(tmp, 'wb') as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.isfile(tmp):
+                os.remove(tmp)
 
 
 def find_audio(folder):
