@@ -188,7 +188,7 @@ class AudioSink:
         self.tmp = util.temporary_path(path)
         self.peak = 0.0
         with util.writing(path):
-            self._file = sf.SoundFile(self.tmp, 'w', rate, 1, 'FLOAT', format='WAV')
+            self._file = util.open_for_writing(self.tmp, rate, 'FLOAT', 'WAV')
 
     def write(self, samples):
         self._store(self.resampler.process(samples))
@@ -215,8 +215,8 @@ class AudioSink:
         final_tmp = self.tmp + '.final'
         try:
             with sf.SoundFile(self.tmp) as source, \
-                    sf.SoundFile(final_tmp, 'w', self.rate, 1, self.subtype,
-                                 format=self.format) as target:
+                    util.open_for_writing(final_tmp, self.rate, self.subtype,
+                                          self.format) as target:
                 for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
                     target.write(block * gain)
             os.replace(final_tmp, self.path)

@@ -172,6 +172,19 @@ def default_subtype(fmt):
     return 'FLOAT' if fmt == 'WAV' else sf.default_subtype(fmt)
 
 
+# libsndfile's sf_command code that turns off the PEAK chunk of float wav
+# files: the chunk holds a timestamp, so two runs would write different bytes.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def open_for_writing(path, rate, subtype, fmt):
+    """A mono ``soundfile.SoundFile`` open for writing, with the same bytes
+    for the same samples (no timestamped PEAK chunk)."""
+    handle = sf.SoundFile(path, 'w', rate, 1, subtype, format=fmt)
+    sf._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    return handle
+
+
 def temporary_path(final_path):
     """A hidden file beside ``final_path`` to write before renaming into place."""
     folder, name = os.path.split(final_path)
@@ -195,7 +208,8 @@ def write_audio(path, signal, sr=const.SR, subtype=None):
     tmp = temporary_path(path)
     with writing(path):
         try:
-            sf.write(tmp, signal, sr, subtype=subtype, format=fmt)
+            with open_for_writing(tmp, sr, subtype, fmt) as handle:
+                handle.write(signal)
             os.replace(tmp, path)
         finally:
             if os.path.isfile(tmp):

@@ -112,3 +112,13 @@ def test_gpu_without_cupy_is_one_clear_line(tmp_path, model_path, capsys):
     assert status == 1
     assert len(err.splitlines()) == 1 and '-g 0' in err and 'CuPy' in err
     assert not os.path.exists(str(tmp_path / 'o.wav'))
+
+
+def test_same_input_gives_the_same_bytes(tmp_path, model_path):
+    """No timestamp in the output: rerunning `make` leaves git status clean."""
+    source = write(tmp_path / 'in.wav', harmonic_stack(2.0))
+    outputs = [str(tmp_path / 'a.wav'), str(tmp_path / 'b.wav')]
+    for out in outputs:
+        assert separate('-i', source, '-o', out, '-m', model_path) == 0
+    with open(outputs[0], 'rb') as a, open(outputs[1], 'rb') as b:
+        assert a.read() == b.read()
