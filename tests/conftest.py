@@ -47,6 +47,18 @@ def write(path, signal, sr=16000, subtype='FLOAT'):
     return str(path)
 
 
+def make_npz(folder, count=3, frames=140, seed=0):
+    """``count`` npz files as make_dataset.py writes: mix, vocal, inst (513, frames)."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(str(folder), exist_ok=True)
+    for k in range(count):
+        mix = rng.random((513, frames), dtype=np.float32)
+        vocal = mix * rng.random((513, frames), dtype=np.float32)
+        np.savez(os.path.join(str(folder), 'item{}.npz'.format(k)),
+                 mix=mix, vocal=vocal, inst=mix - vocal)
+    return str(folder)
+
+
 @pytest.fixture(scope='session')
 def model_path(tmp_path_factory):
     """A randomly initialised U-Net saved as an npz, like unet.model."""

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, noise_bursts, tone, write
+from conftest import ROOT, make_npz, noise_bursts, tone, write
 
 import make_separate
 
@@ -65,18 +65,6 @@ def script(name):
 # --------------------------------------------------------------------------
 # train.py --communicator
 
-def make_npz(folder, count=4, frames=140, seed=0):
-    """``count`` npz files as make_dataset.py writes: mix, vocal, inst (513, frames)."""
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    for k in range(count):
-        mix = rng.random((513, frames), dtype=np.float32)
-        vocal = mix * rng.random((513, frames), dtype=np.float32)
-        np.savez(os.path.join(folder, 'item{}.npz'.format(k)),
-                 mix=mix, vocal=vocal, inst=mix - vocal)
-    return folder
-
-
 def train_command(stft, out, *extra):
     return mpiexec(2) + script('train.py') + [
         '-t', stft, '-o', out, '-b', '2', '-l', '64', '--init', 'none',
@@ -94,7 +82,7 @@ def two_rank_run(tmp_path_factory):
     base = tmp_path_factory.mktemp('mpi_train')
     # 3 training files of 100 frames: 4 patches of 64 frames an epoch, 2 a
     # rank, so with -b 2 every iteration ends an epoch and writes model_N.
-    stft = make_npz(str(base / 'stft'), frames=100)
+    stft = make_npz(str(base / 'stft'), count=4, frames=100)
     out, dump = str(base / 'result'), str(base / 'ranks')
     os.makedirs(dump)
     status, stdout, stderr = launch(train_command(stft, out, '--stop', '2'), base,

@@ -5,17 +5,7 @@ import os
 import numpy as np
 
 import train
-
-
-def make_npz(folder, count=3, frames=140, seed=0):
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    for k in range(count):
-        mix = rng.random((513, frames), dtype=np.float32)
-        vocal = mix * rng.random((513, frames), dtype=np.float32)
-        np.savez(os.path.join(folder, 'item{}.npz'.format(k)),
-                 mix=mix, vocal=vocal, inst=mix - vocal)
-    return folder
+from conftest import make_npz
 
 
 def run(tmp_path, *extra):
