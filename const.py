@@ -41,5 +41,8 @@ PATH_RESULT = 'result'
 PATH_SEPARATE = 'separate'
 MODEL_FILE = 'unet.model'
 
+# Input rates below this are taken for a damaged header, not audio (Hz)
+MIN_SAMPLE_RATE = 1000
+
 # File types read as audio (libsndfile decodes them)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')

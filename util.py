@@ -60,7 +60,7 @@ def audio_info(path):
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError('{}: not a readable audio file ({})'.format(
             path, _short_reason(err))) from None
-    if info.samplerate <= 0 or info.channels <= 0:
+    if info.samplerate < const.MIN_SAMPLE_RATE or info.channels <= 0:
         raise AudioError('{}: invalid header (rate {} Hz, {} channels)'.format(
             path, info.samplerate, info.channels))
     return info

@@ -821,3 +821,15 @@ def test_train_terminated_then_resumed(tmp_path, capsys):
     assert status == 0, err
     assert 'done: {} iterations'.format(latest + 1) in printed
     assert os.path.exists(out / 'model_{}'.format(latest + 1))
+
+
+def test_implausible_rate_in_a_header_is_refused(tmp_path, model_path, capsys):
+    """A damaged header claiming a few Hz would mean hours of work on noise."""
+    source = str(tmp_path / 'odd.wav')
+    sf.write(source, np.zeros(1000, np.float32), 8000)
+    with open(source, 'r+b') as handle:          # rate field of the fmt chunk
+        handle.seek(24)
+        handle.write((7).to_bytes(4, 'little'))
+    status = make_separate.main(['-i', source, '-o', str(tmp_path / 'o.wav'), '-m', model_path])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and 'odd.wav' in err[0] and '7 Hz' in err[0]

@@ -138,8 +138,8 @@ def _damaged_headers(good, rng):
         data = bytearray(good)
         data[offset:offset + 4] = rng.bytes(4)
         yield 'overwrite@{}'.format(offset), bytes(data)
-    # (not below ~1 kHz: 7 Hz is read as 20 million samples at 16 kHz, slow but right)
-    for rate in (0, 1000, 10 ** 7, 2 ** 31 - 1, 2 ** 32 - 1):
+    # (rates below const.MIN_SAMPLE_RATE are refused as damaged headers)
+    for rate in (0, 7, 999, 1000, 10 ** 7, 2 ** 31 - 1, 2 ** 32 - 1):
         data = bytearray(good)
         data[24:28] = struct.pack('<I', rate)
         yield 'rate={}'.format(rate), bytes(data)
