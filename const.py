@@ -22,7 +22,8 @@ DROPOUT = 0.5             # on the first three decoder layers
 
 # Separation
 PATCH_OVERLAP = 16        # frames shared by neighbouring patches (cross-faded)
-SEPARATE_BATCH = 8        # patches per forward pass in make_separate.py
+SEPARATE_BATCH = 1        # patches per forward pass in make_separate.py (fastest
+                          # and smallest on CPUs, docs/BENCHMARKS.md)
 BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time
 HARD_MASK_THRESHOLD = 0.5 # upstream ComputeMask's threshold for --hard-mask
 PEAK_LIMIT = 0.999        # full-scale fraction an integer file is scaled to when the
