@@ -577,17 +577,12 @@ def csv_cell(value):
 
 def write_csv(path, records):
     """Every record as a row of CSV_COLUMNS, written atomically."""
-    tmp = util.temporary_path(path)
-    try:
+    with util.replacing(path) as tmp:
         with open(tmp, 'w', newline='') as handle:
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)
             for record in records:
                 writer.writerow([csv_cell(record[k]) for k in CSV_COLUMNS])
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def check_csv(path, overwrite):

@@ -229,20 +229,13 @@ def measured_snr(speech, music):
 
 def write_manifest(path, rows):
     """``manifest.csv``: name, speech_file, music_file, snr_db, seconds."""
-    tmp = util.temporary_path(path)
-    with util.writing(path):
-        try:
-            with open(tmp, 'w', newline='') as handle:
-                writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
-                                                 'snr_db', 'seconds'])
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow(dict(row, seconds=round(row['seconds'], 3)))
-            os.replace(tmp, path)
-        finally:
-            if os.path.isfile(tmp):
-                os.remove(tmp)
-
+    with util.replacing(path) as tmp:
+        with open(tmp, 'w', newline='') as handle:
+            writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
+                                             'snr_db', 'seconds'])
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(dict(row, seconds=round(row['seconds'], 3)))
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -185,6 +185,21 @@ def open_for_writing(path, rate, subtype, fmt):
     return handle
 
 
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path beside ``path``; on success rename it onto
+    ``path``, on any failure remove it, so ``path`` is never half-written.
+    Write failures become ``OutputError`` naming ``path``."""
+    tmp = temporary_path(path)
+    with writing(path):
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        finally:
+            if os.path.isfile(tmp):
+                os.remove(tmp)
+
+
 def temporary_path(final_path):
     """A hidden file beside ``final_path`` to write before renaming into place."""
     folder, name = os.path.split(final_path)
@@ -205,28 +220,16 @@ def write_audio(path, signal, sr=const.SR, subtype=None):
     peak = float(np.max(np.abs(signal))) if len(signal) else 0.0
     if not subtype.startswith(('FLOAT', 'DOUBLE')) and peak > 1.0:
         signal = signal * (const.PEAK_LIMIT / peak)
-    tmp = temporary_path(path)
-    with writing(path):
-        try:
-            with open_for_writing(tmp, sr, subtype, fmt) as handle:
-                handle.write(signal)
-            os.replace(tmp, path)
-        finally:
-            if os.path.isfile(tmp):
-                os.remove(tmp)
+    with replacing(path) as tmp:
+        with open_for_writing(tmp, sr, subtype, fmt) as handle:
+            handle.write(signal)
 
 
 def save_npz(path, **arrays):
     """``np.savez`` to ``path`` atomically (temp file + rename)."""
-    tmp = temporary_path(path)
-    with writing(path):
-        try:
-            with open(tmp, 'wb') as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.isfile(tmp):
-                os.remove(tmp)
+    with replacing(path) as tmp:
+        with open(tmp, 'wb') as handle:
+            np.savez(handle, **arrays)
 
 
 def find_audio(folder):
