@@ -51,6 +51,9 @@ corpus: $(STAMP)
 model-data: corpus
 	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
 	    -t $(BUILD)/train_stft -o $(BUILD)/train_mix -b 5 --snr -5 10 --seed 1
+	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
+	    -t $(BUILD)/train_speed_stft -o $(BUILD)/train_speed_mix -b 10 --snr -5 10 --seed 3 \
+	    --speed 0.85 1.15
 	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
 	    -t $(BUILD)/val_stft -o $(BUILD)/val_mix -b 2 --snr -5 10 --seed 2
 	for snr in -5 0 5; do \
@@ -58,16 +61,23 @@ model-data: corpus
 	        -t $(BUILD)/eval_stft/snr$$snr -o $(BUILD)/eval/snr$$snr -b 2 --snr $$snr --refs; \
 	done
 
-# Continue from the shipped model (INIT=) or start afresh (INIT=none). Two
-# single-threaded ChainerMN processes train about 1.8x faster than one
-# process with two BLAS threads on a 2-core machine (docs/BENCHMARKS.md).
+# Continue from the shipped model (INIT=) or start afresh (INIT=none) on the
+# speed-perturbed set, the learning rate falling from LR to LR_END over ITERS
+# steps of 16 patches. Two single-threaded ChainerMN processes train about
+# 1.8x faster than one process with two BLAS threads on a 2-core machine
+# (docs/BENCHMARKS.md).
 INIT ?= unet.model
 RANKS ?= 2
 LR ?= 0.0003
+LR_END ?= 0.00002
+ITERS ?= 5600
+SEED ?= 4
+TRAIN_SET ?= $(BUILD)/train_speed_stft
 train-model: $(MPI_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
-	    $(PY) train.py --communicator naive -t $(BUILD)/train_stft --val-dir $(BUILD)/val_stft \
-	    -o result -b $$((16 / $(RANKS))) -e 200 -f 1 --seed 0 --lr $(LR) \
+	    $(PY) train.py --communicator naive -t $(TRAIN_SET) --val-dir $(BUILD)/val_stft \
+	    -o result -b $$((16 / $(RANKS))) --stop $(ITERS) -f 1 --seed $(SEED) \
+	    --lr $(LR) --lr-end $(LR_END) \
 	    $(if $(filter none,$(INIT)),--init none,--init $(INIT))
 
 # Validation figures of docs/MODEL.md: model and oracle masks at -5, 0, +5 dB.

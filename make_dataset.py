@@ -11,7 +11,12 @@ scheme). Each pair is mixed over the shorter length at 16 kHz mono and gives
 * with ``--refs``, ``NAME.speech.wav`` and ``NAME.music.wav`` beside the
   mixture (scaled so that they sum to it) and ``manifest.csv``.
 
+With ``--speed LOW HIGH`` each pair's speech is first played faster or
+slower (tempo and pitch together, a factor drawn per pair), which makes new
+voices out of the same speakers.
+
 Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
+                               [--speed LOW HIGH]
 """
 import argparse
 import csv
@@ -47,8 +52,12 @@ def build_parser():
                              'or LOW HIGH to draw one per pair uniformly')
     parser.add_argument('--loop', '-b', type=int, default=const.LOOP_COUNT,
                         help='pairings per music file (default: %(default)s)')
+    parser.add_argument('--speed', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                        help='speed perturbation: play each pair\'s speech LOW to HIGH '
+                             'times as fast (tempo and pitch, drawn per pair; '
+                             'e.g. 0.85 1.15), to vary the voices (default: off)')
     parser.add_argument('--seed', type=int, default=0,
-                        help='random seed for --snr ranges (default: %(default)s)')
+                        help='random seed for --snr and --speed ranges (default: %(default)s)')
     parser.add_argument('--refs', action='store_true',
                         help='also write NAME.speech.wav, NAME.music.wav and '
                              'manifest.csv beside the mixtures (for evaluate.py)')
@@ -63,6 +72,7 @@ def main(argv=None):
 
 def make_dataset(args):
     snr_range = parse_snr(args.snr)
+    speed_range = parse_speed(args.speed)
     check_folders(args)
     music = readable_files(args.music, 'music')
     speech = readable_files(args.speech, 'speech')
@@ -72,6 +82,7 @@ def make_dataset(args):
         ('speech', '{} ({} files)'.format(args.speech, len(speech))),
         ('level', 'SNR {} dB'.format(' to '.join(map(str, snr_range)))
          if snr_range else 'ratio {}'.format(args.mixratio)),
+        ('speech speed', '{} to {}'.format(*speed_range) if speed_range else 'unchanged'),
         ('loops', min(args.loop, len(speech))),
         ('pairs', len(pairs)),
         ('stft', args.stft), ('mixdown', args.mixdown)])
@@ -80,12 +91,14 @@ def make_dataset(args):
             os.makedirs(folder, exist_ok=True)
 
     rng = np.random.default_rng(args.seed)
+    speed_rng = np.random.default_rng([args.seed, 1])   # SNR draws stay as without --speed
     rows, skipped, seconds = [], [], 0.0
     for music_path, speech_path, name in tqdm(pairs, desc='mixing', unit='pair',
                                               disable=None):   # off unless a TTY
         snr_db = rng.uniform(*snr_range) if snr_range else None
+        speed = speed_rng.uniform(*speed_range) if speed_range else 1.0
         try:
-            row = mix_pair(music_path, speech_path, name, args, snr_db)
+            row = mix_pair(music_path, speech_path, name, args, snr_db, speed)
         except util.OutputError:
             raise                   # the output folder, not this pair: stop
         except util.AudioError as err:
@@ -112,6 +125,16 @@ def parse_snr(values):
     low, high = values[0], values[-1]
     if low > high:
         raise cli.UserError('--snr {} {}: LOW is above HIGH'.format(low, high))
+    return (low, high)
+
+
+def parse_speed(values):
+    """``None`` for no perturbation, else a ``(low, high)`` range of speed factors."""
+    if values is None:
+        return None
+    low, high = values
+    if not 0.5 <= low <= high <= 2.0:
+        raise cli.UserError('--speed {} {}: need 0.5 <= LOW <= HIGH <= 2'.format(low, high))
     return (low, high)
 
 
@@ -179,10 +202,14 @@ def stem_names(paths):
             for p, s in zip(paths, stems)]
 
 
-def mix_pair(music_path, speech_path, name, args, snr_db):
-    """Mix one pair and write its files; return its manifest row."""
+def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
+    """Mix one pair and write its files; return its manifest row.
+
+    ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
+    speed factor (1.0 unchanged).
+    """
     music = util.load_audio(music_path)
-    speech = util.load_audio(speech_path)
+    speech = util.change_speed(util.load_audio(speech_path), speed)
     length = min(len(music), len(speech))
     music, speech = music[:length], speech[:length]
     gain = args.mixratio if snr_db is None else speech_gain(speech, music, snr_db)
@@ -204,7 +231,8 @@ def mix_pair(music_path, speech_path, name, args, snr_db):
         util.write_audio(base + '.speech.wav', speech)
         util.write_audio(base + '.music.wav', music)
     return {'name': name, 'speech_file': speech_path, 'music_file': music_path,
-            'snr_db': round(measured_snr(speech, music), 2), 'seconds': length / const.SR}
+            'snr_db': round(measured_snr(speech, music), 2), 'speed': round(speed, 4),
+            'seconds': length / const.SR}
 
 
 def speech_gain(speech, music, snr_db):
@@ -228,11 +256,11 @@ def measured_snr(speech, music):
 
 
 def write_manifest(path, rows):
-    """``manifest.csv``: name, speech_file, music_file, snr_db, seconds."""
+    """``manifest.csv``: name, speech_file, music_file, snr_db, speed, seconds."""
     with util.replacing(path) as tmp:
         with open(tmp, 'w', newline='') as handle:
             writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
-                                             'snr_db', 'seconds'])
+                                             'snr_db', 'speed', 'seconds'])
             writer.writeheader()
             for row in rows:
                 writer.writerow(dict(row, seconds=round(row['seconds'], 3)))

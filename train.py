@@ -64,6 +64,9 @@ def build_parser():
                         help='folder of validation npz files (instead of --val)')
     parser.add_argument('--lr', type=float, default=const.LEARNING_RATE,
                         help='Adam learning rate (default: %(default)s)')
+    parser.add_argument('--lr-end', type=float, default=None, metavar='LR',
+                        help='fall linearly from --lr to this learning rate over the '
+                             'run (default: constant --lr)')
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
     parser.add_argument('--communicator', default='', choices=COMMUNICATORS, metavar='NAME',
@@ -354,6 +357,14 @@ def build_trainer(args, unet, train, val, comm=None):
     epoch = (1, 'epoch')
     snapshot_at = stop if args.frequency == -1 else (max(1, args.frequency), 'epoch')
     trainer.extend(StopOnNonFinite())
+    if args.lr_end is not None:
+        # Iteration k uses the value set after k - 1, so the last one uses
+        # --lr-end. LinearShift is serialised with the trainer: -r continues it.
+        trainer.extend(extensions.LinearShift(
+            'alpha', (args.lr, args.lr_end), (0, max(1, run_iterations(args, train) - 1)),
+            optimizer=optimizer), trigger=(1, 'iteration'))
+    trainer.extend(extensions.observe_value('lr', lambda _: optimizer.alpha),
+                   trigger=epoch)
     if comm is not None:
         # Averaging the running means every iteration costs a few small
         # all-reduces and keeps whatever rank 0 writes equal on every rank.
@@ -381,9 +392,17 @@ def build_trainer(args, unet, train, val, comm=None):
     if extensions.PlotReport.available():
         trainer.extend(extensions.PlotReport(losses, 'epoch', file_name='loss.png'),
                        trigger=epoch)
-    trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses + ['elapsed_time']))
+    trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses +
+                                          ['lr', 'elapsed_time']))
     trainer.extend(extensions.ProgressBar(update_interval=1))
     return trainer
+
+
+def run_iterations(args, train):
+    """Iterations in the run: --stop, else -e epochs of this process's ``train``."""
+    if args.stop:
+        return args.stop
+    return args.epoch * max(1, len(train) // args.batchsize)
 
 
 def resume(trainer, path):
@@ -417,6 +436,9 @@ def train(args):
                             '(six stride-2 layers)'.format(args.patchlength))
     if args.batchsize <= 0:
         raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
+    if args.lr <= 0 or (args.lr_end is not None and args.lr_end < 0):
+        raise cli.UserError('--lr {} --lr-end {}: learning rates must be positive'.format(
+            args.lr, args.lr_end))
     comm = create_communicator(args)
     np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
     cli.get_array_module(args.gpu)
@@ -426,6 +448,8 @@ def train(args):
     settings = [
         ('GPU', args.gpu), ('Minibatch-size', args.batchsize),
         ('patch-length', args.patchlength),
+        ('learning rate', args.lr if args.lr_end is None else
+         '{} falling to {}'.format(args.lr, args.lr_end)),
         ('stop', '{} iterations'.format(args.stop) if args.stop else
          '{} epochs'.format(args.epoch)),
         ('data', described), ('start', how), ('result directory', args.out)]

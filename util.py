@@ -154,6 +154,21 @@ def load_audio(path, sr=const.SR):
     return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 
+def change_speed(signal, factor):
+    """``signal`` played ``factor`` times faster: tempo and pitch both scale.
+
+    Resampling from ``SR * factor`` to ``SR`` Hz (libsoxr), the speed
+    perturbation of speech-recognition training: ``factor`` 1.1 gives a
+    voice 10 % shorter and 1.65 semitones higher. Shape ``(samples,)`` in,
+    ``(round(samples / factor),)`` out.
+    """
+    if factor == 1.0:
+        return signal
+    out = soxr.resample(np.ascontiguousarray(signal, dtype=np.float32),
+                        const.SR * factor, const.SR, quality='HQ')
+    return out[:resampled_length(len(signal), const.SR * factor, const.SR)]
+
+
 def output_format(path):
     """libsndfile's format name (``'WAV'``, ``'FLAC'``...) for ``path``'s extension."""
     ext = os.path.splitext(path)[1][1:].upper()

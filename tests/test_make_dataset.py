@@ -78,3 +78,43 @@ def test_snr_range_is_drawn_per_pair_and_repeatable(speech_music_dirs, tmp_path)
             snrs.append([float(r['snr_db']) for r in csv.DictReader(handle)])
     assert snrs[0] == snrs[1]
     assert all(-5.01 <= s <= 10.01 for s in snrs[0]) and len(set(snrs[0])) == 4
+
+
+def test_speed_perturbation_shortens_speech_and_raises_its_pitch(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    status, _, mix = run(music, speech, tmp_path, '-b', '1', '--snr', '0', '--refs',
+                         '--speed', '1.25', '1.25')
+    assert status == 0
+    with open(os.path.join(mix, 'manifest.csv')) as handle:
+        rows = {r['name']: r for r in csv.DictReader(handle)}
+    assert float(rows['s2_m2']['speed']) == 1.25
+    # s2 is a 3.5 s tone at 300 Hz: 2.8 s at 375 Hz after the change, so the
+    # pair is mixed over 2.8 s (music is 3 s)
+    speech_ref = util.load_audio(os.path.join(mix, 's2_m2.speech.wav'))
+    assert len(speech_ref) == 2.8 * 16000
+    spectrum = np.abs(np.fft.rfft(speech_ref * np.hanning(len(speech_ref))))
+    peak_hz = np.argmax(spectrum) * 16000 / len(speech_ref)
+    assert abs(peak_hz - 375.0) < 2.0
+
+
+def test_speed_range_leaves_the_snr_draws_unchanged(speech_music_dirs, tmp_path):
+    music, speech = speech_music_dirs
+    rows = []
+    for k, extra in enumerate(([], ['--speed', '0.9', '1.1'])):
+        _, _, mix = run(music, speech, tmp_path / str(k), '-b', '2', '--snr', '-5', '10',
+                        '--refs', '--seed', '4', *extra)
+        with open(os.path.join(mix, 'manifest.csv')) as handle:
+            rows.append(list(csv.DictReader(handle)))
+    plain, perturbed = rows
+    assert [abs(float(a['snr_db']) - float(b['snr_db'])) < 0.05
+            for a, b in zip(plain, perturbed)] == [True] * 4
+    speeds = [float(r['speed']) for r in perturbed]
+    assert all(0.9 <= s <= 1.1 for s in speeds) and len(set(speeds)) == 4
+    assert {float(r['speed']) for r in plain} == {1.0}
+
+
+def test_speed_out_of_range_is_one_clear_error(speech_music_dirs, tmp_path, capsys):
+    music, speech = speech_music_dirs
+    status, stft, _ = run(music, speech, tmp_path, '--speed', '1.2', '0.8')
+    assert status == 1 and not os.path.exists(stft)
+    assert capsys.readouterr().err.strip().count('\n') == 0

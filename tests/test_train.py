@@ -59,3 +59,19 @@ def test_cpu_runs_repeat_with_the_same_seed(tmp_path):
             np.load(str(tmp_path / 'b' / 'result' / 'model_2')) as b:
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_lr_end_ramps_the_learning_rate_down_over_the_run(tmp_path):
+    # 3 epochs of 2 iterations: alpha falls from 1e-3 to 1e-4 over 6 iterations;
+    # the log shows the rate of each epoch's last iteration (2, 4, 6)
+    status, out = run(tmp_path, '-e', '3', '--lr', '0.001', '--lr-end', '0.0001')
+    assert status == 0
+    with open(os.path.join(out, 'log')) as handle:
+        rates = [entry['lr'] for entry in json.load(handle)]
+    np.testing.assert_allclose(rates, [0.00082, 0.00046, 0.0001], rtol=1e-6)
+
+
+def test_without_lr_end_the_learning_rate_stays(tmp_path):
+    status, out = run(tmp_path, '-e', '2', '--lr', '0.0005')
+    with open(os.path.join(out, 'log')) as handle:
+        assert [entry['lr'] for entry in json.load(handle)] == [0.0005, 0.0005]
