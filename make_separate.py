@@ -171,8 +171,8 @@ def normalisation(peak):
 
 class AudioSink:
     """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
-    samples, through a hidden temporary file renamed into place on
-    ``commit()``; ``discard()`` removes it. Integer formats are scaled down
+    samples, through a hidden temporary file that ``finalize()`` completes and
+    ``publish()`` renames into place; ``discard()`` removes what is left. Integer formats are scaled down
     rather than clipped if the estimate peaks beyond full scale."""
 
     def __init__(self, path, rate, n_in, n_out, subtype=None):
@@ -187,6 +187,7 @@ class AudioSink:
         self.resampler.n_out = n_out
         self.tmp = util.temporary_path(path)
         self.peak = 0.0
+        self.ready = None           # the finished temporary file, once finalize() ran
         with util.writing(path):
             self._file = util.open_for_writing(self.tmp, rate, 'FLOAT', 'WAV')
 
@@ -205,11 +206,13 @@ class AudioSink:
             with util.writing(self.path):
                 self._file.write(out)
 
-    def commit(self):
+    def finalize(self):
+        """Close the stream and convert it to the output format, still under
+        a temporary name; ``publish()`` then renames it into place."""
         self._file.close()
         integer = not self.subtype.startswith(('FLOAT', 'DOUBLE'))
         if self.format == 'WAV' and self.subtype == 'FLOAT':
-            os.replace(self.tmp, self.path)
+            self.ready = self.tmp
             return
         gain = const.PEAK_LIMIT / self.peak if integer and self.peak > 1.0 else 1.0
         final_tmp = self.tmp + '.final'
@@ -219,20 +222,27 @@ class AudioSink:
                                           self.format) as target:
                 for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
                     target.write(block * gain)
-            os.replace(final_tmp, self.path)
+        except BaseException:
+            if os.path.exists(final_tmp):
+                os.remove(final_tmp)
+            raise
         finally:
-            for leftover in (final_tmp, self.tmp):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
+            os.remove(self.tmp)
+        self.ready = final_tmp
         if gain != 1.0:
             tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB to fit {}'.format(
                 self.path, self.peak, 20 * np.log10(gain), self.subtype), file=sys.stderr)
 
+    def publish(self):
+        os.replace(self.ready, self.path)
+        self.ready = None
+
     def discard(self):
         if not self._file.closed:
             self._file.close()
-        if os.path.isfile(self.tmp):
-            os.remove(self.tmp)
+        for leftover in (self.tmp, self.ready):
+            if leftover and os.path.isfile(leftover):
+                os.remove(leftover)
 
 
 def output_rate(sr_option, input_rate):
@@ -280,10 +290,13 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
             for sink, samples in zip(sinks, part):
                 sink.write(samples)
             bar.update(round(len(part[0]) / const.SR, 1))
-        for sink in sinks:
+        for sink in sinks:             # both outputs complete before either is renamed
             with util.writing(sink.path):
                 sink.finish()
-                sink.commit()
+                sink.finalize()
+        for sink in sinks:
+            with util.writing(sink.path):
+                sink.publish()
     finally:
         bar.close()
         for sink in sinks:

@@ -159,7 +159,7 @@ def change_speed(signal, factor):
 
     Resampling from ``SR * factor`` to ``SR`` Hz (libsoxr), the speed
     perturbation of speech-recognition training: ``factor`` 1.1 gives a
-    voice 10 % shorter and 1.65 semitones higher. Shape ``(samples,)`` in,
+    voice 9 % shorter (1 / 1.1) and 1.65 semitones higher. Shape ``(samples,)`` in,
     ``(round(samples / factor),)`` out.
     """
     if factor == 1.0:

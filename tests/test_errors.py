@@ -341,6 +341,24 @@ def test_second_output_fails(tmp_path, capsys, model_path):
     assert not leftovers(tmp_path)
 
 
+def test_second_output_fails_at_the_end(tmp_path, capsys, model_path, monkeypatch):
+    """The music output's conversion to 16-bit fails once both streams are
+    written: neither output appears, so no speech file lacks its music twin."""
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    real = make_separate.AudioSink.finalize
+
+    def finalize(sink):
+        if sink.path.endswith('music.wav'):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real(sink)
+    monkeypatch.setattr(make_separate.AudioSink, 'finalize', finalize)
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'speech.wav',
+                              '--music-out', tmp_path / 'music.wav', '--subtype', 'PCM_16')
+    assert_failed(status, err, names=['music.wav', 'No space left'],
+                  missing=[tmp_path / 'speech.wav', tmp_path / 'music.wav'])
+    assert not leftovers(tmp_path)
+
+
 def test_output_is_input(tmp_path, capsys, model_path):
     source = write(tmp_path / 'in.wav', tone(1.0))
     before = open(source, 'rb').read()
