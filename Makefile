@@ -70,7 +70,7 @@ INIT ?= unet.model
 RANKS ?= 2
 LR ?= 0.0003
 LR_END ?= 0.00002
-ITERS ?= 5600
+ITERS ?= 6000
 SEED ?= 4
 TRAIN_SET ?= $(BUILD)/train_speed_stft
 train-model: $(MPI_STAMP)
