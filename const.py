@@ -32,6 +32,8 @@ PEAK_LIMIT = 0.999        # full-scale fraction an integer file is scaled to whe
 # Mixing (make_dataset.py)
 MIX_RATIO = 1.0           # speech-to-music amplitude ratio (seed's -r)
 LOOP_COUNT = 2            # pairings per music file (seed's -b)
+SPEED_LIMITS = (0.5, 2.0) # the --speed factors accepted (beyond them speech is
+                          # an octave away from any voice the model should learn)
 
 # Default folders and files
 PATH_MUSIC = 'music_speech/music_wav'

@@ -133,8 +133,10 @@ def parse_speed(values):
     if values is None:
         return None
     low, high = values
-    if not 0.5 <= low <= high <= 2.0:
-        raise cli.UserError('--speed {} {}: need 0.5 <= LOW <= HIGH <= 2'.format(low, high))
+    slowest, fastest = const.SPEED_LIMITS
+    if not slowest <= low <= high <= fastest:
+        raise cli.UserError('--speed {} {}: need {} <= LOW <= HIGH <= {}'.format(
+            low, high, slowest, fastest))
     return (low, high)
 
 

@@ -171,9 +171,10 @@ def normalisation(peak):
 
 class AudioSink:
     """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
-    samples, through a hidden temporary file that ``finalize()`` completes and
-    ``publish()`` renames into place; ``discard()`` removes what is left. Integer formats are scaled down
-    rather than clipped if the estimate peaks beyond full scale."""
+    samples, through a hidden temporary file that ``finalize()`` completes
+    and ``publish()`` renames into place; ``discard()`` removes what is
+    left. Integer formats are scaled down rather than clipped if the
+    estimate peaks beyond full scale."""
 
     def __init__(self, path, rate, n_in, n_out, subtype=None):
         self.path = path

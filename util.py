@@ -159,8 +159,8 @@ def change_speed(signal, factor):
 
     Resampling from ``SR * factor`` to ``SR`` Hz (libsoxr), the speed
     perturbation of speech-recognition training: ``factor`` 1.1 gives a
-    voice 9 % shorter (1 / 1.1) and 1.65 semitones higher. Shape ``(samples,)`` in,
-    ``(round(samples / factor),)`` out.
+    voice 9 % shorter (1 / 1.1) and 1.65 semitones higher. Shape
+    ``(samples,)`` in, ``(round(samples / factor),)`` out.
     """
     if factor == 1.0:
         return signal
