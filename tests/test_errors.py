@@ -692,6 +692,13 @@ def npz(path, frames=70, mix=None, vocal=None, seed=0):
         np.savez(handle, mix=mix, vocal=vocal)
 
 
+def three_npz(folder):
+    """``folder`` with three different npz files (``i0``..``i2``); returns it."""
+    for k in range(3):
+        npz(folder / 'i{}.npz'.format(k), seed=k)
+    return folder
+
+
 def training(capsys, stft, out, *extra):
     return run(train, ['-t', stft, '-o', out, '--init', 'none', '-b', '2', '-l', '64',
                        '--val', '0', '-f', '1'] + list(extra), capsys)
@@ -758,9 +765,7 @@ def _all_finite(path):
 
 @pytest.mark.filterwarnings('ignore::RuntimeWarning')
 def test_train_stops_when_loss_is_not_finite(tmp_path, capsys):
-    stft = tmp_path / 'stft'
-    for k in range(3):
-        npz(stft / 'i{}.npz'.format(k), seed=k)
+    stft = three_npz(tmp_path / 'stft')
     out = tmp_path / 'result'
     status, _, err = training(capsys, stft, out, '--stop', '4', '--lr', '1e30')
     assert status == 1
@@ -788,9 +793,7 @@ def test_train_resume_missing_and_foreign(tmp_path, capsys, model_path):
 
 def test_train_resume_continues(tmp_path, capsys):
     """A run stopped at iteration 2 and resumed ends at 3, log included."""
-    stft = tmp_path / 'stft'
-    for k in range(3):
-        npz(stft / 'i{}.npz'.format(k), seed=k)
+    stft = three_npz(tmp_path / 'stft')
     out = tmp_path / 'result'
     status, _, err = training(capsys, stft, out, '--stop', '2', '-f', '-1')
     assert status == 0, err
@@ -810,9 +813,7 @@ def test_train_resume_continues(tmp_path, capsys):
 def test_train_terminated_then_resumed(tmp_path, capsys):
     """SIGTERM in the middle of training: status 143, every snapshot on disk
     complete (no temporary folders), and the latest one resumes."""
-    stft = tmp_path / 'stft'
-    for k in range(3):
-        npz(stft / 'i{}.npz'.format(k), seed=k)
+    stft = three_npz(tmp_path / 'stft')
     out = tmp_path / 'result'
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env.pop('SPEECHSEP_DEBUG', None)
