@@ -12,9 +12,11 @@ The speech estimates being scored are any of
 * ``-m MODEL``: made on the fly by make_separate.py's own ``Separator``;
 * ``--est DIR``: files matched by name (what ``make_separate.py -i MIX -o DIR``
   writes), which must have the mixture's length;
-* ``--oracle irm|ibm``: the ideal ratio ``|S| / (|S| + |M|)`` or binary
-  ``|S| > |M|`` mask on the suite's STFT with the mixture's phase, the
-  ceiling a mask-based separator of this STFT could reach.
+* ``--oracle irm|ibm|psm``: the ideal ratio ``|S| / (|S| + |M|)``, binary
+  ``|S| > |M|`` or truncated phase-sensitive ``|S| cos(angle S - angle X) /
+  |X|`` (in [0, 1]) mask on the suite's STFT with the mixture's phase: the
+  ceilings a mask-based separator of this STFT could reach (psm is the one
+  ``train.py --target vocal_psa`` aims at).
 
 Per file and method: SI-SDR of the estimate and of the mixture against the
 speech reference (dB), their difference SI-SDRi, SDR (BSS-Eval with a
@@ -22,7 +24,7 @@ speech reference (dB), their difference SI-SDRi, SDR (BSS-Eval with a
 signals are compared at 16 kHz mono. Means per method (and per rounded input
 SNR) are printed as a table; ``--csv`` writes every per-file value.
 
-Usage: python3 evaluate.py -i build/eval/snr0 -m unet.model --oracle irm ibm
+Usage: python3 evaluate.py -i build/eval/snr0 -m unet.model --oracle irm ibm psm
        python3 evaluate.py --mix DIR --ref DIR --est separate --csv scores.csv
 """
 import argparse
@@ -43,7 +45,7 @@ import network
 import util
 
 PROG = 'evaluate.py'
-ORACLES = ('irm', 'ibm')
+ORACLES = ('irm', 'ibm', 'psm')
 SPEECH_TAG, MUSIC_TAG = make_separate.REFERENCE_TAGS    # '.speech', '.music'
 LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
 METRICS = ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'pesq', 'stoi')
@@ -69,7 +71,7 @@ def build_parser():
     parser.add_argument('--est', '-e', action='append', default=None, metavar='DIR',
                         help='folder of speech estimates matched by name (repeatable)')
     parser.add_argument('--oracle', nargs='+', choices=ORACLES, default=[],
-                        help='also score the ideal ratio (irm) and/or binary (ibm) mask')
+                        help='also score ideal masks: ratio (irm), binary (ibm), phase-sensitive (psm)')
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary model mask (threshold {}), as make_separate.py '
                              '--hard-mask'.format(const.HARD_MASK_THRESHOLD))
@@ -211,7 +213,8 @@ def oracle_speech(mixture, speech, music, kind):
     """Speech estimate of an ideal mask, ``(samples,)`` float32, the mixture's length.
 
     ``kind`` ``'irm'``: ``|S| / (|S| + |M|)`` (0 where both are 0);
-    ``'ibm'``: ``|S| > |M|``. ``S``, ``M`` and the mixture ``X`` are the
+    ``'ibm'``: ``|S| > |M|``; ``'psm'``: the truncated phase-sensitive mask
+    ``util.phase_sensitive_magnitude(S, X) / |X|``. ``S``, ``M`` and the mixture ``X`` are the
     suite's STFTs (``util.stft``) of the signals padded by ``const.H`` zeros
     at the end, as the separator pads, so that the last sample does not sit
     at a window's near-zero edge; ``mask * X`` is inverted and trimmed back.
@@ -227,6 +230,10 @@ def oracle_speech(mixture, speech, music, kind):
         mask = np.divide(s, total, out=np.zeros_like(s), where=total > 0)
     elif kind == 'ibm':
         mask = (s > m).astype(np.float32)
+    elif kind == 'psm':
+        x = np.abs(spec_mix)
+        mask = np.divide(util.phase_sensitive_magnitude(spec_speech, spec_mix), x,
+                         out=np.zeros_like(x), where=x > 0)
     else:
         raise ValueError('oracle kind must be one of {}, got {!r}'.format(ORACLES, kind))
     return util.istft(mask * spec_mix, n + const.H)[:n]

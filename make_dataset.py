@@ -8,6 +8,9 @@ scheme). Each pair is mixed over the shorter length at 16 kHz mono and gives
 * ``stft/<speech>_<music>.npz``: ``mix``, ``vocal`` (speech) and ``inst``
   (music) STFT magnitudes, float32 ``(513, frames)``, all three divided by
   the mixture's maximum (the format UNet-VocalSeparation-Chainer reads);
+* with ``--psa``, also ``vocal_psa``: the speech's phase-sensitive
+  magnitude ``|S| cos(angle S - angle X)`` kept within ``[0, |X|]``, the
+  target that ``train.py --target vocal_psa`` fits;
 * with ``--refs``, ``NAME.speech.wav`` and ``NAME.music.wav`` beside the
   mixture (scaled so that they sum to it) and ``manifest.csv``.
 
@@ -16,7 +19,7 @@ slower (tempo and pitch together, a factor drawn per pair), which makes new
 voices out of the same speakers.
 
 Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
-                               [--speed LOW HIGH]
+                               [--speed LOW HIGH] [--psa]
 """
 import argparse
 import csv
@@ -61,6 +64,9 @@ def build_parser():
     parser.add_argument('--refs', action='store_true',
                         help='also write NAME.speech.wav, NAME.music.wav and '
                              'manifest.csv beside the mixtures (for evaluate.py)')
+    parser.add_argument('--psa', action='store_true',
+                        help='also store "vocal_psa", the phase-sensitive speech '
+                             'target (train.py --target vocal_psa)')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -223,10 +229,14 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
     scale = const.PEAK_LIMIT / peak
     mixture, speech, music = mixture * scale, speech * scale, music * scale
 
-    spec_mix, spec_speech, spec_music = (util.magnitude(x) for x in (mixture, speech, music))
-    norm = spec_mix.max()
+    spec_mix, spec_speech, spec_music = (util.stft(x) for x in (mixture, speech, music))
+    norm = np.abs(spec_mix).max()
+    targets = {'mix': np.abs(spec_mix), 'vocal': np.abs(spec_speech),
+               'inst': np.abs(spec_music)}
+    if args.psa:
+        targets['vocal_psa'] = util.phase_sensitive_magnitude(spec_speech, spec_mix)
     util.save_npz(os.path.join(args.stft, name + '.npz'),
-                  mix=spec_mix / norm, vocal=spec_speech / norm, inst=spec_music / norm)
+                  **{key: (value / norm).astype(np.float32) for key, value in targets.items()})
     base = os.path.join(args.mixdown, name)
     util.write_audio(base + '.wav', mixture)
     if args.refs:

@@ -70,9 +70,11 @@ class UNet(chainer.Chain):
 
 
 class UNetTrainmodel(chainer.Chain):
-    """Training wrapper: L1 between ``mix * mask`` and the speech magnitude.
+    """Training wrapper: L1 between ``mix * mask`` and the speech target.
 
-    Called with ``(mix, speech)``, both ``(batch, 1, 512, frames)``; reports
+    Called with ``(mix, speech)``, both ``(batch, 1, 512, frames)``; ``speech``
+    is the speech magnitude or its phase-sensitive part (train.py --target,
+    whichever the data loader passes). Reports
     ``loss`` (so ``main/loss`` and ``validation/main/loss`` in the log).
     """
 

@@ -30,6 +30,9 @@ COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
 # Test hook (tests/test_mpi.py): with --communicator, every rank saves its
 # final U-Net to $SPEECHSEP_DUMP_RANK_PARAMS/rank{R}.npz.
 DUMP_RANK_PARAMS = 'SPEECHSEP_DUMP_RANK_PARAMS'
+# npz arrays the masked mixture can be fitted to (--target).
+TARGETS = ('vocal', 'vocal_psa')
+PSA_HINT = '; make it with make_dataset.py --psa'
 
 
 def build_parser():
@@ -67,6 +70,12 @@ def build_parser():
     parser.add_argument('--lr-end', type=float, default=None, metavar='LR',
                         help='fall linearly from --lr to this learning rate over the '
                              'run (default: constant --lr)')
+    parser.add_argument('--target', default='vocal', choices=TARGETS,
+                        help='npz array the masked mixture is fitted to: vocal, the '
+                             'speech magnitude (as upstream), or vocal_psa, its '
+                             'phase-sensitive part (make_dataset.py --psa), which '
+                             'favours the waveform heard with the mixture\'s phase '
+                             '(default: %(default)s)')
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
     parser.add_argument('--communicator', default='', choices=COMMUNICATORS, metavar='NAME',
@@ -111,26 +120,28 @@ def split_by_name(paths, fraction):
     return [p for p in paths if p not in held], [p for p in paths if p in held]
 
 
-def load_items(paths):
+def load_items(paths, target='vocal'):
     """``[(mix, speech)]``, each ``(512, frames)`` float32 (DC bin dropped).
 
-    Files without ``mix``/``vocal``, of another shape or unreadable are
+    ``speech`` is the npz array named ``target``: ``vocal`` (the magnitude)
+    or ``vocal_psa`` (the phase-sensitive target, make_dataset.py --psa).
+    Files without ``mix``/``target``, of another shape or unreadable are
     skipped with a warning naming them.
     """
     items = []
     for path in paths:
         try:
             with np.load(path) as data:
-                if 'mix' not in data.files or 'vocal' not in data.files:
-                    raise ValueError('has no "mix"/"vocal" arrays (keys: {})'.format(
-                        ', '.join(data.files)))
-                mix, speech = data['mix'], data['vocal']
+                if 'mix' not in data.files or target not in data.files:
+                    raise ValueError('has no "mix"/"{}" arrays (keys: {}){}'.format(
+                        target, ', '.join(data.files), PSA_HINT if target == 'vocal_psa' else ''))
+                mix, speech = data['mix'], data[target]
         except (ValueError, OSError, EOFError) as err:
             print('warning: skipped {}: {}'.format(path, err), file=sys.stderr)
             continue
         if mix.shape != speech.shape or mix.ndim != 2 or mix.shape[0] != const.N_BINS:
-            print('warning: skipped {}: mix {} and vocal {} must both be ({}, frames)'.format(
-                path, mix.shape, speech.shape, const.N_BINS), file=sys.stderr)
+            print('warning: skipped {}: mix {} and {} {} must both be ({}, frames)'.format(
+                path, mix.shape, target, speech.shape, const.N_BINS), file=sys.stderr)
             continue
         if not (np.all(np.isfinite(mix)) and np.all(np.isfinite(speech))):
             print('warning: skipped {}: holds NaN or Inf'.format(path), file=sys.stderr)
@@ -197,7 +208,8 @@ def load_datasets(args):
         train_paths, val_paths = paths, npz_files(args.val_dir)
     else:
         train_paths, val_paths = split_by_name(paths, args.val)
-    train_items, val_items = load_items(train_paths), load_items(val_paths)
+    train_items = load_items(train_paths, args.target)
+    val_items = load_items(val_paths, args.target)
     if not train_items:
         raise cli.UserError('no usable training npz in {} (see the warnings above)'.format(
             args.stft))

@@ -389,6 +389,22 @@ def magnitude(signal):
     return np.abs(stft(signal)).astype(np.float32)
 
 
+def phase_sensitive_magnitude(source, mixture):
+    """Truncated phase-sensitive target of ``source`` in ``mixture``, float32.
+
+    ``source`` and ``mixture`` are complex spectra ``(513, frames)``. Each bin
+    is ``|S| cos(angle S - angle X)``, the part of the source in line with the
+    mixture's phase, kept within ``[0, |X|]`` so that a mask in [0, 1] can
+    reach it (Erdogan et al., ICASSP 2015). A mask times ``|X|`` with the
+    mixture's phase is closest to the source's waveform when it equals this,
+    not ``|S|``.
+    """
+    mix_mag = np.abs(mixture)
+    in_phase = np.divide(np.real(source * np.conj(mixture)), mix_mag,
+                         out=np.zeros(mix_mag.shape), where=mix_mag > 0)
+    return np.clip(in_phase, 0.0, mix_mag).astype(np.float32)
+
+
 # --------------------------------------------------------------------------
 # Patches and masks
 

@@ -852,3 +852,13 @@ def test_implausible_rate_in_a_header_is_refused(tmp_path, model_path, capsys):
     status = make_separate.main(['-i', source, '-o', str(tmp_path / 'o.wav'), '-m', model_path])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1 and 'odd.wav' in err[0] and '7 Hz' in err[0]
+
+
+def test_train_target_psa_without_the_array_says_how_to_make_it(tmp_path, capsys):
+    stft = three_npz(tmp_path / 'stft')
+    status, _, err = training(capsys, stft, tmp_path / 'result', '--target', 'vocal_psa')
+    assert status == 1
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert all('vocal_psa' in line and 'make_dataset.py --psa' in line for line in lines[:-1])
+    assert len(lines) == 4
+    assert lines[-1].startswith('train.py: error: no usable training npz')

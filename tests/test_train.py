@@ -75,3 +75,22 @@ def test_without_lr_end_the_learning_rate_stays(tmp_path):
     status, out = run(tmp_path, '-e', '2', '--lr', '0.0005')
     with open(os.path.join(out, 'log')) as handle:
         assert [entry['lr'] for entry in json.load(handle)] == [0.0005, 0.0005]
+
+
+def test_target_vocal_psa_trains_on_the_phase_sensitive_array(tmp_path):
+    stft = make_npz(str(tmp_path / 'stft'))
+    for name in os.listdir(stft):
+        path = os.path.join(stft, name)
+        with np.load(path) as data:
+            arrays = dict(data)
+        arrays['vocal_psa'] = arrays['vocal'] * 0.25
+        np.savez(path, **arrays)
+    (mix, speech), = train.load_items([path], 'vocal_psa')
+    np.testing.assert_array_equal(speech, arrays['vocal_psa'][1:])
+    np.testing.assert_array_equal(mix, arrays['mix'][1:])
+    out = str(tmp_path / 'result')
+    status = train.main(['-t', stft, '-o', out, '-b', '2', '-l', '64', '--init', 'none',
+                         '--stop', '1', '--target', 'vocal_psa'])
+    assert status == 0 and os.path.exists(os.path.join(out, 'model_1'))
+    with open(os.path.join(out, 'args.json')) as handle:
+        assert json.load(handle)['target'] == 'vocal_psa'
