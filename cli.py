@@ -108,3 +108,9 @@ def print_settings(settings):
     for name, value in settings:
         print('# {}: {}'.format(name, value))
     sys.stdout.flush()
+
+
+def check_range(option, value, low, high):
+    """A ``UserError`` naming ``option`` unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise UserError('{} {}: must be from {} to {}'.format(option, value, low, high))

@@ -46,6 +46,7 @@ import util
 
 PROG = 'evaluate.py'
 ORACLES = ('irm', 'ibm', 'psm')
+ORACLE_NAMES = {'irm': 'ratio', 'ibm': 'binary', 'psm': 'phase-sensitive'}
 SPEECH_TAG, MUSIC_TAG = make_separate.REFERENCE_TAGS    # '.speech', '.music'
 LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
 METRICS = ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'pesq', 'stoi')
@@ -75,6 +76,9 @@ def build_parser():
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary model mask (threshold {}), as make_separate.py '
                              '--hard-mask'.format(const.HARD_MASK_THRESHOLD))
+    parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
+                        help='separations averaged per model, as make_separate.py '
+                             '--shifts (default: %(default)s)')
     parser.add_argument('--gpu', '-g', type=int, default=-1,
                         help='GPU id for -m; negative for the CPU (default: %(default)s)')
     parser.add_argument('--csv', '-c', default=None, metavar='FILE',
@@ -242,13 +246,14 @@ def oracle_speech(mixture, speech, music, kind):
 class ModelMethod:
     """Speech estimated by a U-Net through make_separate.py's ``Separator``."""
 
-    def __init__(self, label, path, xp, gpu, hard_mask):
+    def __init__(self, label, path, xp, gpu, hard_mask, shifts):
         self.label, self.path = label, path
         unet = network.load_unet(path)
         if gpu >= 0:
             unet.to_gpu(gpu)
         self.separator = make_separate.Separator(make_separate.network_mask_fn(unet, xp),
-                                                 hard_mask=hard_mask)
+                                                 hard_mask=hard_mask, shifts=shifts)
+        self.shifts = shifts
 
     def estimate(self, item):
         return self.separator.separate(item.mixture)[0]
@@ -292,7 +297,7 @@ def build_methods(args, xp):
     methods = []
     labels = unique_labels(args.model or [])
     for label, path in zip(labels, args.model or []):
-        methods.append(ModelMethod(label, path, xp, args.gpu, args.hard_mask))
+        methods.append(ModelMethod(label, path, xp, args.gpu, args.hard_mask, args.shifts))
     labels = unique_labels(args.est or [])
     for label, folder in zip(labels, args.est or []):
         methods.append(FolderMethod(label, folder))
@@ -614,6 +619,7 @@ def check_csv(path, overwrite):
 def evaluate_main(args):
     if not (args.model or args.est or args.oracle):
         args.model = [const.MODEL_FILE]
+    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
     check_csv(args.csv, args.overwrite)
     items = plan_items(args)
     xp = cli.get_array_module(args.gpu) if args.model else np
@@ -668,11 +674,12 @@ def evaluate_main(args):
 
 def describe(method):
     if isinstance(method, ModelMethod):
-        return 'model {}, {} mask'.format(
-            method.path, 'hard' if method.separator.hard_mask else 'soft')
+        return 'model {}, {} mask, {} shift{}'.format(
+            method.path, 'hard' if method.separator.hard_mask else 'soft', method.shifts,
+            plural(method.shifts))
     if isinstance(method, FolderMethod):
         return 'estimates in {}'.format(method.folder)
-    return 'ideal {} mask'.format('ratio' if method.kind == 'irm' else 'binary')
+    return 'ideal {} mask'.format(ORACLE_NAMES[method.kind])
 
 
 def plural(count):

@@ -54,6 +54,10 @@ def build_parser():
                         help='patches per forward pass (default: %(default)s)')
     parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
                         help='frames shared by neighbouring patches (default: %(default)s)')
+    parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
+                        help='average N separations whose STFT frames are offset by '
+                             '{} / N samples: cleaner speech for N times the work; 1 is '
+                             'fastest (default: %(default)s)'.format(const.H))
     parser.add_argument('--subtype', default=None,
                         help='sample format, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT '
                              'for wav, the format\'s usual one otherwise)')
@@ -90,54 +94,43 @@ class Separator:
 
     ``mask_fn`` maps normalised magnitude patches ``(B, 1, 512, frames)`` to
     speech masks in [0, 1]. The music estimate is the mixture minus the
-    speech estimate, so the two always add up to the mixture.
+    speech estimate, so the two always add up to the mixture. With
+    ``shifts`` N > 1 the mixture is separated N times, its STFT frames offset
+    by ``k * H / N`` samples (k = 0..N-1), and the N estimates are averaged:
+    each frame grid errs in its own way, so the mean is cleaner (N times the
+    work).
     """
 
     def __init__(self, mask_fn, hard_mask=False, overlap=const.PATCH_OVERLAP,
-                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH):
+                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH, shifts=const.SHIFTS):
         self.mask_fn = mask_fn
         self.hard_mask = hard_mask
         self.patching = dict(length=length, overlap=overlap, batch=batch)
+        self.delays = [k * const.H // shifts for k in range(shifts)]
 
     def stream(self, blocks, n_samples, scale):
         """Yield ``(speech, music)`` blocks for a mixture given as ``blocks``.
 
         ``n_samples``: the mixture's total length; the outputs add up to it
         exactly. ``scale``: factor that maps the mixture's magnitudes to the
-        network's range (``1 / max |STFT|``, as in training). The stream is
-        padded by one hop of silence, so that its last sample lies under two
-        frames (not at a window's near-zero edge), and trimmed back.
+        network's range (``1 / max |STFT|``, as in training).
         """
-        analysis = util.StreamingSTFT()
-        masker = util.PatchMasker(self.mask_fn, **self.patching)
-        padded = n_samples + const.H
-        speech_out, music_out = util.StreamingISTFT(padded), util.StreamingISTFT(padded)
-        pending = np.zeros((const.N_BINS, 0), np.complex64)
-        emitted = 0
+        passes = [_MaskingPass(self, n_samples, delay) for delay in self.delays]
+        speech_parts, music_parts = [[] for _ in passes], [[] for _ in passes]
         for block, last in _with_tail(blocks):
-            spectrum = analysis.push(block)
-            if last:
-                spectrum = np.concatenate([spectrum, analysis.finish()], axis=1)
-            pending = np.concatenate([pending, spectrum], axis=1)
-            masks = masker.push(np.abs(spectrum) * scale)
-            if last:
-                masks = np.concatenate([masks, masker.finish()], axis=1)
-            pending, (speech, music) = self._apply(pending, masks, speech_out, music_out)
-            if last:
-                speech = np.concatenate([speech, speech_out.finish()])
-                music = np.concatenate([music, music_out.finish()])
-            keep = max(0, min(len(speech), n_samples - emitted))
-            emitted += keep
-            if keep or last:
-                yield speech[:keep], music[:keep]
+            for k, one in enumerate(passes):
+                speech, music = one.push(block, last, scale)
+                speech_parts[k].append(speech)
+                music_parts[k].append(music)
+            ready = min(sum(map(len, parts)) for parts in speech_parts)
+            if ready or last:
+                yield (_take_mean(speech_parts, ready), _take_mean(music_parts, ready))
 
-    def _apply(self, pending, masks, speech_out, music_out):
-        k = masks.shape[1]
+    def mask(self, masks):
+        """The masks as applied: binarised with ``hard_mask``."""
         if self.hard_mask:
-            masks = (masks > const.HARD_MASK_THRESHOLD).astype(np.float32)
-        mixture = pending[:, :k]
-        speech = mixture * masks
-        return pending[:, k:], (speech_out.push(speech), music_out.push(mixture - speech))
+            return (masks > const.HARD_MASK_THRESHOLD).astype(np.float32)
+        return masks
 
     def separate(self, mixture):
         """``(speech, music)`` for a whole 16 kHz mono array (same length)."""
@@ -146,6 +139,63 @@ class Separator:
         parts = list(self.stream([mixture], len(mixture), scale))
         return (np.concatenate([p[0] for p in parts]),
                 np.concatenate([p[1] for p in parts]))
+
+
+class _MaskingPass:
+    """One separation of the stream, delayed by ``delay`` samples of silence.
+
+    The stream is also padded by one hop of silence at the end (the last
+    block ``_with_tail`` adds), so that its last sample lies under two frames,
+    not at a window's near-zero edge; ``push`` returns the estimate trimmed
+    back to the mixture's own samples, ``n_samples`` in all.
+    """
+
+    def __init__(self, separator, n_samples, delay):
+        self.separator = separator
+        self.analysis = util.StreamingSTFT()
+        self.masker = util.PatchMasker(separator.mask_fn, **separator.patching)
+        padded = delay + n_samples + const.H
+        self.speech_out, self.music_out = util.StreamingISTFT(padded), util.StreamingISTFT(padded)
+        self.pending = np.zeros((const.N_BINS, 0), np.complex64)
+        self.lead = np.zeros(delay, np.float32)       # silence still to feed
+        self.skip = delay                              # output samples still to drop
+        self.remaining = n_samples                     # output samples still to give
+
+    def push(self, block, last, scale):
+        """``(speech, music)`` samples that ``block`` completes."""
+        if len(self.lead):
+            block, self.lead = np.concatenate([self.lead, block]), self.lead[:0]
+        spectrum = self.analysis.push(block)
+        if last:
+            spectrum = np.concatenate([spectrum, self.analysis.finish()], axis=1)
+        self.pending = np.concatenate([self.pending, spectrum], axis=1)
+        masks = self.masker.push(np.abs(spectrum) * scale)
+        if last:
+            masks = np.concatenate([masks, self.masker.finish()], axis=1)
+        k = masks.shape[1]
+        mixture, self.pending = self.pending[:, :k], self.pending[:, k:]
+        speech_spec = mixture * self.separator.mask(masks)
+        speech = self.speech_out.push(speech_spec)
+        music = self.music_out.push(mixture - speech_spec)
+        if last:
+            speech = np.concatenate([speech, self.speech_out.finish()])
+            music = np.concatenate([music, self.music_out.finish()])
+        start = min(self.skip, len(speech))      # the delay's samples are dropped
+        keep = max(0, min(len(speech) - start, self.remaining))
+        self.skip -= start
+        self.remaining -= keep
+        return speech[start:start + keep], music[start:start + keep]
+
+
+def _take_mean(parts, count):
+    """Mean of the first ``count`` samples queued in each list of ``parts``,
+    removed from the queues (which keep the rest)."""
+    total = np.zeros(count, np.float32)
+    for queue in parts:
+        joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
+        total += joined[:count]
+        queue[:] = [joined[count:]]
+    return total / len(parts)
 
 
 def _with_tail(blocks):
@@ -387,9 +437,8 @@ def separate_main(args, world=(0, 1), report=None):
     """
     if args.batch <= 0:
         raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
-    if not 0 <= args.overlap < const.PATCH_LENGTH:
-        raise cli.UserError('--overlap {}: must be from 0 to {}'.format(
-            args.overlap, const.PATCH_LENGTH - 1))
+    cli.check_range('--overlap', args.overlap, 0, const.PATCH_LENGTH - 1)
+    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
     for source, out, music in plan:
@@ -404,11 +453,12 @@ def separate_main(args, world=(0, 1), report=None):
     if args.gpu >= 0:
         unet.to_gpu(args.gpu)
     separator = Separator(network_mask_fn(unet, xp), hard_mask=args.hard_mask,
-                          overlap=args.overlap, batch=args.batch)
+                          overlap=args.overlap, batch=args.batch, shifts=args.shifts)
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, '' if files == 1 else 's')),
         ('output', args.out), ('model', args.model),
-        ('mask', 'hard' if args.hard_mask else 'soft'),
+        ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
+                                          '' if args.shifts == 1 else 's')),
         ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:

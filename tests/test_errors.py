@@ -87,6 +87,16 @@ def test_missing_input(tmp_path, capsys, model_path):
                   missing=[tmp_path / 'out.wav'])
 
 
+@pytest.mark.parametrize('option, value', [('--shifts', '0'), ('--shifts', '17'),
+                                           ('--batch', '0'), ('--overlap', '128')])
+def test_out_of_range_settings(option, value, tmp_path, capsys, model_path):
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',
+                              option, value)
+    assert_failed(status, err, names=['{} {}'.format(option, value), 'must be'],
+                  missing=[tmp_path / 'out.wav'])
+
+
 def test_empty_folder(tmp_path, capsys, model_path):
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'empty' / 'notes.txt').write_text('not audio, and not .wav')

@@ -45,6 +45,55 @@ def test_mask_and_complement_sum_to_the_mixture(tmp_path, model_path):
     assert np.std(speech) > 1e-3 and np.std(music) > 1e-3
 
 
+def level_mask(patches):
+    """A mask that follows the magnitude, the same whichever pass asks."""
+    return patches / (patches + 0.05)
+
+
+@pytest.mark.parametrize('shifts', [1, 2, 3])
+@pytest.mark.parametrize('n', [100, 16000 * 2 + 77])
+def test_shifted_passes_keep_length_and_the_all_pass_identity(shifts, n):
+    mixture = (chirp(n / 16000) + noise_bursts(n / 16000)).astype(np.float32)
+    separator = make_separate.Separator(lambda p: np.ones_like(p), shifts=shifts)
+    speech, music = separator.separate(mixture)
+    assert len(speech) == len(music) == n
+    assert si_sdr(mixture, speech) > 40 and np.max(np.abs(music)) < 1e-4
+
+
+def test_shifts_average_separations_of_delayed_frame_grids():
+    """Two shifts: the mean of the mixture separated as it is and separated
+    with its STFT frames half a hop later (256 samples of silence first)."""
+    mixture = (harmonic_stack(3.0) + noise_bursts(3.0)).astype(np.float32)
+    n, delay = len(mixture), 256
+    scale = make_separate.normalisation(make_separate.peak_magnitude([mixture]))
+    single = make_separate.Separator(level_mask, shifts=1)
+
+    def speech_of(signal):
+        return np.concatenate([part[0] for part in single.stream([signal], len(signal), scale)])
+
+    late = speech_of(np.concatenate([np.zeros(delay, np.float32), mixture]))[delay:]
+    expected = (speech_of(mixture) + late) / 2
+    speech, music = make_separate.Separator(level_mask, shifts=2).separate(mixture)
+    np.testing.assert_allclose(speech, expected, atol=1e-5)
+    np.testing.assert_allclose(speech + music, mixture, atol=1e-5)
+    assert np.max(np.abs(speech - speech_of(mixture))) > 1e-3   # the average differs
+
+
+@pytest.mark.parametrize('shifts', [1, 2])
+def test_streaming_in_blocks_equals_the_whole_array(shifts):
+    """Files are read in blocks: uneven blocks give what one array gives."""
+    mixture = (chirp(23.0) + noise_bursts(23.0)).astype(np.float32)
+    separator = make_separate.Separator(level_mask, shifts=shifts)
+    whole = separator.separate(mixture)
+    cuts = [0, 1, 5000, 5001, 160000, 200000, len(mixture)]
+    blocks = [mixture[a:b] for a, b in zip(cuts, cuts[1:])]
+    scale = make_separate.normalisation(make_separate.peak_magnitude(blocks))
+    parts = list(separator.stream(blocks, len(mixture), scale))
+    for k in range(2):
+        streamed = np.concatenate([part[k] for part in parts])
+        np.testing.assert_allclose(streamed, whole[k], atol=1e-5)
+
+
 def test_hard_mask_is_binary():
     mixture = harmonic_stack(3.0)
     soft = make_separate.Separator(lambda p: np.full_like(p, 0.6))
@@ -65,7 +114,7 @@ def test_cross_fade_hides_patch_borders():
         return out
 
     mixture = tone(20.0, amp=0.5)
-    speech, _ = make_separate.Separator(mask_fn).separate(mixture)
+    speech, _ = make_separate.Separator(mask_fn, shifts=1).separate(mixture)
     envelope = np.abs(speech[4000:-4000]).reshape(-1, 400).max(axis=1)
     assert np.max(np.abs(np.diff(envelope))) < 0.02
 
