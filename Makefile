@@ -54,15 +54,21 @@ model-data: corpus
 	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
 	    -t $(BUILD)/train_speed_stft -o $(BUILD)/train_speed_mix -b 10 --snr -5 10 --seed 3 \
 	    --speed 0.85 1.15
+	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
+	    -t $(BUILD)/train_psa_stft -o $(BUILD)/train_psa_mix -b 10 --snr -5 10 --seed 5 \
+	    --speed 0.85 1.15 --psa
 	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
 	    -t $(BUILD)/val_stft -o $(BUILD)/val_mix -b 2 --snr -5 10 --seed 2
+	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
+	    -t $(BUILD)/val_psa_stft -o $(BUILD)/val_psa_mix -b 2 --snr -5 10 --seed 2 --psa
 	for snr in -5 0 5; do \
 	    $(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
 	        -t $(BUILD)/eval_stft/snr$$snr -o $(BUILD)/eval/snr$$snr -b 2 --snr $$snr --refs; \
 	done
 
 # Continue from the shipped model (INIT=) or start afresh (INIT=none) on the
-# speed-perturbed set, the learning rate falling from LR to LR_END over ITERS
+# speed-perturbed set with the phase-sensitive target (stage 6 of
+# docs/MODEL.md), the learning rate falling from LR to LR_END over ITERS
 # steps of 16 patches. Two single-threaded ChainerMN processes train about
 # 1.8x faster than one process with two BLAS threads on a 2-core machine
 # (docs/BENCHMARKS.md).
@@ -70,20 +76,22 @@ INIT ?= unet.model
 RANKS ?= 2
 LR ?= 0.0003
 LR_END ?= 0.00002
-ITERS ?= 6000
-SEED ?= 4
-TRAIN_SET ?= $(BUILD)/train_speed_stft
+ITERS ?= 5500
+SEED ?= 6
+TRAIN_SET ?= $(BUILD)/train_psa_stft
+VAL_SET ?= $(BUILD)/val_psa_stft
+TARGET ?= vocal_psa
 train-model: $(MPI_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
-	    $(PY) train.py --communicator naive -t $(TRAIN_SET) --val-dir $(BUILD)/val_stft \
-	    -o result -b $$((16 / $(RANKS))) --stop $(ITERS) -f 1 --seed $(SEED) \
+	    $(PY) train.py --communicator naive -t $(TRAIN_SET) --val-dir $(VAL_SET) \
+	    --target $(TARGET) -o result -b $$((16 / $(RANKS))) --stop $(ITERS) -f 1 --seed $(SEED) \
 	    --lr $(LR) --lr-end $(LR_END) \
 	    $(if $(filter none,$(INIT)),--init none,--init $(INIT))
 
 # Validation figures of docs/MODEL.md: model and oracle masks at -5, 0, +5 dB.
 MODEL ?= unet.model
 eval-model: $(STAMP)
-	$(PY) evaluate.py -i $(BUILD)/eval -m $(MODEL) --oracle irm --csv $(BUILD)/eval.csv --overwrite
+	$(PY) evaluate.py -i $(BUILD)/eval -m $(MODEL) --oracle irm psm --csv $(BUILD)/eval.csv --overwrite
 
 clean-build:
 	rm -rf $(BUILD)
