@@ -23,8 +23,8 @@ DROPOUT = 0.5             # on the first three decoder layers
 # Separation
 PATCH_OVERLAP = 16        # frames shared by neighbouring patches (cross-faded)
 SHIFTS = 2                # separations averaged, their STFT frames offset by H / SHIFTS
-                          # samples (+0.3 dB SI-SDR on the validation subset for 2x the
-                          # work, docs/MODEL.md); 1 separates once
+                          # samples (+0.26 dB SI-SDR on the 150 evaluation files for 2x
+                          # the work, docs/MODEL.md); 1 separates once
 MAX_SHIFTS = 16           # the --shifts accepted
 SEPARATE_BATCH = 1        # patches per forward pass in make_separate.py (fastest
                           # and smallest on CPUs, docs/BENCHMARKS.md)
