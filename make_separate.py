@@ -5,8 +5,9 @@ resampled to 16 kHz mono and turned into an STFT; the U-Net's mask is
 computed in overlapping patches of ``PATCH_LENGTH`` frames, cross-faded, and
 applied to the mixture's STFT; the inverse STFT is written block by block.
 With ``--shifts N`` this is done N times on STFT frame grids offset by
-``H / N`` samples and the estimates are averaged. Memory therefore stays flat however long the input, and the output has
-exactly the input's duration (16 kHz, or the input's rate with ``--sr``).
+``H / N`` samples and the estimates are averaged. Memory therefore stays
+flat however long the input, and the output has exactly the input's
+duration (16 kHz, or the input's rate with ``--sr``).
 
 Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
        python3 make_separate.py -i mixdown -o separate     (a whole folder)
