@@ -20,6 +20,16 @@ VAL_FRACTION = 0.1        # share of npz files held out for validation
 LEARNING_RATE = 0.001     # Adam alpha, as in the seed
 DROPOUT = 0.5             # on the first three decoder layers
 
+# Mixing on the fly (train.py --mix, mixing.py)
+MIX_EPOCH_SIZE = 4096     # patches per epoch (an epoch only paces validation and snapshots)
+MIX_SNR_DB = (-10.0, 20.0)  # speech-to-music power ratio drawn per example, dB
+MIX_SPEED = (0.85, 1.15)  # speech speed factor drawn per example
+MIX_GAIN_DB = (0.0, 30.0) # patch peak below the normalised full scale, dB
+MIX_SPEECH_ALONE = 0.1    # share of examples with speech only
+MIX_MUSIC_ALONE = 0.1     # share of examples with music only
+MIX_TWO_MUSIC = 0.25      # share of examples whose music is two crops summed
+MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
+
 # Separation
 PATCH_OVERLAP = 16        # frames shared by neighbouring patches (cross-faded)
 SHIFTS = 2                # separations averaged, their STFT frames offset by H / SHIFTS

@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 
+import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
 import numpy as np
 import soundfile as sf

@@ -7,6 +7,7 @@ upstream ``unet.model`` and the ``model_N`` files its train.py wrote.
 import zipfile
 import zlib
 
+import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
 import chainer.functions as F
 import chainer.links as L

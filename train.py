@@ -1,4 +1,5 @@
-"""Train the U-Net on the npz magnitudes written by make_dataset.py.
+"""Train the U-Net on the npz magnitudes written by make_dataset.py, or on
+mixtures drawn afresh from speech and music waveforms (``--mix``).
 
 Chainer's Trainer writes to ``result/``: ``model_N`` (the U-Net at iteration
 N, loadable by make_separate.py), ``snapshot_iter_N`` (the whole trainer, for
@@ -7,6 +8,7 @@ N, loadable by make_separate.py), ``snapshot_iter_N`` (the whole trainer, for
 folder of its own (``--val-dir``).
 
 Usage: python3 train.py [-g GPU] [-b BATCH] [-e EPOCHS] [-r SNAPSHOT] [--init MODEL]
+       python3 train.py --mix [-s SPEECH_DIR] [-m MUSIC_DIR] --val-dir NPZ_DIR ...
        mpiexec -n N python3 train.py --communicator naive ...   (docs/SCALING.md)
 """
 import argparse
@@ -15,6 +17,7 @@ import json
 import os
 import sys
 
+import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
 import numpy as np
 from chainer import training
@@ -22,7 +25,9 @@ from chainer.training import extensions
 
 import cli
 import const
+import mixing
 import network
+import util
 
 PROG = 'train.py'
 # ChainerMN communicators: naive works on CPUs, the others need GPUs.
@@ -82,6 +87,34 @@ def build_parser():
                         help='data-parallel training over the processes of '
                              '`mpiexec -n N` (ChainerMN): naive on CPUs, pure_nccl on '
                              'GPUs; -b is then per process (see docs/SCALING.md)')
+    mix = parser.add_argument_group(
+        'mixing on the fly (--mix)',
+        'instead of -t, draw every example afresh from speech and music waveforms: '
+        'random crops, speeds, levels, speech or music alone (mixing.py)')
+    mix.add_argument('--mix', action='store_true',
+                     help='train on examples mixed on the fly from -s and -m')
+    mix.add_argument('--speech', '-s', default=const.PATH_SPEECH,
+                     help='speech folder for --mix (default: %(default)s)')
+    mix.add_argument('--music', '-m', default=const.PATH_MUSIC,
+                     help='music folder for --mix (default: %(default)s)')
+    mix.add_argument('--epoch-size', type=int, default=const.MIX_EPOCH_SIZE, metavar='N',
+                     help='patches per epoch with --mix (default: %(default)s)')
+    mix.add_argument('--snr', type=float, nargs=2, default=const.MIX_SNR_DB,
+                     metavar=('LOW', 'HIGH'),
+                     help='speech-to-music power ratio range, dB (default: %(default)s)')
+    mix.add_argument('--speed', type=float, nargs=2, default=const.MIX_SPEED,
+                     metavar=('LOW', 'HIGH'),
+                     help='speech speed factor range (default: %(default)s)')
+    mix.add_argument('--alone', type=float, nargs=2,
+                     default=(const.MIX_SPEECH_ALONE, const.MIX_MUSIC_ALONE),
+                     metavar=('SPEECH', 'MUSIC'),
+                     help='shares of examples with speech alone and music alone '
+                          '(default: %(default)s)')
+    mix.add_argument('--two-music', type=float, default=const.MIX_TWO_MUSIC, metavar='SHARE',
+                     help='share of examples with two music crops (default: %(default)s)')
+    mix.add_argument('--loaders', type=int, default=const.MIX_LOADERS, metavar='N',
+                     help='worker processes that draw examples; 0 draws them in the '
+                          'training process (default: %(default)s)')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -203,6 +236,12 @@ class FixedPatchDataset(chainer.dataset.DatasetMixin):
 
 def load_datasets(args):
     """``(train, val, description)`` datasets of patches."""
+    if args.mix:
+        train, described = mixing_dataset(args)
+        val_items = load_items(npz_files(args.val_dir), args.target) if args.val_dir else []
+        val = FixedPatchDataset(val_items, args.patchlength) if val_items else None
+        return train, val, '{}; validation {} files, {} patches'.format(
+            described, len(val_items), len(val) if val else 0)
     paths = npz_files(args.stft)
     if args.val_dir:
         train_paths, val_paths = paths, npz_files(args.val_dir)
@@ -221,6 +260,48 @@ def load_datasets(args):
     description = '{} files, {} patches/epoch; validation {} files, {} patches'.format(
         len(train_items), len(train), len(val_items), len(val) if val else 0)
     return train, val, description
+
+
+def mixing_dataset(args, stream=0):
+    """``(MixingDataset, description)`` over the waveforms of -s and -m;
+    ``stream`` (the ChainerMN rank) selects the random stream."""
+    tracks = {}
+    for kind, folder in (('speech', args.speech), ('music', args.music)):
+        if not os.path.isdir(folder):
+            raise cli.UserError('--mix: {} folder {} does not exist'.format(kind, folder))
+        tracks[kind] = mixing.load_tracks(util.find_audio(folder), kind)
+        if not tracks[kind]:
+            raise cli.UserError('--mix: no usable {} audio in {}'.format(kind, folder))
+    settings = mixing.MixSettings(
+        snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
+        music_alone=args.alone[1], two_music=args.two_music)
+    epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
+    dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
+                                   epoch_size, seed=args.seed, stream=stream,
+                                   target=args.target, settings=settings)
+    return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
+                     'tracks ({:.1f} min), {} patches/epoch'.format(
+                         len(tracks['speech']), dataset.speech.seconds / 60,
+                         len(tracks['music']), dataset.music.seconds / 60, epoch_size))
+
+
+def check_mixing(args):
+    """One line for each --mix setting out of range."""
+    cli.check_range('--snr', min(args.snr), -60.0, 60.0)
+    cli.check_range('--snr', max(args.snr), -60.0, 60.0)
+    if args.snr[0] > args.snr[1] or args.speed[0] > args.speed[1]:
+        raise cli.UserError('--snr {} {} --speed {} {}: give each range as LOW HIGH'.format(
+            *args.snr, *args.speed))
+    for factor in args.speed:
+        cli.check_range('--speed', factor, *const.SPEED_LIMITS)
+    for share in list(args.alone) + [args.two_music]:
+        cli.check_range('--alone/--two-music', share, 0.0, 1.0)
+    if sum(args.alone) > 1.0:
+        raise cli.UserError('--alone {} {}: the two shares add up to more than 1'.format(
+            *args.alone))
+    if args.epoch_size <= 0 or args.loaders < 0:
+        raise cli.UserError('--epoch-size {} --loaders {}: must be positive and not '
+                            'negative'.format(args.epoch_size, args.loaders))
 
 
 # --------------------------------------------------------------------------
@@ -279,7 +360,10 @@ def scatter_datasets(args, comm):
     failure, has_val, described = comm.bcast_obj(outcome)
     if failure:
         raise cli.UserError(failure)
-    train = chainermn.scatter_dataset(train, comm)
+    if args.mix:    # every rank draws its own examples: stream = rank
+        train = train if comm.rank == 0 else mixing_dataset(args, comm.rank)[0]
+    else:
+        train = chainermn.scatter_dataset(train, comm)
     val = chainermn.scatter_dataset(val, comm) if has_val else None
     return train, val, '{}; {} processes, each {} training{} patches'.format(
         described, comm.size, len(train),
@@ -361,7 +445,7 @@ def build_trainer(args, unet, train, val, comm=None):
         optimizer = chainermn.create_multi_node_optimizer(optimizer, comm)
     optimizer.setup(model)
 
-    train_iter = chainer.iterators.SerialIterator(train, args.batchsize)
+    train_iter = training_iterator(args, train)
     updater = training.StandardUpdater(train_iter, optimizer, device=args.gpu)
     stop = (args.stop, 'iteration') if args.stop else (args.epoch, 'epoch')
     trainer = training.Trainer(updater, stop, out=args.out)
@@ -410,6 +494,21 @@ def build_trainer(args, unet, train, val, comm=None):
     return trainer
 
 
+def training_iterator(args, train):
+    """Batches of ``train``: shuffled patches of the npz items, or with --mix
+    a new stretch of the example stream every epoch, drawn by ``--loaders``
+    worker processes if asked."""
+    if not args.mix:
+        return chainer.iterators.SerialIterator(train, args.batchsize)
+    order = mixing.EpochOffsetOrder()
+    if args.loaders == 0:
+        return chainer.iterators.SerialIterator(train, args.batchsize, order_sampler=order)
+    example_bytes = 2 * const.NET_BINS * args.patchlength * 4
+    return chainer.iterators.MultiprocessIterator(
+        train, args.batchsize, n_processes=args.loaders, order_sampler=order,
+        shared_mem=2 * example_bytes)
+
+
 def run_iterations(args, train):
     """Iterations in the run: --stop, else -e epochs of this process's ``train``."""
     if args.stop:
@@ -451,6 +550,8 @@ def train(args):
     if args.lr <= 0 or (args.lr_end is not None and args.lr_end < 0):
         raise cli.UserError('--lr {} --lr-end {}: learning rates must be positive'.format(
             args.lr, args.lr_end))
+    if args.mix:
+        check_mixing(args)
     comm = create_communicator(args)
     np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
     cli.get_array_module(args.gpu)

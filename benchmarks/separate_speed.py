@@ -53,6 +53,7 @@ import common
 
 sys.path.insert(0, common.ROOT)
 
+import compat  # noqa: E402,F401
 import chainer  # noqa: E402
 import const  # noqa: E402
 import network  # noqa: E402

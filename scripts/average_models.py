@@ -12,10 +12,11 @@ import argparse
 import os
 import sys
 
-import chainer
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import compat  # noqa: E402,F401  (before chainer: NumPy 2 / Python 3.12 shims)
+import chainer  # noqa: E402
 import cli  # noqa: E402
 import network  # noqa: E402
 import util  # noqa: E402

@@ -13,6 +13,7 @@ import soundfile as sf
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import compat  # noqa: E402,F401
 import chainer  # noqa: E402
 import network  # noqa: E402
 

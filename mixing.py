@@ -1,0 +1,162 @@
+"""Training examples mixed on the fly from speech and music waveforms.
+
+``train.py --mix`` trains on these instead of the npz files of
+``make_dataset.py``: every example is drawn afresh, so the model never sees
+the same mixture twice. One example is
+
+* a random crop of a speech track (tracks drawn in proportion to their
+  length), played ``speed`` times as fast (tempo and pitch, as
+  ``make_dataset.py --speed``);
+* a random crop of a music track, sometimes with a second one summed;
+* the two at a speech-to-music power ratio drawn from ``snr_db``; a share of
+  examples is speech alone and a share music alone, so that the model learns
+  to pass clean speech and to silence pure music;
+* the STFT magnitudes of mixture and speech target, divided by the crop's
+  peak magnitude and then scaled down by a random gain, since a patch of a
+  long recording sits below the recording's peak, by which make_separate.py
+  normalises.
+
+Example ``i`` of stream ``s`` depends only on ``(seed, s, i)``: runs repeat
+exactly, ChainerMN ranks (streams) draw different examples, and worker
+processes may draw them in any order. Memory is the audio, loaded once.
+"""
+import dataclasses
+import sys
+
+import chainer
+import numpy as np
+
+import const
+import util
+
+
+@dataclasses.dataclass(frozen=True)
+class MixSettings:
+    """How examples are drawn; defaults from const.py."""
+    snr_db: tuple = const.MIX_SNR_DB            # speech-to-music power ratio range, dB
+    speed: tuple = const.MIX_SPEED              # speech speed factor range
+    gain_db: tuple = const.MIX_GAIN_DB          # patch level below the normalised peak, dB
+    speech_alone: float = const.MIX_SPEECH_ALONE  # share of examples without music
+    music_alone: float = const.MIX_MUSIC_ALONE    # share of examples without speech
+    two_music: float = const.MIX_TWO_MUSIC      # share of examples with two music crops
+
+
+def load_tracks(paths, kind):
+    """Every file of ``paths`` as 16 kHz mono float32; unreadable or silent
+    files are skipped with a warning naming them."""
+    tracks = []
+    for path in paths:
+        try:
+            audio = util.load_audio(path)
+        except util.AudioError as err:
+            print('warning: skipped {} file {}: {}'.format(kind, path, err), file=sys.stderr)
+            continue
+        if not np.all(np.isfinite(audio)) or not np.any(audio):
+            print('warning: skipped {} file {}: silent or not finite'.format(kind, path),
+                  file=sys.stderr)
+            continue
+        tracks.append(audio)
+    return tracks
+
+
+class TrackPool:
+    """Tracks to crop from, each drawn in proportion to its length."""
+
+    def __init__(self, tracks):
+        self.tracks = tracks
+        lengths = np.array([len(t) for t in tracks], np.float64)
+        self.weights = lengths / lengths.sum()
+        self.seconds = lengths.sum() / const.SR
+
+    def crop(self, rng, n):
+        """``n`` samples from a random track at a random offset; a track
+        shorter than ``n`` lands at a random place in silence."""
+        track = self.tracks[rng.choice(len(self.tracks), p=self.weights)]
+        out = np.zeros(n, np.float32)
+        if len(track) >= n:
+            start = rng.integers(len(track) - n + 1)
+            out[:] = track[start:start + n]
+        else:
+            start = rng.integers(n - len(track) + 1)
+            out[start:start + len(track)] = track
+        return out
+
+
+def power(signal):
+    return float(np.mean(np.square(signal, dtype=np.float64)))
+
+
+class MixingDataset(chainer.dataset.DatasetMixin):
+    """``(mix, speech)`` patches ``(1, 512, length)`` float32, drawn on the fly.
+
+    ``len()`` is the examples of one epoch (``epoch_size``); an iterator
+    built with ``EpochOffsetOrder`` asks for indices past it in later
+    epochs, so every example of a run is new. ``target`` is ``vocal`` (the
+    speech magnitude) or ``vocal_psa`` (its phase-sensitive part).
+    """
+
+    def __init__(self, speech, music, length, epoch_size, seed=0, stream=0,
+                 target='vocal', settings=MixSettings()):
+        self.speech = TrackPool(speech)
+        self.music = TrackPool(music)
+        self.length = length
+        self.epoch_size = epoch_size
+        self.seed = seed
+        self.stream = stream
+        self.target = target
+        self.settings = settings
+        self.n_samples = (length - 1) * const.H     # gives exactly `length` frames
+
+    def __len__(self):
+        return self.epoch_size
+
+    def get_example(self, i):
+        rng = np.random.default_rng([self.seed, self.stream, int(i)])
+        speech, music = self.draw_sources(rng)
+        return self.features(rng, speech, music)
+
+    def draw_sources(self, rng):
+        """Speech and music of ``n_samples`` each, at their drawn levels."""
+        s = self.settings
+        n = self.n_samples
+        speed = rng.uniform(*s.speed)
+        speech = self.speech.crop(rng, int(np.ceil(n * speed)) + const.H)
+        speech = util.change_speed(speech, speed)[:n]
+        speech = np.pad(speech, (0, n - len(speech)))
+        music = self.music.crop(rng, n)
+        if rng.random() < s.two_music:
+            music = music + self.music.crop(rng, n) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)
+        condition = rng.random()
+        if condition < s.speech_alone:
+            return speech, np.zeros_like(music)
+        if condition < s.speech_alone + s.music_alone:
+            return np.zeros_like(speech), music
+        p_speech, p_music = power(speech), power(music)
+        if p_speech > 0.0 and p_music > 0.0:
+            snr = rng.uniform(*s.snr_db)
+            speech = speech * np.float32(np.sqrt(p_music / p_speech * 10.0 ** (snr / 10.0)))
+        return speech, music
+
+    def features(self, rng, speech, music):
+        """Normalised magnitudes of the mixture and of the speech target."""
+        spec_speech = util.stft(speech)
+        spec_mix = spec_speech + util.stft(music)
+        mix = np.abs(spec_mix)
+        if self.target == 'vocal_psa':
+            target = util.phase_sensitive_magnitude(spec_speech, spec_mix)
+        else:
+            target = np.abs(spec_speech)
+        peak = float(mix.max())
+        scale = 0.0 if peak == 0.0 else 10.0 ** (-rng.uniform(*self.settings.gain_db) / 20.0) / peak
+        return ((mix[None, 1:] * scale).astype(np.float32),
+                (target[None, 1:] * scale).astype(np.float32))
+
+
+class EpochOffsetOrder:
+    """Order sampler for Chainer's iterators: epoch ``e`` visits indices
+    ``e * len .. (e + 1) * len - 1`` in order, so that a ``MixingDataset``
+    draws new examples every epoch. The order is saved in snapshots, so
+    ``-r`` continues the stream."""
+
+    def __call__(self, current_order, current_position):
+        return current_order + len(current_order)

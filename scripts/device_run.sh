@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# One prepared run on a lent GPU machine (Python 3.12, NumPy 2, CuPy for
+# CUDA 13, no network): prove `-g 0` for make_separate.py and train.py, then
+# train with examples mixed on the fly for the time that is left.
+#
+# Carried beside the working tree: .whl/ (Chainer 7.8.1, soundfile, soxr,
+# cffi, pycparser wheels) and .devdata/ (the training side as Opus,
+# scripts/device_pack.sh). Results go to $OUT: the console log, the
+# trainer's log, and the models split into 15 MB parts (the device returns
+# files of at most 16 MiB); join them with `cat model.part* > model`.
+#
+# Usage (device tool): bash scripts/device_run.sh SECONDS_OF_TRAINING
+set -uo pipefail
+TRAIN_SECONDS=${1:-420}
+GPU=${GPU:-0}          # GPU=-1 PROBE=6 BATCH=2 rehearses the script on a CPU
+PROBE=${PROBE:-150}    # iterations of the throughput probe
+BATCH=${BATCH:-32}
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/console.txt") 2>&1
+export PYTHONUNBUFFERED=1
+step() { echo "=== $(date +%T) $*"; }
+fail() { echo "=== FAILED: $*"; exit 1; }
+
+PY=${PY:-python3}      # PY=.venv/bin/python NO_WHEELS=1 for that rehearsal
+if [ -z "${NO_WHEELS:-}" ]; then
+  step "install carried wheels"
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site .whl/*.whl || fail "pip install"
+  export PYTHONPATH=/tmp/site:$PWD
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+
+if [ "$GPU" -ge 0 ]; then
+  step "smoke test: U-Net forward, backward, Adam on GPU 0 against the CPU"
+  $PY scripts/device_smoke.py || fail "smoke test"
+fi
+
+step "make_separate.py -g 0 against the committed CPU output"
+$PY make_separate.py -g "$GPU" -i mixdown/sample1.wav -o /tmp/sep_gpu.wav -m unet.model --overwrite \
+    || fail "make_separate.py -g 0"
+$PY - <<'EOF' || fail "GPU separation differs from the CPU's"
+import soundfile as sf, numpy as np
+gpu, _ = sf.read('/tmp/sep_gpu.wav', dtype='float64')
+cpu, _ = sf.read('separate/sample1.wav', dtype='float64')
+assert len(gpu) == len(cpu), (len(gpu), len(cpu))
+err = 10 * np.log10(np.sum(cpu ** 2) / max(np.sum((gpu - cpu) ** 2), 1e-30))
+print('GPU vs CPU separation of sample1.wav: {} samples, signal-to-difference {:.1f} dB'.format(
+    len(gpu), err))
+assert err > 60
+EOF
+
+TRAIN="$PY train.py -g $GPU -b $BATCH --mix -s .devdata/speech -m .devdata/music
+       --loaders 14 --target vocal --init unet.model"
+step "train.py -g 0: throughput probe"
+rm -rf /tmp/probe
+$TRAIN -o /tmp/probe --epoch-size $((PROBE / 3 * BATCH)) --stop $PROBE --seed 100 -f -1 > /tmp/probe.txt 2>&1 \
+    || { tail -30 /tmp/probe.txt; fail "train.py -g 0 probe"; }
+RATE=$($PY - <<'EOF'
+import json
+log = json.load(open('/tmp/probe/log'))
+a, b = log[-2], log[-1]
+print('{:.2f}'.format((b['iteration'] - a['iteration']) / (b['elapsed_time'] - a['elapsed_time'])))
+EOF
+) || fail "reading the probe's log"
+STOP=$($PY -c "print(max(256, int($RATE * $TRAIN_SECONDS * 0.92) // 256 * 256))")
+echo "probe: $RATE iterations/s at 32 patches; training $STOP iterations"
+
+step "train.py -g 0: $STOP iterations"
+timeout -k 20 $((TRAIN_SECONDS + 60)) $TRAIN -o /tmp/run --epoch-size 8192 --stop "$STOP" --seed 11 -f 1 \
+    --lr 0.0004 --lr-end 0.00001 > /tmp/train.txt 2>&1
+echo "train.py exit status $?"
+tr '\r' '\n' < /tmp/train.txt | grep -v '^\s*$\|this epoch\|total \[\|iters/sec\|iter, ' | tail -40
+cp /tmp/run/log "$OUT/train_log.json" 2>/dev/null
+last=$(ls -v /tmp/run/model_[0-9]* 2>/dev/null | tail -1)
+[ -n "$last" ] || fail "no model written"
+split -b 15M "$last" "$OUT/$(basename "$last").part"
+half=$(ls -v /tmp/run/model_[0-9]* | awk -v n="$(ls /tmp/run/model_[0-9]* | wc -l)" 'NR == int((n + 1) / 2)')
+[ "$half" != "$last" ] && split -b 15M "$half" "$OUT/$(basename "$half").part"
+step "done: $(ls "$OUT" | tr '\n' ' ')"
