@@ -12,7 +12,7 @@ MPI_STAMP := $(VENV)/.installed-mpi
 CORPUS ?= ../shared/corpus
 BUILD := build
 
-.PHONY: all separate test venv mpi corpus model-data train-model eval-model clean-build
+.PHONY: all separate test venv mpi corpus model-data train-model val-model eval-model clean-build
 
 all: separate
 
@@ -45,53 +45,63 @@ test: $(MPI_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q tests
 
 # --- the shipped model, from the shared corpus ----------------------------
+# docs/MODEL.md: three sides split by speaker and music track
+# (scripts/prepare_corpus.py, list in docs/corpus_split.csv). Training mixes
+# the training side on the fly (train.py --mix); validation picks models and
+# settings; the test side is scored once, for the reported figures.
 corpus: $(STAMP)
 	$(PY) scripts/prepare_corpus.py --corpus $(CORPUS) --out music_speech
 
+# Fixed mixtures of the held-out sides: the npz validation set train.py
+# watches, and for each side evaluate.py items at -5, 0, +5 and +10 dB
+# (every speech track once, the music cycled), speech alone and music alone.
+EVAL_SNRS := -5 0 5 10
 model-data: corpus
-	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
-	    -t $(BUILD)/train_stft -o $(BUILD)/train_mix -b 5 --snr -5 10 --seed 1
-	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
-	    -t $(BUILD)/train_speed_stft -o $(BUILD)/train_speed_mix -b 10 --snr -5 10 --seed 3 \
-	    --speed 0.85 1.15
-	$(PY) make_dataset.py -m music_speech/music_wav -s music_speech/speech_wav \
-	    -t $(BUILD)/train_psa_stft -o $(BUILD)/train_psa_mix -b 10 --snr -5 10 --seed 5 \
-	    --speed 0.85 1.15 --psa
 	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
-	    -t $(BUILD)/val_stft -o $(BUILD)/val_mix -b 2 --snr -5 10 --seed 2
-	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
-	    -t $(BUILD)/val_psa_stft -o $(BUILD)/val_psa_mix -b 2 --snr -5 10 --seed 2 --psa
-	for snr in -5 0 5; do \
-	    $(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
-	        -t $(BUILD)/eval_stft/snr$$snr -o $(BUILD)/eval/snr$$snr -b 2 --snr $$snr --refs; \
+	    -t $(BUILD)/val_stft -o $(BUILD)/val_mix -b 2 --snr -10 20 --seed 2
+	for side in val test; do \
+	  for snr in $(EVAL_SNRS); do \
+	    $(PY) make_dataset.py -m music_speech/$$side/music_wav -s music_speech/$$side/speech_wav \
+	        -t $(BUILD)/$${side}_eval_stft/snr$$snr -o $(BUILD)/$${side}_eval/snr$$snr \
+	        -b 1 --every-file --snr $$snr --refs || exit 1; \
+	  done; \
+	  $(PY) make_dataset.py -m music_speech/$$side/music_wav -s music_speech/$$side/speech_wav \
+	      -t $(BUILD)/$${side}_eval_stft/speech -o $(BUILD)/$${side}_eval/speech \
+	      -b 1 --every-file --alone speech --refs || exit 1; \
+	  $(PY) make_dataset.py -m music_speech/$$side/music_wav -s music_speech/$$side/speech_wav \
+	      -t $(BUILD)/$${side}_eval_stft/music -o $(BUILD)/$${side}_eval/music \
+	      -b 1 --alone music --refs || exit 1; \
 	done
 
-# Continue from the shipped model (INIT=) or start afresh (INIT=none) on the
-# speed-perturbed set with the phase-sensitive target (stage 6 of
-# docs/MODEL.md), the learning rate falling from LR to LR_END over ITERS
-# steps of 16 patches. Two single-threaded ChainerMN processes train about
-# 1.8x faster than one process with two BLAS threads on a 2-core machine
-# (docs/BENCHMARKS.md).
+# Train on examples mixed on the fly from the training side, continuing from
+# unet.model (INIT=none: from scratch), the learning rate falling from LR to
+# LR_END over ITERS steps of 16 patches. Two single-threaded ChainerMN
+# processes train about 1.8x faster than one process with two BLAS threads
+# on a 2-core machine (docs/BENCHMARKS.md); with a GPU use
+# `train.py -g 0 -b 32 --mix --loaders N ...` (docs/SCALING.md).
 INIT ?= unet.model
 RANKS ?= 2
 LR ?= 0.0003
 LR_END ?= 0.00002
-ITERS ?= 5500
-SEED ?= 6
-TRAIN_SET ?= $(BUILD)/train_psa_stft
-VAL_SET ?= $(BUILD)/val_psa_stft
-TARGET ?= vocal_psa
+ITERS ?= 4000
+SEED ?= 7
+OUT ?= result
+TARGET ?= vocal
 train-model: $(MPI_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
-	    $(PY) train.py --communicator naive -t $(TRAIN_SET) --val-dir $(VAL_SET) \
-	    --target $(TARGET) -o result -b $$((16 / $(RANKS))) --stop $(ITERS) -f 1 --seed $(SEED) \
-	    --lr $(LR) --lr-end $(LR_END) \
-	    $(if $(filter none,$(INIT)),--init none,--init $(INIT))
+	    $(PY) train.py --communicator naive --mix -s music_speech/speech_wav \
+	    -m music_speech/music_wav --val-dir $(BUILD)/val_stft --target $(TARGET) \
+	    -o $(OUT) -b $$((16 / $(RANKS))) --stop $(ITERS) -f 1 --seed $(SEED) \
+	    --lr $(LR) --lr-end $(LR_END) $(if $(filter none,$(INIT)),--init none,--init $(INIT))
 
-# Validation figures of docs/MODEL.md: model and oracle masks at -5, 0, +5 dB.
+# Figures of docs/MODEL.md: the model beside the ideal ratio mask at each SNR
+# and alone-condition. val-model picks models and settings; eval-model scores
+# the test side, once, for the figures reported.
 MODEL ?= unet.model
+val-model: $(STAMP)
+	$(PY) evaluate.py -i $(BUILD)/val_eval -m $(MODEL) --oracle irm --csv $(BUILD)/val_eval.csv --overwrite
 eval-model: $(STAMP)
-	$(PY) evaluate.py -i $(BUILD)/eval -m $(MODEL) --oracle irm psm --csv $(BUILD)/eval.csv --overwrite
+	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite
 
 clean-build:
 	rm -rf $(BUILD)

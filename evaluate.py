@@ -49,8 +49,12 @@ ORACLES = ('irm', 'ibm', 'psm')
 ORACLE_NAMES = {'irm': 'ratio', 'ibm': 'binary', 'psm': 'phase-sensitive'}
 SPEECH_TAG, MUSIC_TAG = make_separate.REFERENCE_TAGS    # '.speech', '.music'
 LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
-METRICS = ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'pesq', 'stoi')
-CSV_COLUMNS = ('name', 'method', 'snr_db', 'seconds') + METRICS + ('notes',)
+# passthrough: SI-SDR of the output against the input where the input is
+# speech alone; leak_db: output energy relative to the input where it is
+# music alone (both NaN for mixtures of the two).
+METRICS = ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'pesq', 'stoi', 'passthrough', 'leak_db')
+CONDITIONS = ('speech alone', 'music alone')   # inputs with one source silent
+CSV_COLUMNS = ('name', 'method', 'snr_db', 'condition', 'seconds') + METRICS + ('notes',)
 
 
 def build_parser():
@@ -183,22 +187,51 @@ def stoi(estimate, reference):
     return value
 
 
-def score(estimate, speech, mixture):
+def condition_of(speech, music):
+    """``'speech alone'``, ``'music alone'`` or None (both, or neither)."""
+    has_speech, has_music = bool(np.any(speech)), bool(np.any(music))
+    if has_speech != has_music:
+        return CONDITIONS[0] if has_speech else CONDITIONS[1]
+    return None
+
+
+def level_db(estimate, mixture):
+    """Energy of ``estimate`` relative to ``mixture`` in dB, at least
+    -``LIMIT_DB`` (a silent output); NaN for a silent ``mixture``."""
+    out = float(np.dot(np.asarray(estimate, np.float64), np.asarray(estimate, np.float64)))
+    into = float(np.dot(np.asarray(mixture, np.float64), np.asarray(mixture, np.float64)))
+    if into == 0.0:
+        return float('nan')
+    return max(-LIMIT_DB, 10.0 * math.log10(out / into)) if out > 0.0 else -LIMIT_DB
+
+
+def score(estimate, speech, mixture, music=None):
     """``({metric: value}, [notes])`` for one speech estimate.
 
-    ``estimate``, ``speech`` (reference) and ``mixture``: ``(samples,)`` at
-    16 kHz, one length. A metric undefined for these signals (silence, too
-    short) is NaN with a note saying which and why.
+    ``estimate``, ``speech`` (reference), ``mixture`` and ``music``
+    (reference; None: ``mixture - speech``): ``(samples,)`` at 16 kHz, one
+    length. Music alone is scored by ``leak_db`` only; speech alone by
+    ``passthrough`` and the metrics against the speech, without the SI-SDR
+    gain (the input is already clean). A metric undefined for these signals
+    (silence, too short) is NaN with a note saying which and why.
     """
     notes = []
     nan = float('nan')
+    values = dict.fromkeys(METRICS, nan)
+    condition = condition_of(speech, mixture - speech if music is None else music)
+    if condition == 'music alone':
+        values['leak_db'] = level_db(estimate, mixture)
+        return values, notes
     if not np.any(speech):
         notes.append('speech reference is silent: no metric is defined')
-        return dict.fromkeys(METRICS, nan), notes
-    values = {'si_sdr': si_sdr(estimate, speech), 'si_sdr_mix': si_sdr(mixture, speech)}
+        return values, notes
+    values.update(si_sdr=si_sdr(estimate, speech), si_sdr_mix=si_sdr(mixture, speech))
     if math.isnan(values['si_sdr']):
         notes.append('si_sdr: the estimate is silent')
-    if math.isnan(values['si_sdr_mix']):
+    if condition == 'speech alone':
+        values['passthrough'] = values['si_sdr']
+        values['si_sdr_mix'] = nan
+    elif math.isnan(values['si_sdr_mix']):
         notes.append('si_sdr_mix: the mixture is silent')
     values['si_sdri'] = values['si_sdr'] - values['si_sdr_mix']
     for key, metric in (('sdr', bss_sdr), ('pesq', pesq_wb), ('stoi', stoi)):
@@ -508,9 +541,10 @@ def evaluate_item(item, methods):
         if len(estimate) != len(item.mixture):   # a bug, not the user's input
             raise RuntimeError('{}: {} gave {} samples for {}'.format(
                 item.name, method.label, len(estimate), len(item.mixture)))
-        values, notes = score(estimate, item.speech, item.mixture)
+        values, notes = score(estimate, item.speech, item.mixture, item.music)
         records.append(dict(values, name=item.name, method=method.label,
                             snr_db=item.snr_db, seconds=len(item.mixture) / const.SR,
+                            condition=condition_of(item.speech, item.music) or '',
                             notes='; '.join(notes)))
     return records
 
@@ -521,57 +555,83 @@ def mean(values):
     return sum(finite) / len(finite) if finite else float('nan')
 
 
+def worst(values, metric):
+    """The worst finite value: the highest leak, else the lowest (NaN if none)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return float('nan')
+    return max(finite) if metric == 'leak_db' else min(finite)
+
+
 def summarise(records, labels):
-    """``[(method, files, {metric: mean})]`` in the order of ``labels``."""
+    """``[(method, files, {metric: mean}, {metric: worst})]`` in the order of
+    ``labels``."""
     rows = []
     for label in labels:
         mine = [r for r in records if r['method'] == label]
         if mine:
-            rows.append((label, len(mine), {k: mean(r[k] for r in mine) for k in METRICS}))
+            rows.append((label, len(mine), {k: mean(r[k] for r in mine) for k in METRICS},
+                         {k: worst([r[k] for r in mine], k) for k in METRICS}))
     return rows
 
 
-def snr_group(snr_db):
-    """Group key: the SNR rounded to a whole dB, None when unknown."""
-    return None if snr_db is None else int(round(snr_db))
+def group_of(record):
+    """Group key: the condition (speech or music alone), else the SNR rounded
+    to a whole dB, None when unknown."""
+    if record.get('condition'):
+        return record['condition']
+    return None if record['snr_db'] is None else int(round(record['snr_db']))
+
+
+def group_order(group):
+    if isinstance(group, int):
+        return (0, group)
+    return (1, CONDITIONS.index(group)) if group in CONDITIONS else (2, 0)
 
 
 def group_by_snr(records, labels):
-    """``[(snr_group, summarise(...))]``, lowest SNR first, unknown last;
-    empty when no record has an SNR."""
-    if all(r['snr_db'] is None for r in records):
+    """``[(group, summarise(...))]``, lowest SNR first, then speech alone and
+    music alone, unknown last; empty when no record has an SNR or condition."""
+    if all(group_of(r) is None for r in records):
         return []
-    groups = sorted({snr_group(r['snr_db']) for r in records},
-                    key=lambda g: (g is None, g or 0))
-    return [(g, summarise([r for r in records if snr_group(r['snr_db']) == g], labels))
+    groups = sorted({group_of(r) for r in records}, key=group_order)
+    return [(g, summarise([r for r in records if group_of(r) == g], labels))
             for g in groups]
 
 
-HEADINGS = ('SI-SDR', 'SI-SDRi', 'mix SI-SDR', 'SDR', 'PESQ', 'STOI')
-TABLE_METRICS = ('si_sdr', 'si_sdri', 'si_sdr_mix', 'sdr', 'pesq', 'stoi')
+HEADINGS = ('SI-SDR', 'SI-SDRi', 'mix SI-SDR', 'SDR', 'PESQ', 'STOI', 'pass', 'leak dB')
+TABLE_METRICS = ('si_sdr', 'si_sdri', 'si_sdr_mix', 'sdr', 'pesq', 'stoi', 'passthrough',
+                 'leak_db')
 DIGITS = {'pesq': 2, 'stoi': 3}
 
 
 def format_table(records, labels):
-    """The means as text: one line per method, then per input SNR if known."""
-    width = max([len('method')] + [len(label) for label in labels])
+    """The means as text: one line per method, then per input SNR or condition
+    if known, each followed by the worst file's values ("pass": SI-SDR of the
+    output against speech alone; "leak dB": output level for music alone)."""
+    width = max([len('method (worst)')] + [len(label) + 8 for label in labels])
     head = '{:<{w}}  {:>5}'.format('method', 'files', w=width) + ''.join(
         '  {:>10}'.format(h) for h in HEADINGS)
     lines = ['mean over files (SI-SDR, SDR in dB)', head]
 
-    def line(label, count, means):
-        cells = ''.join('  {:>10}'.format(format_value(means[k], DIGITS.get(k, 2)))
-                        for k in TABLE_METRICS)
-        return '{:<{w}}  {:>5}'.format(label, count, w=width) + cells
+    def line(label, count, means, worsts, prefix=''):
+        def row(lead, name, values):
+            cells = ''.join('  {:>10}'.format(format_value(values[k], DIGITS.get(k, 2)))
+                            for k in TABLE_METRICS)
+            return lead + '{:<{w}}  {:>5}'.format(name, count, w=width) + cells
+        return [row(prefix, label, means), row(' ' * len(prefix), label + ' (worst)', worsts)]
 
-    lines += [line(*row) for row in summarise(records, labels)]
+    for row in summarise(records, labels):
+        lines += line(*row)
     groups = group_by_snr(records, labels)
     if groups:
-        lines += ['', 'by input SNR (manifest snr_db rounded to 1 dB)',
-                  '{:>7}  '.format('SNR dB') + head]
+        lines += ['', 'by input SNR (manifest snr_db rounded to 1 dB) or condition',
+                  '{:>12}  '.format('SNR dB') + head]
         for group, rows in groups:
-            key = 'n/a' if group is None else '{:+d}'.format(group) if group else '0'
-            lines += ['{:>7}  '.format(key) + line(*row) for row in rows]
+            key = ('n/a' if group is None else group if isinstance(group, str) else
+                   '{:+d}'.format(group) if group else '0')
+            for row in rows:
+                lines += line(*row, prefix='{:>12}  '.format(key))
     return '\n'.join(lines)
 
 

@@ -37,6 +37,9 @@ PROG = 'make_dataset.py'
 MANIFEST = 'manifest.csv'
 
 
+ALONE = ('speech', 'music')   # --alone: the source kept
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG, description='Prepare mixtures and STFT magnitudes for U-Net training')
@@ -59,11 +62,20 @@ def build_parser():
                         help='speed perturbation: play each pair\'s speech LOW to HIGH '
                              'times as fast (tempo and pitch, drawn per pair; '
                              'e.g. 0.85 1.15), to vary the voices (default: off)')
+    parser.add_argument('--every-file', action='store_true',
+                        help='pair until every music and every speech file is used, '
+                             'cycling the shorter list (default: as many pairs per '
+                             'loop as the shorter list has files, as the seed)')
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed for --snr and --speed ranges (default: %(default)s)')
     parser.add_argument('--refs', action='store_true',
                         help='also write NAME.speech.wav, NAME.music.wav and '
                              'manifest.csv beside the mixtures (for evaluate.py)')
+    parser.add_argument('--alone', choices=ALONE, default=None,
+                        help='write one source alone instead of a mixture: "speech" '
+                             '(the music silenced) or "music" (the speech silenced), '
+                             'test items of what the model must leave untouched or '
+                             'remove (evaluate.py scores them; default: mix both)')
     parser.add_argument('--psa', action='store_true',
                         help='also store "vocal_psa", the phase-sensitive speech '
                              'target (train.py --target vocal_psa)')
@@ -82,13 +94,14 @@ def make_dataset(args):
     check_folders(args)
     music = readable_files(args.music, 'music')
     speech = readable_files(args.speech, 'speech')
-    pairs = pair_files(music, speech, args.loop)
+    pairs = pair_files(music, speech, args.loop, args.every_file)
     cli.print_settings([
         ('music', '{} ({} files)'.format(args.music, len(music))),
         ('speech', '{} ({} files)'.format(args.speech, len(speech))),
         ('level', 'SNR {} dB'.format(' to '.join(map(str, snr_range)))
          if snr_range else 'ratio {}'.format(args.mixratio)),
         ('speech speed', '{} to {}'.format(*speed_range) if speed_range else 'unchanged'),
+        ('sources', '{} alone'.format(args.alone) if args.alone else 'speech + music'),
         ('loops', min(args.loop, len(speech))),
         ('pairs', len(pairs)),
         ('stft', args.stft), ('mixdown', args.mixdown)])
@@ -178,11 +191,12 @@ def readable_files(folder, kind):
     return good
 
 
-def pair_files(music, speech, loops):
+def pair_files(music, speech, loops, every_file=False):
     """``[(music, speech, name)]`` by the seed's scheme, names made unique.
 
     Loop ``k`` pairs music i with speech ``(i - k) mod len(speech)``; at most
-    ``len(speech)`` loops. A name repeated (same stems from different
+    ``len(speech)`` loops. Each loop has as many pairs as the shorter list, or
+    with ``every_file`` as the longer one, the shorter list cycled. A name repeated (same stems from different
     subfolders) gets the subfolder in it; one still repeated is dropped with
     a warning.
     """
@@ -190,8 +204,10 @@ def pair_files(music, speech, loops):
     speech_names = stem_names(speech)
     order = list(range(len(speech)))
     pairs, seen = [], set()
+    per_loop = max(len(music), len(speech)) if every_file else min(len(music), len(speech))
     for _ in range(min(loops, len(speech))):
-        for i, j in zip(range(len(music)), order):
+        for k in range(per_loop):
+            i, j = k % len(music), order[k % len(speech)]
             name = '{}_{}'.format(speech_names[j], music_names[i])
             if name in seen:
                 print('warning: skipped a second pair named {}'.format(name), file=sys.stderr)
@@ -222,6 +238,10 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
     music, speech = music[:length], speech[:length]
     gain = args.mixratio if snr_db is None else speech_gain(speech, music, snr_db)
     speech = speech * gain
+    if args.alone == 'speech':
+        music = np.zeros_like(music)
+    elif args.alone == 'music':
+        speech = np.zeros_like(speech)
     mixture = speech + music
     peak = float(np.max(np.abs(mixture))) if length else 0.0
     if peak == 0.0:

@@ -48,9 +48,9 @@ def read_csv(path):
 
 
 def snr_rows(out):
-    """The lines of the by-SNR table in ``out``."""
+    """The mean lines of the by-SNR table in ``out`` (not the worst-file lines)."""
     lines = out.split('by input SNR')[1].splitlines()[2:]
-    return lines[:lines.index('')]
+    return [line for line in lines[:lines.index('')] if '(worst)' not in line]
 
 
 def run(argv, capsys):
@@ -231,7 +231,7 @@ def test_a_missing_reference_or_bad_file_is_named_and_the_rest_scored(tmp_path, 
     assert 'evaluated 2 of 4 files' in out
 
 
-def test_silent_speech_reference_is_noted_not_fatal(tmp_path, capsys):
+def test_silent_speech_reference_is_scored_as_music_alone(tmp_path, capsys):
     names = make_refs(tmp_path / 'mix', snrs=(0.0, 0.0))
     music, _ = sf.read(str(tmp_path / 'mix' / (names[0] + '.music.wav')), dtype='float32')
     write(tmp_path / 'mix' / (names[0] + '.wav'), music)
@@ -239,10 +239,10 @@ def test_silent_speech_reference_is_noted_not_fatal(tmp_path, capsys):
     out_csv = tmp_path / 'scores.csv'
     status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '-c', out_csv], capsys)
     assert status == 0, err
-    assert 'speech reference is silent' in err
     _, rows = read_csv(out_csv)
     silent = [r for r in rows if r['name'] == names[0]][0]
     assert silent['si_sdr'] == 'nan' and silent['pesq'] == 'nan'
+    assert silent['condition'] == 'music alone' and float(silent['leak_db']) < -60.0
 
 
 def test_make_dataset_refs_output_is_evaluated_directly(tmp_path, capsys, speech_music_dirs):
@@ -285,3 +285,53 @@ def _only_mixture(tmp_path):
 def _other_names(tmp_path):
     write(tmp_path / 'other' / 'zzz.wav', tone(0.5))
     return tmp_path / 'other'
+
+
+# --------------------------------------------------------------------------
+# Harm: speech alone and music alone
+
+def test_score_of_speech_alone_is_the_output_against_the_clean_input():
+    speech = harmonic_stack(1.0)
+    silence = np.zeros_like(speech)
+    halved = 0.5 * speech + 0.01 * noise_bursts(1.0, seed=2)
+    values, _ = evaluate.score(halved, speech, speech, silence)
+    assert values['passthrough'] == pytest.approx(evaluate.si_sdr(halved, speech))
+    assert 10.0 < values['passthrough'] < 60.0      # scale-invariant: the halving is free
+    assert np.isnan(values['si_sdri']) and np.isnan(values['leak_db'])
+
+
+def test_score_of_music_alone_is_the_level_left_in_dB():
+    music = noise_bursts(1.0, seed=3)
+    silence = np.zeros_like(music)
+    values, _ = evaluate.score(0.1 * music, silence, music, music)
+    assert values['leak_db'] == pytest.approx(-20.0, abs=1e-4)
+    values, _ = evaluate.score(silence, silence, music, music)
+    assert values['leak_db'] == -evaluate.LIMIT_DB       # silenced entirely
+    assert all(np.isnan(values[k]) for k in ('si_sdr', 'si_sdri', 'passthrough'))
+
+
+def test_alone_items_from_make_dataset_are_grouped_and_scored(tmp_path, capsys):
+    # make_dataset.py --alone writes the conditions; evaluate.py groups them
+    # after the SNRs and reports the mean and the worst file of each
+    for kind in ('speech', 'music'):
+        write(tmp_path / 'music' / 'm{}.wav'.format(kind), noise_bursts(1.5, seed=4))
+        write(tmp_path / 'speech' / 's{}.wav'.format(kind), harmonic_stack(1.5, f0=150))
+    for alone in ('speech', 'music'):
+        assert make_dataset.main([str(a) for a in ['-m', tmp_path / 'music', '-s', tmp_path / 'speech',
+                                  '-t', tmp_path / 'stft' / alone, '-o', tmp_path / 'eval' / alone,
+                                  '-b', '1', '--refs', '--alone', alone]]) == 0
+        speech, _ = sf.read(next((tmp_path / 'eval' / alone).glob('*.speech.wav')))
+        music, _ = sf.read(next((tmp_path / 'eval' / alone).glob('*.music.wav')))
+        assert np.any(speech) == (alone == 'speech') and np.any(music) == (alone == 'music')
+    capsys.readouterr()
+    status, out, err = run(['-i', tmp_path / 'eval', '--oracle', 'irm', '-c',
+                            tmp_path / 'scores.csv'], capsys)
+    assert status == 0, err
+    groups = [line.split('oracle-irm')[0].strip() for line in snr_rows(out)]
+    assert groups == ['speech alone', 'music alone']
+    _, rows = read_csv(tmp_path / 'scores.csv')
+    by_condition = {r['condition']: r for r in rows}
+    # the ideal mask passes speech alone untouched and removes music alone
+    assert float(by_condition['speech alone']['passthrough']) > 60.0
+    assert float(by_condition['music alone']['leak_db']) < -60.0
+    assert '(worst)' in out

@@ -132,3 +132,13 @@ def test_psa_adds_the_phase_sensitive_speech_target(speech_music_dirs, tmp_path)
     assert np.all(psa <= mix + 1e-6) and np.all(psa <= vocal + 1e-6)
     # a chirp over a different harmonic stack: mostly in phase, not all
     assert 0.5 < psa.sum() / vocal.sum() < 1.0
+
+
+def test_every_file_pairs_each_speech_file_when_music_is_scarcer():
+    music = ['m0.wav', 'm1.wav']
+    speech = ['s0.wav', 's1.wav', 's2.wav', 's3.wav', 's4.wav']
+    seed_pairs = make_dataset.pair_files(music, speech, 1)
+    assert [p[2] for p in seed_pairs] == ['s0_m0', 's1_m1']          # the seed's zip
+    pairs = make_dataset.pair_files(music, speech, 1, every_file=True)
+    assert sorted(p[1] for p in pairs) == speech
+    assert [p[0] for p in pairs] == ['m0.wav', 'm1.wav'] * 2 + ['m0.wav']

@@ -103,6 +103,12 @@ def test_short_or_silent_signals_give_nan_with_a_note():
     assert math.isnan(values['si_sdr']) and math.isnan(values['sdr'])
     assert any('silent' in n for n in notes)
 
+    # silent speech in a sounding mixture is music alone: only the level left
     values, notes = evaluate.score(speech, np.zeros_like(speech), speech)
+    assert values.pop('leak_db') == pytest.approx(0.0)
+    assert all(math.isnan(v) for v in values.values()) and notes == []
+
+    silence = np.zeros_like(speech)
+    values, notes = evaluate.score(silence, silence, silence)
     assert all(math.isnan(v) for v in values.values())
     assert notes == ['speech reference is silent: no metric is defined']
