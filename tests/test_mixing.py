@@ -1,0 +1,122 @@
+"""mixing.py and train.py --mix: examples drawn afresh, repeatable, per rank."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import const
+import mixing
+import train
+from conftest import chirp, harmonic_stack, make_npz, noise_bursts, tone, write
+
+LENGTH = 64                     # frames per patch in these tests
+N_SAMPLES = (LENGTH - 1) * const.H
+
+
+def pool(**settings):
+    speech = [harmonic_stack(3.0, f0=140), chirp(1.0), tone(2.5, freq=330)]
+    music = [noise_bursts(4.0, seed=1), noise_bursts(0.5, seed=2)]
+    return mixing.MixingDataset(speech, music, LENGTH, epoch_size=8, seed=3,
+                                settings=mixing.MixSettings(**settings))
+
+
+def test_examples_are_patches_of_the_network_shape():
+    mix, speech = pool().get_example(0)
+    assert mix.shape == speech.shape == (1, const.NET_BINS, LENGTH)
+    assert mix.dtype == speech.dtype == np.float32
+    assert np.all(np.isfinite(mix)) and 0.0 < mix.max() <= 1.0
+
+
+def test_an_example_depends_only_on_seed_stream_and_index():
+    a, b = pool(), pool()
+    for i in (0, 5, 10 ** 9):
+        np.testing.assert_array_equal(a.get_example(i)[0], b.get_example(i)[0])
+    assert not np.array_equal(a.get_example(1)[0], a.get_example(2)[0])
+    other_rank = pool()
+    other_rank.stream = 1
+    assert not np.array_equal(a.get_example(1)[0], other_rank.get_example(1)[0])
+
+
+def test_speech_alone_is_its_own_target_and_music_alone_has_none():
+    speech_only = pool(speech_alone=1.0, music_alone=0.0)
+    for i in range(4):
+        mix, target = speech_only.get_example(i)
+        np.testing.assert_allclose(target, mix, rtol=1e-5, atol=1e-7)
+    music_only = pool(speech_alone=0.0, music_alone=1.0)
+    for i in range(4):
+        mix, target = music_only.get_example(i)
+        assert not np.any(target) and np.any(mix)
+
+
+def test_drawn_snr_sets_the_speech_to_music_power():
+    dataset = pool(snr_db=(6.0, 6.0), speed=(1.0, 1.0), speech_alone=0.0, music_alone=0.0,
+                   two_music=0.0)
+    for i in range(6):
+        speech, music = dataset.draw_sources(np.random.default_rng(i))
+        if mixing.power(speech) and mixing.power(music):
+            ratio = 10 * np.log10(mixing.power(speech) / mixing.power(music))
+            assert ratio == pytest.approx(6.0, abs=0.01)
+        assert len(speech) == len(music) == N_SAMPLES
+
+
+def test_short_tracks_land_inside_silence():
+    crop = mixing.TrackPool([np.ones(100, np.float32)]).crop(np.random.default_rng(0), 1000)
+    assert crop.sum() == 100 and len(crop) == 1000
+
+
+def test_every_epoch_visits_new_indices():
+    order = mixing.EpochOffsetOrder()
+    first = order(np.arange(4), 0)
+    second = order(first, 4)
+    assert list(first) == [4, 5, 6, 7] and list(second) == [8, 9, 10, 11]
+
+
+def audio_dirs(tmp_path):
+    write(tmp_path / 'speech' / 'a.wav', harmonic_stack(3.0))
+    write(tmp_path / 'speech' / 'b.flac', chirp(2.0), subtype='PCM_16')
+    write(tmp_path / 'music' / 'm.wav', noise_bursts(3.0))
+    return str(tmp_path / 'speech'), str(tmp_path / 'music')
+
+
+def run_mix(tmp_path, out, *extra):
+    speech, music = audio_dirs(tmp_path)
+    val = make_npz(str(tmp_path / 'val'), count=2, frames=70)
+    return train.main(['--mix', '-s', speech, '-m', music, '--val-dir', val, '-o', out,
+                       '-b', '2', '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
+                       '--seed', '5'] + list(extra))
+
+
+def test_train_mix_runs_and_repeats_exactly_with_its_seed(tmp_path):
+    outs = [str(tmp_path / 'r1'), str(tmp_path / 'r2')]
+    for out in outs:
+        assert run_mix(tmp_path, out, '-e', '2') == 0
+    logs = []
+    for out in outs:
+        assert {'model_2', 'model_4', 'snapshot_iter_4', 'model_best'} <= set(os.listdir(out))
+        with open(os.path.join(out, 'log')) as handle:
+            logs.append([(e['iteration'], e['main/loss'], e['validation/main/loss'])
+                         for e in json.load(handle)])
+    assert logs[0] == logs[1] and [e[0] for e in logs[0]] == [2, 4]
+
+
+def test_train_mix_with_worker_processes(tmp_path):
+    assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '2', '--loaders', '2') == 0
+    assert os.path.exists(str(tmp_path / 'r' / 'model_2'))
+
+
+@pytest.mark.parametrize('option', [
+    ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
+    ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--epoch-size', '0']])
+def test_train_mix_refuses_settings_out_of_range_in_one_line(tmp_path, capsys, option):
+    assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', *option) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option[0] in err[0]
+    assert not os.path.exists(str(tmp_path / 'r' / 'model_1'))
+
+
+def test_train_mix_names_a_missing_folder(tmp_path, capsys):
+    status = train.main(['--mix', '-s', str(tmp_path / 'nowhere'), '-m', str(tmp_path),
+                         '-o', str(tmp_path / 'r'), '--stop', '1'])
+    assert status == 1
+    assert 'nowhere' in capsys.readouterr().err
