@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import sys
 
 import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
@@ -494,6 +495,41 @@ def build_trainer(args, unet, train, val, comm=None):
     return trainer
 
 
+class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
+    """A MultiprocessIterator whose worker processes ignore SIGINT and SIGTERM.
+
+    Ctrl-C or ``timeout`` signal the whole process group; a worker stopped
+    while it holds the pool's queue lock would hang the pool's shutdown for
+    ever. So only the training process stops on them, and then shuts the
+    pool down as at the end of a run. The workers fork at the first batch.
+    """
+
+    def __next__(self):
+        loop = self._prefetch_loop
+        if loop is None or loop.thread is not None:
+            return super().__next__()
+        handlers = {sig: signal.signal(sig, signal.SIG_IGN)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return super().__next__()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+    next = __next__      # the updater calls next(), an alias of the parent's
+
+    def serialize(self, serializer):
+        if not self._finalized:
+            return super().serialize(serializer)
+        # The last snapshot of a run that --stop ends between epochs is
+        # written after the workers are gone: save the state, restart nothing.
+        for key, value in (('current_position', self.current_position),
+                           ('epoch', self.epoch), ('is_new_epoch', self.is_new_epoch),
+                           ('order', self._state.order.copy()),
+                           ('previous_epoch_detail', self._previous_epoch_detail)):
+            serializer(key, value)
+
+
 def training_iterator(args, train):
     """Batches of ``train``: shuffled patches of the npz items, or with --mix
     a new stretch of the example stream every epoch, drawn by ``--loaders``
@@ -504,7 +540,7 @@ def training_iterator(args, train):
     if args.loaders == 0:
         return chainer.iterators.SerialIterator(train, args.batchsize, order_sampler=order)
     example_bytes = 2 * const.NET_BINS * args.patchlength * 4
-    return chainer.iterators.MultiprocessIterator(
+    return QuietWorkersIterator(
         train, args.batchsize, n_processes=args.loaders, order_sampler=order,
         shared_mem=2 * example_bytes)
 

@@ -1,6 +1,10 @@
 """mixing.py and train.py --mix: examples drawn afresh, repeatable, per rank."""
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -8,7 +12,7 @@ import pytest
 import const
 import mixing
 import train
-from conftest import chirp, harmonic_stack, make_npz, noise_bursts, tone, write
+from conftest import ROOT, chirp, harmonic_stack, make_npz, noise_bursts, tone, write
 
 LENGTH = 64                     # frames per patch in these tests
 N_SAMPLES = (LENGTH - 1) * const.H
@@ -101,8 +105,34 @@ def test_train_mix_runs_and_repeats_exactly_with_its_seed(tmp_path):
 
 
 def test_train_mix_with_worker_processes(tmp_path):
-    assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '2', '--loaders', '2') == 0
-    assert os.path.exists(str(tmp_path / 'r' / 'model_2'))
+    # --stop between epochs: the last snapshot is written after the workers stop
+    assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '3', '--loaders', '2') == 0
+    assert {'model_3', 'snapshot_iter_3'} <= set(os.listdir(str(tmp_path / 'r')))
+
+
+def test_sigterm_to_the_process_group_stops_training_with_workers(tmp_path):
+    # timeout(1) and Ctrl-C signal every process of the group; a worker that
+    # died holding the pool's queue lock used to hang the shutdown for ever
+    speech, music = audio_dirs(tmp_path)
+    out = tmp_path / 'r'
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, 'train.py'), '--mix', '-s', speech, '-m', music,
+         '-o', str(out), '-b', '2', '-l', str(LENGTH), '--epoch-size', '100000',
+         '--init', 'none', '--loaders', '2'],
+        cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / 'args.json').exists() and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)                            # workers forked, batches flowing
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail('train.py --loaders 2 hung after SIGTERM')
+    assert proc.returncode == 143
+    assert b'Traceback' not in err and err.strip().endswith(b'train.py: terminated')
 
 
 @pytest.mark.parametrize('option', [
