@@ -58,8 +58,31 @@ PATH_RESULT = 'result'
 PATH_SEPARATE = 'separate'
 MODEL_FILE = 'unet.model'
 
-# Input rates below this are taken for a damaged header, not audio (Hz)
+# Input rates below this are taken for a damaged header, not audio (Hz); no
+# output is written below it either
 MIN_SAMPLE_RATE = 1000
+# Input samples beyond this many times full scale are taken for a damaged
+# file, not audio: their squares and STFT sums would overflow float32
+MAX_SAMPLE_LEVEL = 1e9
+
+# Output rates each encoder holds (Hz): libsndfile crashes writing Vorbis above
+# 200 kHz, and writes FLAC above 65 535 Hz that reads back only at multiples of 10
+VORBIS_MAX_RATE = 200000
+FLAC_MAX_RATE = 655350
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+# Bytes of samples a file with 32-bit chunk sizes (wav, aiff...) holds: 4 GiB
+# less 1 MiB for its header chunks. A longer wav is written as RF64; the
+# formats below hold any length, others are refused.
+MAX_32BIT_DATA_BYTES = 2 ** 32 - 2 ** 20
+LARGE_FILE_FORMATS = ('RF64', 'W64', 'CAF', 'FLAC', 'OGG', 'MP3')
+
+# Temporary files (.NAME.PID.partial): a file name holds at most NAME_MAX bytes
+# (ext4, xfs, btrfs, APFS); one whose process is gone and that is unchanged for
+# STALE_TEMPORARY_SECONDS is removed by the next run writing to its folder
+NAME_MAX = 255
+STALE_TEMPORARY_SECONDS = 60
 
 # File types read as audio (libsndfile decodes them)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')

@@ -176,8 +176,12 @@ def stoi(estimate, reference):
     import pystoi
     with np.errstate(all='ignore'), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        value = pystoi.stoi(np.asarray(reference, np.float64),
-                            np.asarray(estimate, np.float64), const.SR)
+        try:
+            value = pystoi.stoi(np.asarray(reference, np.float64),
+                                np.asarray(estimate, np.float64), const.SR)
+        except (ValueError, IndexError) as err:    # shorter than one of its frames (~26 ms)
+            raise MetricUndefined('the signal is too short ({} samples; {})'.format(
+                len(reference), err)) from None
     for warning in caught:
         if 'Not enough STFT frames' in str(warning.message):
             raise MetricUndefined('fewer than 30 non-silent frames (too short or quiet)')
@@ -658,7 +662,8 @@ def write_csv(path, records):
 
 
 def check_csv(path, overwrite):
-    """Refuse an existing --csv without --overwrite; make its folder."""
+    """Refuse an existing --csv without --overwrite; make its folder and
+    remove the temporary files killed runs left there."""
     if path is None:
         return
     if os.path.isdir(path):
@@ -674,6 +679,27 @@ def check_csv(path, overwrite):
             path, err.strerror)) from None
     if not os.access(folder or '.', os.W_OK):
         raise cli.UserError('--csv {}: the folder is not writable'.format(path))
+    for stale in util.remove_stale_temporaries(folder):
+        print('note: removed {}, left by an interrupted run'.format(stale), file=sys.stderr)
+
+
+def check_csv_is_no_input(path, args, items):
+    """Refuse a --csv that is one of the run's inputs: a mixture, a
+    reference, a manifest.csv, an estimate or a model."""
+    if path is None or not os.path.exists(path):
+        return
+    root = args.mix if os.path.isdir(args.mix) else os.path.dirname(args.mix) or '.'
+    roots = [root] + ([args.ref] if args.ref else [])
+    inputs = [p for item in items for p in (item.mixture_path, item.speech_path,
+                                            item.music_path) if p]
+    inputs += [os.path.join(root, os.path.dirname(item.name), make_dataset.MANIFEST)
+               for root in roots for item in items]
+    inputs += [p for folder in args.est or [] for p in util.find_audio(folder)]
+    inputs += args.model or []
+    for candidate in inputs:
+        if os.path.exists(candidate) and os.path.samefile(candidate, path):
+            raise cli.UserError('--csv {}: is an input of this run ({}); choose another '
+                                'file'.format(path, candidate))
 
 
 def evaluate_main(args):
@@ -682,6 +708,7 @@ def evaluate_main(args):
     cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
     check_csv(args.csv, args.overwrite)
     items = plan_items(args)
+    check_csv_is_no_input(args.csv, args, items)
     xp = cli.get_array_module(args.gpu) if args.model else np
     methods = build_methods(args, xp)
     check_estimates(methods, items)

@@ -222,28 +222,41 @@ def normalisation(peak):
     return 1.0 / peak if peak > 0 else 0.0
 
 
+def plan_output(path, rate, n_out, subtype=None):
+    """``(format, subtype, container)`` of an output of ``n_out`` samples at
+    ``rate`` Hz, checked before any work: the subtype must suit the format,
+    the format must hold the rate, and the container (RF64 for a wav past
+    4 GiB, ``util.container_for``) the length. Raises ``cli.UserError`` or
+    ``util.AudioError`` naming the problem."""
+    fmt = util.output_format(path)
+    subtype = subtype or util.default_subtype(fmt)
+    if not sf.check_format(fmt, subtype):
+        raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
+    util.check_output_rate(path, fmt, subtype, rate)
+    return fmt, subtype, util.container_for(path, fmt, subtype, n_out)
+
+
 class AudioSink:
     """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
     samples, through a hidden temporary file that ``finalize()`` completes
     and ``publish()`` renames into place; ``discard()`` removes what is
     left. Integer formats are scaled down rather than clipped if the
-    estimate peaks beyond full scale."""
+    estimate peaks beyond full scale. The temporary file is a float wav,
+    RF64 past 4 GiB (``plan_output``)."""
 
     def __init__(self, path, rate, n_in, n_out, subtype=None):
         self.path = path
         self.rate = rate
-        self.format = util.output_format(path)
-        self.subtype = subtype or util.default_subtype(self.format)
-        if not sf.check_format(self.format, self.subtype):
-            raise cli.UserError('--subtype {}: not available for {} files'.format(
-                self.subtype, self.format))
+        self.n_out = n_out
+        self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype)
         self.resampler = util.Resampler(const.SR, rate, n_in)
         self.resampler.n_out = n_out
         self.tmp = util.temporary_path(path)
         self.peak = 0.0
         self.ready = None           # the finished temporary file, once finalize() ran
         with util.writing(path):
-            self._file = util.open_for_writing(self.tmp, rate, 'FLOAT', 'WAV')
+            self._file = util.open_for_writing(
+                self.tmp, rate, 'FLOAT', util.container_for(path, 'WAV', 'FLOAT', n_out))
 
     def write(self, samples):
         self._store(self.resampler.process(samples))
@@ -258,24 +271,28 @@ class AudioSink:
         if len(out):
             self.peak = max(self.peak, float(np.max(np.abs(out))))
             with util.writing(self.path):
-                self._file.write(out)
+                util.write_samples(self._file, out)
 
     def finalize(self):
         """Close the stream and convert it to the output format, still under
         a temporary name; ``publish()`` then renames it into place."""
         self._file.close()
+        written = sf.info(self.tmp).frames
+        if written != self.n_out:
+            raise util.OutputError('{}: the file holds {} of its {} samples; not '
+                                   'written'.format(self.path, written, self.n_out))
         integer = not self.subtype.startswith(('FLOAT', 'DOUBLE'))
         if self.format == 'WAV' and self.subtype == 'FLOAT':
             self.ready = self.tmp
             return
         gain = const.PEAK_LIMIT / self.peak if integer and self.peak > 1.0 else 1.0
-        final_tmp = self.tmp + '.final'
+        final_tmp = self.tmp + util.FINAL_SUFFIX
         try:
             with sf.SoundFile(self.tmp) as source, \
                     util.open_for_writing(final_tmp, self.rate, self.subtype,
-                                          self.format) as target:
+                                          self.container) as target:
                 for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
-                    target.write(block * gain)
+                    util.write_samples(target, block * gain)
         except BaseException:
             if os.path.exists(final_tmp):
                 os.remove(final_tmp)
@@ -310,6 +327,9 @@ def output_rate(sr_option, input_rate):
         rate = 0
     if rate <= 0:
         raise cli.UserError('--sr {}: expected a rate in Hz'.format(sr_option))
+    if rate < const.MIN_SAMPLE_RATE:
+        raise cli.UserError('--sr {}: below {} Hz, the lowest rate written'.format(
+            sr_option, const.MIN_SAMPLE_RATE))
     return rate
 
 
@@ -318,7 +338,8 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
     """Separate one file; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
-    Outputs are renamed into place only when complete.
+    Outputs are renamed into place only when complete; one the format
+    cannot hold (rate, length) is refused before any work.
     """
     info = util.audio_info(path)
     if info.frames == 0:
@@ -327,6 +348,9 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
     n16 = util.resampled_length(info.frames, info.samplerate, const.SR)
     n_out = info.frames if rate == info.samplerate else \
         util.resampled_length(info.frames, info.samplerate, rate)
+    for output in (out_path, music_path):
+        if output:
+            plan_output(output, rate, n_out, subtype)
     scale = normalisation(peak_magnitude(util.stream_audio(path)))
 
     sinks = [AudioSink(out_path, rate, n16, n_out, subtype)]
@@ -390,14 +414,20 @@ def plan_folder(args):
     if not inputs:
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.AUDIO_EXTENSIONS)))
-    plan = []
+    plan, sources = [], {}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
     for path, relative in zip(inputs, stems):
         if stems.count(relative) > 1:    # a.wav and a.flac: a.wav.wav and a.flac.wav
             relative = os.path.relpath(path, args.input)
         relative += '.wav'
+        out = os.path.join(args.out, relative)
+        key = os.path.normcase(os.path.normpath(out))
+        if key in sources:               # a.wav and a.flac with a.wav.wav: a.wav.wav twice
+            raise cli.UserError('{} and {} would both be separated into {}; rename one of '
+                                'them'.format(sources[key], path, out))
+        sources[key] = path
         music = os.path.join(args.music_out, relative) if args.music_out else None
-        plan.append((path, os.path.join(args.out, relative), music))
+        plan.append((path, out, music))
     return plan
 
 
@@ -411,7 +441,8 @@ def stem(path):
 
 def check_outputs(source, outputs, overwrite):
     """Refuse to write over the input, or over an existing file without
-    --overwrite; make the output folders."""
+    --overwrite; make the output folders. A folder that cannot be made or
+    written to raises ``util.OutputError``, which stops a folder run."""
     for out in outputs:
         if out is None:
             continue
@@ -425,10 +456,23 @@ def check_outputs(source, outputs, overwrite):
             try:
                 os.makedirs(folder, exist_ok=True)
             except OSError as err:
-                raise cli.UserError('{}: cannot create the output folder ({})'.format(
+                raise util.OutputError('{}: cannot create the output folder ({})'.format(
                     folder, err.strerror)) from None
         if not os.access(folder or '.', os.W_OK):
-            raise cli.UserError('{}: the output folder is not writable'.format(folder or '.'))
+            raise util.OutputError('{}: the output folder is not writable'.format(
+                folder or '.'))
+
+
+def remove_stale_temporaries(plan):
+    """Remove the temporary files that killed runs left in the output
+    folders of ``plan`` (``util.remove_stale_temporaries``), with a note."""
+    folders = {os.path.dirname(path) for _, out, music in plan for path in (out, music) if path}
+    removed = [path for folder in sorted(folders)
+               for path in util.remove_stale_temporaries(folder)]
+    if removed:
+        print('note: removed {} temporary file{} left by interrupted runs ({})'.format(
+            len(removed), '' if len(removed) == 1 else 's', ', '.join(removed)),
+            file=sys.stderr)
 
 
 def separate_main(args, world=(0, 1), report=None):
@@ -448,6 +492,7 @@ def separate_main(args, world=(0, 1), report=None):
         if music and os.path.abspath(music) == os.path.abspath(out):
             raise cli.UserError('--music-out {}: the same file as the speech output {}; '
                                 'choose another'.format(music, out))
+    remove_stale_temporaries(plan)
     files = len(plan)
     rank, size = world
     plan = plan[rank::size]
@@ -486,8 +531,8 @@ def run_plan(plan, separator, args, report=None):
             seconds += separate_file(source, out, separator, music, args.sr,
                                      args.subtype, progress=single)
         except cli.USER_ERRORS as err:
-            if single:
-                raise
+            if single or isinstance(err, util.OutputError):
+                raise               # one file, or the output folder or disk: stop
             tqdm.write('error: {}'.format(err), file=sys.stderr)
             failures.append(str(err))
     elapsed = time.time() - started

@@ -112,8 +112,8 @@ def load_unet(path):
 
     ``path`` is a bare model (``unet.model``, ``result/model_N``) or a
     trainer snapshot (``result/snapshot_iter_N``). Raises ``ModelError``
-    naming the file when it is missing, not an npz, truncated, or holds
-    another network.
+    naming the file when it is missing, unreadable, not an npz, truncated,
+    holds another network or arrays that are not real numbers.
     """
     try:
         data = np.load(path)
@@ -125,6 +125,8 @@ def load_unet(path):
         raise ModelError('{}: model file not found'.format(path)) from None
     except IsADirectoryError:
         raise ModelError('{}: is a folder, expected a model file'.format(path)) from None
+    except PermissionError:
+        raise ModelError('{}: cannot read (permission denied)'.format(path)) from None
     except (ValueError, OSError, zipfile.BadZipFile, EOFError):
         raise ModelError('{}: not a Chainer npz model, or a truncated one (expected '
                          'the U-Net weights saved by train.py)'.format(path)) from None
@@ -139,6 +141,9 @@ def load_unet(path):
     unet = UNet()
     try:
         chainer.serializers.load_npz(path, unet, path=prefix)
+    except TypeError as err:        # complex or text arrays: no cast to float32
+        raise ModelError('{}: holds arrays that are not real numbers ({})'.format(
+            path, str(err).splitlines()[0][:120])) from None
     except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError, zlib.error) as err:
         raise ModelError('{}: damaged or of another shape ({})'.format(
             path, str(err).splitlines()[0][:120])) from None

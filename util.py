@@ -11,7 +11,12 @@ Long signals are handled as streams of blocks: ``read_blocks`` ->
 keep only a few seconds of audio in memory whatever the input's length.
 """
 import contextlib
+import hashlib
 import os
+import re
+import stat
+import sys
+import time
 
 import numpy as np
 import soundfile as sf
@@ -49,15 +54,24 @@ def audio_info(path):
 
     Returns the ``soundfile.info`` record (``samplerate`` in Hz, ``frames``
     in samples per channel, ``channels``). Raises ``AudioError`` naming the
-    file when it is missing, is a folder or is not audio libsndfile decodes.
+    file when it is missing, is a folder or not a regular file (a FIFO
+    would block), cannot be read (permission denied...) or is not audio
+    libsndfile decodes.
     """
     if not os.path.exists(path):
         raise AudioError('{}: no such file'.format(path))
     if os.path.isdir(path):
         raise AudioError('{}: is a folder, not an audio file'.format(path))
+    if not os.path.isfile(path):      # opening a FIFO would wait for a writer forever
+        raise AudioError('{}: not a regular file (a FIFO, socket or device)'.format(path))
+    if not os.access(path, os.R_OK):
+        raise AudioError('{}: cannot read (permission denied)'.format(path))
     try:
         info = sf.info(path)
     except (RuntimeError, sf.LibsndfileError) as err:
+        system = _system_reason(err)
+        if system:
+            raise AudioError('{}: cannot read ({})'.format(path, system)) from None
         raise AudioError('{}: not a readable audio file ({})'.format(
             path, _short_reason(err))) from None
     if info.samplerate < const.MIN_SAMPLE_RATE or info.channels <= 0:
@@ -71,12 +85,37 @@ def _short_reason(err):
     return text.replace('Error opening ', '').strip()
 
 
+_SFE_SYSTEM = 2     # libsndfile's "System error.": an OS call failed
+
+
+def _system_reason(err, handle=None):
+    """The OS error behind a libsndfile "System error." (``'No space left on
+    device'``, ``'Permission denied'``), from libsndfile's own record of it
+    (``handle``'s, or that of the last failed open); None for other errors."""
+    if getattr(err, 'code', None) != _SFE_SYSTEM:
+        return None
+    text = sf._ffi.string(sf._snd.sf_strerror(
+        handle._file if handle is not None else sf._ffi.NULL)).decode(errors='replace')
+    if ' : ' not in text:
+        return None
+    return text.split(' : ', 1)[1].strip().rstrip('.') or None
+
+
+def _as_os_error(err, handle=None):
+    """``err``, a libsndfile error, as the ``OSError`` behind it if there is
+    one, so that ``writing`` reports "No space left on device", not
+    "System error."."""
+    reason = _system_reason(err, handle)
+    return OSError(None, reason) if reason else err
+
+
 def read_blocks(path, block_frames):
     """Yield the file's samples as mono float32 blocks at the file's own rate.
 
     Channels are averaged. Each block holds ``block_frames`` samples (the
     last one fewer). Raises ``AudioError`` if the file holds NaN or Inf, or
-    if decoding fails part-way (a truncated file).
+    samples beyond ``const.MAX_SAMPLE_LEVEL`` times full scale, or if
+    decoding fails part-way (a truncated file).
     """
     try:
         with sf.SoundFile(path) as source:
@@ -88,6 +127,11 @@ def read_blocks(path, block_frames):
                 if not np.all(np.isfinite(mono)):
                     raise AudioError('{}: contains NaN or Inf samples; '
                                      'repair or re-export it'.format(path))
+                peak = float(np.max(np.abs(block)))
+                if peak > const.MAX_SAMPLE_LEVEL:
+                    raise AudioError('{}: samples reach {:.3g}, over {:.0e} times full '
+                                     'scale (a damaged file?); repair or re-export '
+                                     'it'.format(path, peak, const.MAX_SAMPLE_LEVEL))
                 yield mono
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError('{}: decoding failed ({})'.format(
@@ -181,6 +225,48 @@ def output_format(path):
     return ext
 
 
+def check_output_rate(path, fmt, subtype, rate):
+    """Raise ``AudioError`` naming ``path`` unless a ``fmt`` file of
+    ``subtype`` can be written at ``rate`` Hz (and read back): at least
+    ``const.MIN_SAMPLE_RATE``, and within the encoder's rates."""
+    if rate < const.MIN_SAMPLE_RATE:
+        limit = 'the lowest rate written is {} Hz'.format(const.MIN_SAMPLE_RATE)
+    elif subtype == 'VORBIS' and rate > const.VORBIS_MAX_RATE:
+        limit = 'Vorbis holds at most {} Hz'.format(const.VORBIS_MAX_RATE)
+    elif subtype == 'OPUS' and rate not in const.OPUS_RATES:
+        limit = 'Opus holds only {} Hz'.format(', '.join(map(str, const.OPUS_RATES)))
+    elif fmt == 'MP3' and rate not in const.MP3_RATES:
+        limit = 'MP3 holds only {} Hz'.format(', '.join(map(str, const.MP3_RATES)))
+    elif fmt == 'FLAC' and (rate > const.FLAC_MAX_RATE or rate > 65535 and rate % 10):
+        limit = 'FLAC holds at most {} Hz, and above 65535 Hz only multiples of 10'.format(
+            const.FLAC_MAX_RATE)
+    else:
+        return
+    raise AudioError('{}: cannot write {} Hz ({}); choose another rate or format'.format(
+        path, rate, limit))
+
+
+# Bytes per sample of the subtypes that have a fixed size; others (compressed)
+# take at most 4.
+_SAMPLE_BYTES = {'PCM_S8': 1, 'PCM_U8': 1, 'ULAW': 1, 'ALAW': 1, 'PCM_16': 2,
+                 'PCM_24': 3, 'PCM_32': 4, 'FLOAT': 4, 'DOUBLE': 8}
+
+
+def container_for(path, fmt, subtype, frames):
+    """The libsndfile format that holds ``frames`` mono samples of
+    ``subtype`` written as ``fmt``: ``fmt`` itself, or ``'RF64'`` for a wav
+    whose samples pass the 4 GiB that its 32-bit sizes count (libsndfile
+    would wrap the length and the file would read back short). Raises
+    ``AudioError`` naming ``path`` for another format that cannot hold them."""
+    size = frames * _SAMPLE_BYTES.get(subtype, 4)
+    if size <= const.MAX_32BIT_DATA_BYTES or fmt in const.LARGE_FILE_FORMATS:
+        return fmt
+    if fmt in ('WAV', 'WAVEX'):
+        return 'RF64'
+    raise AudioError('{}: {:.1f} GiB of samples is more than a {} file holds (4 GiB); '
+                     'write .wav or .flac'.format(path, size / 2 ** 30, fmt))
+
+
 def default_subtype(fmt):
     """Sample format written when the user names none: float32 for wav
     (never clips, as the seed's librosa output), else libsndfile's default."""
@@ -192,10 +278,22 @@ def default_subtype(fmt):
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
 
 
+def write_samples(handle, samples):
+    """``handle.write(samples)``; a failing OS call (a full disk) is raised
+    as the ``OSError`` it was, not as libsndfile's "System error."."""
+    try:
+        handle.write(samples)
+    except sf.LibsndfileError as err:
+        raise _as_os_error(err, handle) from None
+
+
 def open_for_writing(path, rate, subtype, fmt):
     """A mono ``soundfile.SoundFile`` open for writing, with the same bytes
     for the same samples (no timestamped PEAK chunk)."""
-    handle = sf.SoundFile(path, 'w', rate, 1, subtype, format=fmt)
+    try:
+        handle = sf.SoundFile(path, 'w', rate, 1, subtype, format=fmt)
+    except sf.LibsndfileError as err:
+        raise _as_os_error(err) from None
     sf._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
     return handle
 
@@ -216,9 +314,70 @@ def replacing(path):
 
 
 def temporary_path(final_path):
-    """A hidden file beside ``final_path`` to write before renaming into place."""
+    """A hidden file ``.NAME.PID.partial`` beside ``final_path`` to write
+    before renaming into place. Where that name (with room for a
+    ``.final`` suffix) would pass ``const.NAME_MAX`` bytes, NAME is cut
+    short and followed by ``~`` and 8 hex digits of its hash."""
     folder, name = os.path.split(final_path)
-    return os.path.join(folder, '.{}.{}.partial'.format(name, os.getpid()))
+    tail = '.{}.partial'.format(os.getpid())
+    if len(os.fsencode('.' + name + tail + FINAL_SUFFIX)) > const.NAME_MAX:
+        digest = '~' + hashlib.sha1(os.fsencode(name)).hexdigest()[:8]
+        keep = const.NAME_MAX - len('.' + digest + tail + FINAL_SUFFIX)
+        name = os.fsencode(name)[:keep].decode('utf-8', errors='ignore') + digest
+    return os.path.join(folder, '.' + name + tail)
+
+
+FINAL_SUFFIX = '.final'     # added to a temporary file converted to its final format
+_TEMPORARY = re.compile(r'^\..+\.(\d+)\.partial(?:{})?$'.format(re.escape(FINAL_SUFFIX)))
+
+
+def remove_stale_temporaries(folder):
+    """Remove the temporary files of ``temporary_path`` that interrupted
+    runs (SIGKILL, a crash) left in ``folder``: those whose process (the
+    PID in the name) is gone and that, with their ``.final`` twin, are
+    unchanged for ``const.STALE_TEMPORARY_SECONDS`` (a process of that
+    PID on another machine sharing the folder is still writing to its
+    files). Returns the paths removed."""
+    try:
+        names = os.listdir(folder or '.')
+    except OSError:
+        return []
+    groups = {}
+    for name in names:
+        found = _TEMPORARY.match(name)
+        path = os.path.join(folder, name)
+        if found and os.path.isfile(path) and not os.path.islink(path):
+            key = name[:-len(FINAL_SUFFIX)] if name.endswith(FINAL_SUFFIX) else name
+            groups.setdefault((key, int(found.group(1))), []).append(path)
+    removed, now = [], time.time()
+    for (_, pid), paths in sorted(groups.items()):
+        try:
+            newest = max(os.path.getmtime(p) for p in paths)
+        except OSError:
+            continue
+        if _process_exists(pid) or now - newest < const.STALE_TEMPORARY_SECONDS:
+            continue
+        for path in paths:
+            try:
+                os.remove(path)
+                removed.append(path)
+            except OSError:
+                pass            # gone already (another process cleaning), or not ours to remove
+    return removed
+
+
+def _process_exists(pid):
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False            # no such process (or a number too large for a PID)
+    except OSError:
+        return True             # another user's process
+    return True
 
 
 def write_audio(path, signal, sr=const.SR, subtype=None):
@@ -232,12 +391,14 @@ def write_audio(path, signal, sr=const.SR, subtype=None):
         raise AudioError('{}: refusing to write NaN or Inf samples'.format(path))
     fmt = output_format(path)
     subtype = subtype or default_subtype(fmt)
+    check_output_rate(path, fmt, subtype, sr)
+    container = container_for(path, fmt, subtype, len(signal))
     peak = float(np.max(np.abs(signal))) if len(signal) else 0.0
     if not subtype.startswith(('FLOAT', 'DOUBLE')) and peak > 1.0:
         signal = signal * (const.PEAK_LIMIT / peak)
     with replacing(path) as tmp:
-        with open_for_writing(tmp, sr, subtype, fmt) as handle:
-            handle.write(signal)
+        with open_for_writing(tmp, sr, subtype, container) as handle:
+            write_samples(handle, signal)
 
 
 def save_npz(path, **arrays):
@@ -248,7 +409,10 @@ def save_npz(path, **arrays):
 
 
 def find_audio(folder):
-    """Audio files below ``folder`` (recursive), sorted by relative path."""
+    """Audio files below ``folder`` (recursive), sorted by relative path.
+
+    A FIFO, socket or device named like audio is skipped with a warning on
+    stderr (reading one would wait forever)."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
@@ -256,7 +420,16 @@ def find_audio(folder):
             if name.startswith('.'):
                 continue
             if os.path.splitext(name)[1].lower() in const.AUDIO_EXTENSIONS:
-                found.append(os.path.join(root, name))
+                path = os.path.join(root, name)
+                try:
+                    regular = stat.S_ISREG(os.stat(path).st_mode)
+                except OSError:
+                    regular = True      # a broken link: reported when it is read
+                if not regular:
+                    print('warning: skipped {}: not a regular file (a FIFO, socket or '
+                          'device)'.format(path), file=sys.stderr)
+                    continue
+                found.append(path)
     return sorted(found, key=lambda p: os.path.relpath(p, folder))
 
 
