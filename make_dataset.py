@@ -34,7 +34,6 @@ import const
 import util
 
 PROG = 'make_dataset.py'
-MANIFEST = 'manifest.csv'
 
 
 ALONE = ('speech', 'music')   # --alone: the source kept
@@ -127,7 +126,7 @@ def make_dataset(args):
         rows.append(row)
         seconds += row['seconds']
     if args.refs:
-        write_manifest(os.path.join(args.mixdown, MANIFEST), rows)
+        write_manifest(os.path.join(args.mixdown, const.MANIFEST), rows)
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
         len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
     if not rows:

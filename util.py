@@ -94,6 +94,11 @@ def read_blocks(path, block_frames):
             path, _short_reason(err))) from None
 
 
+def stem(path):
+    """The file name without folder and extension: ``a/b.speech.wav`` -> ``b.speech``."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def resampled_length(n_samples, sr_in, sr_out):
     """Samples a signal of ``n_samples`` at ``sr_in`` Hz has at ``sr_out`` Hz."""
     return int(round(n_samples * sr_out / sr_in))
