@@ -269,9 +269,7 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
 def speech_gain(speech, music, snr_db):
     """Amplitude factor that puts speech ``snr_db`` dB above the music's power."""
     p_speech, p_music = np.mean(speech ** 2), np.mean(music ** 2)
-    if p_speech == 0.0:
-        return 1.0
-    if p_music == 0.0:
+    if p_speech == 0.0 or p_music == 0.0:
         return 1.0
     return float(np.sqrt(p_music / p_speech * 10.0 ** (snr_db / 10.0)))
 

@@ -500,9 +500,3 @@ class PatchMasker:
         self._offset += k
         return masks
 
-
-def mask_spectrogram(mask_fn, magnitude, **patching):
-    """Mask ``(513, frames)`` for a whole magnitude spectrogram (already
-    normalised), through the same patching as the streaming path."""
-    masker = PatchMasker(mask_fn, **patching)
-    return np.concatenate([masker.push(magnitude), masker.finish()], axis=1)
