@@ -14,6 +14,8 @@ NET_BINS = N_BINS - 1               # 512 bins the U-Net sees (DC dropped)
 
 # Model and training
 PATCH_LENGTH = 128        # frames per network patch (4.1 s at 16 kHz)
+PATCH_MULTIPLE = 64       # frames: a patch length must be a multiple of this, as the
+                          # U-Net's six stride-2 layers halve the time axis six times
 BATCH_SIZE = 64           # patches per training mini-batch
 EPOCHS = 30               # sweeps over the training set
 VAL_FRACTION = 0.1        # share of npz files held out for validation
@@ -57,6 +59,9 @@ PATH_FFT = 'stft'
 PATH_RESULT = 'result'
 PATH_SEPARATE = 'separate'
 MODEL_FILE = 'unet.model'
+MANIFEST = 'manifest.csv'                # make_dataset.py's table of the mixtures it made
+REFERENCE_TAGS = ('.speech', '.music')   # NAME.speech.wav, NAME.music.wav: the references
+                                         # beside mixture NAME.wav (make_dataset.py --refs)
 
 # Input rates below this are taken for a damaged header, not audio (Hz); no
 # output is written below it either

@@ -39,7 +39,6 @@ from tqdm import tqdm
 
 import cli
 import const
-import make_dataset
 import make_separate
 import network
 import util
@@ -47,7 +46,7 @@ import util
 PROG = 'evaluate.py'
 ORACLES = ('irm', 'ibm', 'psm')
 ORACLE_NAMES = {'irm': 'ratio', 'ibm': 'binary', 'psm': 'phase-sensitive'}
-SPEECH_TAG, MUSIC_TAG = make_separate.REFERENCE_TAGS    # '.speech', '.music'
+SPEECH_TAG, MUSIC_TAG = const.REFERENCE_TAGS    # '.speech', '.music'
 LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
 # passthrough: SI-SDR of the output against the input where the input is
 # speech alone; leak_db: output energy relative to the input where it is
@@ -417,7 +416,7 @@ def find_mixtures(args):
                             'estimates need a folder of their own'.format(args.mix))
     found = [p for p in util.find_audio(args.mix)
              if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
-             and not make_separate.stem(p).endswith(make_separate.REFERENCE_TAGS)]
+             and not util.stem(p).endswith(const.REFERENCE_TAGS)]
     if not found:
         raise cli.UserError('-i {}: no mixtures ({}) in this folder'.format(
             args.mix, ', '.join(const.AUDIO_EXTENSIONS)))
@@ -488,7 +487,7 @@ class Manifests:
     def snr(self, name):
         folder, base = os.path.split(name)
         for root in self.roots:
-            table = self._table(os.path.join(root, folder, make_dataset.MANIFEST))
+            table = self._table(os.path.join(root, folder, const.MANIFEST))
             if base in table:
                 return table[base]
         return None
@@ -692,7 +691,7 @@ def check_csv_is_no_input(path, args, items):
     roots = [root] + ([args.ref] if args.ref else [])
     inputs = [p for item in items for p in (item.mixture_path, item.speech_path,
                                             item.music_path) if p]
-    inputs += [os.path.join(root, os.path.dirname(item.name), make_dataset.MANIFEST)
+    inputs += [os.path.join(root, os.path.dirname(item.name), const.MANIFEST)
                for root in roots for item in items]
     inputs += [p for folder in args.est or [] for p in util.find_audio(folder)]
     inputs += args.model or []

@@ -34,7 +34,6 @@ import const
 import util
 
 PROG = 'make_dataset.py'
-MANIFEST = 'manifest.csv'
 
 
 ALONE = ('speech', 'music')   # --alone: the source kept
@@ -127,7 +126,7 @@ def make_dataset(args):
         rows.append(row)
         seconds += row['seconds']
     if args.refs:
-        write_manifest(os.path.join(args.mixdown, MANIFEST), rows)
+        write_manifest(os.path.join(args.mixdown, const.MANIFEST), rows)
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
         len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
     if not rows:
@@ -270,9 +269,7 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
 def speech_gain(speech, music, snr_db):
     """Amplitude factor that puts speech ``snr_db`` dB above the music's power."""
     p_speech, p_music = np.mean(speech ** 2), np.mean(music ** 2)
-    if p_speech == 0.0:
-        return 1.0
-    if p_music == 0.0:
+    if p_speech == 0.0 or p_music == 0.0:
         return 1.0
     return float(np.sqrt(p_music / p_speech * 10.0 ** (snr_db / 10.0)))
 

@@ -32,7 +32,6 @@ import network
 import util
 
 PROG = 'make_separate.py'
-REFERENCE_TAGS = ('.speech', '.music')   # evaluate.py's reference files
 
 
 def build_parser():
@@ -393,10 +392,10 @@ def plan_outputs(args):
         return plan_folder(args)
     out = args.out
     if not has_audio_extension(out):
-        out = os.path.join(out, stem(args.input) + '.wav')
+        out = os.path.join(out, util.stem(args.input) + '.wav')
     music = args.music_out
     if music and not has_audio_extension(music):
-        music = os.path.join(music, stem(args.input) + '.wav')
+        music = os.path.join(music, util.stem(args.input) + '.wav')
     return [(args.input, out, music)]
 
 
@@ -410,7 +409,7 @@ def plan_folder(args):
                             'replace the mixtures'.format(args.out))
     inputs = [p for p in util.find_audio(args.input)
               if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
-              and not stem(p).endswith(REFERENCE_TAGS)]
+              and not util.stem(p).endswith(const.REFERENCE_TAGS)]
     if not inputs:
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.AUDIO_EXTENSIONS)))
@@ -433,10 +432,6 @@ def plan_folder(args):
 
 def has_audio_extension(path):
     return os.path.splitext(path)[1].lower() in const.AUDIO_EXTENSIONS
-
-
-def stem(path):
-    return os.path.splitext(os.path.basename(path))[0]
 
 
 def check_outputs(source, outputs, overwrite):

@@ -48,7 +48,8 @@ def build_parser():
     parser.add_argument('--batchsize', '-b', type=int, default=const.BATCH_SIZE,
                         help='patches per mini-batch (default: %(default)s)')
     parser.add_argument('--patchlength', '-l', type=int, default=const.PATCH_LENGTH,
-                        help='frames per patch, a multiple of 64 (default: %(default)s)')
+                        help='frames per patch, a multiple of {} (default: %(default)s)'.format(
+                            const.PATCH_MULTIPLE))
     parser.add_argument('--epoch', '-e', type=int, default=const.EPOCHS,
                         help='sweeps over the training set (default: %(default)s)')
     parser.add_argument('--stop', type=int, default=0, metavar='ITER',
@@ -578,9 +579,9 @@ def save_args(args, how):
 
 
 def train(args):
-    if args.patchlength <= 0 or args.patchlength % 64:
-        raise cli.UserError('-l {}: the patch length must be a positive multiple of 64 '
-                            '(six stride-2 layers)'.format(args.patchlength))
+    if args.patchlength <= 0 or args.patchlength % const.PATCH_MULTIPLE:
+        raise cli.UserError('-l {}: the patch length must be a positive multiple of {} '
+                            '(six stride-2 layers)'.format(args.patchlength, const.PATCH_MULTIPLE))
     if args.batchsize <= 0:
         raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
     if args.lr <= 0 or (args.lr_end is not None and args.lr_end < 0):

@@ -4,7 +4,7 @@ Everything here works on mono float32 signals at ``const.SR`` (16 kHz) unless
 a rate is named. Spectrograms are ``(513, frames)`` arrays: ``const.N_BINS``
 rfft bins of ``const.FFT_SIZE``-sample periodic-Hann frames, ``const.H``
 samples apart, centred (frame ``t`` is centred on sample ``t * H``), so a
-signal of ``n`` samples has ``1 + n // H`` frames, as librosa's ``stft``.
+signal of ``n`` samples has ``1 + n // H`` frames (``librosa.stft``, zero-padded).
 
 Long signals are handled as streams of blocks: ``read_blocks`` ->
 ``Resampler`` -> ``StreamingSTFT`` -> ``PatchMasker`` -> ``StreamingISTFT``
@@ -17,7 +17,9 @@ import re
 import stat
 import sys
 import time
+import warnings
 
+import librosa
 import numpy as np
 import soundfile as sf
 import soxr
@@ -136,6 +138,11 @@ def read_blocks(path, block_frames):
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError('{}: decoding failed ({})'.format(
             path, _short_reason(err))) from None
+
+
+def stem(path):
+    """The file name without folder and extension: ``a/b.speech.wav`` -> ``b.speech``."""
+    return os.path.splitext(os.path.basename(path))[0]
 
 
 def resampled_length(n_samples, sr_in, sr_out):
@@ -436,10 +443,15 @@ def find_audio(folder):
 # --------------------------------------------------------------------------
 # STFT
 
-def hann_window(size=const.FFT_SIZE):
-    """Periodic Hann window of ``size`` samples, float32."""
-    n = np.arange(size)
-    return (0.5 - 0.5 * np.cos(2.0 * np.pi * n / size)).astype(np.float32)
+def _librosa_stft(signal, center):
+    """``librosa.stft`` with the suite's frames: ``FFT_SIZE`` samples, periodic
+    Hann, ``H`` apart; ``center`` pads ``FFT_SIZE // 2`` zeros at both ends.
+    complex64 ``(513, frames)`` for float32 samples."""
+    with warnings.catch_warnings():       # shorter than a frame: zero-padded, as intended
+        warnings.filterwarnings('ignore', 'n_fft=.* is too large', UserWarning)
+        return librosa.stft(np.asarray(signal, dtype=np.float32), n_fft=const.FFT_SIZE,
+                            hop_length=const.H, window='hann', center=center,
+                            pad_mode='constant')
 
 
 class StreamingSTFT:
@@ -447,12 +459,12 @@ class StreamingSTFT:
 
     ``push(samples)`` returns the frames that are complete, ``finish()`` the
     rest, so that a signal of ``n`` samples gives ``1 + n // H`` frames in
-    all, each ``(513,)`` complex64, identical to the STFT of the whole signal
-    zero-padded by ``FFT_SIZE // 2`` at both ends.
+    all, each ``(513,)`` complex64, identical to ``stft`` of the whole signal:
+    uncentred ``librosa.stft`` of the buffered samples, which start with the
+    centring pad. Only a block and a frame are held, whatever the length.
     """
 
     def __init__(self):
-        self._window = hann_window()
         self._buffer = np.zeros(const.FFT_SIZE // 2, np.float32)
         self._n_samples = 0
         self._n_frames = 0
@@ -461,7 +473,7 @@ class StreamingSTFT:
         samples = np.asarray(samples, dtype=np.float32)
         self._n_samples += len(samples)
         self._buffer = np.concatenate([self._buffer, samples])
-        return self._emit(_count_frames(len(self._buffer)))
+        return self._emit(max(0, (len(self._buffer) - const.FFT_SIZE) // const.H + 1))
 
     def finish(self):
         remaining = 1 + self._n_samples // const.H - self._n_frames
@@ -474,18 +486,10 @@ class StreamingSTFT:
     def _emit(self, count):
         if count <= 0:
             return np.zeros((const.N_BINS, 0), np.complex64)
-        frames = np.lib.stride_tricks.sliding_window_view(
-            self._buffer, const.FFT_SIZE)[::const.H][:count]
-        spectrum = np.fft.rfft(frames * self._window, axis=1).T.astype(np.complex64)
+        spectrum = _librosa_stft(self._buffer[:(count - 1) * const.H + const.FFT_SIZE], False)
         self._buffer = self._buffer[count * const.H:]
         self._n_frames += count
         return spectrum
-
-
-def _count_frames(n_buffered):
-    if n_buffered < const.FFT_SIZE:
-        return 0
-    return (n_buffered - const.FFT_SIZE) // const.H + 1
 
 
 class StreamingISTFT:
@@ -493,14 +497,17 @@ class StreamingISTFT:
 
     ``push(spectrum)`` takes ``(513, k)`` frames and returns the samples no
     later frame can change; ``finish()`` returns the rest, so that the total
-    is exactly ``length`` samples.
+    is exactly ``length`` samples, as ``istft`` of all the frames. Our own:
+    librosa has no streaming inverse, and ``librosa.istft`` of each block
+    would divide by that block's window sum alone, wrong where blocks meet.
     """
 
     def __init__(self, length):
         if const.FFT_SIZE % const.H:
             raise ValueError('FFT_SIZE must be a multiple of H')
         self.length = length
-        self._window = hann_window()
+        self._window = librosa.filters.get_window('hann', const.FFT_SIZE,
+                                                  fftbins=True).astype(np.float32)
         self._overlap = const.FFT_SIZE // const.H        # frames per sample
         self._num = np.zeros((self._overlap - 1, const.H), np.float32)
         self._den = np.zeros((self._overlap - 1, const.H), np.float32)
@@ -546,15 +553,15 @@ class StreamingISTFT:
 
 
 def stft(signal):
-    """Complex STFT ``(513, 1 + len // H)`` of a whole mono signal."""
-    transform = StreamingSTFT()
-    return np.concatenate([transform.push(signal), transform.finish()], axis=1)
+    """Complex STFT ``(513, 1 + len // H)`` of a whole mono signal (``librosa.stft``)."""
+    return _librosa_stft(signal, True)
 
 
 def istft(spectrum, length):
-    """Signal of exactly ``length`` samples from a ``(513, frames)`` spectrum."""
-    inverse = StreamingISTFT(length)
-    return np.concatenate([inverse.push(spectrum), inverse.finish()])
+    """Signal of exactly ``length`` samples from a ``(513, frames)`` spectrum
+    (``librosa.istft``: weighted overlap-add, centring pad removed), float32."""
+    return librosa.istft(np.asarray(spectrum, dtype=np.complex64), hop_length=const.H,
+                         n_fft=const.FFT_SIZE, window='hann', center=True, length=length)
 
 
 def magnitude(signal):
@@ -668,9 +675,3 @@ class PatchMasker:
         self._offset += k
         return masks
 
-
-def mask_spectrogram(mask_fn, magnitude, **patching):
-    """Mask ``(513, frames)`` for a whole magnitude spectrogram (already
-    normalised), through the same patching as the streaming path."""
-    masker = PatchMasker(mask_fn, **patching)
-    return np.concatenate([masker.push(magnitude), masker.finish()], axis=1)

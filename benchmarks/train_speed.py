@@ -63,7 +63,8 @@ def build_parser():
                         help='MPI ranks; R > 1 runs under mpiexec with ChainerMN '
                              '(default: %(default)s)')
     parser.add_argument('--patchlength', '-l', type=int, default=const.PATCH_LENGTH,
-                        help='frames per patch, a multiple of 64 (default: %(default)s)')
+                        help='frames per patch, a multiple of {} (default: %(default)s)'.format(
+                            const.PATCH_MULTIPLE))
     parser.add_argument('--communicator', default='naive',
                         help='ChainerMN communicator for R > 1 (default: %(default)s)')
     parser.add_argument('--threads', '-t', type=int, default=None,
@@ -99,9 +100,9 @@ def check_args(args):
         return '--iterations must be at least 1 and --warmup at least 0'
     if any(r <= 0 for r in args.ranks):
         return '--ranks: every rank count must be at least 1'
-    if args.patchlength <= 0 or args.patchlength % 64:
-        return '-l {}: the patch length must be a positive multiple of 64'.format(
-            args.patchlength)
+    if args.patchlength <= 0 or args.patchlength % const.PATCH_MULTIPLE:
+        return '-l {}: the patch length must be a positive multiple of {}'.format(
+            args.patchlength, const.PATCH_MULTIPLE)
     if args.threads is not None and args.threads < 0:
         return '--threads must be 0 (inherit) or more'
     return None

@@ -7,6 +7,38 @@ import util
 from conftest import chirp, harmonic_stack, noise_bursts, write
 
 
+def mask_spectrogram(mask_fn, magnitude, **patching):
+    """Mask ``(513, frames)`` for a whole magnitude spectrogram, through the
+    same patching as make_separate.py's streaming path."""
+    masker = util.PatchMasker(mask_fn, **patching)
+    return np.concatenate([masker.push(magnitude), masker.finish()], axis=1)
+
+
+def reference_stft(x):
+    """The suite's STFT before librosa (numpy only): periodic Hann, float32
+    frames, ``FFT_SIZE // 2`` zeros at both ends, rfft, complex64."""
+    n_fft, hop = const.FFT_SIZE, const.H
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    padded = np.concatenate([np.zeros(n_fft // 2, np.float32), x,
+                             np.zeros(n_fft // 2 + hop, np.float32)])
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:1 + len(x) // hop]
+    return np.fft.rfft(frames * window, axis=1).T.astype(np.complex64)
+
+
+def reference_istft(spectrum, length):
+    """Weighted overlap-add by the definition, float64, centring pad removed."""
+    n_fft, hop = const.FFT_SIZE, const.H
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    frames = np.fft.irfft(spectrum.T, n=n_fft, axis=1) * window
+    size = max(n_fft + hop * (len(frames) - 1), length + n_fft)
+    num, den = np.zeros(size), np.zeros(size)
+    for t, frame in enumerate(frames):
+        num[t * hop:t * hop + n_fft] += frame
+        den[t * hop:t * hop + n_fft] += window ** 2
+    out = np.divide(num, den, out=np.zeros(size), where=den > 1e-10)
+    return out[n_fft // 2:n_fft // 2 + length]
+
+
 def si_sdr(reference, estimate):
     reference = reference - reference.mean()
     estimate = estimate - estimate.mean()
@@ -25,18 +57,48 @@ def test_stft_of_a_tone_peaks_at_its_bin():
     assert np.argmax(spectrum[:, 10]) == round(freq * const.FFT_SIZE / const.SR)
 
 
-@pytest.mark.parametrize('n', [600, 16000, 40000])
+@pytest.mark.parametrize('n', [0, 1, 511, 513, 1023, 1025, 16001, 48007])
+def test_stft_equals_the_suite_s_own_numpy_stft(n):
+    """librosa's STFT gives the shipped model the same input as before it:
+    the same frames to float32 rounding, odd lengths included."""
+    x = noise_bursts(n / 16000.0, seed=n) + chirp(n / 16000.0)
+    expected = reference_stft(x)
+    scale = max(np.abs(expected).max(), 1e-30)
+    for got in (util.stft(x), streamed_stft(x, 777), streamed_stft(x, 16000)):
+        assert got.shape == expected.shape and got.dtype == np.complex64
+        assert np.abs(got - expected).max() <= 1e-5 * scale
+    np.testing.assert_allclose(util.magnitude(x), np.abs(expected), rtol=0, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize('n', [1, 511, 1025, 16001, 48007])
+def test_istft_and_streaming_istft_equal_overlap_add(n):
+    spectrum = reference_stft(noise_bursts(n / 16000.0, seed=n))
+    rng = np.random.default_rng(n)
+    spectrum *= rng.random(spectrum.shape)           # a mask: not an STFT any more
+    expected = reference_istft(spectrum, n)
+    inverse = util.StreamingISTFT(n)
+    pieces = [inverse.push(spectrum[:, i:i + 7]) for i in range(0, spectrum.shape[1], 7)]
+    streamed = np.concatenate(pieces + [inverse.finish()])
+    for got in (util.istft(spectrum, n), streamed):
+        assert got.shape == (n,) and got.dtype == np.float32
+        assert np.abs(got - expected).max() <= 1e-5 * max(np.abs(expected).max(), 1e-30)
+
+
+@pytest.mark.parametrize('n', [600, 1001, 16000, 16001, 40000])
 def test_istft_inverts_stft(n):
     x = noise_bursts(n / 16000.0)
     np.testing.assert_allclose(util.istft(util.stft(x), n), x, atol=1e-5)
 
 
+def streamed_stft(x, block):
+    stream = util.StreamingSTFT()
+    pieces = [stream.push(x[i:i + block]) for i in range(0, len(x), block)] + [stream.finish()]
+    return np.concatenate(pieces, axis=1)
+
+
 def test_streaming_stft_equals_whole_signal_stft():
     x = chirp(3.0)
-    whole = util.stft(x)
-    stream = util.StreamingSTFT()
-    pieces = [stream.push(x[i:i + 777]) for i in range(0, len(x), 777)] + [stream.finish()]
-    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, atol=1e-4)
+    np.testing.assert_allclose(streamed_stft(x, 777), util.stft(x), atol=1e-4)
 
 
 def test_patch_weights_cross_fade_and_never_vanish():
@@ -55,7 +117,7 @@ def test_patch_masker_returns_one_mask_per_frame(frames):
         return np.full_like(patches, 0.25)
 
     magnitude = np.random.rand(513, frames).astype(np.float32)
-    mask = util.mask_spectrogram(mask_fn, magnitude, batch=2)
+    mask = mask_spectrogram(mask_fn, magnitude, batch=2)
     assert mask.shape == (513, frames)
     np.testing.assert_allclose(mask, 0.25, rtol=1e-6)
     assert all(shape[1:] == (1, 512, 128) for shape in calls)
@@ -71,7 +133,7 @@ def test_patch_masker_cross_fades_neighbouring_patches():
             out[b] = seen[-1] % 2     # patches alternate between 0 and 1
         return out
 
-    mask = util.mask_spectrogram(mask_fn, np.ones((513, 400), np.float32), batch=3)
+    mask = mask_spectrogram(mask_fn, np.ones((513, 400), np.float32), batch=3)
     # first patch (0) alone at the start, second (1) alone in its middle,
     # a ramp between them over the overlap
     assert mask[5, 0] == 0.0 and mask[5, 150] == 1.0
