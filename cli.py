@@ -48,6 +48,7 @@ def run(prog, job, debug=False):
         if debug:
             raise
         print('{}: error: {}'.format(prog, err), file=sys.stderr)
+        _drop_interrupted(err)
         return EXIT_ERROR
     except KeyboardInterrupt as err:
         if debug:
@@ -64,17 +65,26 @@ def run(prog, job, debug=False):
 
 
 def _drop_interrupted(err):
-    """Free what the interrupted code held, now and without a word.
+    """Free what the interrupted or failed code held, now and without a word.
 
     An object stopped half-way (``np.savez``'s zip in a snapshot being
-    written, say) would otherwise print "Exception ignored in ..." after the
-    one-line message when it is collected; its file is a temporary one that
-    the clean-up has already removed.
+    written when the disk filled, say) would otherwise print "Exception
+    ignored in ..." after the one-line message when it is collected; its file
+    is a temporary one that the clean-up has already removed. The tracebacks
+    of the whole chain (``__context__``, ``__cause__``) are dropped: a
+    ``raise ... from None`` keeps the original error as context.
     """
     hook = sys.unraisablehook
     sys.unraisablehook = lambda unraisable: None
     try:
-        err.__traceback__ = None
+        chain, seen = [err], set()
+        while chain:
+            link = chain.pop()
+            if link is None or id(link) in seen:
+                continue
+            seen.add(id(link))
+            link.__traceback__ = None
+            chain += [link.__cause__, link.__context__]
         gc.collect()
     finally:
         sys.unraisablehook = hook

@@ -723,7 +723,7 @@ def evaluate_main(args):
         ('csv', args.csv or '-')])
 
     records, failures, noted = [], [], 0
-    for item in tqdm(items, desc='evaluating', unit='file'):
+    for item in tqdm(items, desc='evaluating', unit='file', disable=None):
         try:
             found = evaluate_item(item, methods)
         except cli.USER_ERRORS as err:

@@ -18,6 +18,9 @@ With ``--speed LOW HIGH`` each pair's speech is first played faster or
 slower (tempo and pitch together, a factor drawn per pair), which makes new
 voices out of the same speakers.
 
+Each pair is mixed in memory, both files read whole: an hour-long pair needs
+about 4.1 GB; cut recordings that long into pieces of a few minutes first.
+
 Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
                                [--speed LOW HIGH] [--psa]
 """
@@ -34,6 +37,8 @@ import const
 import util
 
 PROG = 'make_dataset.py'
+# Names that -t/-o refuse as folders: they read as a file's name.
+FILE_EXTENSIONS = const.AUDIO_EXTENSIONS + ('.txt', '.csv', '.json', '.npz', '.npy')
 
 
 ALONE = ('speech', 'music')   # --alone: the source kept
@@ -41,7 +46,10 @@ ALONE = ('speech', 'music')   # --alone: the source kept
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog=PROG, description='Prepare mixtures and STFT magnitudes for U-Net training')
+        prog=PROG, description='Prepare mixtures and STFT magnitudes for U-Net training',
+        epilog='Memory: each pair is mixed in memory with both files read whole, so '
+               'an hour-long pair needs about 4.1 GB; cut recordings that long into '
+               'pieces of a few minutes first.')
     parser.add_argument('--music', '-m', default=const.PATH_MUSIC,
                         help='folder of music files (default: %(default)s)')
     parser.add_argument('--speech', '-s', default=const.PATH_SPEECH,
@@ -66,7 +74,8 @@ def build_parser():
                              'cycling the shorter list (default: as many pairs per '
                              'loop as the shorter list has files, as the seed)')
     parser.add_argument('--seed', type=int, default=0,
-                        help='random seed for --snr and --speed ranges (default: %(default)s)')
+                        help='random seed for --snr and --speed ranges, 0 or more '
+                             '(default: %(default)s)')
     parser.add_argument('--refs', action='store_true',
                         help='also write NAME.speech.wav, NAME.music.wav and '
                              'manifest.csv beside the mixtures (for evaluate.py)')
@@ -88,6 +97,7 @@ def main(argv=None):
 
 
 def make_dataset(args):
+    check_numbers(args)
     snr_range = parse_snr(args.snr)
     speed_range = parse_speed(args.speed)
     check_folders(args)
@@ -130,8 +140,26 @@ def make_dataset(args):
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
         len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
     if not rows:
-        raise cli.UserError('no mixture was written; see the warnings above')
+        raise cli.UserError('no mixture was written{}'.format(
+            '; see the warnings above' if skipped else ''))
     return 0
+
+
+def check_numbers(args):
+    """One line for a setting that is not a usable number, before any work:
+    a NaN or infinite ratio would mix NaN."""
+    if not (np.isfinite(args.mixratio) and args.mixratio >= 0):
+        raise cli.UserError('-r {}: the ratio must be a finite number, 0 or more'.format(
+            args.mixratio))
+    for value in args.snr or ():
+        if not np.isfinite(value):
+            raise cli.UserError('--snr {}: must be a finite number of dB'.format(
+                ' '.join(map(str, args.snr))))
+    if args.seed < 0:
+        raise cli.UserError('--seed {}: must be 0 or more'.format(args.seed))
+    if args.loop < 1:
+        raise cli.UserError('-b {}: must be at least 1 pairing per music file'.format(
+            args.loop))
 
 
 def parse_snr(values):
@@ -159,13 +187,20 @@ def parse_speed(values):
 
 
 def check_folders(args):
-    """Inputs must exist; outputs must not be an input folder."""
+    """Inputs must exist; outputs must not be an input folder, a file or a
+    name with a file's extension (``-o mix.wav`` would become a folder)."""
     for kind, folder in (('music', args.music), ('speech', args.speech)):
         if not os.path.isdir(folder):
             raise cli.UserError('{} folder {} does not exist (-{} DIR)'.format(
                 kind, folder, kind[0]))
     inputs = {os.path.realpath(args.music), os.path.realpath(args.speech)}
     for option, folder in (('-t', args.stft), ('-o', args.mixdown)):
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise cli.UserError('{} {}: is a file; the output must be a folder'.format(
+                option, folder))
+        if os.path.splitext(folder.rstrip(os.sep))[1].lower() in FILE_EXTENSIONS:
+            raise cli.UserError('{} {}: names a file, but the output is a folder; '
+                                'give a folder name'.format(option, folder))
         real = os.path.realpath(folder)
         if any(real == inp or real.startswith(inp + os.sep) for inp in inputs):
             raise cli.UserError('{} {}: the output folder is (inside) an input folder; '
@@ -242,6 +277,9 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
     elif args.alone == 'music':
         speech = np.zeros_like(speech)
     mixture = speech + music
+    if not np.all(np.isfinite(mixture)):
+        raise util.AudioError('{} + {}: the mixture is not finite'.format(
+            speech_path, music_path))
     peak = float(np.max(np.abs(mixture))) if length else 0.0
     if peak == 0.0:
         raise util.AudioError('{} + {}: the mixture is silent'.format(speech_path, music_path))
@@ -254,6 +292,10 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
                'inst': np.abs(spec_music)}
     if args.psa:
         targets['vocal_psa'] = util.phase_sensitive_magnitude(spec_speech, spec_mix)
+    if not all(np.all(np.isfinite(x)) for x in [norm, mixture, speech, music]
+               + list(targets.values())) or norm == 0:
+        raise util.AudioError('{} + {}: the mixture is not finite'.format(
+            speech_path, music_path))
     util.save_npz(os.path.join(args.stft, name + '.npz'),
                   **{key: (value / norm).astype(np.float32) for key, value in targets.items()})
     base = os.path.join(args.mixdown, name)

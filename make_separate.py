@@ -538,11 +538,16 @@ def run_plan(plan, separator, args, report=None):
 
 
 def print_summary(files, failures, seconds, elapsed, out):
-    """The closing lines: files done, speed, and each failure; the exit status."""
+    """The closing lines: files done, speed, and each failure; the exit status.
+
+    ``seconds``: audio separated (summed over processes); ``elapsed``: wall
+    time (the slowest process). The real-time factor ``elapsed / seconds``
+    is left out when no audio was separated.
+    """
     done = files - len(failures)
-    print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s, real-time factor '
-          '{:.3f}) into {}'.format(done, files, '' if files == 1 else 's',
-                                   seconds, elapsed, elapsed / max(seconds, 1e-9), out))
+    speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
+    print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}'.format(
+        done, files, '' if files == 1 else 's', seconds, elapsed, speed, out))
     if failures:
         print('{} failed:'.format(len(failures)), file=sys.stderr)
         for failure in failures:

@@ -7,16 +7,30 @@ N, loadable by make_separate.py), ``snapshot_iter_N`` (the whole trainer, for
 ``args.json``. Validation holds out whole npz files (``--val``) or uses a
 folder of its own (``--val-dir``).
 
+Chainer writes each snapshot and model in a temporary folder in ``result/``
+(``tmpsnapshot_iter_N...``, ``tmpmodel_N...``) and moves it into place; a
+run that is killed can leave one behind. The next run removes them, but only
+when no other train.py holds ``result/.train.lock`` and only those untouched
+for ``STALE_SECONDS`` before it began (Chainer's names carry no process id).
+
 Usage: python3 train.py [-g GPU] [-b BATCH] [-e EPOCHS] [-r SNAPSHOT] [--init MODEL]
        python3 train.py --mix [-s SPEECH_DIR] [-m MUSIC_DIR] --val-dir NPZ_DIR ...
        mpiexec -n N python3 train.py --communicator naive ...   (docs/SCALING.md)
 """
 import argparse
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
+import math
 import os
+import re
+import shutil
 import signal
 import sys
+import time
+import zipfile
 
 import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
@@ -39,6 +53,12 @@ DUMP_RANK_PARAMS = 'SPEECHSEP_DUMP_RANK_PARAMS'
 # npz arrays the masked mixture can be fitted to (--target).
 TARGETS = ('vocal', 'vocal_psa')
 PSA_HINT = '; make it with make_dataset.py --psa'
+# Held (flock) by the train.py writing to a result folder, for the whole run.
+LOCK_FILE = '.train.lock'
+# Chainer's temporary folders: 'tmp' + file name + tempfile's 8 random characters.
+CHAINER_TEMPORARY = re.compile(r'^tmp(snapshot_iter_\d+|model_(\d+|best))[a-z0-9_]{8}$')
+# A temporary folder untouched this long (s) before the run began is stale.
+STALE_SECONDS = 60
 
 
 def build_parser():
@@ -171,7 +191,7 @@ def load_items(paths, target='vocal'):
                     raise ValueError('has no "mix"/"{}" arrays (keys: {}){}'.format(
                         target, ', '.join(data.files), PSA_HINT if target == 'vocal_psa' else ''))
                 mix, speech = data['mix'], data[target]
-        except (ValueError, OSError, EOFError) as err:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
             print('warning: skipped {}: {}'.format(path, err), file=sys.stderr)
             continue
         if mix.shape != speech.shape or mix.ndim != 2 or mix.shape[0] != const.N_BINS:
@@ -288,9 +308,9 @@ def mixing_dataset(args, stream=0):
 
 
 def check_mixing(args):
-    """One line for each --mix setting out of range."""
-    cli.check_range('--snr', min(args.snr), -60.0, 60.0)
-    cli.check_range('--snr', max(args.snr), -60.0, 60.0)
+    """One line for each --mix setting out of range (NaN included)."""
+    for value in args.snr:
+        cli.check_range('--snr', value, -60.0, 60.0)
     if args.snr[0] > args.snr[1] or args.speed[0] > args.speed[1]:
         raise cli.UserError('--snr {} {} --speed {} {}: give each range as LOW HIGH'.format(
             *args.snr, *args.speed))
@@ -490,10 +510,25 @@ def build_trainer(args, unet, train, val, comm=None):
     if extensions.PlotReport.available():
         trainer.extend(extensions.PlotReport(losses, 'epoch', file_name='loss.png'),
                        trigger=epoch)
+    terminal = sys.stdout.isatty()    # a redirected log gets the epoch lines only
     trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses +
-                                          ['lr', 'elapsed_time']))
-    trainer.extend(extensions.ProgressBar(update_interval=1))
+                                          ['lr', 'elapsed_time'],
+                                          out=sys.stdout if terminal else PlainLines()))
+    if terminal:
+        trainer.extend(extensions.ProgressBar(update_interval=1))
     return trainer
+
+
+class PlainLines:
+    """PrintReport's stream off a terminal: its lines on ``sys.stdout``
+    without the escape code that clears a progress bar."""
+
+    def write(self, text):
+        if text != '\033[J':
+            sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
 
 
 class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
@@ -572,23 +607,89 @@ def resume(trainer, path):
 
 def save_args(args, how):
     """``args.json`` beside the models: how they were made."""
-    os.makedirs(args.out, exist_ok=True)
     record = dict(vars(args), start=how, chainer=chainer.__version__)
-    with open(os.path.join(args.out, 'args.json'), 'w') as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
+    with util.replacing(os.path.join(args.out, 'args.json')) as tmp:
+        with open(tmp, 'w') as handle:
+            json.dump(record, handle, indent=2, sort_keys=True)
 
 
-def train(args):
+def check_numbers(args):
+    """One line for each setting that is out of range or not a number."""
     if args.patchlength <= 0 or args.patchlength % const.PATCH_MULTIPLE:
         raise cli.UserError('-l {}: the patch length must be a positive multiple of {} '
                             '(six stride-2 layers)'.format(args.patchlength, const.PATCH_MULTIPLE))
     if args.batchsize <= 0:
         raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
-    if args.lr <= 0 or (args.lr_end is not None and args.lr_end < 0):
-        raise cli.UserError('--lr {} --lr-end {}: learning rates must be positive'.format(
-            args.lr, args.lr_end))
+    if args.epoch < 1 or args.stop < 0:
+        raise cli.UserError('-e {} --stop {}: train at least one epoch, and --stop is an '
+                            'iteration count (0: off)'.format(args.epoch, args.stop))
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise cli.UserError('--lr {}: the learning rate must be a positive number'.format(
+            args.lr))
+    if args.lr_end is not None and not (math.isfinite(args.lr_end) and args.lr_end >= 0):
+        raise cli.UserError('--lr-end {}: must be a number, 0 or more'.format(args.lr_end))
+    cli.check_range('--val', args.val, 0.0, 1.0)
+    cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
+
+
+def check_output(folder):
+    """``-o`` must be a writable folder, or one that can be made."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise cli.UserError('-o {}: exists and is not a folder; name a folder'.format(folder))
+    parent = os.path.abspath(folder)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise cli.UserError('-o {}: cannot be made, {} is a file'.format(folder, parent))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise cli.UserError('-o {}: {} is not writable'.format(folder, parent))
+
+
+def claim_output(folder, started):
+    """Make ``folder``, lock it for this run and remove Chainer's stale
+    temporary folders from it; returns the open lock file (keep it open).
+
+    Chainer's names carry no process id, so a temporary folder is removed
+    only when no other train.py holds the lock (a live writer would) and
+    when neither it nor a file in it changed in the ``STALE_SECONDS``
+    before ``started`` (time.time(), s); a train.py of an older version, which
+    takes no lock, writes its snapshot in well under that.
+    """
+    with util.writing(folder):
+        os.makedirs(folder, exist_ok=True)
+        lock = open(os.path.join(folder, LOCK_FILE), 'a')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            raise
+        print('warning: another train.py is writing to {}; its temporary folders '
+              'are left alone'.format(folder), file=sys.stderr)
+        return lock
+    stale = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if not CHAINER_TEMPORARY.match(name) or not os.path.isdir(path):
+            continue
+        times = [os.path.getmtime(path)] + [
+            os.path.getmtime(os.path.join(root, f)) for root, _, files in os.walk(path)
+            for f in files]
+        if max(times) < started - STALE_SECONDS:
+            shutil.rmtree(path, ignore_errors=True)
+            stale.append(name)
+    if stale:
+        print('warning: removed {} stale temporary folder{} of a killed run from {}: '
+              '{}'.format(len(stale), '' if len(stale) == 1 else 's', folder,
+                          ', '.join(stale)), file=sys.stderr)
+    return lock
+
+
+def train(args):
+    started = time.time()
+    check_numbers(args)
     if args.mix:
         check_mixing(args)
+    check_output(args.out)
     comm = create_communicator(args)
     np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
     cli.get_array_module(args.gpu)
@@ -612,9 +713,37 @@ def train(args):
     trainer = build_trainer(args, unet, train_set, val_set, comm)
     if args.resume:
         resume(trainer, args.resume)
-    if is_root(comm):
-        save_args(args, how)
-    trainer.run(show_loop_exception_msg=args.debug)   # else the error is one line
+    lock = None
+    try:
+        with abort_others_on_error(comm):
+            lock = claim_output(args.out, started) if is_root(comm) else None
+            return run_trainer(args, trainer, unet, how, comm)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+@contextlib.contextmanager
+def abort_others_on_error(comm):
+    """Under mpiexec, a write that fails on rank 0 alone stops every process
+    (after the one line) instead of leaving the others waiting for it."""
+    try:
+        yield
+    except util.OutputError as err:
+        if comm is None or comm.size == 1:
+            raise
+        print('{}: error: {}'.format(PROG, err), file=sys.stderr)
+        sys.stderr.flush()
+        comm.mpi_comm.Abort(cli.EXIT_ERROR)
+
+
+def run_trainer(args, trainer, unet, how, comm):
+    """Train, then make sure the last iteration is saved; a write that
+    fails (read-only folder, full disk) ends in one line."""
+    with util.writing(args.out):
+        if is_root(comm):
+            save_args(args, how)
+        trainer.run(show_loop_exception_msg=args.debug)   # else the error is one line
     if comm is not None and os.environ.get(DUMP_RANK_PARAMS):
         chainer.serializers.save_npz(os.path.join(
             os.environ[DUMP_RANK_PARAMS], 'rank{}.npz'.format(comm.rank)), unet)
@@ -623,8 +752,9 @@ def train(args):
     final = os.path.join(args.out, 'model_{}'.format(trainer.updater.iteration))
     if not os.path.exists(final):
         # --stop ended the run between epoch triggers: keep it resumable.
-        extensions.snapshot()(trainer)
-        extensions.snapshot_object(unet, 'model_{.updater.iteration}')(trainer)
+        with util.writing(args.out):
+            extensions.snapshot()(trainer)
+            extensions.snapshot_object(unet, 'model_{.updater.iteration}')(trainer)
     print('done: {} iterations; models in {} (latest {})'.format(
         trainer.updater.iteration, args.out, final))
     return 0

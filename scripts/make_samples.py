@@ -3,7 +3,8 @@
 Takes mixtures written by ``make_dataset.py --refs`` (speakers and music
 held out of training), cuts from each the ``--seconds`` where the speech is
 loudest, writes the cut mixture to ``mixdown/sampleK.wav`` (16-bit wav), separates it
-with the model into ``separate/`` exactly as ``make`` does, and draws the
+with the model into ``separate/sampleK.wav`` (tracked; ``make`` writes the same
+separation to ignored ``separate/out/``), and draws the
 first sample's mixture, estimated speech and reference speech spectrograms
 one above the other into ``docs/example.png``.
 

@@ -76,8 +76,10 @@ def build_parser():
 def read_manifest(corpus):
     path = os.path.join(corpus, 'manifest.csv')
     if not os.path.exists(path):
-        sys.exit('prepare_corpus.py: error: {} not found: this script reads the shared '
-                 'corpus (make corpus CORPUS=DIR names another place)'.format(path))
+        sys.exit('prepare_corpus.py: error: {} not found: this script reads the corpus '
+                 'the shipped model was trained on, which is not part of this repository; '
+                 'give its folder with `make corpus CORPUS=DIR`, or train on GTZAN or your '
+                 'own audio (README.md, "Training data")'.format(path))
     with open(path, newline='') as handle:
         return list(csv.DictReader(handle))
 
