@@ -26,7 +26,8 @@ DROPOUT = 0.5             # on the first three decoder layers
 MIX_EPOCH_SIZE = 4096     # patches per epoch (an epoch only paces validation and snapshots)
 MIX_SNR_DB = (-10.0, 20.0)  # speech-to-music power ratio drawn per example, dB
 MIX_SPEED = (0.85, 1.15)  # speech speed factor drawn per example
-MIX_GAIN_DB = (0.0, 30.0) # patch peak below the normalised full scale, dB
+MIX_GAIN_DB = (0.0, 12.0) # patch peak below the normalised full scale, dB (a patch
+                          # of a recording mostly peaks within 12 dB of the recording)
 MIX_SPEECH_ALONE = 0.1    # share of examples with speech only
 MIX_MUSIC_ALONE = 0.1     # share of examples with music only
 MIX_TWO_MUSIC = 0.25      # share of examples whose music is two crops summed
