@@ -532,25 +532,30 @@ class PlainLines:
 
 
 class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
-    """A MultiprocessIterator whose worker processes ignore SIGINT and SIGTERM.
+    """A MultiprocessIterator whose worker processes never see SIGINT and SIGTERM.
 
     Ctrl-C or ``timeout`` signal the whole process group; a worker stopped
     while it holds the pool's queue lock would hang the pool's shutdown for
-    ever. So only the training process stops on them, and then shuts the
-    pool down as at the end of a run. The workers fork at the first batch.
+    ever. So the two signals are blocked while the pool forks its workers
+    (at the first batch), which keep them blocked; the training process
+    gets any that arrived then as soon as the fork is over, stops, and shuts
+    the pool down as at the end of a run.
     """
 
     def __next__(self):
         loop = self._prefetch_loop
-        if loop is None or loop.thread is not None:
-            return super().__next__()
-        handlers = {sig: signal.signal(sig, signal.SIG_IGN)
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            return super().__next__()
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+        if loop is not None and loop.thread is None and 'launch_thread' not in vars(loop):
+            launch = loop.launch_thread
+
+            def launch_blocked():
+                quiet = {signal.SIGINT, signal.SIGTERM}
+                previous = signal.pthread_sigmask(signal.SIG_BLOCK, quiet)
+                try:
+                    return launch()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            loop.launch_thread = launch_blocked
+        return super().__next__()
 
     next = __next__      # the updater calls next(), an alias of the parent's
 
