@@ -1,0 +1,108 @@
+"""Markdown tables of docs/MODEL.md from an ``evaluate.py --csv`` file.
+
+One row per input SNR or condition and method: mean SI-SDR improvement
+with the worst file's, PESQ and STOI for the mixtures; for speech alone the
+output's SI-SDR against the clean input (mean, worst); for music alone the
+output level relative to the input (mean, worst). Then the figures the
+issue's bar names.
+
+Usage: python3 scripts/model_tables.py build/test_eval.csv [--labels A B ...]
+"""
+import argparse
+import csv
+import math
+import statistics
+
+MIXTURE_COLUMNS = '| input SNR | method | files | SI-SDRi | worst SI-SDRi | PESQ (wb) | STOI |'
+ALONE_COLUMNS = '| condition | method | files | mean | worst |'
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('csv', help='per-file scores written by evaluate.py --csv')
+    parser.add_argument('--labels', nargs='+', default=None,
+                        help='methods to show, in this order (default: all, as found)')
+    return parser
+
+
+def number(text):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return float('nan')
+    return value
+
+
+def finite(values):
+    return [v for v in values if math.isfinite(v)]
+
+
+def group_of(row):
+    if row['condition']:
+        return row['condition']
+    return int(round(number(row['snr_db'])))
+
+
+def mixture_rows(rows, labels, groups):
+    lines = [MIXTURE_COLUMNS, '| ---: | --- | ---: | ---: | ---: | ---: | ---: |']
+    for group in groups:
+        for label in labels:
+            mine = [r for r in rows if group_of(r) == group and r['method'] == label]
+            gains = finite(number(r['si_sdri']) for r in mine)
+            pesq = finite(number(r['pesq']) for r in mine)
+            stoi = finite(number(r['stoi']) for r in mine)
+            lines.append('| {:+d} dB | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.3f} |'.format(
+                group, label, len(mine), statistics.mean(gains), min(gains),
+                statistics.mean(pesq), statistics.mean(stoi)))
+    return lines
+
+
+def alone_rows(rows, labels):
+    lines = [ALONE_COLUMNS, '| --- | --- | ---: | ---: | ---: |']
+    for condition, key, worst in (('speech alone', 'passthrough', min),
+                                  ('music alone', 'leak_db', max)):
+        for label in labels:
+            values = finite(number(r[key]) for r in rows
+                            if r['condition'] == condition and r['method'] == label)
+            if values:
+                lines.append('| {} | {} | {} | {:.1f} dB | {:.1f} dB |'.format(
+                    condition, label, len(values), statistics.mean(values), worst(values)))
+    return lines
+
+
+def bar_rows(rows, labels):
+    lines = ['| method | SI-SDRi mean of -5/0/+5 dB | +10 dB mean | +10 dB worst | '
+             'speech alone mean | speech alone worst | music alone mean |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for label in labels:
+        mine = [r for r in rows if r['method'] == label]
+
+        def values(key, group):
+            return finite(number(r[key]) for r in mine if group_of(r) == group)
+        low = [statistics.mean(values('si_sdri', g)) for g in (-5, 0, 5)]
+        ten = values('si_sdri', 10)
+        passing = values('passthrough', 'speech alone')
+        leak = values('leak_db', 'music alone')
+        lines.append('| {} | {:.2f} | {:.2f} | {:.2f} | {:.1f} | {:.1f} | {:.1f} |'.format(
+            label, statistics.mean(low), statistics.mean(ten) if ten else float('nan'),
+            min(ten) if ten else float('nan'), statistics.mean(passing) if passing else
+            float('nan'), min(passing) if passing else float('nan'),
+            statistics.mean(leak) if leak else float('nan')))
+    return lines
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    with open(args.csv, newline='') as handle:
+        rows = list(csv.DictReader(handle))
+    labels = args.labels or list(dict.fromkeys(r['method'] for r in rows))
+    groups = sorted({group_of(r) for r in rows if not r['condition']})
+    print('\n'.join(mixture_rows(rows, labels, groups)))
+    print()
+    print('\n'.join(alone_rows(rows, labels)))
+    print()
+    print('\n'.join(bar_rows(rows, labels)))
+
+
+if __name__ == '__main__':
+    main()
