@@ -3,8 +3,10 @@
 # CUDA 13, no network): prove `-g 0` for make_separate.py and train.py, then
 # train with examples mixed on the fly for the time that is left.
 #
-# Carried beside the working tree: .whl/ (Chainer 7.8.1, soundfile, soxr,
-# cffi, pycparser wheels) and .devdata/ (the training side as Opus,
+# Carried beside the working tree: .whl/ (wheels for Python 3.12: chainer
+# 7.8.1, soundfile, soxr, cffi, pycparser, librosa 0.10.2.post1, audioread,
+# pooch, platformdirs, decorator; the machine has numba, scipy and
+# lazy_loader) and .devdata/ (the training side as Opus,
 # scripts/device_pack.sh). Results go to $OUT: the console log, the
 # trainer's log, and the models split into 15 MB parts (the device returns
 # files of at most 16 MiB); join them with `cat model.part* > model`.
