@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from test_errors import three_npz, training
 
 import make_dataset  # noqa: E402
 import make_separate  # noqa: E402
@@ -160,25 +161,6 @@ def test_dataset_help_states_the_memory_need():
 
 # --------------------------------------------------------------------------
 # train.py (items 7, 12, 14)
-
-def npz(path, frames=70, seed=0):
-    rng = np.random.default_rng(seed)
-    mix = rng.random((513, frames)).astype(np.float32)
-    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
-    with open(str(path), 'wb') as handle:
-        np.savez(handle, mix=mix, vocal=mix * 0.5)
-
-
-def three_npz(folder):
-    for k in range(3):
-        npz(folder / 'i{}.npz'.format(k), seed=k)
-    return folder
-
-
-def training(capsys, stft, out, *extra):
-    return run(train, ['-t', stft, '-o', out, '--init', 'none', '-b', '2', '-l', '64',
-                       '--val', '0', '-f', '1'] + list(extra), capsys)
-
 
 def truncate(source, target):
     data = open(str(source), 'rb').read()
