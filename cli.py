@@ -1,4 +1,4 @@
-"""What the command-line scripts share: error reporting, exit codes, devices.
+"""What the command-line scripts share: errors, exit codes, devices, outputs.
 
 A user mistake ends in one line on stderr (``prog: error: ...``) and exit
 status 1; Ctrl-C (or SIGTERM) in status 130 (143); ``--debug`` or
@@ -8,6 +8,10 @@ import gc
 import os
 import signal
 import sys
+
+import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
+import chainer
+from chainer.backends import cuda
 
 import network
 import util
@@ -90,27 +94,26 @@ def _drop_interrupted(err):
         sys.unraisablehook = hook
 
 
-def get_array_module(gpu):
-    """``numpy`` for ``gpu < 0``; else CuPy with device ``gpu`` made current.
+def get_device(gpu):
+    """Chainer's device for ``-g gpu``: the CPU for ``gpu < 0``, else GPU
+    ``gpu``, made current; ``device.xp`` is NumPy or CuPy.
 
     Raises ``UserError`` in one line when CuPy or the device is missing.
     """
-    if gpu < 0:
-        import numpy
-        return numpy
-    from chainer.backends import cuda
-    if not cuda.available:
-        raise UserError('-g {}: CuPy is not installed (or cannot load CUDA); '
-                        'install the cupy wheel for your CUDA version or run '
-                        'on the CPU with -g -1'.format(gpu))
-    try:
-        count = cuda.cupy.cuda.runtime.getDeviceCount()
-    except Exception as err:   # CUDA driver errors have no common base class
-        raise UserError('-g {}: no usable CUDA device ({})'.format(gpu, err)) from None
-    if gpu >= count:
-        raise UserError('-g {}: no such GPU (this machine has {})'.format(gpu, count))
-    cuda.get_device_from_id(gpu).use()
-    return cuda.cupy
+    if gpu >= 0:
+        if not cuda.available:
+            raise UserError('-g {}: CuPy is not installed (or cannot load CUDA); '
+                            'install the cupy wheel for your CUDA version or run '
+                            'on the CPU with -g -1'.format(gpu))
+        try:
+            count = cuda.cupy.cuda.runtime.getDeviceCount()
+        except Exception as err:   # CUDA driver errors have no common base class
+            raise UserError('-g {}: no usable CUDA device ({})'.format(gpu, err)) from None
+        if gpu >= count:
+            raise UserError('-g {}: no such GPU (this machine has {})'.format(gpu, count))
+    device = chainer.get_device(gpu)
+    device.use()
+    return device
 
 
 def print_settings(settings):
@@ -124,3 +127,30 @@ def check_range(option, value, low, high):
     """A ``UserError`` naming ``option`` unless ``low <= value <= high``."""
     if not low <= value <= high:
         raise UserError('{} {}: must be from {} to {}'.format(option, value, low, high))
+
+
+def prepare_output(path, overwrite, option=''):
+    """Refuse an existing ``path`` without --overwrite (``UserError``; the
+    message starts with ``option`` and ``path``), make its folder and check
+    that it is writable (``util.OutputError`` naming the folder)."""
+    if os.path.exists(path) and not overwrite:
+        raise UserError('{}{}: exists; use --overwrite to replace it'.format(option, path))
+    folder = os.path.dirname(path)
+    if folder:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            raise util.OutputError('{}: cannot create the output folder ({})'.format(
+                folder, err.strerror)) from None
+    if not os.access(folder or '.', os.W_OK):
+        raise util.OutputError('{}: the output folder is not writable'.format(folder or '.'))
+
+
+def print_failures(failures):
+    """``N failed:`` and each failure on stderr; the exit status (1 if any failed)."""
+    if not failures:
+        return 0
+    print('{} failed:'.format(len(failures)), file=sys.stderr)
+    for failure in failures:
+        print('  ' + failure, file=sys.stderr)
+    return EXIT_ERROR

@@ -43,6 +43,8 @@ SEPARATE_BATCH = 1        # patches per forward pass in make_separate.py (fastes
                           # and smallest on CPUs, docs/BENCHMARKS.md)
 BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time
 HARD_MASK_THRESHOLD = 0.5 # upstream ComputeMask's threshold for --hard-mask
+TAIL_PAD = H              # silence after a mixture being separated (Separator, oracles):
+                          # its last sample then lies under two frames, not at an edge
 PEAK_LIMIT = 0.999        # full-scale fraction an integer file is scaled to when the
                           # estimate would clip
 

@@ -40,7 +40,6 @@ from tqdm import tqdm
 import cli
 import const
 import make_separate
-import network
 import util
 
 PROG = 'evaluate.py'
@@ -255,12 +254,11 @@ def oracle_speech(mixture, speech, music, kind):
     ``kind`` ``'irm'``: ``|S| / (|S| + |M|)`` (0 where both are 0);
     ``'ibm'``: ``|S| > |M|``; ``'psm'``: the truncated phase-sensitive mask
     ``util.phase_sensitive_magnitude(S, X) / |X|``. ``S``, ``M`` and the mixture ``X`` are the
-    suite's STFTs (``util.stft``) of the signals padded by ``const.H`` zeros
-    at the end, as the separator pads, so that the last sample does not sit
-    at a window's near-zero edge; ``mask * X`` is inverted and trimmed back.
+    suite's STFTs (``util.stft``) of the signals padded by ``const.TAIL_PAD``
+    zeros, as the separator pads them; ``mask * X`` is inverted and trimmed back.
     """
     n = len(mixture)
-    pad = np.zeros(const.H, np.float32)
+    pad = np.zeros(const.TAIL_PAD, np.float32)
     spec_mix, spec_speech, spec_music = (
         util.stft(np.concatenate([np.asarray(x, np.float32), pad]))
         for x in (mixture, speech, music))
@@ -276,20 +274,21 @@ def oracle_speech(mixture, speech, music, kind):
                          out=np.zeros_like(x), where=x > 0)
     else:
         raise ValueError('oracle kind must be one of {}, got {!r}'.format(ORACLES, kind))
-    return util.istft(mask * spec_mix, n + const.H)[:n]
+    return util.istft(mask * spec_mix, n + const.TAIL_PAD)[:n]
 
 
 class ModelMethod:
     """Speech estimated by a U-Net through make_separate.py's ``Separator``."""
 
-    def __init__(self, label, path, xp, gpu, hard_mask, shifts):
+    def __init__(self, label, path, gpu, hard_mask, shifts):
         self.label, self.path = label, path
-        unet = network.load_unet(path)
-        if gpu >= 0:
-            unet.to_gpu(gpu)
-        self.separator = make_separate.Separator(make_separate.network_mask_fn(unet, xp),
-                                                 hard_mask=hard_mask, shifts=shifts)
+        self.separator = make_separate.load_separator(path, gpu, hard_mask, shifts=shifts)
         self.shifts = shifts
+
+    def describe(self):
+        return 'model {}, {} mask, {} shift{}'.format(
+            self.path, 'hard' if self.separator.hard_mask else 'soft', self.shifts,
+            plural(self.shifts))
 
     def estimate(self, item):
         return self.separator.separate(item.mixture)[0]
@@ -301,6 +300,9 @@ class FolderMethod:
     def __init__(self, label, folder):
         self.label, self.folder = label, folder
         self.index = index_by_name(folder)
+
+    def describe(self):
+        return 'estimates in {}'.format(self.folder)
 
     def estimate(self, item):
         path = self.index.get(item.name)
@@ -324,16 +326,19 @@ class OracleMethod:
         self.kind = kind
         self.label = 'oracle-' + kind
 
+    def describe(self):
+        return 'ideal {} mask'.format(ORACLE_NAMES[self.kind])
+
     def estimate(self, item):
         return oracle_speech(item.mixture, item.speech, item.music, self.kind)
 
 
-def build_methods(args, xp):
+def build_methods(args):
     """The estimators to score, in the order given: models, folders, oracles."""
     methods = []
     labels = unique_labels(args.model or [])
     for label, path in zip(labels, args.model or []):
-        methods.append(ModelMethod(label, path, xp, args.gpu, args.hard_mask, args.shifts))
+        methods.append(ModelMethod(label, path, args.gpu, args.hard_mask, args.shifts))
     labels = unique_labels(args.est or [])
     for label, folder in zip(labels, args.est or []):
         methods.append(FolderMethod(label, folder))
@@ -409,14 +414,12 @@ def find_mixtures(args):
         raise cli.UserError('-i {}: no such folder'.format(args.mix))
     if not os.path.isdir(args.mix):
         return os.path.dirname(args.mix) or '.', [args.mix]
-    skip = [os.path.realpath(d) for d in [args.ref] + (args.est or []) if d]
-    if os.path.realpath(args.mix) in skip:
+    exclude = [d for d in [args.ref] + (args.est or []) if d]
+    if os.path.realpath(args.mix) in map(os.path.realpath, exclude):
         raise cli.UserError('{}: the mixture folder is also given as --ref or --est; '
                             'references beside the mixtures need no --ref, and '
                             'estimates need a folder of their own'.format(args.mix))
-    found = [p for p in util.find_audio(args.mix)
-             if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
-             and not util.stem(p).endswith(const.REFERENCE_TAGS)]
+    found = util.find_mixtures(args.mix, exclude)
     if not found:
         raise cli.UserError('-i {}: no mixtures ({}) in this folder'.format(
             args.mix, ', '.join(const.AUDIO_EXTENSIONS)))
@@ -667,18 +670,8 @@ def check_csv(path, overwrite):
         return
     if os.path.isdir(path):
         raise cli.UserError('--csv {}: is a folder; give a file name'.format(path))
-    if os.path.exists(path) and not overwrite:
-        raise cli.UserError('--csv {}: exists; use --overwrite to replace it'.format(path))
-    folder = os.path.dirname(path)
-    try:
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-    except OSError as err:
-        raise cli.UserError('--csv {}: cannot create the folder ({})'.format(
-            path, err.strerror)) from None
-    if not os.access(folder or '.', os.W_OK):
-        raise cli.UserError('--csv {}: the folder is not writable'.format(path))
-    for stale in util.remove_stale_temporaries(folder):
+    cli.prepare_output(path, overwrite, '--csv ')
+    for stale in util.remove_stale_temporaries(os.path.dirname(path)):
         print('note: removed {}, left by an interrupted run'.format(stale), file=sys.stderr)
 
 
@@ -708,8 +701,7 @@ def evaluate_main(args):
     check_csv(args.csv, args.overwrite)
     items = plan_items(args)
     check_csv_is_no_input(args.csv, args, items)
-    xp = cli.get_array_module(args.gpu) if args.model else np
-    methods = build_methods(args, xp)
+    methods = build_methods(args)
     check_estimates(methods, items)
     labels = [m.label for m in methods]
     with_snr = sum(item.snr_db is not None for item in items)
@@ -717,7 +709,7 @@ def evaluate_main(args):
         ('mixtures', '{} ({} file{})'.format(args.mix, len(items), plural(len(items)))),
         ('references', args.ref or 'NAME{}.wav (NAME{}.wav) beside each mixture'.format(
             SPEECH_TAG, MUSIC_TAG)),
-        ('methods', ', '.join('{} ({})'.format(m.label, describe(m)) for m in methods)),
+        ('methods', ', '.join('{} ({})'.format(m.label, m.describe()) for m in methods)),
         ('input SNR', '{} of {} files in manifest.csv'.format(with_snr, len(items))
          if with_snr else 'unknown (no manifest.csv with snr_db)'),
         ('csv', args.csv or '-')])
@@ -749,23 +741,10 @@ def evaluate_main(args):
         done, len(items), plural(len(items)), seconds, len(labels), plural(len(labels)),
         '; {} score{} with undefined values (see notes)'.format(noted, plural(noted))
         if noted else '', '; wrote ' + args.csv if args.csv and records else ''))
-    if failures:
-        print('{} failed:'.format(len(failures)), file=sys.stderr)
-        for failure in failures:
-            print('  ' + failure, file=sys.stderr)
+    status = cli.print_failures(failures)
     if not records:
         raise cli.UserError('no file could be evaluated; see the errors above')
-    return cli.EXIT_ERROR if failures else 0
-
-
-def describe(method):
-    if isinstance(method, ModelMethod):
-        return 'model {}, {} mask, {} shift{}'.format(
-            method.path, 'hard' if method.separator.hard_mask else 'soft', method.shifts,
-            plural(method.shifts))
-    if isinstance(method, FolderMethod):
-        return 'estimates in {}'.format(method.folder)
-    return 'ideal {} mask'.format(ORACLE_NAMES[method.kind])
+    return status
 
 
 def plural(count):

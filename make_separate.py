@@ -80,309 +80,44 @@ def main(argv=None):
 
 
 # --------------------------------------------------------------------------
-# The separation itself
+# The job: plan the outputs, load the model, separate file after file
 
-def network_mask_fn(unet, xp):
-    """``patches (B, 1, 512, frames) -> masks`` through ``unet`` in inference mode."""
-    def mask_fn(patches):
-        with chainer.using_config('train', False), chainer.no_backprop_mode():
-            mask = unet(xp.asarray(patches)).array
-        return chainer.backends.cuda.to_cpu(mask)
-    return mask_fn
+def separate_main(args, world=(0, 1), report=None):
+    """Check the options, plan the outputs, load the model and run the plan.
 
-
-class Separator:
-    """Mask-based separation of a 16 kHz mono stream.
-
-    ``mask_fn`` maps normalised magnitude patches ``(B, 1, 512, frames)`` to
-    speech masks in [0, 1]. The music estimate is the mixture minus the
-    speech estimate, so the two always add up to the mixture. With
-    ``shifts`` N > 1 the mixture is separated N times, its STFT frames offset
-    by ``k * H / N`` samples (k = 0..N-1), and the N estimates are averaged:
-    each frame grid errs in its own way, so the mean is cleaner (N times the
-    work).
+    ``world``: ``(rank, size)`` under mpiexec, where this process takes files
+    ``rank, rank + size, ...`` of the sorted plan and fills ``report`` for
+    ``separate_sharded`` instead of printing a summary.
     """
+    if args.batch <= 0:
+        raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
+    cli.check_range('--overlap', args.overlap, 0, const.PATCH_LENGTH - 1)
+    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
+    output_rate(args.sr, const.SR)
+    plan = plan_outputs(args)
+    for source, out, music in plan:
+        if music and os.path.abspath(music) == os.path.abspath(out):
+            raise cli.UserError('--music-out {}: the same file as the speech output {}; '
+                                'choose another'.format(music, out))
+    remove_stale_temporaries(plan)
+    files = len(plan)
+    rank, size = world
+    plan = plan[rank::size]
+    separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
+                               batch=args.batch, shifts=args.shifts)
+    settings = [
+        ('input', '{} ({} file{})'.format(args.input, files, '' if files == 1 else 's')),
+        ('output', args.out), ('model', args.model),
+        ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
+                                          '' if args.shifts == 1 else 's')),
+        ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
+        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
+    if size > 1:
+        settings.append(('processes', '{}, taking the files in turn'.format(size)))
+    if rank == 0:
+        cli.print_settings(settings)
+    return run_plan(plan, separator, args, report)
 
-    def __init__(self, mask_fn, hard_mask=False, overlap=const.PATCH_OVERLAP,
-                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH, shifts=const.SHIFTS):
-        self.mask_fn = mask_fn
-        self.hard_mask = hard_mask
-        self.patching = dict(length=length, overlap=overlap, batch=batch)
-        self.delays = [k * const.H // shifts for k in range(shifts)]
-
-    def stream(self, blocks, n_samples, scale):
-        """Yield ``(speech, music)`` blocks for a mixture given as ``blocks``.
-
-        ``n_samples``: the mixture's total length; the outputs add up to it
-        exactly. ``scale``: factor that maps the mixture's magnitudes to the
-        network's range (``1 / max |STFT|``, as in training).
-        """
-        passes = [_MaskingPass(self, n_samples, delay) for delay in self.delays]
-        speech_parts, music_parts = [[] for _ in passes], [[] for _ in passes]
-        for block, last in _with_tail(blocks):
-            for k, one in enumerate(passes):
-                speech, music = one.push(block, last, scale)
-                speech_parts[k].append(speech)
-                music_parts[k].append(music)
-            ready = min(sum(map(len, parts)) for parts in speech_parts)
-            if ready or last:
-                yield (_take_mean(speech_parts, ready), _take_mean(music_parts, ready))
-
-    def mask(self, masks):
-        """The masks as applied: binarised with ``hard_mask``."""
-        if self.hard_mask:
-            return (masks > const.HARD_MASK_THRESHOLD).astype(np.float32)
-        return masks
-
-    def separate(self, mixture):
-        """``(speech, music)`` for a whole 16 kHz mono array (same length)."""
-        mixture = np.asarray(mixture, dtype=np.float32)
-        scale = normalisation(peak_magnitude([mixture]))
-        parts = list(self.stream([mixture], len(mixture), scale))
-        return (np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]))
-
-
-class _MaskingPass:
-    """One separation of the stream, delayed by ``delay`` samples of silence.
-
-    The stream is also padded by one hop of silence at the end (the last
-    block ``_with_tail`` adds), so that its last sample lies under two frames,
-    not at a window's near-zero edge; ``push`` returns the estimate trimmed
-    back to the mixture's own samples, ``n_samples`` in all.
-    """
-
-    def __init__(self, separator, n_samples, delay):
-        self.separator = separator
-        self.analysis = util.StreamingSTFT()
-        self.masker = util.PatchMasker(separator.mask_fn, **separator.patching)
-        padded = delay + n_samples + const.H
-        self.speech_out, self.music_out = util.StreamingISTFT(padded), util.StreamingISTFT(padded)
-        self.pending = np.zeros((const.N_BINS, 0), np.complex64)
-        self.lead = np.zeros(delay, np.float32)       # silence still to feed
-        self.skip = delay                              # output samples still to drop
-        self.remaining = n_samples                     # output samples still to give
-
-    def push(self, block, last, scale):
-        """``(speech, music)`` samples that ``block`` completes."""
-        if len(self.lead):
-            block, self.lead = np.concatenate([self.lead, block]), self.lead[:0]
-        spectrum = self.analysis.push(block)
-        if last:
-            spectrum = np.concatenate([spectrum, self.analysis.finish()], axis=1)
-        self.pending = np.concatenate([self.pending, spectrum], axis=1)
-        masks = self.masker.push(np.abs(spectrum) * scale)
-        if last:
-            masks = np.concatenate([masks, self.masker.finish()], axis=1)
-        k = masks.shape[1]
-        mixture, self.pending = self.pending[:, :k], self.pending[:, k:]
-        speech_spec = mixture * self.separator.mask(masks)
-        speech = self.speech_out.push(speech_spec)
-        music = self.music_out.push(mixture - speech_spec)
-        if last:
-            speech = np.concatenate([speech, self.speech_out.finish()])
-            music = np.concatenate([music, self.music_out.finish()])
-        start = min(self.skip, len(speech))      # the delay's samples are dropped
-        keep = max(0, min(len(speech) - start, self.remaining))
-        self.skip -= start
-        self.remaining -= keep
-        return speech[start:start + keep], music[start:start + keep]
-
-
-def _take_mean(parts, count):
-    """Mean of the first ``count`` samples queued in each list of ``parts``,
-    removed from the queues (which keep the rest)."""
-    total = np.zeros(count, np.float32)
-    for queue in parts:
-        joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
-        total += joined[:count]
-        queue[:] = [joined[count:]]
-    return total / len(parts)
-
-
-def _with_tail(blocks):
-    """``(block, False)`` for each block, then one hop of silence marked last."""
-    for block in blocks:
-        yield block, False
-    yield np.zeros(const.H, np.float32), True
-
-
-def peak_magnitude(blocks):
-    """Largest STFT magnitude of a stream of blocks (the first pass)."""
-    analysis = util.StreamingSTFT()
-    peak = 0.0
-    for block in blocks:
-        peak = max(peak, float(np.abs(analysis.push(block)).max(initial=0.0)))
-    return max(peak, float(np.abs(analysis.finish()).max(initial=0.0)))
-
-
-def normalisation(peak):
-    """Scale mapping magnitudes to [0, 1]; 0 for silence (the mask is moot)."""
-    return 1.0 / peak if peak > 0 else 0.0
-
-
-def plan_output(path, rate, n_out, subtype=None):
-    """``(format, subtype, container)`` of an output of ``n_out`` samples at
-    ``rate`` Hz, checked before any work: the subtype must suit the format,
-    the format must hold the rate, and the container (RF64 for a wav past
-    4 GiB, ``util.container_for``) the length. Raises ``cli.UserError`` or
-    ``util.AudioError`` naming the problem."""
-    fmt = util.output_format(path)
-    subtype = subtype or util.default_subtype(fmt)
-    if not sf.check_format(fmt, subtype):
-        raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
-    util.check_output_rate(path, fmt, subtype, rate)
-    return fmt, subtype, util.container_for(path, fmt, subtype, n_out)
-
-
-class AudioSink:
-    """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
-    samples, through a hidden temporary file that ``finalize()`` completes
-    and ``publish()`` renames into place; ``discard()`` removes what is
-    left. Integer formats are scaled down rather than clipped if the
-    estimate peaks beyond full scale. The temporary file is a float wav,
-    RF64 past 4 GiB (``plan_output``)."""
-
-    def __init__(self, path, rate, n_in, n_out, subtype=None):
-        self.path = path
-        self.rate = rate
-        self.n_out = n_out
-        self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype)
-        self.resampler = util.Resampler(const.SR, rate, n_in)
-        self.resampler.n_out = n_out
-        self.tmp = util.temporary_path(path)
-        self.peak = 0.0
-        self.ready = None           # the finished temporary file, once finalize() ran
-        with util.writing(path):
-            self._file = util.open_for_writing(
-                self.tmp, rate, 'FLOAT', util.container_for(path, 'WAV', 'FLOAT', n_out))
-
-    def write(self, samples):
-        self._store(self.resampler.process(samples))
-
-    def finish(self):
-        """Flush the resampler: the file now holds exactly ``n_out`` samples."""
-        self._store(self.resampler.finish())
-
-    def _store(self, out):
-        if not np.all(np.isfinite(out)):
-            raise util.AudioError('{}: the estimate is not finite; not written'.format(self.path))
-        if len(out):
-            self.peak = max(self.peak, float(np.max(np.abs(out))))
-            with util.writing(self.path):
-                util.write_samples(self._file, out)
-
-    def finalize(self):
-        """Close the stream and convert it to the output format, still under
-        a temporary name; ``publish()`` then renames it into place."""
-        self._file.close()
-        written = sf.info(self.tmp).frames
-        if written != self.n_out:
-            raise util.OutputError('{}: the file holds {} of its {} samples; not '
-                                   'written'.format(self.path, written, self.n_out))
-        integer = not self.subtype.startswith(('FLOAT', 'DOUBLE'))
-        if self.format == 'WAV' and self.subtype == 'FLOAT':
-            self.ready = self.tmp
-            return
-        gain = const.PEAK_LIMIT / self.peak if integer and self.peak > 1.0 else 1.0
-        final_tmp = self.tmp + util.FINAL_SUFFIX
-        try:
-            with sf.SoundFile(self.tmp) as source, \
-                    util.open_for_writing(final_tmp, self.rate, self.subtype,
-                                          self.container) as target:
-                for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
-                    util.write_samples(target, block * gain)
-        except BaseException:
-            if os.path.exists(final_tmp):
-                os.remove(final_tmp)
-            raise
-        finally:
-            os.remove(self.tmp)
-        self.ready = final_tmp
-        if gain != 1.0:
-            tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB to fit {}'.format(
-                self.path, self.peak, 20 * np.log10(gain), self.subtype), file=sys.stderr)
-
-    def publish(self):
-        os.replace(self.ready, self.path)
-        self.ready = None
-
-    def discard(self):
-        if not self._file.closed:
-            self._file.close()
-        for leftover in (self.tmp, self.ready):
-            if leftover and os.path.isfile(leftover):
-                os.remove(leftover)
-
-
-def output_rate(sr_option, input_rate):
-    if sr_option is None:
-        return const.SR
-    if sr_option == 'input':
-        return input_rate
-    try:
-        rate = int(sr_option)
-    except ValueError:
-        rate = 0
-    if rate <= 0:
-        raise cli.UserError('--sr {}: expected a rate in Hz'.format(sr_option))
-    if rate < const.MIN_SAMPLE_RATE:
-        raise cli.UserError('--sr {}: below {} Hz, the lowest rate written'.format(
-            sr_option, const.MIN_SAMPLE_RATE))
-    return rate
-
-
-def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
-                  progress=False):
-    """Separate one file; returns its duration in seconds.
-
-    ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
-    Outputs are renamed into place only when complete; one the format
-    cannot hold (rate, length) is refused before any work.
-    """
-    info = util.audio_info(path)
-    if info.frames == 0:
-        raise util.AudioError('{}: holds no samples'.format(path))
-    rate = output_rate(sr, info.samplerate)
-    n16 = util.resampled_length(info.frames, info.samplerate, const.SR)
-    n_out = info.frames if rate == info.samplerate else \
-        util.resampled_length(info.frames, info.samplerate, rate)
-    for output in (out_path, music_path):
-        if output:
-            plan_output(output, rate, n_out, subtype)
-    scale = normalisation(peak_magnitude(util.stream_audio(path)))
-
-    sinks = [AudioSink(out_path, rate, n16, n_out, subtype)]
-    if music_path:
-        try:
-            sinks.append(AudioSink(music_path, rate, n16, n_out, subtype))
-        except BaseException:
-            sinks[0].discard()
-            raise
-    bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=os.path.basename(path),
-               disable=None if progress else True, leave=False)   # None: off unless a TTY
-    try:
-        parts = separator.stream(util.stream_audio(path), n16, scale)
-        for part in parts:
-            for sink, samples in zip(sinks, part):
-                sink.write(samples)
-            bar.update(round(len(part[0]) / const.SR, 1))
-        for sink in sinks:             # both outputs complete before either is renamed
-            with util.writing(sink.path):
-                sink.finish()
-                sink.finalize()
-        for sink in sinks:
-            with util.writing(sink.path):
-                sink.publish()
-    finally:
-        bar.close()
-        for sink in sinks:
-            sink.discard()
-    return info.frames / info.samplerate
-
-
-# --------------------------------------------------------------------------
-# The command line
 
 def plan_outputs(args):
     """``[(input, speech_output, music_output_or_None)]`` for this run."""
@@ -403,13 +138,11 @@ def plan_folder(args):
     if has_audio_extension(args.out):
         raise cli.UserError('-o {}: the input is a folder, so the output must be a '
                             'folder too'.format(args.out))
-    skip = [os.path.realpath(d) for d in (args.out, args.music_out) if d]
-    if os.path.realpath(args.input) in skip:
+    outputs = [d for d in (args.out, args.music_out) if d]
+    if os.path.realpath(args.input) in map(os.path.realpath, outputs):
         raise cli.UserError('-o {}: the output folder is the input folder; outputs would '
                             'replace the mixtures'.format(args.out))
-    inputs = [p for p in util.find_audio(args.input)
-              if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
-              and not util.stem(p).endswith(const.REFERENCE_TAGS)]
+    inputs = util.find_mixtures(args.input, outputs)
     if not inputs:
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.AUDIO_EXTENSIONS)))
@@ -434,28 +167,21 @@ def has_audio_extension(path):
     return os.path.splitext(path)[1].lower() in const.AUDIO_EXTENSIONS
 
 
-def check_outputs(source, outputs, overwrite):
-    """Refuse to write over the input, or over an existing file without
-    --overwrite; make the output folders. A folder that cannot be made or
-    written to raises ``util.OutputError``, which stops a folder run."""
-    for out in outputs:
-        if out is None:
-            continue
-        if os.path.exists(out) and os.path.samefile(out, source):
-            raise cli.UserError('{}: the output is the input file; choose another -o'.format(out))
-        if os.path.exists(out) and not overwrite:
-            raise cli.UserError('{}: exists; use --overwrite to replace it'.format(out))
-        util.output_format(out)
-        folder = os.path.dirname(out)
-        if folder:
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except OSError as err:
-                raise util.OutputError('{}: cannot create the output folder ({})'.format(
-                    folder, err.strerror)) from None
-        if not os.access(folder or '.', os.W_OK):
-            raise util.OutputError('{}: the output folder is not writable'.format(
-                folder or '.'))
+def output_rate(sr_option, input_rate):
+    if sr_option is None:
+        return const.SR
+    if sr_option == 'input':
+        return input_rate
+    try:
+        rate = int(sr_option)
+    except ValueError:
+        rate = 0
+    if rate <= 0:
+        raise cli.UserError('--sr {}: expected a rate in Hz'.format(sr_option))
+    if rate < const.MIN_SAMPLE_RATE:
+        raise cli.UserError('--sr {}: below {} Hz, the lowest rate written'.format(
+            sr_option, const.MIN_SAMPLE_RATE))
+    return rate
 
 
 def remove_stale_temporaries(plan):
@@ -468,47 +194,6 @@ def remove_stale_temporaries(plan):
         print('note: removed {} temporary file{} left by interrupted runs ({})'.format(
             len(removed), '' if len(removed) == 1 else 's', ', '.join(removed)),
             file=sys.stderr)
-
-
-def separate_main(args, world=(0, 1), report=None):
-    """Check the options, plan the outputs, load the model and run the plan.
-
-    ``world``: ``(rank, size)`` under mpiexec, where this process takes files
-    ``rank, rank + size, ...`` of the sorted plan and fills ``report`` for
-    ``separate_sharded`` instead of printing a summary.
-    """
-    if args.batch <= 0:
-        raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
-    cli.check_range('--overlap', args.overlap, 0, const.PATCH_LENGTH - 1)
-    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
-    output_rate(args.sr, const.SR)
-    plan = plan_outputs(args)
-    for source, out, music in plan:
-        if music and os.path.abspath(music) == os.path.abspath(out):
-            raise cli.UserError('--music-out {}: the same file as the speech output {}; '
-                                'choose another'.format(music, out))
-    remove_stale_temporaries(plan)
-    files = len(plan)
-    rank, size = world
-    plan = plan[rank::size]
-    xp = cli.get_array_module(args.gpu)
-    unet = network.load_unet(args.model)
-    if args.gpu >= 0:
-        unet.to_gpu(args.gpu)
-    separator = Separator(network_mask_fn(unet, xp), hard_mask=args.hard_mask,
-                          overlap=args.overlap, batch=args.batch, shifts=args.shifts)
-    settings = [
-        ('input', '{} ({} file{})'.format(args.input, files, '' if files == 1 else 's')),
-        ('output', args.out), ('model', args.model),
-        ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
-                                          '' if args.shifts == 1 else 's')),
-        ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
-        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
-    if size > 1:
-        settings.append(('processes', '{}, taking the files in turn'.format(size)))
-    if rank == 0:
-        cli.print_settings(settings)
-    return run_plan(plan, separator, args, report)
 
 
 def run_plan(plan, separator, args, report=None):
@@ -537,6 +222,19 @@ def run_plan(plan, separator, args, report=None):
     return print_summary(len(plan), failures, seconds, elapsed, args.out)
 
 
+def check_outputs(source, outputs, overwrite):
+    """Refuse to write over the input, or over an existing file without
+    --overwrite; make the output folders. A folder that cannot be made or
+    written to raises ``util.OutputError``, which stops a folder run."""
+    for out in outputs:
+        if out is None:
+            continue
+        if os.path.exists(out) and os.path.samefile(out, source):
+            raise cli.UserError('{}: the output is the input file; choose another -o'.format(out))
+        util.output_format(out)
+        cli.prepare_output(out, overwrite)
+
+
 def print_summary(files, failures, seconds, elapsed, out):
     """The closing lines: files done, speed, and each failure; the exit status.
 
@@ -548,12 +246,7 @@ def print_summary(files, failures, seconds, elapsed, out):
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}'.format(
         done, files, '' if files == 1 else 's', seconds, elapsed, speed, out))
-    if failures:
-        print('{} failed:'.format(len(failures)), file=sys.stderr)
-        for failure in failures:
-            print('  ' + failure, file=sys.stderr)
-        return cli.EXIT_ERROR
-    return 0
+    return cli.print_failures(failures)
 
 
 # --------------------------------------------------------------------------
@@ -624,6 +317,300 @@ def separate_sharded(args, rank, size):
             print('{} of {} processes stopped before separating their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)
     return comm.bcast(status, root=0)
+
+
+# --------------------------------------------------------------------------
+# One file: read in blocks, separate, write
+
+def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
+                  progress=False):
+    """Separate one file; returns its duration in seconds.
+
+    ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
+    Outputs are renamed into place only when complete; one the format
+    cannot hold (rate, length) is refused before any work.
+    """
+    info = util.audio_info(path)
+    if info.frames == 0:
+        raise util.AudioError('{}: holds no samples'.format(path))
+    rate = output_rate(sr, info.samplerate)
+    n16 = util.resampled_length(info.frames, info.samplerate, const.SR)
+    n_out = info.frames if rate == info.samplerate else \
+        util.resampled_length(info.frames, info.samplerate, rate)
+    for output in (out_path, music_path):
+        if output:
+            plan_output(output, rate, n_out, subtype)
+    scale = normalisation(peak_magnitude(util.stream_audio(path)))
+
+    sinks = [AudioSink(out_path, rate, n16, n_out, subtype)]
+    if music_path:
+        try:
+            sinks.append(AudioSink(music_path, rate, n16, n_out, subtype))
+        except BaseException:
+            sinks[0].discard()
+            raise
+    bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=os.path.basename(path),
+               disable=None if progress else True, leave=False)   # None: off unless a TTY
+    try:
+        parts = separator.stream(util.stream_audio(path), n16, scale)
+        for part in parts:
+            for sink, samples in zip(sinks, part):
+                sink.write(samples)
+            bar.update(round(len(part[0]) / const.SR, 1))
+        for sink in sinks:             # both outputs complete before either is renamed
+            with util.writing(sink.path):
+                sink.finalize()
+        for sink in sinks:
+            with util.writing(sink.path):
+                sink.publish()
+    finally:
+        bar.close()
+        for sink in sinks:
+            sink.discard()
+    return info.frames / info.samplerate
+
+
+def plan_output(path, rate, n_out, subtype=None):
+    """``(format, subtype, container)`` of an output of ``n_out`` samples at
+    ``rate`` Hz, checked before any work: the subtype must suit the format,
+    the format must hold the rate, and the container (RF64 for a wav past
+    4 GiB, ``util.container_for``) the length. Raises ``cli.UserError`` or
+    ``util.AudioError`` naming the problem."""
+    fmt = util.output_format(path)
+    subtype = subtype or util.default_subtype(fmt)
+    if not sf.check_format(fmt, subtype):
+        raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
+    util.check_output_rate(path, fmt, subtype, rate)
+    return fmt, subtype, util.container_for(path, fmt, subtype, n_out)
+
+
+class AudioSink:
+    """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
+    samples, through a hidden temporary file that ``finalize()`` completes
+    after the last ``write()`` and ``publish()`` renames into place;
+    ``discard()`` removes what is left. Integer formats are scaled down
+    rather than clipped if the estimate peaks beyond full scale. The
+    temporary file is a float wav, RF64 past 4 GiB (``plan_output``)."""
+
+    def __init__(self, path, rate, n_in, n_out, subtype=None):
+        self.path = path
+        self.rate = rate
+        self.n_out = n_out
+        self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype)
+        self.resampler = util.Resampler(const.SR, rate, n_in)
+        self.resampler.n_out = n_out
+        self.tmp = util.temporary_path(path)
+        self.peak = 0.0
+        self.ready = None           # the finished temporary file, once finalize() ran
+        with util.writing(path):
+            self._file = util.open_for_writing(
+                self.tmp, rate, 'FLOAT', util.container_for(path, 'WAV', 'FLOAT', n_out))
+
+    def write(self, samples):
+        self._store(self.resampler.process(samples))
+
+    def _store(self, out):
+        if not np.all(np.isfinite(out)):
+            raise util.AudioError('{}: the estimate is not finite; not written'.format(self.path))
+        if len(out):
+            self.peak = max(self.peak, float(np.max(np.abs(out))))
+            with util.writing(self.path):
+                util.write_samples(self._file, out)
+
+    def finalize(self):
+        """Flush the resampler (the file then holds exactly ``n_out``
+        samples), close the stream and convert it to the output format, still
+        under a temporary name; ``publish()`` then renames it into place."""
+        self._store(self.resampler.finish())
+        self._file.close()
+        written = sf.info(self.tmp).frames
+        if written != self.n_out:
+            raise util.OutputError('{}: the file holds {} of its {} samples; not '
+                                   'written'.format(self.path, written, self.n_out))
+        if self.format == 'WAV' and self.subtype == 'FLOAT':
+            self.ready = self.tmp
+            return
+        gain = util.integer_gain(self.subtype, self.peak)
+        final_tmp = self.tmp + util.FINAL_SUFFIX
+        try:
+            with sf.SoundFile(self.tmp) as source, \
+                    util.open_for_writing(final_tmp, self.rate, self.subtype,
+                                          self.container) as target:
+                for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
+                    util.write_samples(target, block * gain)
+        except BaseException:
+            if os.path.exists(final_tmp):
+                os.remove(final_tmp)
+            raise
+        finally:
+            os.remove(self.tmp)
+        self.ready = final_tmp
+        if gain != 1.0:
+            tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB to fit {}'.format(
+                self.path, self.peak, 20 * np.log10(gain), self.subtype), file=sys.stderr)
+
+    def publish(self):
+        os.replace(self.ready, self.path)
+        self.ready = None
+
+    def discard(self):
+        if not self._file.closed:
+            self._file.close()
+        for leftover in (self.tmp, self.ready):
+            if leftover and os.path.isfile(leftover):
+                os.remove(leftover)
+
+
+# --------------------------------------------------------------------------
+# The separator
+
+def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVERLAP,
+                   batch=const.SEPARATE_BATCH, shifts=const.SHIFTS):
+    """The ``Separator`` of the U-Net in ``model_path`` (model or trainer
+    snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``)."""
+    device = cli.get_device(gpu)
+    unet = network.load_unet(model_path).to_device(device)
+    return Separator(network_mask_fn(unet, device), hard_mask=hard_mask, overlap=overlap,
+                     batch=batch, shifts=shifts)
+
+
+def network_mask_fn(unet, device):
+    """``patches (B, 1, 512, frames) -> masks`` through ``unet`` on ``device``."""
+    def mask_fn(patches):
+        with chainer.using_config('train', False), chainer.no_backprop_mode():
+            mask = unet(device.send(patches)).array
+        return chainer.backend.CpuDevice().send(mask)
+    return mask_fn
+
+
+class Separator:
+    """Mask-based separation of a 16 kHz mono stream.
+
+    ``mask_fn`` maps normalised magnitude patches ``(B, 1, 512, frames)`` to
+    speech masks in [0, 1]. The music estimate is the mixture minus the
+    speech estimate, so the two always add up to the mixture. With
+    ``shifts`` N > 1 the mixture is separated N times, its STFT frames offset
+    by ``k * H / N`` samples (k = 0..N-1), and the N estimates are averaged:
+    each frame grid errs in its own way, so the mean is cleaner (N times the
+    work).
+    """
+
+    def __init__(self, mask_fn, hard_mask=False, overlap=const.PATCH_OVERLAP,
+                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH, shifts=const.SHIFTS):
+        self.mask_fn = mask_fn
+        self.hard_mask = hard_mask
+        self.patching = dict(length=length, overlap=overlap, batch=batch)
+        self.delays = [k * const.H // shifts for k in range(shifts)]
+
+    def stream(self, blocks, n_samples, scale):
+        """Yield ``(speech, music)`` blocks for a mixture given as ``blocks``.
+
+        ``n_samples``: the mixture's total length; the outputs add up to it
+        exactly. ``scale``: factor that maps the mixture's magnitudes to the
+        network's range (``1 / max |STFT|``, as in training).
+        """
+        passes = [_MaskingPass(self, n_samples, delay) for delay in self.delays]
+        speech_parts, music_parts = [[] for _ in passes], [[] for _ in passes]
+        for block, last in _with_tail(blocks):
+            for k, one in enumerate(passes):
+                speech, music = one.push(block, last, scale)
+                speech_parts[k].append(speech)
+                music_parts[k].append(music)
+            ready = min(sum(map(len, parts)) for parts in speech_parts)
+            if ready or last:
+                yield (_take_mean(speech_parts, ready), _take_mean(music_parts, ready))
+
+    def mask(self, masks):
+        """The masks as applied: binarised with ``hard_mask``."""
+        if self.hard_mask:
+            return (masks > const.HARD_MASK_THRESHOLD).astype(np.float32)
+        return masks
+
+    def separate(self, mixture):
+        """``(speech, music)`` for a whole 16 kHz mono array (same length)."""
+        mixture = np.asarray(mixture, dtype=np.float32)
+        scale = normalisation(peak_magnitude([mixture]))
+        parts = list(self.stream([mixture], len(mixture), scale))
+        return (np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]))
+
+
+class _MaskingPass:
+    """One separation of the stream, delayed by ``delay`` samples of silence.
+
+    The stream is also padded by ``const.TAIL_PAD`` samples of silence at the
+    end (the last block ``_with_tail`` adds); ``push`` returns the estimate
+    trimmed back to the mixture's own samples, ``n_samples`` in all.
+    """
+
+    def __init__(self, separator, n_samples, delay):
+        self.separator = separator
+        self.analysis = util.StreamingSTFT()
+        self.masker = util.PatchMasker(separator.mask_fn, **separator.patching)
+        padded = delay + n_samples + const.TAIL_PAD
+        self.speech_out, self.music_out = util.StreamingISTFT(padded), util.StreamingISTFT(padded)
+        self.pending = np.zeros((const.N_BINS, 0), np.complex64)
+        self.lead = np.zeros(delay, np.float32)       # silence still to feed
+        self.skip = delay                              # output samples still to drop
+        self.remaining = n_samples                     # output samples still to give
+
+    def push(self, block, last, scale):
+        """``(speech, music)`` samples that ``block`` completes."""
+        if len(self.lead):
+            block, self.lead = np.concatenate([self.lead, block]), self.lead[:0]
+        spectrum = self.analysis.push(block)
+        if last:
+            spectrum = np.concatenate([spectrum, self.analysis.finish()], axis=1)
+        self.pending = np.concatenate([self.pending, spectrum], axis=1)
+        masks = self.masker.push(np.abs(spectrum) * scale)
+        if last:
+            masks = np.concatenate([masks, self.masker.finish()], axis=1)
+        k = masks.shape[1]
+        mixture, self.pending = self.pending[:, :k], self.pending[:, k:]
+        speech_spec = mixture * self.separator.mask(masks)
+        speech = self.speech_out.push(speech_spec)
+        music = self.music_out.push(mixture - speech_spec)
+        if last:
+            speech = np.concatenate([speech, self.speech_out.finish()])
+            music = np.concatenate([music, self.music_out.finish()])
+        start = min(self.skip, len(speech))      # the delay's samples are dropped
+        keep = max(0, min(len(speech) - start, self.remaining))
+        self.skip -= start
+        self.remaining -= keep
+        return speech[start:start + keep], music[start:start + keep]
+
+
+def _take_mean(parts, count):
+    """Mean of the first ``count`` samples queued in each list of ``parts``,
+    removed from the queues (which keep the rest)."""
+    total = np.zeros(count, np.float32)
+    for queue in parts:
+        joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
+        total += joined[:count]
+        queue[:] = [joined[count:]]
+    return total / len(parts)
+
+
+def _with_tail(blocks):
+    """``(block, False)`` for each block, then ``const.TAIL_PAD`` samples of
+    silence marked last."""
+    for block in blocks:
+        yield block, False
+    yield np.zeros(const.TAIL_PAD, np.float32), True
+
+
+def peak_magnitude(blocks):
+    """Largest STFT magnitude of a stream of blocks (the first pass)."""
+    analysis = util.StreamingSTFT()
+    peak = 0.0
+    for block in blocks:
+        peak = max(peak, float(np.abs(analysis.push(block)).max(initial=0.0)))
+    return max(peak, float(np.abs(analysis.finish()).max(initial=0.0)))
+
+
+def normalisation(peak):
+    """Scale mapping magnitudes to [0, 1]; 0 for silence (the mask is moot)."""
+    return 1.0 / peak if peak > 0 else 0.0
 
 
 if __name__ == '__main__':

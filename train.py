@@ -47,9 +47,6 @@ import util
 PROG = 'train.py'
 # ChainerMN communicators: naive works on CPUs, the others need GPUs.
 COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
-# Test hook (tests/test_mpi.py): with --communicator, every rank saves its
-# final U-Net to $SPEECHSEP_DUMP_RANK_PARAMS/rank{R}.npz.
-DUMP_RANK_PARAMS = 'SPEECHSEP_DUMP_RANK_PARAMS'
 # npz arrays the masked mixture can be fitted to (--target).
 TARGETS = ('vocal', 'vocal_psa')
 PSA_HINT = '; make it with make_dataset.py --psa'
@@ -458,9 +455,8 @@ def build_trainer(args, unet, train, val, comm=None):
     normalisation statistics; only rank 0 gets the extensions that print
     or write.
     """
-    model = network.UNetTrainmodel(unet)
-    if args.gpu >= 0:
-        model.to_gpu(args.gpu)
+    device = chainer.get_device(args.gpu)
+    model = network.UNetTrainmodel(unet).to_device(device)
     optimizer = chainer.optimizers.Adam(alpha=args.lr)
     if comm is not None:
         import chainermn
@@ -468,7 +464,7 @@ def build_trainer(args, unet, train, val, comm=None):
     optimizer.setup(model)
 
     train_iter = training_iterator(args, train)
-    updater = training.StandardUpdater(train_iter, optimizer, device=args.gpu)
+    updater = training.StandardUpdater(train_iter, optimizer, device=device)
     stop = (args.stop, 'iteration') if args.stop else (args.epoch, 'epoch')
     trainer = training.Trainer(updater, stop, out=args.out)
 
@@ -492,7 +488,7 @@ def build_trainer(args, unet, train, val, comm=None):
     if val is not None:
         val_iter = chainer.iterators.SerialIterator(val, args.batchsize,
                                                     repeat=False, shuffle=False)
-        evaluator = extensions.Evaluator(val_iter, model, device=args.gpu)
+        evaluator = extensions.Evaluator(val_iter, model, device=device)
         if comm is not None:
             evaluator = chainermn.create_multi_node_evaluator(evaluator, comm)
         trainer.extend(evaluator, trigger=epoch)
@@ -697,7 +693,7 @@ def train(args):
     check_output(args.out)
     comm = create_communicator(args)
     np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
-    cli.get_array_module(args.gpu)
+    cli.get_device(args.gpu)      # one line if CuPy or the GPU is missing; made current
     train_set, val_set, described = (load_datasets(args) if comm is None
                                      else scatter_datasets(args, comm))
     unet, how = initial_model(args)
@@ -749,9 +745,6 @@ def run_trainer(args, trainer, unet, how, comm):
         if is_root(comm):
             save_args(args, how)
         trainer.run(show_loop_exception_msg=args.debug)   # else the error is one line
-    if comm is not None and os.environ.get(DUMP_RANK_PARAMS):
-        chainer.serializers.save_npz(os.path.join(
-            os.environ[DUMP_RANK_PARAMS], 'rank{}.npz'.format(comm.rank)), unet)
     if not is_root(comm):
         return 0
     final = os.path.join(args.out, 'model_{}'.format(trainer.updater.iteration))

@@ -400,12 +400,18 @@ def write_audio(path, signal, sr=const.SR, subtype=None):
     subtype = subtype or default_subtype(fmt)
     check_output_rate(path, fmt, subtype, sr)
     container = container_for(path, fmt, subtype, len(signal))
-    peak = float(np.max(np.abs(signal))) if len(signal) else 0.0
-    if not subtype.startswith(('FLOAT', 'DOUBLE')) and peak > 1.0:
-        signal = signal * (const.PEAK_LIMIT / peak)
+    signal = signal * integer_gain(subtype, float(np.max(np.abs(signal), initial=0.0)))
     with replacing(path) as tmp:
         with open_for_writing(tmp, sr, subtype, container) as handle:
             write_samples(handle, signal)
+
+
+def integer_gain(subtype, peak):
+    """Gain that scales a signal peaking at ``peak`` down to fit an integer
+    ``subtype`` rather than clip: ``const.PEAK_LIMIT / peak`` beyond full
+    scale, else (and for float subtypes) 1."""
+    integer = not subtype.startswith(('FLOAT', 'DOUBLE'))
+    return const.PEAK_LIMIT / peak if integer and peak > 1.0 else 1.0
 
 
 def save_npz(path, **arrays):
@@ -413,6 +419,15 @@ def save_npz(path, **arrays):
     with replacing(path) as tmp:
         with open(tmp, 'wb') as handle:
             np.savez(handle, **arrays)
+
+
+def find_mixtures(folder, exclude=()):
+    """``find_audio(folder)`` less references (``NAME.speech.wav``,
+    ``NAME.music.wav``) and the files inside the folders ``exclude``."""
+    skip = [os.path.realpath(d) for d in exclude]
+    return [p for p in find_audio(folder)
+            if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
+            and not stem(p).endswith(const.REFERENCE_TAGS)]
 
 
 def find_audio(folder):

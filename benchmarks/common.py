@@ -1,13 +1,16 @@
 """What the benchmark scripts share: the machine's description and tables.
 
 Nothing here measures anything; ``separate_speed.py`` and ``train_speed.py``
-import it (they put the repository root on ``sys.path`` first).
+import it, which puts the repository root on ``sys.path`` for them.
 """
 import os
 import platform
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import cli  # noqa: E402
 
 # Environment variables that set how many threads the BLAS behind NumPy (and so
 # Chainer's CPU convolutions) uses.
@@ -104,10 +107,14 @@ def machine_lines():
     ]
 
 
-def print_machine(markdown=False):
-    """Print ``machine_lines()`` as ``# name: value`` lines or a markdown list."""
-    for name, value in machine_lines():
-        print('- {}: {}'.format(name, value) if markdown else '# {}: {}'.format(name, value))
+def print_machine(settings=(), markdown=False):
+    """The benchmark's ``settings`` (``[(name, value)]``) and ``machine_lines()``
+    as ``cli.print_settings`` prints them, then ``warn_if_busy()``; or a markdown list."""
+    if not markdown:
+        cli.print_settings(list(settings) + machine_lines())
+        return warn_if_busy()
+    for name, value in list(settings) + machine_lines():
+        print('- {}: {}'.format(name, value))
     sys.stdout.flush()
 
 

@@ -52,10 +52,9 @@ import soundfile as sf
 
 import common
 
-sys.path.insert(0, common.ROOT)
-
 import compat  # noqa: E402,F401
 import chainer  # noqa: E402
+import cli  # noqa: E402
 import const  # noqa: E402
 import network  # noqa: E402
 
@@ -111,10 +110,13 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    return cli.run(PROG, lambda: run(args))
+
+
+def run(args):
     problem = check_args(args)
     if problem:
-        print('{}: error: {}'.format(PROG, problem), file=sys.stderr)
-        return 1
+        raise cli.UserError(problem)
     if args.batches is None:
         args.batches = [const.SEPARATE_BATCH] if args.profile else DEFAULT_BATCHES
     workdir = tempfile.mkdtemp(prefix='separate_speed_', dir=args.workdir)
@@ -125,9 +127,6 @@ def main(argv=None):
         if args.profile:
             return profile(args, model, workdir)
         return benchmark(args, model, workdir)
-    except KeyboardInterrupt:
-        print('{}: interrupted'.format(PROG), file=sys.stderr)
-        return 130
     finally:
         if args.keep:
             print('# kept: {}'.format(workdir))
@@ -168,10 +167,7 @@ def print_settings(args, lengths, model_note, workdir):
         ('workdir', workdir)]
     if args.sep_args and not args.profile:
         settings.append(('make_separate.py extra arguments', args.sep_args))
-    for name, value in settings:
-        print('# {}: {}'.format(name, value))
-    common.print_machine(markdown=False)
-    common.warn_if_busy()
+    common.print_machine(settings)
 
 
 def resolve_model(path, workdir, seed):
@@ -453,8 +449,8 @@ def instrumented(clock, util, separate):
         (util, 'StreamingISTFT', lambda c: _timed_subclass(
             clock, c, {'push': 'ISTFT', 'finish': 'ISTFT'})),
         (separate, 'AudioSink', lambda c: _timed_subclass(
-            clock, c, {'__init__': 'write', 'write': 'write', 'finish': 'write',
-                       'finalize': 'write', 'publish': 'write'})),
+            clock, c, {'__init__': 'write', 'write': 'write', 'finalize': 'write',
+                       'publish': 'write'})),
         (separate, '_MaskingPass', lambda c: _timed_subclass(clock, c, {'push': 'mask apply'})),
         (separate, 'peak_magnitude', lambda f: clock.wrap('peak pass', f)),
     ]
@@ -480,9 +476,8 @@ def profile(args, model, workdir):
     for batch in args.batches:
         clock = StageClock()
         started = time.perf_counter()
-        unet = network.load_unet(model)
-        mask_fn = clock.wrap('network (U-Net)', make_separate.network_mask_fn(unet, np))
-        separator = make_separate.Separator(mask_fn, batch=batch)
+        separator = make_separate.load_separator(model, batch=batch)
+        separator.mask_fn = clock.wrap('network (U-Net)', separator.mask_fn)
         util.stft(np.zeros(const.FFT_SIZE, np.float32))    # librosa's imports on first use
         setup = time.perf_counter() - started
         with instrumented(clock, util, make_separate):

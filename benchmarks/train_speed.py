@@ -37,10 +37,9 @@ import numpy as np
 
 import common
 
-sys.path.insert(0, common.ROOT)
-
 import compat  # noqa: E402,F401
 import chainer  # noqa: E402
+import cli  # noqa: E402
 import const  # noqa: E402
 import network  # noqa: E402
 
@@ -83,13 +82,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    problem = check_args(args)
-    if problem:
-        print('{}: error: {}'.format(PROG, problem), file=sys.stderr)
-        return 1
-    if args.worker:
-        return worker(args)
-    return benchmark(args)
+    return cli.run(PROG, lambda: worker(args) if args.worker else benchmark(args))
 
 
 def check_args(args):
@@ -248,6 +241,9 @@ def measure_ranks(ranks, args):
 # The table
 
 def benchmark(args):
+    problem = check_args(args)
+    if problem:
+        raise cli.UserError(problem)
     settings = [('batches per rank', ' '.join(map(str, args.batches))),
                 ('ranks', ' '.join(map(str, args.ranks))),
                 ('iterations', '{} timed after {} warm-up'.format(args.iterations, args.warmup)),
@@ -256,10 +252,7 @@ def benchmark(args):
                 ('optimizer', 'Adam (alpha {})'.format(const.LEARNING_RATE))]
     if any(r > 1 for r in args.ranks):
         settings.append(('communicator', '{} (ChainerMN over MPI)'.format(args.communicator)))
-    for name, value in settings:
-        print('# {}: {}'.format(name, value))
-    common.print_machine(markdown=False)
-    common.warn_if_busy()
+    common.print_machine(settings)
 
     results, status = [], 0
     missing = mpi_missing(args) if any(r > 1 for r in args.ranks) else None

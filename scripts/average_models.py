@@ -39,8 +39,7 @@ def main(argv=None):
 
 
 def average(args):
-    if os.path.exists(args.out) and not args.overwrite:
-        raise cli.UserError('{} exists; add --overwrite to replace it'.format(args.out))
+    cli.prepare_output(args.out, args.overwrite)
     if os.path.realpath(args.out) in {os.path.realpath(m) for m in args.models}:
         raise cli.UserError('{}: the output is one of the inputs'.format(args.out))
     arrays = [weights(network.load_unet(path)) for path in args.models]

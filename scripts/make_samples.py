@@ -19,7 +19,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import const  # noqa: E402
 import make_separate  # noqa: E402
-import network  # noqa: E402
 import util  # noqa: E402
 
 
@@ -74,8 +73,7 @@ def plot(figure, name, panels):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    unet = network.load_unet(args.model)
-    separator = make_separate.Separator(make_separate.network_mask_fn(unet, np))
+    separator = make_separate.load_separator(args.model)
     os.makedirs(args.mixdown, exist_ok=True)
     os.makedirs(args.separate, exist_ok=True)
     for k, path in enumerate(args.mixtures):

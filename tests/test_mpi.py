@@ -65,8 +65,12 @@ def script(name):
 # --------------------------------------------------------------------------
 # train.py --communicator
 
-def train_command(stft, out, *extra):
-    return mpiexec(2) + script('train.py') + [
+def train_command(stft, out, *extra, save_ranks=None):
+    """train.py on two ranks; with ``save_ranks`` (a folder) each rank saves
+    its final U-Net there (tests/train_saving_ranks.py)."""
+    runner = (script('train.py') if save_ranks is None else
+              script(os.path.join('tests', 'train_saving_ranks.py')) + [save_ranks])
+    return mpiexec(2) + runner + [
         '-t', stft, '-o', out, '-b', '2', '-l', '64', '--init', 'none',
         '--communicator', 'naive'] + list(extra)
 
@@ -85,8 +89,8 @@ def two_rank_run(tmp_path_factory):
     stft = make_npz(str(base / 'stft'), count=4, frames=100)
     out, dump = str(base / 'result'), str(base / 'ranks')
     os.makedirs(dump)
-    status, stdout, stderr = launch(train_command(stft, out, '--stop', '2'), base,
-                                    SPEECHSEP_DUMP_RANK_PARAMS=dump)
+    status, stdout, stderr = launch(train_command(stft, out, '--stop', '2', save_ranks=dump),
+                                    base)
     assert status == 0, stdout + stderr
     return dict(base=base, stft=stft, out=out, dump=dump, stdout=stdout)
 
@@ -131,8 +135,8 @@ def test_every_rank_resumes_from_the_same_snapshot(two_rank_run):
     os.makedirs(dump)
     snapshot = os.path.join(two_rank_run['out'], 'snapshot_iter_2')
     status, stdout, stderr = launch(
-        train_command(two_rank_run['stft'], out, '--stop', '3', '-r', snapshot), base,
-        SPEECHSEP_DUMP_RANK_PARAMS=dump)
+        train_command(two_rank_run['stft'], out, '--stop', '3', '-r', snapshot,
+                      save_ranks=dump), base)
     assert status == 0, stdout + stderr
     # A rank that had not loaded the snapshot would still be at iteration 0
     # and wait for the others' all-reduce until the time limit.
