@@ -37,6 +37,11 @@ def finite(values):
     return [v for v in values if math.isfinite(v)]
 
 
+def mean(values):
+    """Mean of ``values``, NaN when there are none (a metric not computed)."""
+    return statistics.mean(values) if values else float('nan')
+
+
 def group_of(row):
     if row['condition']:
         return row['condition']
@@ -52,8 +57,7 @@ def mixture_rows(rows, labels, groups):
             pesq = finite(number(r['pesq']) for r in mine)
             stoi = finite(number(r['stoi']) for r in mine)
             lines.append('| {:+d} dB | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.3f} |'.format(
-                group, label, len(mine), statistics.mean(gains), min(gains),
-                statistics.mean(pesq), statistics.mean(stoi)))
+                group, label, len(mine), mean(gains), min(gains), mean(pesq), mean(stoi)))
     return lines
 
 
