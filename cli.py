@@ -129,6 +129,15 @@ def check_range(option, value, low, high):
         raise UserError('{} {}: must be from {} to {}'.format(option, value, low, high))
 
 
+def check_interval(option, values, low, high):
+    """A ``UserError`` naming ``option`` unless ``values`` is a range
+    ``LOW HIGH`` with ``low <= LOW <= HIGH <= high`` (NaN never is)."""
+    first, last = values
+    if not low <= first <= last <= high:
+        raise UserError('{} {} {}: need {} <= LOW <= HIGH <= {}'.format(
+            option, first, last, low, high))
+
+
 def prepare_output(path, overwrite, option=''):
     """Refuse an existing ``path`` without --overwrite (``UserError``; the
     message starts with ``option`` and ``path``), make its folder and check

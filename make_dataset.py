@@ -178,12 +178,8 @@ def parse_speed(values):
     """``None`` for no perturbation, else a ``(low, high)`` range of speed factors."""
     if values is None:
         return None
-    low, high = values
-    slowest, fastest = const.SPEED_LIMITS
-    if not slowest <= low <= high <= fastest:
-        raise cli.UserError('--speed {} {}: need {} <= LOW <= HIGH <= {}'.format(
-            low, high, slowest, fastest))
-    return (low, high)
+    cli.check_interval('--speed', values, *const.SPEED_LIMITS)
+    return tuple(values)
 
 
 def check_folders(args):

@@ -306,13 +306,8 @@ def mixing_dataset(args, stream=0):
 
 def check_mixing(args):
     """One line for each --mix setting out of range (NaN included)."""
-    for value in args.snr:
-        cli.check_range('--snr', value, -60.0, 60.0)
-    if args.snr[0] > args.snr[1] or args.speed[0] > args.speed[1]:
-        raise cli.UserError('--snr {} {} --speed {} {}: give each range as LOW HIGH'.format(
-            *args.snr, *args.speed))
-    for factor in args.speed:
-        cli.check_range('--speed', factor, *const.SPEED_LIMITS)
+    cli.check_interval('--snr', args.snr, *const.MIX_SNR_LIMITS)
+    cli.check_interval('--speed', args.speed, *const.SPEED_LIMITS)
     for share in list(args.alone) + [args.two_music]:
         cli.check_range('--alone/--two-music', share, 0.0, 1.0)
     if sum(args.alone) > 1.0:

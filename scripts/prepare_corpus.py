@@ -123,11 +123,11 @@ def music_side(rows):
     sides = {}
     for source, members in tracks.items():
         # Earlier held-out tracks first (the old two-way rule), then by rank.
-        ordered = sorted(members, key=lambda m: (
-            not any(rank(r['file']) % HELD_SHARE == 0 for r in members[m]), rank(m)))
+        held_before = {m for m, rows_ in members.items()
+                       if any(rank(r['file']) % HELD_SHARE == 0 for r in rows_)}
+        ordered = sorted(members, key=lambda m: (m not in held_before, rank(m)))
         n = held_count(len(ordered))
-        n_test = max(n, sum(1 for m in ordered if any(
-            rank(r['file']) % HELD_SHARE == 0 for r in members[m])))
+        n_test = max(n, len(held_before))
         for k, member in enumerate(ordered):
             sides[(source, member)] = ('test' if k < n_test else
                                        'val' if k < n_test + n else 'train')
