@@ -37,6 +37,13 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
+def main(prog, parser, job, argv=None):
+    """Parse ``argv`` (the command line when None) with ``parser`` and ``run``
+    ``job(args)``, showing tracebacks with the parser's ``--debug``."""
+    args = parser.parse_args(argv)
+    return run(prog, lambda: job(args), debug=getattr(args, 'debug', False))
+
+
 def run(prog, job, debug=False):
     """Call ``job()`` and turn its outcome into an exit status.
 

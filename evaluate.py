@@ -91,8 +91,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return cli.run(PROG, lambda: evaluate_main(args), debug=args.debug)
+    return cli.main(PROG, build_parser(), evaluate_main, argv)
 
 
 # --------------------------------------------------------------------------

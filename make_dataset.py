@@ -92,8 +92,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return cli.run(PROG, lambda: make_dataset(args), debug=args.debug)
+    return cli.main(PROG, build_parser(), make_dataset, argv)
 
 
 def make_dataset(args):

@@ -139,8 +139,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return cli.run(PROG, lambda: train(args), debug=args.debug)
+    return cli.main(PROG, build_parser(), train, argv)
 
 
 # --------------------------------------------------------------------------

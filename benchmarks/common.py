@@ -118,19 +118,21 @@ def print_machine(settings=(), markdown=False):
     sys.stdout.flush()
 
 
-def format_table(header, rows, markdown=False):
-    """``header`` and ``rows`` (lists of strings) as aligned text or markdown."""
+def print_table(header, rows, markdown=False):
+    """``header`` and ``rows`` (lists of strings) as aligned text, or as
+    markdown after ``print_machine``'s list."""
     if markdown:
-        lines = ['| ' + ' | '.join(header) + ' |',
+        print_machine(markdown=True)
+        lines = ['', '| ' + ' | '.join(header) + ' |',
                  '|' + '|'.join(':---' if i == 0 else '---:' for i in range(len(header))) + '|']
         lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-        return '\n'.join(lines)
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    lines = ['  '.join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                       for i, (c, w) in enumerate(zip(line, widths)))
-             for line in [header] + rows]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
+    else:
+        widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+        lines = ['  '.join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                           for i, (c, w) in enumerate(zip(line, widths)))
+                 for line in [header] + rows]
+        lines.insert(1, '  '.join('-' * w for w in widths))
+    print('\n'.join(lines))
 
 
 def warn_if_busy():

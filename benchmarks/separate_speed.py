@@ -109,8 +109,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return cli.run(PROG, lambda: run(args))
+    return cli.main(PROG, build_parser(), run, argv)
 
 
 def run(args):
@@ -345,10 +344,7 @@ def benchmark(args, model, workdir):
         if os.path.exists(output):
             os.remove(output)
     print()
-    if args.markdown:
-        common.print_machine(markdown=True)
-        print()
-    print(common.format_table(header, rows, markdown=args.markdown))
+    common.print_table(header, rows, args.markdown)
     print('\nRTF = separate s / audio s (make_separate.py\'s own timing: read, peak pass, '
           'separation, write); wall s adds Python and Chainer start-up and the model load. '
           'Best of {} run{}.'.format(args.repeat, '' if args.repeat == 1 else 's'))
@@ -505,11 +501,8 @@ def print_profile(args, seconds, batch, clock, total, setup):
         1 if sys.platform == 'darwin' else 1024)
     print()
     print('{} of audio, batch {}:'.format(common.describe_seconds(seconds), batch))
-    if args.markdown:
-        print()
-        common.print_machine(markdown=True)
-        print()
-    print(common.format_table(header, rows, markdown=args.markdown))
+    print()
+    common.print_table(header, rows, args.markdown)
     print()
     print('The peak pass (the whole file read and transformed once for the '
           'normalisation) took {:.2f} s of the total; model load and librosa\'s '

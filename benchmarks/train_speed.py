@@ -81,8 +81,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return cli.run(PROG, lambda: worker(args) if args.worker else benchmark(args))
+    return cli.main(PROG, build_parser(), lambda args: (worker if args.worker else benchmark)(args), argv)
 
 
 def check_args(args):
@@ -277,10 +276,7 @@ def benchmark(args):
              '{:.1f}'.format(patches_per_second(r)),
              '{:.3f}'.format(r['wall'] / r['iterations'])] for r in results]
     print()
-    if args.markdown:
-        common.print_machine(markdown=True)
-        print()
-    print(common.format_table(header, rows, markdown=args.markdown))
+    common.print_table(header, rows, args.markdown)
     print('\npatches/s = ranks * batch * iterations / wall seconds of the timed updates '
           '(forward, L1 loss, backward, {}Adam step).'.format(
               'all-reduce of the gradients, ' if any(r['ranks'] > 1 for r in results) else ''))

@@ -34,8 +34,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return cli.run(PROG, lambda: average(args), debug=args.debug)
+    return cli.main(PROG, build_parser(), average, argv)
 
 
 def average(args):

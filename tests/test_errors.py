@@ -248,6 +248,24 @@ def test_debug_shows_the_traceback(how, tmp_path, capsys, model_path, monkeypatc
     assert_failed(status, err, names=['in.wav'])
 
 
+@pytest.mark.parametrize('script', ['make_dataset', 'train', 'evaluate'])
+def test_every_script_takes_debug(script, tmp_path, capsys, monkeypatch):
+    """The scripts share cli.main: one line and status 1, or with --debug the
+    error itself (its traceback)."""
+    monkeypatch.setenv('SPEECHSEP_DEBUG', '0')
+    module = __import__(script)
+    missing = str(tmp_path / 'nowhere')
+    argv = {'make_dataset': ['-m', missing, '-s', missing, '-t', str(tmp_path / 't'),
+                             '-o', str(tmp_path / 'o')],
+            'train': ['-t', missing, '-o', str(tmp_path / 'r')],
+            'evaluate': ['-i', missing, '--oracle', 'irm']}[script]
+    assert module.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'nowhere' in err and 'error' in err, err
+    with pytest.raises(Exception, match='nowhere'):
+        module.main(argv + ['--debug'])
+
+
 # --------------------------------------------------------------------------
 # make_separate.py: outputs
 
