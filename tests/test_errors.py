@@ -520,11 +520,16 @@ def test_folder_same_stem_twice(tmp_path, capsys, model_path):
 # make_separate.py: Ctrl-C and SIGTERM
 
 def _start(args, tmp_path):
+    """make_separate.py as a terminal starts it. Ctrl-C's default action is
+    restored: a shell without job control starts background commands (``make
+    test &``) with SIGINT ignored, children inherit that, and the SIGINT test
+    then saw a run that ignored it and finished (exit 0)."""
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
     env.pop('SPEECHSEP_DEBUG', None)
     return subprocess.Popen([sys.executable, os.path.join(ROOT, 'make_separate.py')]
                             + [str(a) for a in args], cwd=str(tmp_path), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(proc, path, timeout=120):
