@@ -23,6 +23,8 @@ speech reference (dB), their difference SI-SDRi, SDR (BSS-Eval with a
 512-tap distortion filter, fast_bss_eval), wide-band PESQ and STOI. All
 signals are compared at 16 kHz mono. Means per method (and per rounded input
 SNR) are printed as a table; ``--csv`` writes every per-file value.
+``--quick`` leaves out SDR, PESQ and STOI, the slow metrics, to compare
+checkpoints on a validation set.
 
 Usage: python3 evaluate.py -i build/eval/snr0 -m unet.model --oracle irm ibm psm
        python3 evaluate.py --mix DIR --ref DIR --est separate --csv scores.csv
@@ -75,6 +77,10 @@ def build_parser():
                         help='folder of speech estimates matched by name (repeatable)')
     parser.add_argument('--oracle', nargs='+', choices=ORACLES, default=[],
                         help='also score ideal masks: ratio (irm), binary (ibm), phase-sensitive (psm)')
+    parser.add_argument('--quick', action='store_true',
+                        help='only SI-SDR and the speech-alone / music-alone measures, '
+                             'without BSS SDR, PESQ and STOI (the slow ones): for '
+                             'choosing among models on a validation set')
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary model mask (threshold {}), as make_separate.py '
                              '--hard-mask'.format(const.HARD_MASK_THRESHOLD))
@@ -206,7 +212,7 @@ def level_db(estimate, mixture):
     return max(-LIMIT_DB, 10.0 * math.log10(out / into)) if out > 0.0 else -LIMIT_DB
 
 
-def score(estimate, speech, mixture, music=None):
+def score(estimate, speech, mixture, music=None, quick=False):
     """``({metric: value}, [notes])`` for one speech estimate.
 
     ``estimate``, ``speech`` (reference), ``mixture`` and ``music``
@@ -214,7 +220,8 @@ def score(estimate, speech, mixture, music=None):
     length. Music alone is scored by ``leak_db`` only; speech alone by
     ``passthrough`` and the metrics against the speech, without the SI-SDR
     gain (the input is already clean). A metric undefined for these signals
-    (silence, too short) is NaN with a note saying which and why.
+    (silence, too short) is NaN with a note saying which and why. ``quick``
+    leaves out the slow metrics, SDR, PESQ and STOI (NaN, without a note).
     """
     notes = []
     nan = float('nan')
@@ -235,7 +242,8 @@ def score(estimate, speech, mixture, music=None):
     elif math.isnan(values['si_sdr_mix']):
         notes.append('si_sdr_mix: the mixture is silent')
     values['si_sdri'] = values['si_sdr'] - values['si_sdr_mix']
-    for key, metric in (('sdr', bss_sdr), ('pesq', pesq_wb), ('stoi', stoi)):
+    slow = (('sdr', bss_sdr), ('pesq', pesq_wb), ('stoi', stoi))
+    for key, metric in () if quick else slow:
         try:
             values[key] = metric(estimate, speech)
         except MetricUndefined as err:
@@ -532,8 +540,9 @@ def parse_snr(text):
 # --------------------------------------------------------------------------
 # Running and reporting
 
-def evaluate_item(item, methods):
-    """``[record]`` for one mixture: a dict of CSV_COLUMNS per method.
+def evaluate_item(item, methods, quick=False):
+    """``[record]`` for one mixture: a dict of CSV_COLUMNS per method
+    (``quick``: without SDR, PESQ and STOI).
 
     Raises (``cli.USER_ERRORS``) if any estimate of this file fails, so that
     every method's mean is over the same files.
@@ -546,7 +555,7 @@ def evaluate_item(item, methods):
         if len(estimate) != len(item.mixture):   # a bug, not the user's input
             raise RuntimeError('{}: {} gave {} samples for {}'.format(
                 item.name, method.label, len(estimate), len(item.mixture)))
-        values, notes = score(estimate, item.speech, item.mixture, item.music)
+        values, notes = score(estimate, item.speech, item.mixture, item.music, quick)
         records.append(dict(values, name=item.name, method=method.label,
                             snr_db=item.snr_db, seconds=len(item.mixture) / const.SR,
                             condition=condition_of(item.speech, item.music) or '',
@@ -711,12 +720,13 @@ def evaluate_main(args):
         ('methods', ', '.join('{} ({})'.format(m.label, m.describe()) for m in methods)),
         ('input SNR', '{} of {} files in manifest.csv'.format(with_snr, len(items))
          if with_snr else 'unknown (no manifest.csv with snr_db)'),
+        ('metrics', 'SI-SDR only (--quick)' if args.quick else 'SI-SDR, SDR, PESQ, STOI'),
         ('csv', args.csv or '-')])
 
     records, failures, noted = [], [], 0
     for item in tqdm(items, desc='evaluating', unit='file', disable=None):
         try:
-            found = evaluate_item(item, methods)
+            found = evaluate_item(item, methods, args.quick)
         except cli.USER_ERRORS as err:
             tqdm.write('error: {}'.format(err), file=sys.stderr)
             failures.append(str(err))

@@ -1,5 +1,6 @@
 """evaluate.py: oracle masks, the CLI on tiny synthetic folders, its errors."""
 import csv
+import math
 import os
 
 import numpy as np
@@ -133,6 +134,25 @@ def test_folder_run_writes_one_csv_row_per_file_and_method(tmp_path, capsys):
                           '--overwrite'], capsys)
     assert status == 0, err
     assert len(read_csv(out_csv)[1]) == len(names)
+
+
+def test_quick_scores_the_same_si_sdr_without_the_slow_metrics(tmp_path, capsys):
+    make_refs(tmp_path / 'mix')
+    scores = {}
+    for extra in ([], ['--quick']):
+        out_csv = tmp_path / 'scores{}.csv'.format(len(extra))
+        status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--csv', out_csv]
+                               + extra, capsys)
+        assert status == 0, err
+        assert 'note:' not in err
+        scores[bool(extra)] = {r['name']: r for r in read_csv(out_csv)[1]}
+    assert '# metrics: SI-SDR only (--quick)' in out
+    assert scores[True].keys() == scores[False].keys()
+    for name, quick in scores[True].items():
+        full = scores[False][name]
+        assert float(quick['si_sdri']) == pytest.approx(float(full['si_sdri']), abs=1e-6)
+        for metric in ('sdr', 'pesq', 'stoi'):
+            assert math.isnan(float(quick[metric])) and not math.isnan(float(full[metric]))
 
 
 def test_grouping_by_input_snr_from_the_manifest(tmp_path, capsys):
