@@ -7,7 +7,10 @@ the same mixture twice. One example is
 * a random crop of a speech track (tracks drawn in proportion to their
   length), played ``speed`` times as fast (tempo and pitch, as
   ``make_dataset.py --speed``);
-* a random crop of a music track, sometimes with a second one summed;
+* a random crop of a music track, sometimes with a second one summed; a
+  track shorter than the crop (a drum loop, a jingle) is repeated to fill
+  it, from a random point of the loop (``short_music='silence'``: placed
+  in silence instead, as before);
 * the two at a speech-to-music power ratio drawn from ``snr_db``; a share of
   examples is speech alone and a share music alone, so that the model learns
   to pass clean speech and to silence pure music;
@@ -39,6 +42,7 @@ class MixSettings:
     speech_alone: float = const.MIX_SPEECH_ALONE  # share of examples without music
     music_alone: float = const.MIX_MUSIC_ALONE    # share of examples without speech
     two_music: float = const.MIX_TWO_MUSIC      # share of examples with two music crops
+    short_music: str = const.MIX_SHORT_MUSIC[0]  # 'repeat' or 'silence': music shorter than a crop
 
 
 def load_tracks(paths, kind):
@@ -60,20 +64,27 @@ def load_tracks(paths, kind):
 
 
 class TrackPool:
-    """Tracks to crop from, each drawn in proportion to its length."""
+    """Tracks to crop from, each drawn in proportion to its length; with
+    ``repeat`` a track shorter than the crop is looped, else it lands in
+    silence."""
 
-    def __init__(self, tracks):
+    def __init__(self, tracks, repeat=False):
         self.tracks = tracks
+        self.repeat = repeat
         lengths = np.array([len(t) for t in tracks], np.float64)
         self.weights = lengths / lengths.sum()
         self.seconds = lengths.sum() / const.SR
 
     def crop(self, rng, n):
         """``n`` samples from a random track at a random offset; a track
-        shorter than ``n`` lands at a random place in silence."""
+        shorter than ``n`` is repeated from a random sample of it
+        (``repeat``) or lands at a random place in silence."""
         track = self.tracks[rng.choice(len(self.tracks), p=self.weights)]
         out = np.zeros(n, np.float32)
-        if len(track) >= n:
+        if len(track) < n and self.repeat:
+            start = rng.integers(len(track))
+            out[:] = np.tile(track, n // len(track) + 2)[start:start + n]
+        elif len(track) >= n:
             start = rng.integers(len(track) - n + 1)
             out[:] = track[start:start + n]
         else:
@@ -98,7 +109,7 @@ class MixingDataset(chainer.dataset.DatasetMixin):
     def __init__(self, speech, music, length, epoch_size, seed=0, stream=0,
                  target='vocal', settings=MixSettings()):
         self.speech = TrackPool(speech)
-        self.music = TrackPool(music)
+        self.music = TrackPool(music, repeat=settings.short_music == 'repeat')
         self.length = length
         self.epoch_size = epoch_size
         self.seed = seed

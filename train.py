@@ -131,6 +131,10 @@ def build_parser():
                           '(default: %(default)s)')
     mix.add_argument('--two-music', type=float, default=const.MIX_TWO_MUSIC, metavar='SHARE',
                      help='share of examples with two music crops (default: %(default)s)')
+    mix.add_argument('--short-music', choices=const.MIX_SHORT_MUSIC,
+                     default=const.MIX_SHORT_MUSIC[0],
+                     help='music shorter than a patch (a loop) is repeated to fill it, '
+                          'or placed in silence as before 2026-11-26 (default: %(default)s)')
     mix.add_argument('--loaders', type=int, default=const.MIX_LOADERS, metavar='N',
                      help='worker processes that draw examples; 0 draws them in the '
                           'training process (default: %(default)s)')
@@ -292,7 +296,7 @@ def mixing_dataset(args, stream=0):
             raise cli.UserError('--mix: no usable {} audio in {}'.format(kind, folder))
     settings = mixing.MixSettings(
         snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
-        music_alone=args.alone[1], two_music=args.two_music)
+        music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music)
     epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
                                    epoch_size, seed=args.seed, stream=stream,

@@ -69,6 +69,33 @@ def test_short_tracks_land_inside_silence():
     assert crop.sum() == 100 and len(crop) == 1000
 
 
+def test_short_music_is_repeated_from_a_random_point_of_the_loop():
+    loop = np.arange(1, 101, dtype=np.float32)           # 100 samples, no zero
+    pool = mixing.TrackPool([loop], repeat=True)
+    starts = set()
+    for seed in range(8):
+        crop = pool.crop(np.random.default_rng(seed), 1000)
+        assert len(crop) == 1000 and np.all(crop > 0)      # no silence anywhere
+        first = int(crop[0]) - 1
+        np.testing.assert_array_equal(crop, loop[(first + np.arange(1000)) % 100])
+        starts.add(first)
+    assert len(starts) > 1
+    long_track = np.arange(2000, dtype=np.float32)
+    crop = mixing.TrackPool([long_track], repeat=True).crop(np.random.default_rng(0), 1000)
+    assert np.all(np.diff(crop) == 1)                      # a plain excerpt, not repeated
+
+
+@pytest.mark.parametrize('short_music, silent', [('repeat', False), ('silence', True)])
+def test_mixing_dataset_repeats_short_music_unless_told(short_music, silent):
+    music = [np.random.default_rng(1).standard_normal(N_SAMPLES // 4).astype(np.float32)]
+    speech = [np.random.default_rng(2).standard_normal(N_SAMPLES).astype(np.float32)]
+    settings = mixing.MixSettings(speech_alone=0.0, music_alone=1.0, two_music=0.0,
+                                  short_music=short_music)
+    dataset = mixing.MixingDataset(speech, music, LENGTH, 4, settings=settings)
+    _, crop = dataset.draw_sources(np.random.default_rng(0))
+    assert (np.count_nonzero(crop) < N_SAMPLES // 2) == silent
+
+
 def test_every_epoch_visits_new_indices():
     order = mixing.EpochOffsetOrder()
     first = order(np.arange(4), 0)
@@ -102,6 +129,21 @@ def test_train_mix_runs_and_repeats_exactly_with_its_seed(tmp_path):
             logs.append([(e['iteration'], e['main/loss'], e['validation/main/loss'])
                          for e in json.load(handle)])
     assert logs[0] == logs[1] and [e[0] for e in logs[0]] == [2, 4]
+
+
+def test_train_short_music_option_changes_the_examples(tmp_path):
+    speech, _ = audio_dirs(tmp_path)
+    write(tmp_path / 'loops' / 'loop.wav', noise_bursts(0.5, seed=4))
+    losses = {}
+    for mode in ('repeat', 'silence'):
+        out = str(tmp_path / mode)
+        assert train.main(['--mix', '-s', speech, '-m', str(tmp_path / 'loops'), '-o', out,
+                           '-b', '2', '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
+                           '--seed', '5', '--val', '0', '-e', '1',
+                           '--short-music', mode]) == 0
+        with open(os.path.join(out, 'log')) as handle:
+            losses[mode] = json.load(handle)[-1]['main/loss']
+    assert losses['repeat'] != losses['silence']
 
 
 def test_train_mix_with_worker_processes(tmp_path):
