@@ -32,7 +32,7 @@ MIX_GAIN_DB = (0.0, 12.0) # patch peak below the normalised full scale, dB (a pa
 MIX_SPEECH_ALONE = 0.1    # share of examples with speech only
 MIX_MUSIC_ALONE = 0.1     # share of examples with music only
 MIX_TWO_MUSIC = 0.25      # share of examples whose music is two crops summed
-MIX_SHORT_MUSIC = ('repeat', 'silence')  # music shorter than a crop: repeated (default) or in silence
+MIX_SHORT_MUSIC = ('repeat', 'silence')  # music shorter than a crop: repeated (default) or silence
 MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
 
 # Separation

@@ -81,7 +81,8 @@ def build_parser():
 
 
 def main(argv=None):
-    return cli.main(PROG, build_parser(), lambda args: (worker if args.worker else benchmark)(args), argv)
+    return cli.main(PROG, build_parser(),
+                    lambda args: (worker if args.worker else benchmark)(args), argv)
 
 
 def check_args(args):
