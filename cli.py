@@ -123,6 +123,11 @@ def get_device(gpu):
     return device
 
 
+def plural(count):
+    """``'s'`` unless ``count`` is 1: ``'{} file{}'.format(n, plural(n))``."""
+    return '' if count == 1 else 's'
+
+
 def print_settings(settings):
     """Print resolved settings first, as Chainer's examples do."""
     for name, value in settings:

@@ -295,7 +295,7 @@ class ModelMethod:
     def describe(self):
         return 'model {}, {} mask, {} shift{}'.format(
             self.path, 'hard' if self.separator.hard_mask else 'soft', self.shifts,
-            plural(self.shifts))
+            cli.plural(self.shifts))
 
     def estimate(self, item):
         return self.separator.separate(item.mixture)[0]
@@ -714,7 +714,7 @@ def evaluate_main(args):
     labels = [m.label for m in methods]
     with_snr = sum(item.snr_db is not None for item in items)
     cli.print_settings([
-        ('mixtures', '{} ({} file{})'.format(args.mix, len(items), plural(len(items)))),
+        ('mixtures', '{} ({} file{})'.format(args.mix, len(items), cli.plural(len(items)))),
         ('references', args.ref or 'NAME{}.wav (NAME{}.wav) beside each mixture'.format(
             SPEECH_TAG, MUSIC_TAG)),
         ('methods', ', '.join('{} ({})'.format(m.label, m.describe()) for m in methods)),
@@ -747,17 +747,13 @@ def evaluate_main(args):
             write_csv(args.csv, records)
     seconds = sum(r['seconds'] for r in records) / max(1, len(labels))
     print('evaluated {} of {} file{} ({:.1f} s of audio) with {} method{}{}{}'.format(
-        done, len(items), plural(len(items)), seconds, len(labels), plural(len(labels)),
-        '; {} score{} with undefined values (see notes)'.format(noted, plural(noted))
+        done, len(items), cli.plural(len(items)), seconds, len(labels), cli.plural(len(labels)),
+        '; {} score{} with undefined values (see notes)'.format(noted, cli.plural(noted))
         if noted else '', '; wrote ' + args.csv if args.csv and records else ''))
     status = cli.print_failures(failures)
     if not records:
         raise cli.UserError('no file could be evaluated; see the errors above')
     return status
-
-
-def plural(count):
-    return '' if count == 1 else 's'
 
 
 if __name__ == '__main__':

@@ -106,10 +106,10 @@ def separate_main(args, world=(0, 1), report=None):
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts)
     settings = [
-        ('input', '{} ({} file{})'.format(args.input, files, '' if files == 1 else 's')),
+        ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
         ('output', args.out), ('model', args.model),
         ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
-                                          '' if args.shifts == 1 else 's')),
+                                          cli.plural(args.shifts))),
         ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:
@@ -192,7 +192,7 @@ def remove_stale_temporaries(plan):
                for path in util.remove_stale_temporaries(folder)]
     if removed:
         print('note: removed {} temporary file{} left by interrupted runs ({})'.format(
-            len(removed), '' if len(removed) == 1 else 's', ', '.join(removed)),
+            len(removed), cli.plural(len(removed)), ', '.join(removed)),
             file=sys.stderr)
 
 
@@ -245,7 +245,7 @@ def print_summary(files, failures, seconds, elapsed, out):
     done = files - len(failures)
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}'.format(
-        done, files, '' if files == 1 else 's', seconds, elapsed, speed, out))
+        done, files, cli.plural(files), seconds, elapsed, speed, out))
     return cli.print_failures(failures)
 
 

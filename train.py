@@ -678,7 +678,7 @@ def claim_output(folder, started):
             stale.append(name)
     if stale:
         print('warning: removed {} stale temporary folder{} of a killed run from {}: '
-              '{}'.format(len(stale), '' if len(stale) == 1 else 's', folder,
+              '{}'.format(len(stale), cli.plural(len(stale)), folder,
                           ', '.join(stale)), file=sys.stderr)
     return lock
 

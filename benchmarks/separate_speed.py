@@ -160,7 +160,7 @@ def print_settings(args, lengths, model_note, workdir):
         ('lengths', ', '.join(common.describe_seconds(s) for s in lengths)),
         ('batches', ' '.join(map(str, args.batches))),
         ('input', 'synthetic, {} Hz, {} channel{}, {}'.format(
-            args.sr, args.channels, '' if args.channels == 1 else 's', args.subtype)),
+            args.sr, args.channels, cli.plural(args.channels), args.subtype)),
         ('model', model_note),
         ('repeat', args.repeat),
         ('workdir', workdir)]
@@ -347,7 +347,7 @@ def benchmark(args, model, workdir):
     common.print_table(header, rows, args.markdown)
     print('\nRTF = separate s / audio s (make_separate.py\'s own timing: read, peak pass, '
           'separation, write); wall s adds Python and Chainer start-up and the model load. '
-          'Best of {} run{}.'.format(args.repeat, '' if args.repeat == 1 else 's'))
+          'Best of {} run{}.'.format(args.repeat, cli.plural(args.repeat)))
     return 1 if failed else 0
 
 
