@@ -11,7 +11,11 @@ Usage: python3 scripts/model_tables.py build/test_eval.csv [--labels A B ...]
 import argparse
 import csv
 import math
-import statistics
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from evaluate import mean, worst  # noqa: E402  (finite values only; NaN when none)
 
 MIXTURE_COLUMNS = '| input SNR | method | files | SI-SDRi | worst SI-SDRi | PESQ (wb) | STOI |'
 ALONE_COLUMNS = '| condition | method | files | mean | worst |'
@@ -33,15 +37,6 @@ def number(text):
     return value
 
 
-def finite(values):
-    return [v for v in values if math.isfinite(v)]
-
-
-def mean(values):
-    """Mean of ``values``, NaN when there are none (a metric not computed)."""
-    return statistics.mean(values) if values else float('nan')
-
-
 def group_of(row):
     if row['condition']:
         return row['condition']
@@ -53,24 +48,23 @@ def mixture_rows(rows, labels, groups):
     for group in groups:
         for label in labels:
             mine = [r for r in rows if group_of(r) == group and r['method'] == label]
-            gains = finite(number(r['si_sdri']) for r in mine)
-            pesq = finite(number(r['pesq']) for r in mine)
-            stoi = finite(number(r['stoi']) for r in mine)
+            gains = [number(r['si_sdri']) for r in mine]
             lines.append('| {:+d} dB | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.3f} |'.format(
-                group, label, len(mine), mean(gains), min(gains), mean(pesq), mean(stoi)))
+                group, label, len(mine), mean(gains), worst(gains, 'si_sdri'),
+                mean(number(r['pesq']) for r in mine), mean(number(r['stoi']) for r in mine)))
     return lines
 
 
 def alone_rows(rows, labels):
     lines = [ALONE_COLUMNS, '| --- | --- | ---: | ---: | ---: |']
-    for condition, key, worst in (('speech alone', 'passthrough', min),
-                                  ('music alone', 'leak_db', max)):
+    for condition, key in (('speech alone', 'passthrough'), ('music alone', 'leak_db')):
         for label in labels:
-            values = finite(number(r[key]) for r in rows
-                            if r['condition'] == condition and r['method'] == label)
+            values = [v for v in (number(r[key]) for r in rows
+                                  if r['condition'] == condition and r['method'] == label)
+                      if math.isfinite(v)]
             if values:
                 lines.append('| {} | {} | {} | {:.1f} dB | {:.1f} dB |'.format(
-                    condition, label, len(values), statistics.mean(values), worst(values)))
+                    condition, label, len(values), mean(values), worst(values, key)))
     return lines
 
 
@@ -82,16 +76,12 @@ def bar_rows(rows, labels):
         mine = [r for r in rows if r['method'] == label]
 
         def values(key, group):
-            return finite(number(r[key]) for r in mine if group_of(r) == group)
-        low = [statistics.mean(values('si_sdri', g)) for g in (-5, 0, 5)]
-        ten = values('si_sdri', 10)
-        passing = values('passthrough', 'speech alone')
-        leak = values('leak_db', 'music alone')
+            return [number(r[key]) for r in mine if group_of(r) == group]
+        low = sum(mean(values('si_sdri', g)) for g in (-5, 0, 5)) / 3   # NaN if one is missing
+        ten, passing = values('si_sdri', 10), values('passthrough', 'speech alone')
         lines.append('| {} | {:.2f} | {:.2f} | {:.2f} | {:.1f} | {:.1f} | {:.1f} |'.format(
-            label, statistics.mean(low), statistics.mean(ten) if ten else float('nan'),
-            min(ten) if ten else float('nan'), statistics.mean(passing) if passing else
-            float('nan'), min(passing) if passing else float('nan'),
-            statistics.mean(leak) if leak else float('nan')))
+            label, low, mean(ten), worst(ten, 'si_sdri'), mean(passing),
+            worst(passing, 'passthrough'), mean(values('leak_db', 'music alone'))))
     return lines
 
 
