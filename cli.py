@@ -167,6 +167,17 @@ def prepare_output(path, overwrite, option=''):
         raise util.OutputError('{}: the output folder is not writable'.format(folder or '.'))
 
 
+def remove_stale_temporaries(outputs):
+    """Remove the temporary files that killed runs left in the folders of
+    the files ``outputs`` (``util.remove_stale_temporaries``), with a note."""
+    folders = {os.path.dirname(path) for path in outputs}
+    removed = [path for folder in sorted(folders)
+               for path in util.remove_stale_temporaries(folder)]
+    if removed:
+        print('note: removed {} temporary file{} left by interrupted runs ({})'.format(
+            len(removed), plural(len(removed)), ', '.join(removed)), file=sys.stderr)
+
+
 def print_failures(failures):
     """``N failed:`` and each failure on stderr; the exit status (1 if any failed)."""
     if not failures:

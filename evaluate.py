@@ -679,8 +679,7 @@ def check_csv(path, overwrite):
     if os.path.isdir(path):
         raise cli.UserError('--csv {}: is a folder; give a file name'.format(path))
     cli.prepare_output(path, overwrite, '--csv ')
-    for stale in util.remove_stale_temporaries(os.path.dirname(path)):
-        print('note: removed {}, left by an interrupted run'.format(stale), file=sys.stderr)
+    cli.remove_stale_temporaries([path])
 
 
 def check_csv_is_no_input(path, args, items):

@@ -99,7 +99,7 @@ def separate_main(args, world=(0, 1), report=None):
         if music and os.path.abspath(music) == os.path.abspath(out):
             raise cli.UserError('--music-out {}: the same file as the speech output {}; '
                                 'choose another'.format(music, out))
-    remove_stale_temporaries(plan)
+    cli.remove_stale_temporaries(path for _, out, music in plan for path in (out, music) if path)
     files = len(plan)
     rank, size = world
     plan = plan[rank::size]
@@ -182,18 +182,6 @@ def output_rate(sr_option, input_rate):
         raise cli.UserError('--sr {}: below {} Hz, the lowest rate written'.format(
             sr_option, const.MIN_SAMPLE_RATE))
     return rate
-
-
-def remove_stale_temporaries(plan):
-    """Remove the temporary files that killed runs left in the output
-    folders of ``plan`` (``util.remove_stale_temporaries``), with a note."""
-    folders = {os.path.dirname(path) for _, out, music in plan for path in (out, music) if path}
-    removed = [path for folder in sorted(folders)
-               for path in util.remove_stale_temporaries(folder)]
-    if removed:
-        print('note: removed {} temporary file{} left by interrupted runs ({})'.format(
-            len(removed), cli.plural(len(removed)), ', '.join(removed)),
-            file=sys.stderr)
 
 
 def run_plan(plan, separator, args, report=None):

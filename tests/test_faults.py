@@ -376,4 +376,5 @@ def test_stale_temporaries_removed_by_the_next_run(tmp_path, capsys, model_path)
     status, _, err = run(evaluate, ['-i', tmp_path / 'mix', '--oracle', 'irm',
                                     '--csv', tmp_path / 'scores' / 'scores.csv'], capsys)
     assert status == 0, err
+    assert 'removed 1 temporary file left' in err
     assert os.listdir(tmp_path / 'scores') == ['scores.csv']
