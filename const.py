@@ -27,6 +27,7 @@ MIX_EPOCH_SIZE = 4096     # patches per epoch (an epoch only paces validation an
 MIX_SNR_DB = (-10.0, 20.0)  # speech-to-music power ratio drawn per example, dB
 MIX_SNR_LIMITS = (-60.0, 60.0)  # the --snr accepted, dB
 MIX_SPEED = (0.85, 1.15)  # speech speed factor drawn per example
+MIX_MUSIC_SPEED = (1.0, 1.0)  # music speed factor drawn per example (1 to 1: none drawn)
 MIX_GAIN_DB = (0.0, 12.0) # patch peak below the normalised full scale, dB (a patch
                           # of a recording mostly peaks within 12 dB of the recording)
 MIX_SPEECH_ALONE = 0.1    # share of examples with speech only

@@ -10,7 +10,9 @@ the same mixture twice. One example is
 * a random crop of a music track, sometimes with a second one summed; a
   track shorter than the crop (a drum loop, a jingle) is repeated to fill
   it, from a random point of the loop (``short_music='silence'``: placed
-  in silence instead, as before);
+  in silence instead, as before); with ``balance_music`` every music
+  source (``source_name``) is drawn equally often, however much of it
+  there is, and ``music_speed`` plays the music faster or slower;
 * the two at a speech-to-music power ratio drawn from ``snr_db``; a share of
   examples is speech alone and a share music alone, so that the model learns
   to pass clean speech and to silence pure music;
@@ -24,6 +26,8 @@ exactly, ChainerMN ranks (streams) draw different examples, and worker
 processes may draw them in any order. Memory is the audio, loaded once.
 """
 import dataclasses
+import os
+import re
 import sys
 
 import chainer
@@ -43,12 +47,24 @@ class MixSettings:
     music_alone: float = const.MIX_MUSIC_ALONE    # share of examples without speech
     two_music: float = const.MIX_TWO_MUSIC      # share of examples with two music crops
     short_music: str = const.MIX_SHORT_MUSIC[0]  # 'repeat' or 'silence': music shorter than a crop
+    music_speed: tuple = const.MIX_MUSIC_SPEED  # music speed factor range (tempo and pitch)
+    balance_music: bool = False                 # draw every music source equally often
+
+
+def source_name(path):
+    """The source a track belongs to: its file name up to ``__``, without the
+    running number ``m012-`` that scripts/prepare_corpus.py puts in front
+    (``m012-wesnoth__suspense__116s.flac`` -> ``wesnoth``); a name without
+    ``__`` is a source of its own."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return re.sub(r'^[ms]\d+-', '', stem).split('__')[0]
 
 
 def load_tracks(paths, kind):
-    """Every file of ``paths`` as 16 kHz mono float32; unreadable or silent
-    files are skipped with a warning naming them."""
-    tracks = []
+    """``(tracks, kept)``: every file of ``paths`` as 16 kHz mono float32 and
+    the paths they came from; unreadable or silent files are skipped with a
+    warning naming them."""
+    tracks, kept = [], []
     for path in paths:
         try:
             audio = util.load_audio(path)
@@ -60,19 +76,26 @@ def load_tracks(paths, kind):
                   file=sys.stderr)
             continue
         tracks.append(audio)
-    return tracks
+        kept.append(path)
+    return tracks, kept
 
 
 class TrackPool:
-    """Tracks to crop from, each drawn in proportion to its length; with
-    ``repeat`` a track shorter than the crop is looped, else it lands in
-    silence."""
+    """Tracks to crop from, each drawn in proportion to its length, or, given
+    ``sources`` (one name per track), each source equally often and its
+    tracks in proportion to their length; with ``repeat`` a track shorter
+    than the crop is looped, else it lands in silence."""
 
-    def __init__(self, tracks, repeat=False):
+    def __init__(self, tracks, repeat=False, sources=None):
         self.tracks = tracks
         self.repeat = repeat
         lengths = np.array([len(t) for t in tracks], np.float64)
         self.weights = lengths / lengths.sum()
+        if sources is not None:
+            names = np.asarray(sources)
+            for name in set(sources):
+                share = names == name
+                self.weights[share] = lengths[share] / lengths[share].sum() / len(set(sources))
         self.seconds = lengths.sum() / const.SR
 
     def crop(self, rng, n):
@@ -93,6 +116,13 @@ class TrackPool:
         return out
 
 
+def crop_at_speed(rng, pool, n, speed):
+    """``n`` samples of a crop of ``pool`` played ``speed`` times as fast
+    (tempo and pitch), zero-padded if resampling leaves it short."""
+    crop = util.change_speed(pool.crop(rng, int(np.ceil(n * speed)) + const.H), speed)[:n]
+    return np.pad(crop, (0, n - len(crop)))
+
+
 def power(signal):
     return float(np.mean(np.square(signal, dtype=np.float64)))
 
@@ -104,12 +134,15 @@ class MixingDataset(chainer.dataset.DatasetMixin):
     built with ``EpochOffsetOrder`` asks for indices past it in later
     epochs, so every example of a run is new. ``target`` is ``vocal`` (the
     speech magnitude) or ``vocal_psa`` (its phase-sensitive part).
+    ``music_sources`` names each music track's source (``source_name``),
+    used by ``settings.balance_music``.
     """
 
     def __init__(self, speech, music, length, epoch_size, seed=0, stream=0,
-                 target='vocal', settings=MixSettings()):
+                 target='vocal', settings=MixSettings(), music_sources=None):
         self.speech = TrackPool(speech)
-        self.music = TrackPool(music, repeat=settings.short_music == 'repeat')
+        self.music = TrackPool(music, repeat=settings.short_music == 'repeat',
+                               sources=music_sources if settings.balance_music else None)
         self.length = length
         self.epoch_size = epoch_size
         self.seed = seed
@@ -130,13 +163,10 @@ class MixingDataset(chainer.dataset.DatasetMixin):
         """Speech and music of ``n_samples`` each, at their drawn levels."""
         s = self.settings
         n = self.n_samples
-        speed = rng.uniform(*s.speed)
-        speech = self.speech.crop(rng, int(np.ceil(n * speed)) + const.H)
-        speech = util.change_speed(speech, speed)[:n]
-        speech = np.pad(speech, (0, n - len(speech)))
-        music = self.music.crop(rng, n)
+        speech = crop_at_speed(rng, self.speech, n, rng.uniform(*s.speed))
+        music = self.music_crop(rng)
         if rng.random() < s.two_music:
-            music = music + self.music.crop(rng, n) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)
+            music = music + self.music_crop(rng) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)
         condition = rng.random()
         if condition < s.speech_alone:
             return speech, np.zeros_like(music)
@@ -147,6 +177,15 @@ class MixingDataset(chainer.dataset.DatasetMixin):
             snr = rng.uniform(*s.snr_db)
             speech = speech * np.float32(np.sqrt(p_music / p_speech * 10.0 ** (snr / 10.0)))
         return speech, music
+
+    def music_crop(self, rng):
+        """``n_samples`` of music, at a drawn speed where ``music_speed`` is a
+        range (no draw for the default 1.0 to 1.0, so that earlier runs'
+        examples repeat exactly)."""
+        if tuple(self.settings.music_speed) == (1.0, 1.0):
+            return self.music.crop(rng, self.n_samples)
+        return crop_at_speed(rng, self.music, self.n_samples,
+                             rng.uniform(*self.settings.music_speed))
 
     def features(self, rng, speech, music):
         """Normalised magnitudes of the mixture and of the speech target."""

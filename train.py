@@ -135,6 +135,12 @@ def build_parser():
                      default=const.MIX_SHORT_MUSIC[0],
                      help='music shorter than a patch (a loop) is repeated to fill it, '
                           'or placed in silence as before 2026-11-26 (default: %(default)s)')
+    mix.add_argument('--music-speed', type=float, nargs=2, default=const.MIX_MUSIC_SPEED,
+                     metavar=('LOW', 'HIGH'),
+                     help='music speed factor range, tempo and pitch (default: %(default)s)')
+    mix.add_argument('--balance-music', action='store_true',
+                     help='draw every music source (the file name up to "__") equally '
+                          'often instead of in proportion to its length')
     mix.add_argument('--loaders', type=int, default=const.MIX_LOADERS, metavar='N',
                      help='worker processes that draw examples; 0 draws them in the '
                           'training process (default: %(default)s)')
@@ -287,30 +293,36 @@ def load_datasets(args):
 def mixing_dataset(args, stream=0):
     """``(MixingDataset, description)`` over the waveforms of -s and -m;
     ``stream`` (the ChainerMN rank) selects the random stream."""
-    tracks = {}
+    tracks, paths = {}, {}
     for kind, folder in (('speech', args.speech), ('music', args.music)):
         if not os.path.isdir(folder):
             raise cli.UserError('--mix: {} folder {} does not exist'.format(kind, folder))
-        tracks[kind] = mixing.load_tracks(util.find_audio(folder), kind)
+        tracks[kind], paths[kind] = mixing.load_tracks(util.find_audio(folder), kind)
         if not tracks[kind]:
             raise cli.UserError('--mix: no usable {} audio in {}'.format(kind, folder))
     settings = mixing.MixSettings(
         snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
-        music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music)
+        music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
+        music_speed=tuple(args.music_speed), balance_music=args.balance_music)
     epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
+    sources = [mixing.source_name(path) for path in paths['music']]
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
                                    epoch_size, seed=args.seed, stream=stream,
-                                   target=args.target, settings=settings)
+                                   target=args.target, settings=settings,
+                                   music_sources=sources)
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
-                     'tracks ({:.1f} min), {} patches/epoch'.format(
+                     'tracks ({:.1f} min{}), {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
-                         len(tracks['music']), dataset.music.seconds / 60, epoch_size))
+                         len(tracks['music']), dataset.music.seconds / 60,
+                         ', {} sources drawn equally often'.format(len(set(sources)))
+                         if args.balance_music else '', epoch_size))
 
 
 def check_mixing(args):
     """One line for each --mix setting out of range (NaN included)."""
     cli.check_interval('--snr', args.snr, *const.MIX_SNR_LIMITS)
     cli.check_interval('--speed', args.speed, *const.SPEED_LIMITS)
+    cli.check_interval('--music-speed', args.music_speed, *const.SPEED_LIMITS)
     for share in list(args.alone) + [args.two_music]:
         cli.check_range('--alone/--two-music', share, 0.0, 1.0)
     if sum(args.alone) > 1.0:

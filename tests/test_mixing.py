@@ -96,6 +96,44 @@ def test_mixing_dataset_repeats_short_music_unless_told(short_music, silent):
     assert (np.count_nonzero(crop) < N_SAMPLES // 2) == silent
 
 
+@pytest.mark.parametrize('path, source', [
+    ('music_wav/m012-wesnoth__suspense__116s.flac', 'wesnoth'),
+    ('ext/music/fof-sectoid__Escape_from_chaosland__61s.flac', 'fof-sectoid'),
+    ('music_wav/blues.00001.wav', 'blues.00001')])
+def test_source_name_is_the_file_name_up_to_the_double_underscore(path, source):
+    assert mixing.source_name(path) == source
+
+
+def test_balanced_pool_draws_every_source_equally_often_whatever_its_length():
+    # one source of five long tracks, one of a single short loop
+    tracks = [np.full(10 * N_SAMPLES, k, np.float32) for k in range(1, 6)]
+    tracks.append(np.full(N_SAMPLES // 10, 9, np.float32))
+    sources = ['long'] * 5 + ['loop']
+    rng = np.random.default_rng(0)
+    plain = mixing.TrackPool(tracks, repeat=True)
+    balanced = mixing.TrackPool(tracks, repeat=True, sources=sources)
+    loop_share = {name: np.mean([pool.crop(rng, 100)[0] == 9 for _ in range(2000)])
+                  for name, pool in (('plain', plain), ('balanced', balanced))}
+    assert loop_share['plain'] < 0.01
+    assert loop_share['balanced'] == pytest.approx(0.5, abs=0.05)
+    assert balanced.weights.sum() == pytest.approx(1.0)
+
+
+def test_music_speed_shifts_the_music_pitch_and_none_drawn_by_default():
+    music = [tone(8.0, freq=500.0)]
+    speech = [harmonic_stack(3.0)]
+    alone = dict(speech_alone=0.0, music_alone=1.0, two_music=0.0)
+    peaks = {}
+    for speed in (1.0, 1.5):
+        dataset = mixing.MixingDataset(speech, music, LENGTH, 4, settings=mixing.MixSettings(
+            music_speed=(speed, speed), **alone))
+        _, crop = dataset.draw_sources(np.random.default_rng(0))
+        assert len(crop) == N_SAMPLES
+        peaks[speed] = np.argmax(np.abs(np.fft.rfft(crop))) * const.SR / N_SAMPLES
+    assert peaks[1.0] == pytest.approx(500.0, abs=2.0)
+    assert peaks[1.5] == pytest.approx(750.0, abs=2.0)
+
+
 def test_every_epoch_visits_new_indices():
     order = mixing.EpochOffsetOrder()
     first = order(np.arange(4), 0)
@@ -146,6 +184,21 @@ def test_train_short_music_option_changes_the_examples(tmp_path):
     assert losses['repeat'] != losses['silence']
 
 
+def test_train_balance_music_and_music_speed_change_the_examples(tmp_path):
+    speech, music = audio_dirs(tmp_path)
+    write(tmp_path / 'music' / 'other__loop.wav', tone(0.5, freq=700.0))
+    losses = {}
+    for name, extra in (('plain', []), ('balanced', ['--balance-music']),
+                        ('faster', ['--music-speed', '1.2', '1.3'])):
+        out = str(tmp_path / name)
+        assert train.main(['--mix', '-s', speech, '-m', music, '-o', out, '-b', '2',
+                           '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
+                           '--seed', '5', '--val', '0', '-e', '1'] + extra) == 0
+        with open(os.path.join(out, 'log')) as handle:
+            losses[name] = json.load(handle)[-1]['main/loss']
+    assert len(set(losses.values())) == 3
+
+
 def test_train_mix_with_worker_processes(tmp_path):
     # --stop between epochs: the last snapshot is written after the workers stop
     assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '3', '--loaders', '2') == 0
@@ -179,6 +232,7 @@ def test_sigterm_to_the_process_group_stops_training_with_workers(tmp_path):
 
 @pytest.mark.parametrize('option', [
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
+    ['--music-speed', '1.1', '0.9'],
     ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--epoch-size', '0']])
 def test_train_mix_refuses_settings_out_of_range_in_one_line(tmp_path, capsys, option):
     assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', *option) == 1
