@@ -85,7 +85,8 @@ model-data: corpus
 # Train on examples mixed on the fly from the training side, continuing from
 # unet.model (INIT=none: from scratch), the learning rate falling from LR to
 # LR_END over ITERS steps of 16 patches (the defaults are stage 8 of
-# docs/MODEL.md). Two single-threaded ChainerMN
+# docs/MODEL.md); TRAIN_OPTS adds train.py options, for example
+# TRAIN_OPTS="--balance-music --music-speed 0.9 1.1". Two single-threaded ChainerMN
 # processes train about 1.8x faster than one process with two BLAS threads
 # on a 2-core machine (docs/BENCHMARKS.md); with a GPU use
 # `train.py -g 0 -b 32 --mix --loaders N ...` (docs/SCALING.md).
@@ -98,12 +99,14 @@ SEED ?= 8
 SNR ?= -5 15
 OUT ?= result
 TARGET ?= vocal
+TRAIN_OPTS ?=
 train-model: $(MPI_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
 	    $(PY) train.py --communicator naive --mix -s music_speech/speech_wav \
 	    -m music_speech/music_wav --val-dir $(BUILD)/val_stft --target $(TARGET) \
 	    -o $(OUT) -b $$((16 / $(RANKS))) --stop $(ITERS) -f 1 --seed $(SEED) --snr $(SNR) \
-	    --lr $(LR) --lr-end $(LR_END) $(if $(filter none,$(INIT)),--init none,--init $(INIT))
+	    --lr $(LR) --lr-end $(LR_END) $(if $(filter none,$(INIT)),--init none,--init $(INIT)) \
+	    $(TRAIN_OPTS)
 
 # Figures of docs/MODEL.md: the model beside the ideal ratio mask at each SNR
 # and alone-condition. val-model picks models and settings (SI-SDR and the
