@@ -84,9 +84,10 @@ model-data: corpus
 
 # Train on examples mixed on the fly from the training side, continuing from
 # unet.model (INIT=none: from scratch), the learning rate falling from LR to
-# LR_END over ITERS steps of 16 patches (the defaults are stage 8 of
-# docs/MODEL.md); TRAIN_OPTS adds train.py options, for example
-# TRAIN_OPTS="--balance-music --music-speed 0.9 1.1". Two single-threaded ChainerMN
+# LR_END over ITERS steps of 16 patches (the defaults are stage 12's recipe
+# of docs/MODEL.md, which ran ITERS=6144 SEED=12: music sources drawn
+# equally often, music speed perturbed); TRAIN_OPTS gives other train.py
+# options (TRAIN_OPTS= for stage 8's length-weighted music). Two single-threaded ChainerMN
 # processes train about 1.8x faster than one process with two BLAS threads
 # on a 2-core machine (docs/BENCHMARKS.md); with a GPU use
 # `train.py -g 0 -b 32 --mix --loaders N ...` (docs/SCALING.md).
@@ -99,7 +100,7 @@ SEED ?= 8
 SNR ?= -5 15
 OUT ?= result
 TARGET ?= vocal
-TRAIN_OPTS ?=
+TRAIN_OPTS ?= --balance-music --music-speed 0.9 1.1
 train-model: $(MPI_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
 	    $(PY) train.py --communicator naive --mix -s music_speech/speech_wav \

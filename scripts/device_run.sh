@@ -18,7 +18,7 @@ GPU=${GPU:-0}          # GPU=-1 PROBE=6 BATCH=2 rehearses the script on a CPU
 PROBE=${PROBE:-150}    # iterations of the throughput probe
 BATCH=${BATCH:-32}
 INIT=${INIT:-unet.model}       # the model training continues from
-LR=${LR:-0.0004}; LR_END=${LR_END:-0.00001}; SEED=${SEED:-11}
+LR=${LR:-0.0001}; LR_END=${LR_END:-0.00001}; SEED=${SEED:-13}   # stage 12's recipe
 STOP=${STOP:-}                 # iterations; empty: measured by the probe
 # SKIP_CHECKS=1 goes straight to training (a second call, checks done)
 OUT=${OUT:-/tmp/out}
@@ -59,7 +59,7 @@ EOF
 fi
 
 TRAIN="$PY train.py -g $GPU -b $BATCH --mix -s .devdata/speech -m .devdata/music
-       --loaders 14 --target vocal --init $INIT"
+       --loaders 14 --target vocal --init $INIT --snr -5 15 --balance-music --music-speed 0.9 1.1"
 if [ -z "$STOP" ]; then
 step "train.py -g 0: throughput probe"
 rm -rf /tmp/probe
