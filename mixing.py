@@ -93,9 +93,10 @@ class TrackPool:
         self.weights = lengths / lengths.sum()
         if sources is not None:
             names = np.asarray(sources)
-            for name in set(sources):
+            unique = set(sources)
+            for name in unique:
                 share = names == name
-                self.weights[share] = lengths[share] / lengths[share].sum() / len(set(sources))
+                self.weights[share] = lengths[share] / lengths[share].sum() / len(unique)
         self.seconds = lengths.sum() / const.SR
 
     def crop(self, rng, n):
