@@ -113,11 +113,13 @@ train-model: $(MPI_STAMP)
 # and alone-condition. val-model picks models and settings (SI-SDR and the
 # alone measures, one shift, as MODEL.md's validation table); eval-model
 # scores the test side, once, for the figures reported.
+# EVAL_OPTS adds evaluate.py options (e.g. "--shifts 2 --overlap 16").
 MODEL ?= unet.model
+EVAL_OPTS ?=
 val-model: $(STAMP)
-	$(PY) evaluate.py -i $(BUILD)/val_eval -m $(MODEL) --quick --shifts 1 --csv $(BUILD)/val_eval.csv --overwrite
+	$(PY) evaluate.py -i $(BUILD)/val_eval -m $(MODEL) --quick --shifts 1 --csv $(BUILD)/val_eval.csv --overwrite $(EVAL_OPTS)
 eval-model: $(STAMP)
-	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite
+	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite $(EVAL_OPTS)
 
 clean-build:
 	rm -rf $(BUILD)

@@ -87,6 +87,12 @@ def build_parser():
     parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
                         help='separations averaged per model, as make_separate.py '
                              '--shifts (default: %(default)s)')
+    parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
+                        help='frames per network patch for -m, as make_separate.py '
+                             '--patch-length (default: %(default)s)')
+    parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP, metavar='FRAMES',
+                        help='frames shared by neighbouring patches for -m, as '
+                             'make_separate.py --overlap (default: %(default)s)')
     parser.add_argument('--gpu', '-g', type=int, default=-1,
                         help='GPU id for -m; negative for the CPU (default: %(default)s)')
     parser.add_argument('--csv', '-c', default=None, metavar='FILE',
@@ -287,15 +293,18 @@ def oracle_speech(mixture, speech, music, kind):
 class ModelMethod:
     """Speech estimated by a U-Net through make_separate.py's ``Separator``."""
 
-    def __init__(self, label, path, gpu, hard_mask, shifts):
+    def __init__(self, label, path, args):
         self.label, self.path = label, path
-        self.separator = make_separate.load_separator(path, gpu, hard_mask, shifts=shifts)
-        self.shifts = shifts
+        self.separator = make_separate.load_separator(
+            path, args.gpu, args.hard_mask, overlap=args.overlap, shifts=args.shifts,
+            length=args.patch_length)
+        self.shifts = args.shifts
+        self.patching = (args.patch_length, args.overlap)
 
     def describe(self):
-        return 'model {}, {} mask, {} shift{}'.format(
+        return 'model {}, {} mask, {} shift{}, patches of {} frames sharing {}'.format(
             self.path, 'hard' if self.separator.hard_mask else 'soft', self.shifts,
-            cli.plural(self.shifts))
+            cli.plural(self.shifts), *self.patching)
 
     def estimate(self, item):
         return self.separator.separate(item.mixture)[0]
@@ -345,7 +354,7 @@ def build_methods(args):
     methods = []
     labels = unique_labels(args.model or [])
     for label, path in zip(labels, args.model or []):
-        methods.append(ModelMethod(label, path, args.gpu, args.hard_mask, args.shifts))
+        methods.append(ModelMethod(label, path, args))
     labels = unique_labels(args.est or [])
     for label, folder in zip(labels, args.est or []):
         methods.append(FolderMethod(label, folder))
@@ -704,7 +713,7 @@ def check_csv_is_no_input(path, args, items):
 def evaluate_main(args):
     if not (args.model or args.est or args.oracle):
         args.model = [const.MODEL_FILE]
-    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
+    make_separate.check_patching(args)
     check_csv(args.csv, args.overwrite)
     items = plan_items(args)
     check_csv_is_no_input(args.csv, args, items)

@@ -56,6 +56,9 @@ def build_parser():
                         help='patches per forward pass (default: %(default)s)')
     parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
                         help='frames shared by neighbouring patches (default: %(default)s)')
+    parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
+                        help='frames per network patch, a multiple of {} (default: '
+                             '%(default)s, as in training)'.format(const.PATCH_MULTIPLE))
     parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
                         help='average N separations whose STFT frames are offset by '
                              '{} / N samples: cleaner speech for N times the work; 1 is '
@@ -91,8 +94,7 @@ def separate_main(args, world=(0, 1), report=None):
     """
     if args.batch <= 0:
         raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
-    cli.check_range('--overlap', args.overlap, 0, const.PATCH_LENGTH - 1)
-    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
+    check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
     for source, out, music in plan:
@@ -104,12 +106,13 @@ def separate_main(args, world=(0, 1), report=None):
     rank, size = world
     plan = plan[rank::size]
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
-                               batch=args.batch, shifts=args.shifts)
+                               batch=args.batch, shifts=args.shifts, length=args.patch_length)
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
         ('output', args.out), ('model', args.model),
         ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
                                           cli.plural(args.shifts))),
+        ('patches', '{} frames, {} shared'.format(args.patch_length, args.overlap)),
         ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:
@@ -452,14 +455,26 @@ class AudioSink:
 # --------------------------------------------------------------------------
 # The separator
 
+def check_patching(args):
+    """One line for a ``--patch-length``, ``--overlap`` or ``--shifts`` out of range."""
+    length = args.patch_length
+    if not (0 < length <= const.MAX_PATCH_LENGTH and length % const.PATCH_MULTIPLE == 0):
+        raise cli.UserError('--patch-length {}: must be a multiple of {} from {} to {} '
+                            'frames'.format(length, const.PATCH_MULTIPLE, const.PATCH_MULTIPLE,
+                                            const.MAX_PATCH_LENGTH))
+    cli.check_range('--overlap', args.overlap, 0, length - 1)
+    cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
+
+
 def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVERLAP,
-                   batch=const.SEPARATE_BATCH, shifts=const.SHIFTS):
+                   batch=const.SEPARATE_BATCH, shifts=const.SHIFTS, length=const.PATCH_LENGTH):
     """The ``Separator`` of the U-Net in ``model_path`` (model or trainer
-    snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``)."""
+    snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``);
+    patches of ``length`` frames sharing ``overlap``."""
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
     return Separator(network_mask_fn(unet, device), hard_mask=hard_mask, overlap=overlap,
-                     batch=batch, shifts=shifts)
+                     batch=batch, length=length, shifts=shifts)
 
 
 def network_mask_fn(unet, device):

@@ -26,10 +26,13 @@ class UNet(chainer.Chain):
 
     Input ``(batch, 1, 512, frames)`` float32 magnitudes without the DC bin,
     ``frames`` a multiple of 64; output a mask in [0, 1] of the same shape.
+    ``dropout``: the ratio dropped on the first three decoder layers while
+    training (upstream 0.5); not a parameter, so model files do not hold it.
     """
 
-    def __init__(self):
+    def __init__(self, dropout=const.DROPOUT):
         super().__init__()
+        self.dropout = dropout
         with self.init_scope():
             self.conv1 = L.Convolution2D(1, 16, 4, 2, 1)
             self.norm1 = L.BatchNormalization(16)
@@ -62,9 +65,9 @@ class UNet(chainer.Chain):
         h4 = F.leaky_relu(self.norm4(self.conv4(h3)))
         h5 = F.leaky_relu(self.norm5(self.conv5(h4)))
         h6 = F.leaky_relu(self.norm6(self.conv6(h5)))
-        dh = F.relu(F.dropout(self.denorm1(self.deconv1(h6)), const.DROPOUT))
-        dh = F.relu(F.dropout(self.denorm2(self.deconv2(F.concat((dh, h5)))), const.DROPOUT))
-        dh = F.relu(F.dropout(self.denorm3(self.deconv3(F.concat((dh, h4)))), const.DROPOUT))
+        dh = F.relu(F.dropout(self.denorm1(self.deconv1(h6)), self.dropout))
+        dh = F.relu(F.dropout(self.denorm2(self.deconv2(F.concat((dh, h5)))), self.dropout))
+        dh = F.relu(F.dropout(self.denorm3(self.deconv3(F.concat((dh, h4)))), self.dropout))
         dh = F.relu(self.denorm4(self.deconv4(F.concat((dh, h3)))))
         dh = F.relu(self.denorm5(self.deconv5(F.concat((dh, h2)))))
         return F.sigmoid(self.deconv6(F.concat((dh, h1))))

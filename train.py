@@ -94,6 +94,9 @@ def build_parser():
     parser.add_argument('--lr-end', type=float, default=None, metavar='LR',
                         help='fall linearly from --lr to this learning rate over the '
                              'run (default: constant --lr)')
+    parser.add_argument('--dropout', type=float, default=const.DROPOUT, metavar='RATIO',
+                        help='dropout ratio on the first three decoder layers, in '
+                             '[0, 1) (default: %(default)s, as upstream)')
     parser.add_argument('--target', default='vocal', choices=TARGETS,
                         help='npz array the masked mixture is fitted to: vocal, the '
                              'speech magnitude (as upstream), or vocal_psa, its '
@@ -403,7 +406,14 @@ def scatter_datasets(args, comm):
 # Model and trainer
 
 def initial_model(args):
-    """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model."""
+    """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model,
+    training with the --dropout ratio."""
+    unet, how = _initial_weights(args)
+    unet.dropout = args.dropout
+    return unet, how
+
+
+def _initial_weights(args):
     unet = network.UNet()
     if args.resume:
         return unet, 'snapshot {}'.format(args.resume)
@@ -640,6 +650,9 @@ def check_numbers(args):
     if args.lr_end is not None and not (math.isfinite(args.lr_end) and args.lr_end >= 0):
         raise cli.UserError('--lr-end {}: must be a number, 0 or more'.format(args.lr_end))
     cli.check_range('--val', args.val, 0.0, 1.0)
+    if not 0.0 <= args.dropout < 1.0:     # NaN fails too
+        raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
+            args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
 
 
@@ -712,6 +725,7 @@ def train(args):
         ('patch-length', args.patchlength),
         ('learning rate', args.lr if args.lr_end is None else
          '{} falling to {}'.format(args.lr, args.lr_end)),
+        ('dropout', args.dropout),
         ('stop', '{} iterations'.format(args.stop) if args.stop else
          '{} epochs'.format(args.epoch)),
         ('data', described), ('start', how), ('result directory', args.out)]

@@ -88,7 +88,9 @@ def test_missing_input(tmp_path, capsys, model_path):
 
 
 @pytest.mark.parametrize('option, value', [('--shifts', '0'), ('--shifts', '17'),
-                                           ('--batch', '0'), ('--overlap', '128')])
+                                           ('--batch', '0'), ('--overlap', '128'),
+                                           ('--patch-length', '100'), ('--patch-length', '0'),
+                                           ('--patch-length', '4096')])
 def test_out_of_range_settings(option, value, tmp_path, capsys, model_path):
     source = write(tmp_path / 'in.wav', tone(1.0))
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',

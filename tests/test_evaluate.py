@@ -198,15 +198,17 @@ def test_est_of_another_length_is_named_and_fails_the_run(tmp_path, capsys):
     assert all(float(r['si_sdr']) > 100 for r in rows)        # estimates are the references
 
 
-@pytest.mark.parametrize('shifts', ['1', '2'])
-def test_model_runs_end_to_end_and_matches_make_separate(shifts, tmp_path, capsys, model_path):
+@pytest.mark.parametrize('settings', [['--shifts', '1'], ['--shifts', '2'],
+                                      ['--shifts', '1', '--patch-length', '256',
+                                       '--overlap', '16']])
+def test_model_runs_end_to_end_and_matches_make_separate(settings, tmp_path, capsys, model_path):
     names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
     assert make_separate.main(['-i', str(tmp_path / 'mix'), '-o', str(tmp_path / 'sep'),
-                               '-m', model_path, '--shifts', shifts]) == 0
+                               '-m', model_path] + settings) == 0
     capsys.readouterr()
     out_csv = tmp_path / 'scores.csv'
     status, out, err = run(['-i', tmp_path / 'mix', '-m', model_path, '--est', tmp_path / 'sep',
-                            '--oracle', 'irm', '--csv', out_csv, '--shifts', shifts], capsys)
+                            '--oracle', 'irm', '--csv', out_csv] + settings, capsys)
     assert status == 0, err
     _, rows = read_csv(out_csv)
     label = os.path.basename(model_path)

@@ -187,6 +187,8 @@ def test_train_skips_truncated_npz_in_stft_and_val_dir(tmp_path, capsys):
     (['-e', '0'], ['-e']), (['--stop', '-1'], ['--stop']),
     (['--lr', 'nan'], ['--lr']), (['--lr', 'inf'], ['--lr']),
     (['--lr-end', 'nan'], ['--lr-end']),
+    (['--dropout', '1'], ['--dropout']), (['--dropout', 'nan'], ['--dropout']),
+    (['--dropout', '-0.1'], ['--dropout']),
     (['--mix', '--snr', 'nan', '5'], ['--snr']), (['--mix', '--snr', '5', 'nan'], ['--snr']),
     (['--mix', '--speed', 'nan', '1'], ['--speed']),
     (['--mix', '--alone', 'nan', '0.1'], ['--alone']),

@@ -74,3 +74,18 @@ def test_training_loss_is_l1_of_masked_mix():
         mask = unet(mix).array
     assert np.isclose(loss, np.mean(np.abs(mix * mask - speech)), rtol=1e-5)
     assert np.isclose(float(observation['main/loss'].array), loss)
+
+
+def test_dropout_ratio_is_a_setting_not_a_parameter(tmp_path):
+    # --dropout 0 makes training-mode passes repeat exactly; upstream's 0.5
+    # drops units at random; the model file is the same either way
+    x = np.random.rand(2, 1, 512, 64).astype(np.float32)
+    plain, upstream = network.UNet(dropout=0.0), network.UNet()
+    upstream.copyparams(plain)
+    with chainer.using_config('train', True), chainer.no_backprop_mode():
+        np.testing.assert_array_equal(plain(x).array, plain(x).array)
+        assert not np.array_equal(upstream(x).array, upstream(x).array)
+    chainer.serializers.save_npz(str(tmp_path / 'plain'), plain)
+    chainer.serializers.save_npz(str(tmp_path / 'upstream'), upstream)
+    with np.load(str(tmp_path / 'plain')) as a, np.load(str(tmp_path / 'upstream')) as b:
+        assert sorted(a.files) == sorted(b.files) == sorted(UPSTREAM_KEYS)

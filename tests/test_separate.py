@@ -24,10 +24,12 @@ def test_output_is_exactly_as_long_as_the_input(seconds, tmp_path, model_path):
     assert np.all(np.isfinite(sf.read(out)[0]))
 
 
+@pytest.mark.parametrize('length, overlap', [(128, 64), (128, 0), (64, 16), (256, 128)])
 @pytest.mark.parametrize('n', [100, 16000, 16000 * 9 + 333])
-def test_all_pass_mask_returns_the_input(n):
+def test_all_pass_mask_returns_the_input(n, length, overlap):
     mixture = (chirp(n / 16000) + noise_bursts(n / 16000)).astype(np.float32)
-    separator = make_separate.Separator(lambda p: np.ones_like(p), batch=3)
+    separator = make_separate.Separator(lambda p: np.ones_like(p), batch=3, length=length,
+                                        overlap=overlap)
     speech, music = separator.separate(mixture)
     assert len(speech) == n
     assert si_sdr(mixture, speech) > 40
@@ -117,6 +119,17 @@ def test_cross_fade_hides_patch_borders():
     speech, _ = make_separate.Separator(mask_fn, shifts=1).separate(mixture)
     envelope = np.abs(speech[4000:-4000]).reshape(-1, 400).max(axis=1)
     assert np.max(np.abs(np.diff(envelope))) < 0.02
+
+
+def test_patch_length_is_an_option(tmp_path, model_path):
+    # the model is fully convolutional: longer patches run, and mask differently
+    source = write(tmp_path / 'in.wav', harmonic_stack(9.0) + noise_bursts(9.0))
+    outs = [str(tmp_path / name) for name in ('default.wav', 'long.wav')]
+    assert separate('-i', source, '-o', outs[0], '-m', model_path) == 0
+    assert separate('-i', source, '-o', outs[1], '-m', model_path, '--patch-length', '256') == 0
+    default, long = (sf.read(out)[0] for out in outs)
+    assert len(default) == len(long) == 9 * 16000
+    assert np.all(np.isfinite(long)) and not np.allclose(default, long, atol=1e-4)
 
 
 def test_input_rate_and_channels(tmp_path, model_path):

@@ -61,6 +61,15 @@ def test_cpu_runs_repeat_with_the_same_seed(tmp_path):
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
+def test_dropout_option_reaches_the_network(tmp_path):
+    # same seed, same data: only the dropout ratio differs, and so do the weights
+    run(tmp_path / 'a', '--stop', '2', '--seed', '5')
+    run(tmp_path / 'b', '--stop', '2', '--seed', '5', '--dropout', '0')
+    with np.load(str(tmp_path / 'a' / 'result' / 'model_2')) as a, \
+            np.load(str(tmp_path / 'b' / 'result' / 'model_2')) as b:
+        assert any(not np.array_equal(a[key], b[key]) for key in a.files)
+
+
 def test_lr_end_ramps_the_learning_rate_down_over_the_run(tmp_path):
     # 3 epochs of 2 iterations: alpha falls from 1e-3 to 1e-4 over 6 iterations;
     # the log shows the rate of each epoch's last iteration (2, 4, 6)
