@@ -42,6 +42,7 @@ from tqdm import tqdm
 import cli
 import const
 import make_separate
+import mixing
 import util
 
 PROG = 'evaluate.py'
@@ -54,7 +55,9 @@ LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be 
 # music alone (both NaN for mixtures of the two).
 METRICS = ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'pesq', 'stoi', 'passthrough', 'leak_db')
 CONDITIONS = ('speech alone', 'music alone')   # inputs with one source silent
-CSV_COLUMNS = ('name', 'method', 'snr_db', 'condition', 'seconds') + METRICS + ('notes',)
+SOURCE_KINDS = ('speech', 'music')             # --by: group by the source of either
+CSV_COLUMNS = (('name', 'method', 'snr_db', 'condition', 'seconds') + METRICS
+               + ('speech_source', 'music_source', 'notes'))
 
 
 def build_parser():
@@ -95,6 +98,10 @@ def build_parser():
                              'make_separate.py --overlap (default: %(default)s)')
     parser.add_argument('--gpu', '-g', type=int, default=-1,
                         help='GPU id for -m; negative for the CPU (default: %(default)s)')
+    parser.add_argument('--by', action='append', choices=SOURCE_KINDS, default=[],
+                        help='also tabulate by speech or music source (repeatable): the '
+                             'file name in manifest.csv up to "__", e.g. wesnoth for '
+                             'wesnoth__battle.flac')
     parser.add_argument('--csv', '-c', default=None, metavar='FILE',
                         help='write every per-file value here (one row per file and method)')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --csv file')
@@ -374,13 +381,15 @@ def unique_labels(paths):
 class Item:
     """One mixture with the paths of its references; signals filled by ``load``."""
 
-    def __init__(self, name, mixture_path, speech_path, music_path, snr_db, looked_for=''):
+    def __init__(self, name, mixture_path, speech_path, music_path, snr_db, looked_for='',
+                 sources=None):
         self.name = name                    # relative path without extension
         self.mixture_path = mixture_path
         self.speech_path = speech_path      # None when missing
         self.looked_for = looked_for        # where the speech reference was sought
         self.music_path = music_path        # None: mixture - speech
         self.snr_db = snr_db                # from manifest.csv, or None
+        self.sources = sources or {}        # {'speech': name, 'music': name} from manifest.csv
         self.mixture = self.speech = self.music = None
 
     def load(self):
@@ -462,7 +471,8 @@ def plan_items(args):
             music = ref_index.get(name + MUSIC_TAG)
             looked_for = '{0}{1}.wav or {0}.wav'.format(os.path.join(args.ref, name),
                                                         SPEECH_TAG)
-        items.append(Item(name, path, speech, music, manifests.snr(name), looked_for))
+        items.append(Item(name, path, speech, music, manifests.snr(name), looked_for,
+                          manifests.sources(name)))
     if not any(item.speech_path for item in items):
         where = '--ref {}'.format(args.ref) if args.ref else 'beside the mixtures'
         raise cli.UserError('-i {}: no speech reference for any mixture ({}); write them '
@@ -504,12 +514,22 @@ class Manifests:
         self._tables = {}
 
     def snr(self, name):
+        return self._row(name).get('snr_db')
+
+    def sources(self, name):
+        """``{'speech': source, 'music': source}`` of the files mixed into
+        ``name`` (``mixing.source_name``); a kind without a file is left out."""
+        row = self._row(name)
+        return {kind: mixing.source_name(row[kind + '_file']) for kind in SOURCE_KINDS
+                if row.get(kind + '_file')}
+
+    def _row(self, name):
         folder, base = os.path.split(name)
         for root in self.roots:
             table = self._table(os.path.join(root, folder, const.MANIFEST))
             if base in table:
                 return table[base]
-        return None
+        return {}
 
     def _table(self, path):
         if path not in self._tables:
@@ -518,9 +538,11 @@ class Manifests:
 
 
 def read_manifest(path):
-    """``{name: snr_db}`` from a manifest.csv; ``{}`` if absent or without snr_db.
+    """``{name: {'snr_db': dB, 'speech_file': path, 'music_file': path}}``
+    from a manifest.csv; ``{}`` if absent or without snr_db.
 
-    An SNR that is not a finite number (silent music gives ``inf``) is None.
+    An SNR that is not a finite number (silent music gives ``inf``) is None;
+    a file column the manifest lacks is left out.
     """
     if not os.path.isfile(path):
         return {}
@@ -531,7 +553,9 @@ def read_manifest(path):
                 print('warning: {}: no name and snr_db columns; results are not grouped '
                       'by SNR'.format(path), file=sys.stderr)
                 return {}
-            return {row['name']: parse_snr(row['snr_db']) for row in reader}
+            return {row['name']: dict({key: row[key] for key in ('speech_file', 'music_file')
+                                       if row.get(key)}, snr_db=parse_snr(row['snr_db']))
+                    for row in reader}
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         print('warning: {}: unreadable ({}); results are not grouped by SNR'.format(
             path, err), file=sys.stderr)
@@ -568,6 +592,8 @@ def evaluate_item(item, methods, quick=False):
         records.append(dict(values, name=item.name, method=method.label,
                             snr_db=item.snr_db, seconds=len(item.mixture) / const.SR,
                             condition=condition_of(item.speech, item.music) or '',
+                            speech_source=item.sources.get('speech', ''),
+                            music_source=item.sources.get('music', ''),
                             notes='; '.join(notes)))
     return records
 
@@ -622,16 +648,26 @@ def group_by_snr(records, labels):
             for g in groups]
 
 
+def group_by_source(records, labels, kind):
+    """``[(source, summarise(...))]`` by the ``kind`` ('speech' or 'music')
+    source of each record, sorted by name, those without one ('') last."""
+    key = kind + '_source'
+    sources = sorted({r.get(key, '') for r in records}, key=lambda name: (not name, name))
+    return [(name, summarise([r for r in records if r.get(key, '') == name], labels))
+            for name in sources]
+
+
 HEADINGS = ('SI-SDR', 'SI-SDRi', 'mix SI-SDR', 'SDR', 'PESQ', 'STOI', 'pass', 'leak dB')
 TABLE_METRICS = ('si_sdr', 'si_sdri', 'si_sdr_mix', 'sdr', 'pesq', 'stoi', 'passthrough',
                  'leak_db')
 DIGITS = {'pesq': 2, 'stoi': 3}
 
 
-def format_table(records, labels):
+def format_table(records, labels, by=()):
     """The means as text: one line per method, then per input SNR or condition
-    if known, each followed by the worst file's values ("pass": SI-SDR of the
-    output against speech alone; "leak dB": output level for music alone)."""
+    if known, then per speech or music source for each kind in ``by``, each
+    followed by the worst file's values ("pass": SI-SDR of the output against
+    speech alone; "leak dB": output level for music alone)."""
     width = max([len('method (worst)')] + [len(label) + 8 for label in labels])
     head = '{:<{w}}  {:>5}'.format('method', 'files', w=width) + ''.join(
         '  {:>10}'.format(h) for h in HEADINGS)
@@ -655,6 +691,14 @@ def format_table(records, labels):
                    '{:+d}'.format(group) if group else '0')
             for row in rows:
                 lines += line(*row, prefix='{:>12}  '.format(key))
+    for kind in dict.fromkeys(by):
+        groups = group_by_source(records, labels, kind)
+        lead = max([12] + [len(name) for name, _ in groups])
+        lines += ['', 'by {} source (manifest {}_file; SNR items and alone-conditions '
+                  'together)'.format(kind, kind), '{:>{w}}  '.format('source', w=lead) + head]
+        for name, rows in groups:
+            for row in rows:
+                lines += line(*row, prefix='{:>{w}}  '.format(name or 'n/a', w=lead))
     return '\n'.join(lines)
 
 
@@ -750,7 +794,7 @@ def evaluate_main(args):
 
     done = len(items) - len(failures)
     if records:
-        print(format_table(records, labels) + '\n')
+        print(format_table(records, labels, args.by) + '\n')
         if args.csv:
             write_csv(args.csv, records)
     seconds = sum(r['seconds'] for r in records) / max(1, len(labels))

@@ -174,6 +174,26 @@ def test_grouping_by_input_snr_from_the_manifest(tmp_path, capsys):
         [(-5, 2, 2.0), (0, 1, 5.0), (None, 1, 7.0)]
 
 
+def test_by_music_source_groups_the_tracks_of_one_source(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix', snrs=(-5.0, 0.0, 5.0))
+    rows = ['name,speech_file,music_file,snr_db,seconds']
+    for name, music, snr in zip(names, ['m000-rock__a.flac', 'm001-rock__b.flac', 'jazz.wav'],
+                                (-5.0, 0.0, 5.0)):
+        rows.append('{},speech/s1-reader.flac,music/{},{},2.0'.format(name, music, snr))
+    (tmp_path / 'mix' / 'manifest.csv').write_text('\n'.join(rows) + '\n')
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--by', 'music',
+                            '-c', out_csv], capsys)
+    assert status == 0, err
+    table = out.split('by music source')[1].splitlines()[2:]
+    means = [line.split() for line in table if line.strip() and '(worst)' not in line]
+    assert [(cells[0], cells[2]) for cells in means[:2]] == [('jazz', '1'), ('rock', '2')]
+    assert 'by speech source' not in out
+    _, records = read_csv(out_csv)
+    assert sorted(r['music_source'] for r in records) == ['jazz', 'rock', 'rock']
+    assert {r['speech_source'] for r in records} == {'reader'}
+
+
 def test_no_manifest_means_no_grouping(tmp_path, capsys):
     make_refs(tmp_path / 'mix', snrs=(0.0, 3.0), manifest=False, music_refs=False)
     status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm'], capsys)
