@@ -123,7 +123,8 @@ def test_patch_masker_returns_one_mask_per_frame(frames):
     assert all(shape[1:] == (1, 512, 128) for shape in calls)
 
 
-def test_patch_masker_cross_fades_neighbouring_patches():
+@pytest.mark.parametrize('overlap', [16, const.PATCH_OVERLAP])
+def test_patch_masker_cross_fades_neighbouring_patches(overlap):
     seen = []
 
     def mask_fn(patches):
@@ -133,12 +134,15 @@ def test_patch_masker_cross_fades_neighbouring_patches():
             out[b] = seen[-1] % 2     # patches alternate between 0 and 1
         return out
 
-    mask = mask_spectrogram(mask_fn, np.ones((513, 400), np.float32), batch=3)
-    # first patch (0) alone at the start, second (1) alone in its middle,
-    # a ramp between them over the overlap
-    assert mask[5, 0] == 0.0 and mask[5, 150] == 1.0
-    ramp = mask[5, 112:128]
+    mask = mask_spectrogram(mask_fn, np.ones((513, 400), np.float32), batch=3,
+                            length=128, overlap=overlap)
+    # the first patch (0) alone at the start, a ramp to the second (1) over
+    # their overlap, and the second alone where no third patch reaches
+    hop = 128 - overlap
+    assert np.all(mask[5, :hop] == 0.0)
+    ramp = mask[5, hop:128]
     assert np.all(np.diff(ramp) > 0) and 0 < ramp[0] < ramp[-1] < 1
+    assert np.all(mask[5, 128:2 * hop] == 1.0)
 
 
 def test_load_audio_resamples_and_downmixes(tmp_path):
