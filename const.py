@@ -47,6 +47,12 @@ SHIFTS = 2                # separations averaged, their STFT frames offset by H 
                           # the work, docs/MODEL.md); 1 separates once
 MAX_SHIFTS = 16           # the --shifts accepted
 MAX_PATCH_LENGTH = 2048   # frames, the --patch-length accepted (65 s at 16 kHz)
+LEVELS = ('patch', 'file') # --level: each patch brought to PATCH_LEVEL_DB (default), or
+                          # the whole file scaled by its peak only (upstream)
+PATCH_LEVEL_DB = -6.0     # dB re the network's full scale: each patch's peak magnitude
+                          # before the network (the middle of MIX_GAIN_DB's training range)
+PATCH_MAX_BOOST_DB = 40.0 # dB: the most a patch is raised above the file-peak scaling, so
+                          # near-silence is not lifted to full scale
 SEPARATE_BATCH = 1        # patches per forward pass in make_separate.py (fastest
                           # and smallest on CPUs, docs/BENCHMARKS.md)
 BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time

@@ -96,6 +96,9 @@ def build_parser():
     parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP, metavar='FRAMES',
                         help='frames shared by neighbouring patches for -m, as '
                              'make_separate.py --overlap (default: %(default)s)')
+    parser.add_argument('--level', choices=const.LEVELS, default=const.LEVELS[0],
+                        help='network input level for -m, as make_separate.py --level '
+                             '(default: %(default)s)')
     parser.add_argument('--gpu', '-g', type=int, default=-1,
                         help='GPU id for -m; negative for the CPU (default: %(default)s)')
     parser.add_argument('--by', action='append', choices=SOURCE_KINDS, default=[],
@@ -304,12 +307,12 @@ class ModelMethod:
         self.label, self.path = label, path
         self.separator = make_separate.load_separator(
             path, args.gpu, args.hard_mask, overlap=args.overlap, shifts=args.shifts,
-            length=args.patch_length)
+            length=args.patch_length, level=args.level)
         self.shifts = args.shifts
-        self.patching = (args.patch_length, args.overlap)
+        self.patching = (args.patch_length, args.overlap, args.level)
 
     def describe(self):
-        return 'model {}, {} mask, {} shift{}, patches of {} frames sharing {}'.format(
+        return 'model {}, {} mask, {} shift{}, patches of {} frames sharing {}, level: {}'.format(
             self.path, 'hard' if self.separator.hard_mask else 'soft', self.shifts,
             cli.plural(self.shifts), *self.patching)
 

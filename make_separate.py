@@ -59,6 +59,11 @@ def build_parser():
     parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
                         help='frames per network patch, a multiple of {} (default: '
                              '%(default)s, as in training)'.format(const.PATCH_MULTIPLE))
+    parser.add_argument('--level', choices=const.LEVELS, default=const.LEVELS[0],
+                        help='patch: bring each patch to the level the model was trained '
+                             'at, so a loud moment elsewhere does not change the rest; '
+                             'file: scale by the file\'s peak only, as upstream '
+                             '(default: %(default)s)')
     parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
                         help='average N separations whose STFT frames are offset by '
                              '{} / N samples: cleaner speech for N times the work; 1 is '
@@ -106,13 +111,15 @@ def separate_main(args, world=(0, 1), report=None):
     rank, size = world
     plan = plan[rank::size]
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
-                               batch=args.batch, shifts=args.shifts, length=args.patch_length)
+                               batch=args.batch, shifts=args.shifts, length=args.patch_length,
+                               level=args.level)
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
         ('output', args.out), ('model', args.model),
         ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
                                           cli.plural(args.shifts))),
-        ('patches', '{} frames, {} shared'.format(args.patch_length, args.overlap)),
+        ('patches', '{} frames, {} shared, level: {}'.format(args.patch_length, args.overlap,
+                                                             args.level)),
         ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:
@@ -467,14 +474,36 @@ def check_patching(args):
 
 
 def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVERLAP,
-                   batch=const.SEPARATE_BATCH, shifts=const.SHIFTS, length=const.PATCH_LENGTH):
+                   batch=const.SEPARATE_BATCH, shifts=const.SHIFTS, length=const.PATCH_LENGTH,
+                   level=const.LEVELS[0]):
     """The ``Separator`` of the U-Net in ``model_path`` (model or trainer
     snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``);
-    patches of ``length`` frames sharing ``overlap``."""
+    patches of ``length`` frames sharing ``overlap``, each levelled by
+    ``levelled`` when ``level`` is 'patch'."""
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
-    return Separator(network_mask_fn(unet, device), hard_mask=hard_mask, overlap=overlap,
+    mask_fn = network_mask_fn(unet, device)
+    if level == 'patch':
+        mask_fn = levelled(mask_fn)
+    return Separator(mask_fn, hard_mask=hard_mask, overlap=overlap,
                      batch=batch, length=length, shifts=shifts)
+
+
+def levelled(mask_fn, level_db=const.PATCH_LEVEL_DB, max_boost_db=const.PATCH_MAX_BOOST_DB):
+    """``mask_fn`` with each patch scaled so that its peak magnitude is at
+    ``level_db`` (dB re 1) before the network, raised by at most
+    ``max_boost_db``. The model was trained on patches peaking 0 to 12 dB
+    below full scale; a file scaled by its own peak alone puts its quieter
+    passages below that range, and so a loud moment anywhere in a file would
+    change how the rest of it is separated. The mask applies to the mixture
+    as it is: only the network's input is scaled."""
+    target, most = 10.0 ** (level_db / 20.0), 10.0 ** (max_boost_db / 20.0)
+
+    def fn(patches):
+        peaks = patches.max(axis=(1, 2, 3), keepdims=True)
+        gains = np.where(peaks > 0, np.minimum(target / np.maximum(peaks, 1e-30), most), 1.0)
+        return mask_fn(patches * gains.astype(np.float32))
+    return fn
 
 
 def network_mask_fn(unet, device):

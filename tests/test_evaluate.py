@@ -220,7 +220,7 @@ def test_est_of_another_length_is_named_and_fails_the_run(tmp_path, capsys):
 
 @pytest.mark.parametrize('settings', [['--shifts', '1'], ['--shifts', '2'],
                                       ['--shifts', '1', '--patch-length', '256',
-                                       '--overlap', '16']])
+                                       '--overlap', '16'], ['--shifts', '1', '--level', 'file']])
 def test_model_runs_end_to_end_and_matches_make_separate(settings, tmp_path, capsys, model_path):
     names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
     assert make_separate.main(['-i', str(tmp_path / 'mix'), '-o', str(tmp_path / 'sep'),

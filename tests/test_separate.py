@@ -132,6 +132,27 @@ def test_patch_length_is_an_option(tmp_path, model_path):
     assert np.all(np.isfinite(long)) and not np.allclose(default, long, atol=1e-4)
 
 
+@pytest.mark.parametrize('level', ['patch', 'file'])
+def test_a_loud_moment_elsewhere_leaves_the_rest_alone(level, tmp_path, model_path):
+    # a quiet passage separated alone, and again with a burst 40 dB louder
+    # 4 s after it: patch levelling (the default) separates the passage the
+    # same way; upstream's whole-file scaling does not
+    quiet = 0.01 * (harmonic_stack(8.0) + noise_bursts(8.0))
+    burst = noise_bursts(2.0, seed=3)
+    burst = burst / np.max(np.abs(burst))
+    alone = write(tmp_path / 'alone.wav', quiet)
+    loud = write(tmp_path / 'loud.wav', np.concatenate([quiet, np.zeros(4 * 16000), burst]))
+    outs = [str(tmp_path / name) for name in ('alone_out.wav', 'loud_out.wav')]
+    for source, out in zip((alone, loud), outs):
+        assert separate('-i', source, '-o', out, '-m', model_path, '--level', level) == 0
+    first = [sf.read(out)[0][:4 * 16000] for out in outs]
+    change = np.max(np.abs(first[0] - first[1])) / np.max(np.abs(first[0]))
+    if level == 'patch':
+        assert change < 1e-3
+    else:
+        assert change > 1e-2
+
+
 def test_input_rate_and_channels(tmp_path, model_path):
     stereo = np.stack([tone(2.0, 44100), chirp(2.0, 44100)], axis=1)
     source = write(tmp_path / 'stereo.flac', stereo, 44100, 'PCM_16')
