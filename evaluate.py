@@ -308,13 +308,11 @@ class ModelMethod:
         self.separator = make_separate.load_separator(
             path, args.gpu, args.hard_mask, overlap=args.overlap, shifts=args.shifts,
             length=args.patch_length, level=args.level)
-        self.shifts = args.shifts
-        self.patching = (args.patch_length, args.overlap, args.level)
+        self.settings = make_separate.separation_settings(args)
 
     def describe(self):
-        return 'model {}, {} mask, {} shift{}, patches of {} frames sharing {}, level: {}'.format(
-            self.path, 'hard' if self.separator.hard_mask else 'soft', self.shifts,
-            cli.plural(self.shifts), *self.patching)
+        return 'model {}; {}'.format(self.path, '; '.join(
+            '{} {}'.format(name, text) for name, text in self.settings))
 
     def estimate(self, item):
         return self.separator.separate(item.mixture)[0]

@@ -115,11 +115,7 @@ def separate_main(args, world=(0, 1), report=None):
                                level=args.level)
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
-        ('output', args.out), ('model', args.model),
-        ('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
-                                          cli.plural(args.shifts))),
-        ('patches', '{} frames, {} shared, level: {}'.format(args.patch_length, args.overlap,
-                                                             args.level)),
+        ('output', args.out), ('model', args.model)] + separation_settings(args) + [
         ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:
@@ -461,6 +457,15 @@ class AudioSink:
 
 # --------------------------------------------------------------------------
 # The separator
+
+def separation_settings(args):
+    """``[(name, text)]`` of the mask, shifts and patching in ``args``, as
+    printed by make_separate.py and evaluate.py."""
+    return [('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
+                                             cli.plural(args.shifts))),
+            ('patches', '{} frames, {} shared, level: {}'.format(
+                args.patch_length, args.overlap, args.level))]
+
 
 def check_patching(args):
     """One line for a ``--patch-length``, ``--overlap`` or ``--shifts`` out of range."""

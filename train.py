@@ -406,14 +406,7 @@ def scatter_datasets(args, comm):
 # Model and trainer
 
 def initial_model(args):
-    """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model,
-    training with the --dropout ratio."""
-    unet, how = _initial_weights(args)
-    unet.dropout = args.dropout
-    return unet, how
-
-
-def _initial_weights(args):
+    """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model."""
     unet = network.UNet()
     if args.resume:
         return unet, 'snapshot {}'.format(args.resume)
@@ -720,6 +713,7 @@ def train(args):
     train_set, val_set, described = (load_datasets(args) if comm is None
                                      else scatter_datasets(args, comm))
     unet, how = initial_model(args)
+    unet.dropout = args.dropout
     settings = [
         ('GPU', args.gpu), ('Minibatch-size', args.batchsize),
         ('patch-length', args.patchlength),
