@@ -34,6 +34,19 @@ MIX_SPEECH_ALONE = 0.1    # share of examples with speech only
 MIX_MUSIC_ALONE = 0.1     # share of examples with music only
 MIX_TWO_MUSIC = 0.25      # share of examples whose music is two crops summed
 MIX_SHORT_MUSIC = ('repeat', 'silence')  # music shorter than a crop: repeated (default) or silence
+MIX_NOISE_MUSIC = 0.0     # share of music crops with a synthetic noise-percussion loop
+                          # added (train.py --noise-music, noise_loops.py; 0: none drawn)
+MIX_NOISE_LEVEL_DB = (-10.0, 10.0)  # that loop's power relative to the music crop's, dB
+
+# Synthetic noise percussion (noise_loops.py): shaker/brush-like bursts
+NOISE_VOICES = 3          # voices in a loop, at most (each its own band and envelope)
+NOISE_STEPS = 16          # steps in a bar's pattern
+NOISE_TEMPO_BPM = (70.0, 160.0)  # beats per minute
+NOISE_SUBDIVISIONS = (2, 4)      # pattern steps per beat
+NOISE_ATTACK_S = (0.003, 0.3)    # burst rise time, seconds (log-uniform)
+NOISE_DECAY_S = (0.05, 0.6)      # burst fall time to -60 dB, seconds (log-uniform)
+NOISE_LOW_HZ = (300.0, 6000.0)   # band's low edge, Hz (log-uniform); the high edge is
+                                 # 2 to 16 times it, at most 8 kHz
 MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
 
 # Separation

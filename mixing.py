@@ -12,7 +12,9 @@ the same mixture twice. One example is
   it, from a random point of the loop (``short_music='silence'``: placed
   in silence instead, as before); with ``balance_music`` every music
   source (``source_name``) is drawn equally often, however much of it
-  there is, and ``music_speed`` plays the music faster or slower;
+  there is, and ``music_speed`` plays the music faster or slower; with
+  ``noise_music`` a share of the crops get a synthetic loop of noise
+  bursts added (shakers, brushes: ``noise_loops.py``);
 * the two at a speech-to-music power ratio drawn from ``snr_db``; a share of
   examples is speech alone and a share music alone, so that the model learns
   to pass clean speech and to silence pure music;
@@ -34,6 +36,7 @@ import chainer
 import numpy as np
 
 import const
+import noise_loops
 import util
 
 
@@ -49,6 +52,7 @@ class MixSettings:
     short_music: str = const.MIX_SHORT_MUSIC[0]  # 'repeat' or 'silence': music shorter than a crop
     music_speed: tuple = const.MIX_MUSIC_SPEED  # music speed factor range (tempo and pitch)
     balance_music: bool = False                 # draw every music source equally often
+    noise_music: float = const.MIX_NOISE_MUSIC  # share of music with a noise-percussion loop
 
 
 def source_name(path):
@@ -128,6 +132,18 @@ def power(signal):
     return float(np.mean(np.square(signal, dtype=np.float64)))
 
 
+def with_noise_loop(rng, music):
+    """``music`` plus a synthetic noise-percussion loop (noise_loops.py) at
+    a power ``const.MIX_NOISE_LEVEL_DB`` relative to it (the loop alone,
+    peaking at 1, where the crop is silent)."""
+    loop = noise_loops.noise_loop(rng, len(music))
+    p_music, p_loop = power(music), power(loop)
+    if p_music > 0.0 and p_loop > 0.0:
+        ratio = 10.0 ** (rng.uniform(*const.MIX_NOISE_LEVEL_DB) / 10.0)
+        loop = loop * np.float32(np.sqrt(p_music / p_loop * ratio))
+    return music + loop
+
+
 class MixingDataset(chainer.dataset.DatasetMixin):
     """``(mix, speech)`` patches ``(1, 512, length)`` float32, drawn on the fly.
 
@@ -168,6 +184,8 @@ class MixingDataset(chainer.dataset.DatasetMixin):
         music = self.music_crop(rng)
         if rng.random() < s.two_music:
             music = music + self.music_crop(rng) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)
+        if s.noise_music and rng.random() < s.noise_music:   # no draw at 0: runs repeat
+            music = with_noise_loop(rng, music)
         condition = rng.random()
         if condition < s.speech_alone:
             return speech, np.zeros_like(music)

@@ -141,6 +141,11 @@ def build_parser():
     mix.add_argument('--music-speed', type=float, nargs=2, default=const.MIX_MUSIC_SPEED,
                      metavar=('LOW', 'HIGH'),
                      help='music speed factor range, tempo and pitch (default: %(default)s)')
+    mix.add_argument('--noise-music', type=float, default=const.MIX_NOISE_MUSIC,
+                     metavar='SHARE',
+                     help='share of music crops with a synthetic loop of noise bursts '
+                          '(shaker, brush) added, so that such percussion is heard as '
+                          'music (noise_loops.py; default: %(default)s)')
     mix.add_argument('--balance-music', action='store_true',
                      help='draw every music source (the file name up to "__") equally '
                           'often instead of in proportion to its length')
@@ -306,7 +311,8 @@ def mixing_dataset(args, stream=0):
     settings = mixing.MixSettings(
         snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
         music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
-        music_speed=tuple(args.music_speed), balance_music=args.balance_music)
+        music_speed=tuple(args.music_speed), balance_music=args.balance_music,
+        noise_music=args.noise_music)
     epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
     sources = [mixing.source_name(path) for path in paths['music']]
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
@@ -314,11 +320,13 @@ def mixing_dataset(args, stream=0):
                                    target=args.target, settings=settings,
                                    music_sources=sources)
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
-                     'tracks ({:.1f} min{}), {} patches/epoch'.format(
+                     'tracks ({:.1f} min{}){}, {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
                          len(tracks['music']), dataset.music.seconds / 60,
                          ', {} sources drawn equally often'.format(len(set(sources)))
-                         if args.balance_music else '', epoch_size))
+                         if args.balance_music else '',
+                         ', noise percussion added to {:.0%} of the music'.format(
+                             args.noise_music) if args.noise_music else '', epoch_size))
 
 
 def check_mixing(args):
@@ -326,8 +334,8 @@ def check_mixing(args):
     cli.check_interval('--snr', args.snr, *const.MIX_SNR_LIMITS)
     cli.check_interval('--speed', args.speed, *const.SPEED_LIMITS)
     cli.check_interval('--music-speed', args.music_speed, *const.SPEED_LIMITS)
-    for share in list(args.alone) + [args.two_music]:
-        cli.check_range('--alone/--two-music', share, 0.0, 1.0)
+    for share in list(args.alone) + [args.two_music, args.noise_music]:
+        cli.check_range('--alone/--two-music/--noise-music', share, 0.0, 1.0)
     if sum(args.alone) > 1.0:
         raise cli.UserError('--alone {} {}: the two shares add up to more than 1'.format(
             *args.alone))

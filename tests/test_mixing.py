@@ -134,6 +134,21 @@ def test_music_speed_shifts_the_music_pitch_and_none_drawn_by_default():
     assert peaks[1.5] == pytest.approx(750.0, abs=2.0)
 
 
+def test_noise_music_adds_a_loop_within_ten_db_of_the_music_and_none_by_default():
+    settings = dict(speech_alone=0.0, music_alone=1.0, two_music=0.0)
+    crops = {}
+    for share in (0.0, 1.0):
+        dataset = pool(noise_music=share, **settings)
+        crops[share] = [dataset.draw_sources(np.random.default_rng(seed))[1]
+                        for seed in range(6)]
+    default = pool(**settings)
+    for seed, (plain, noisy) in enumerate(zip(crops[0.0], crops[1.0])):
+        assert np.array_equal(plain, default.draw_sources(np.random.default_rng(seed))[1])
+        loop = noisy - plain            # the crop is drawn first, then the loop added
+        ratio = 10 * np.log10(mixing.power(loop) / mixing.power(plain))
+        assert const.MIX_NOISE_LEVEL_DB[0] - 0.01 <= ratio <= const.MIX_NOISE_LEVEL_DB[1] + 0.01
+
+
 def test_every_epoch_visits_new_indices():
     order = mixing.EpochOffsetOrder()
     first = order(np.arange(4), 0)
@@ -184,19 +199,20 @@ def test_train_short_music_option_changes_the_examples(tmp_path):
     assert losses['repeat'] != losses['silence']
 
 
-def test_train_balance_music_and_music_speed_change_the_examples(tmp_path):
+def test_train_balance_music_music_speed_and_noise_music_change_the_examples(tmp_path):
     speech, music = audio_dirs(tmp_path)
     write(tmp_path / 'music' / 'other__loop.wav', tone(0.5, freq=700.0))
     losses = {}
     for name, extra in (('plain', []), ('balanced', ['--balance-music']),
-                        ('faster', ['--music-speed', '1.2', '1.3'])):
+                        ('faster', ['--music-speed', '1.2', '1.3']),
+                        ('noise', ['--noise-music', '1'])):
         out = str(tmp_path / name)
         assert train.main(['--mix', '-s', speech, '-m', music, '-o', out, '-b', '2',
                            '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
                            '--seed', '5', '--val', '0', '-e', '1'] + extra) == 0
         with open(os.path.join(out, 'log')) as handle:
             losses[name] = json.load(handle)[-1]['main/loss']
-    assert len(set(losses.values())) == 3
+    assert len(set(losses.values())) == 4
 
 
 def test_train_mix_with_worker_processes(tmp_path):
@@ -233,7 +249,8 @@ def test_sigterm_to_the_process_group_stops_training_with_workers(tmp_path):
 @pytest.mark.parametrize('option', [
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
     ['--music-speed', '1.1', '0.9'],
-    ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--epoch-size', '0']])
+    ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--noise-music', '-0.1'],
+    ['--epoch-size', '0']])
 def test_train_mix_refuses_settings_out_of_range_in_one_line(tmp_path, capsys, option):
     assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', *option) == 1
     err = capsys.readouterr().err.strip().splitlines()

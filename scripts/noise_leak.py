@@ -1,0 +1,60 @@
+"""How much synthetic noise percussion a model lets through as speech.
+
+Separates ``--items`` noise-percussion loops of ``--seconds`` each
+(noise_loops.py, drawn from seeds ``--seed``, ``--seed + 1``, ... with
+generators of their own, so none is a training example) at a peak of
+-6 dBFS, with make_separate.py's default settings, and prints each model's
+output energy relative to its input (dB: mean and worst), as evaluate.py
+reports music alone. Lower is better; -25 dB is the bar docs/MODEL.md sets
+for real music.
+
+Usage: python3 scripts/noise_leak.py unet.model [result/model_N ...]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import compat  # noqa: E402,F401  (before chainer)
+import const  # noqa: E402
+import make_separate  # noqa: E402
+import noise_loops  # noqa: E402
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('models', nargs='+')
+    parser.add_argument('--items', type=int, default=30)
+    parser.add_argument('--seconds', type=float, default=12.0)
+    parser.add_argument('--seed', type=int, default=20261126)
+    return parser
+
+
+def items(count, seconds, seed):
+    """``count`` loops of ``seconds`` at a peak of -6 dBFS."""
+    n = int(seconds * const.SR)
+    return [0.5 * noise_loops.noise_loop(np.random.default_rng([seed + k, 7]), n)
+            for k in range(count)]
+
+
+def leak_db(separator, loop):
+    speech, _ = separator.separate(loop)
+    return 10 * np.log10(max(np.sum(np.square(speech, dtype=np.float64)), 1e-20)
+                         / np.sum(np.square(loop, dtype=np.float64)))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    loops = items(args.items, args.seconds, args.seed)
+    print('{} noise-percussion loops of {} s (seed {})'.format(args.items, args.seconds, args.seed))
+    for model in args.models:
+        separator = make_separate.load_separator(model)
+        leaks = [leak_db(separator, loop) for loop in loops]
+        print('{}: mean {:.1f} dB, worst {:.1f} dB'.format(model, np.mean(leaks), max(leaks)))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
