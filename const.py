@@ -45,8 +45,11 @@ NOISE_TEMPO_BPM = (70.0, 160.0)  # beats per minute
 NOISE_SUBDIVISIONS = (2, 4)      # pattern steps per beat
 NOISE_ATTACK_S = (0.003, 0.3)    # burst rise time, seconds (log-uniform)
 NOISE_DECAY_S = (0.05, 0.6)      # burst fall time to -60 dB, seconds (log-uniform)
-NOISE_LOW_HZ = (300.0, 6000.0)   # band's low edge, Hz (log-uniform); the high edge is
-                                 # 2 to 16 times it, at most 8 kHz
+NOISE_LOW_HZ = (300.0, 6000.0)   # band's low edge, Hz (log-uniform)
+NOISE_BAND_RATIO = (2.0, 16.0)   # high edge over low edge (log-uniform; at most 8 kHz)
+NOISE_DENSITY = (0.15, 0.5)      # share of a pattern's steps struck (uniform)
+NOISE_VOICE_GAIN_DB = (-12.0, 0.0)  # a voice's level, dB
+NOISE_HIT_GAIN_DB = (-6.0, 0.0)     # each hit's level within its voice, dB
 MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
 
 # Separation

@@ -6,7 +6,9 @@ cabasas, brushes, reversed cymbals). To a magnitude mask such a burst looks
 like a fricative, and the model passes it as speech (docs/MODEL.md, the
 Sonic Pi loops of the test side). ``train.py --noise-music SHARE`` adds one
 of these loops to that share of the music crops (``mixing.py``), so that
-the model hears noise bursts in a rhythm as music.
+the model hears noise bursts in a rhythm as music. On the corpus that
+taught the model to cut clean speech's fricatives too (docs/MODEL.md,
+stages 17 and 18), so the shipped model was trained without it.
 
 A loop has one to ``const.NOISE_VOICES`` voices. Each voice is white noise
 band-passed to its own band, shaped by a linear attack and an exponential
@@ -31,23 +33,24 @@ def noise_loop(rng, n):
 
 def voice(rng, n, step):
     """One voice: band-limited noise struck on a bar pattern of steps
-    ``step`` seconds apart (16 steps a bar), at a level 0 to -12 dB."""
+    ``step`` seconds apart (``const.NOISE_STEPS`` a bar), each hit and the
+    voice at levels drawn from const.py."""
     hits = hit_times(rng, n, step)
     envelope = np.zeros(n, np.float32)
     shape = burst(rng)
     for start in hits:
-        gain = 10.0 ** (rng.uniform(-6.0, 0.0) / 20.0)
+        gain = 10.0 ** (rng.uniform(*const.NOISE_HIT_GAIN_DB) / 20.0)
         end = min(n, start + len(shape))
         envelope[start:end] = np.maximum(envelope[start:end], gain * shape[:end - start])
     noise = band_limited(rng, rng.standard_normal(n).astype(np.float32))
-    return noise * envelope * np.float32(10.0 ** (rng.uniform(-12.0, 0.0) / 20.0))
+    return noise * envelope * np.float32(10.0 ** (rng.uniform(*const.NOISE_VOICE_GAIN_DB) / 20.0))
 
 
 def hit_times(rng, n, step):
-    """Start samples of the hits: a 16-step pattern (each step on with a
-    drawn probability, at least one), repeated from a random phase; at least
-    one hit in the ``n`` samples."""
-    pattern = rng.random(const.NOISE_STEPS) < rng.uniform(0.15, 0.5)
+    """Start samples of the hits: a pattern of ``const.NOISE_STEPS`` steps
+    (each struck with a drawn probability, at least one), repeated from a
+    random phase; at least one hit in the ``n`` samples."""
+    pattern = rng.random(const.NOISE_STEPS) < rng.uniform(*const.NOISE_DENSITY)
     pattern[rng.integers(const.NOISE_STEPS)] = True
     steps = np.flatnonzero(pattern)
     bar = step * const.NOISE_STEPS
@@ -70,10 +73,10 @@ def burst(rng):
 
 def band_limited(rng, noise):
     """``noise`` band-passed between a low edge (log-uniform in
-    const.NOISE_LOW_HZ) and 2 to 16 times it, capped at 8 kHz, with
-    gentle 12 dB/octave skirts (a filter in the FFT domain)."""
+    const.NOISE_LOW_HZ) and const.NOISE_BAND_RATIO times it, capped at 8 kHz,
+    with gentle 12 dB/octave skirts (a filter in the FFT domain)."""
     low = np.exp(rng.uniform(*np.log(const.NOISE_LOW_HZ)))
-    high = min(const.SR / 2.0, low * np.exp(rng.uniform(np.log(2.0), np.log(16.0))))
+    high = min(const.SR / 2.0, low * np.exp(rng.uniform(*np.log(const.NOISE_BAND_RATIO))))
     freqs = np.fft.rfftfreq(len(noise), 1.0 / const.SR)
     with np.errstate(divide='ignore'):
         gain = 1.0 / (1.0 + (low / np.maximum(freqs, 1.0)) ** 2) / (1.0 + (freqs / high) ** 2)
