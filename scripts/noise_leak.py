@@ -19,6 +19,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import compat  # noqa: E402,F401  (before chainer)
 import const  # noqa: E402
+import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 import noise_loops  # noqa: E402
 
@@ -40,9 +41,9 @@ def items(count, seconds, seed):
 
 
 def leak_db(separator, loop):
-    speech, _ = separator.separate(loop)
-    return 10 * np.log10(max(np.sum(np.square(speech, dtype=np.float64)), 1e-20)
-                         / np.sum(np.square(loop, dtype=np.float64)))
+    """What ``separator`` keeps of ``loop`` as speech, in dB (evaluate.py's
+    music-alone measure)."""
+    return evaluate.level_db(separator.separate(loop)[0], loop)
 
 
 def main(argv=None):
