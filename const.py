@@ -38,6 +38,12 @@ MIX_NOISE_MUSIC = 0.0     # share of music crops with a synthetic noise-percussi
                           # added (train.py --noise-music, noise_loops.py; 0: none drawn)
 MIX_NOISE_LEVEL_DB = (-10.0, 10.0)  # that loop's power relative to the music crop's, dB
 
+# Training losses (train.py --loss, network.py, signal_loss.py)
+LOSSES = ('l1', 'snr')    # l1: upstream's, on magnitudes; snr: on the estimate's waveform
+SNR_LOSS_TAU = 1e-4       # the SNR loss's threshold, relative to the mixture's energy:
+                          # speech alone counts as clean at 40 dB, music alone asks for -40 dB
+SNR_LOSS_EPS = 1e-12      # added to the energies (normalised units), so silence gives no log(0)
+
 # Synthetic noise percussion (noise_loops.py): shaker/brush-like bursts
 NOISE_VOICES = 3          # voices in a loop, at most (each its own band and envelope)
 NOISE_STEPS = 16          # steps in a bar's pattern

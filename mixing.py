@@ -152,11 +152,14 @@ class MixingDataset(chainer.dataset.DatasetMixin):
     epochs, so every example of a run is new. ``target`` is ``vocal`` (the
     speech magnitude) or ``vocal_psa`` (its phase-sensitive part).
     ``music_sources`` names each music track's source (``source_name``),
-    used by ``settings.balance_music``.
+    used by ``settings.balance_music``. With ``spectra`` an example also
+    holds the complex spectra of the mixture and of the speech, ``(2, 513,
+    length)`` real and imaginary parts on the same scale (train.py --loss snr).
     """
 
     def __init__(self, speech, music, length, epoch_size, seed=0, stream=0,
-                 target='vocal', settings=MixSettings(), music_sources=None):
+                 target='vocal', settings=MixSettings(), music_sources=None,
+                 spectra=False):
         self.speech = TrackPool(speech)
         self.music = TrackPool(music, repeat=settings.short_music == 'repeat',
                                sources=music_sources if settings.balance_music else None)
@@ -166,6 +169,7 @@ class MixingDataset(chainer.dataset.DatasetMixin):
         self.stream = stream
         self.target = target
         self.settings = settings
+        self.spectra = spectra
         self.n_samples = (length - 1) * const.H     # gives exactly `length` frames
 
     def __len__(self):
@@ -207,7 +211,8 @@ class MixingDataset(chainer.dataset.DatasetMixin):
                              rng.uniform(*self.settings.music_speed))
 
     def features(self, rng, speech, music):
-        """Normalised magnitudes of the mixture and of the speech target."""
+        """Normalised magnitudes of the mixture and of the speech target (and
+        with ``spectra`` both complex spectra, scaled alike)."""
         spec_speech = util.stft(speech)
         spec_mix = spec_speech + util.stft(music)
         mix = np.abs(spec_mix)
@@ -217,8 +222,13 @@ class MixingDataset(chainer.dataset.DatasetMixin):
             target = np.abs(spec_speech)
         peak = float(mix.max())
         scale = 0.0 if peak == 0.0 else 10.0 ** (-rng.uniform(*self.settings.gain_db) / 20.0) / peak
-        return ((mix[None, 1:] * scale).astype(np.float32),
-                (target[None, 1:] * scale).astype(np.float32))
+        magnitudes = ((mix[None, 1:] * scale).astype(np.float32),
+                      (target[None, 1:] * scale).astype(np.float32))
+        if not self.spectra:
+            return magnitudes
+        return magnitudes + tuple(
+            (np.stack((spec.real, spec.imag)) * scale).astype(np.float32)
+            for spec in (spec_mix, spec_speech))
 
 
 class EpochOffsetOrder:

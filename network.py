@@ -15,6 +15,7 @@ import numpy as np
 from chainer import reporter
 
 import const
+import signal_loss
 
 
 class ModelError(Exception):
@@ -74,24 +75,46 @@ class UNet(chainer.Chain):
 
 
 class UNetTrainmodel(chainer.Chain):
-    """Training wrapper: L1 between ``mix * mask`` and the speech target.
+    """Training wrapper: the U-Net and its loss.
 
     Called with ``(mix, speech)``, both ``(batch, 1, 512, frames)``; ``speech``
     is the speech magnitude or its phase-sensitive part (train.py --target,
-    whichever the data loader passes). Reports
-    ``loss`` (so ``main/loss`` and ``validation/main/loss`` in the log).
+    whichever the data loader passes): it minimises the mean absolute error
+    between ``mix * mask`` and ``speech`` (upstream's loss). Called with the
+    complex spectra of the mixture and of the speech too, ``(batch, 2, 513,
+    frames)`` real and imaginary parts (train.py --loss snr), it minimises
+    ``signal_loss.snr_loss`` on the masked mixture's waveform instead.
+
+    Reports ``loss``, the L1 (so ``main/loss`` and ``validation/main/loss``
+    in the log stay comparable whatever is minimised), and with the spectra
+    ``snr``, minus the SNR loss (dB, higher is better).
     """
 
     def __init__(self, unet):
         super().__init__()
+        self._inverse = {}
         with self.init_scope():
             self.unet = unet
 
-    def forward(self, mix, speech):
+    def forward(self, mix, speech, mixture_spectrum=None, speech_spectrum=None):
         mask = self.unet(mix)
-        loss = F.mean_absolute_error(mix * mask, speech)
-        reporter.report({'loss': loss}, self)
+        l1 = F.mean_absolute_error(mix * mask, speech)
+        reporter.report({'loss': l1}, self)
+        if mixture_spectrum is None:
+            return l1
+        inverse = self.inverse_stft(mix.shape[-1])
+        estimate = inverse(*signal_loss.masked_spectrum(mask, mixture_spectrum))
+        clean = inverse(speech_spectrum[:, 0], speech_spectrum[:, 1])
+        mixture = inverse(mixture_spectrum[:, 0], mixture_spectrum[:, 1])
+        loss = signal_loss.snr_loss(estimate, clean.array, mixture.array)
+        reporter.report({'snr': -loss}, self)
         return loss
+
+    def inverse_stft(self, frames):
+        """A ``signal_loss.InverseSTFT`` for ``frames``, on this model's device."""
+        if frames not in self._inverse:
+            self._inverse[frames] = signal_loss.InverseSTFT(frames, self.xp)
+        return self._inverse[frames]
 
 
 def expected_keys():

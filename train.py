@@ -103,6 +103,12 @@ def build_parser():
                              'phase-sensitive part (make_dataset.py --psa), which '
                              'favours the waveform heard with the mixture\'s phase '
                              '(default: %(default)s)')
+    parser.add_argument('--loss', default=const.LOSSES[0], choices=const.LOSSES,
+                        help='what training minimises: l1, the mean absolute error of the '
+                             'masked magnitude (as upstream), or snr, the thresholded '
+                             'signal-to-noise ratio of the estimate\'s waveform heard with '
+                             'the mixture\'s phase (needs --mix; signal_loss.py). The log\'s '
+                             'loss columns are the L1 either way (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
     parser.add_argument('--communicator', default='', choices=COMMUNICATORS, metavar='NAME',
@@ -318,7 +324,7 @@ def mixing_dataset(args, stream=0):
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
                                    epoch_size, seed=args.seed, stream=stream,
                                    target=args.target, settings=settings,
-                                   music_sources=sources)
+                                   music_sources=sources, spectra=args.loss == 'snr')
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
                      'tracks ({:.1f} min{}){}, {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
@@ -528,7 +534,8 @@ def build_trainer(args, unet, train, val, comm=None):
         trainer.extend(extensions.PlotReport(losses, 'epoch', file_name='loss.png'),
                        trigger=epoch)
     terminal = sys.stdout.isatty()    # a redirected log gets the epoch lines only
-    trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses +
+    snr = ['main/snr'] if args.loss == 'snr' else []
+    trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses + snr +
                                           ['lr', 'elapsed_time'],
                                           out=sys.stdout if terminal else PlainLines()))
     if terminal:
@@ -655,6 +662,9 @@ def check_numbers(args):
         raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
             args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
+    if args.loss == 'snr' and not args.mix:
+        raise cli.UserError('--loss snr: needs --mix (the npz files of -t hold magnitudes, '
+                            'not the phase the waveform needs)')
 
 
 def check_output(folder):
@@ -727,7 +737,7 @@ def train(args):
         ('patch-length', args.patchlength),
         ('learning rate', args.lr if args.lr_end is None else
          '{} falling to {}'.format(args.lr, args.lr_end)),
-        ('dropout', args.dropout),
+        ('dropout', args.dropout), ('loss', args.loss),
         ('stop', '{} iterations'.format(args.stop) if args.stop else
          '{} epochs'.format(args.epoch)),
         ('data', described), ('start', how), ('result directory', args.out)]

@@ -1,0 +1,134 @@
+"""signal_loss.py and train.py --loss snr: the loss on the estimate's waveform."""
+import json
+import os
+
+import chainer
+import numpy as np
+import pytest
+
+import const
+import mixing
+import network
+import signal_loss
+import train
+import util
+from conftest import chirp, harmonic_stack, noise_bursts, tone
+from test_mixing import LENGTH, N_SAMPLES, run_mix
+
+TAU_DB = 10 * np.log10(const.SNR_LOSS_TAU)      # -40 dB
+
+
+def spectra(signals):
+    """``(batch, 2, 513, LENGTH)`` real and imaginary parts of util.stft."""
+    specs = np.stack([util.stft(s) for s in signals])
+    return np.stack((specs.real, specs.imag), axis=1).astype(np.float32)
+
+
+def signals():
+    return np.stack([harmonic_stack(N_SAMPLES / const.SR, f0=150)[:N_SAMPLES],
+                     noise_bursts(N_SAMPLES / const.SR, seed=3)[:N_SAMPLES]])
+
+
+def test_inverse_stft_in_the_graph_is_librosas_and_gives_the_signal_back():
+    x = signals()
+    spec = spectra(x)
+    inverse = signal_loss.InverseSTFT(LENGTH)
+    y = inverse(spec[:, 0], spec[:, 1]).array
+    assert y.shape == (2, N_SAMPLES)
+    np.testing.assert_allclose(y, x, atol=1e-5)
+    complex_spec = spec[:, 0] + 1j * spec[:, 1]
+    np.testing.assert_allclose(y[1], util.istft(complex_spec[1], N_SAMPLES), atol=1e-5)
+
+
+def test_masked_spectrum_gives_the_dc_bin_the_lowest_bins_mask_as_separation_does():
+    spec = spectra(signals())
+    mask = np.full((2, 1, const.NET_BINS, LENGTH), 0.25, np.float32)
+    mask[:, :, 0] = 0.5
+    real, imag = signal_loss.masked_spectrum(mask, spec)
+    np.testing.assert_allclose(real.array[:, :2], 0.5 * spec[:, 0, :2], rtol=1e-6)
+    np.testing.assert_allclose(imag.array[:, 2:], 0.25 * spec[:, 1, 2:], rtol=1e-6)
+
+
+def test_snr_loss_reads_as_minus_the_capped_snr():
+    speech = signals()[:1]
+    loss = lambda estimate, reference, mixture: float(   # noqa: E731
+        signal_loss.snr_loss(chainer.Variable(estimate), reference, mixture).array)
+    # speech alone passed untouched: the cap; passed at 0.9: 20 dB
+    assert loss(speech, speech, speech) == pytest.approx(TAU_DB, abs=0.01)
+    assert loss(0.9 * speech, speech, speech) == pytest.approx(-20.0, abs=0.05)
+    assert loss(np.zeros_like(speech), speech, speech) == pytest.approx(0.0, abs=0.01)
+    # music alone: silence is the best (the cap), passing it whole the worst
+    silence = np.zeros_like(speech)
+    assert loss(silence, silence, speech) == pytest.approx(0.0, abs=0.01)
+    assert loss(0.1 * speech, silence, speech) == pytest.approx(-TAU_DB - 20.0 + 0.04, abs=0.05)
+    # an all-silent example: finite, no log(0)
+    assert np.isfinite(loss(silence, silence, silence))
+
+
+def test_the_snr_loss_pulls_the_mask_towards_the_speech():
+    # speech alone in the mixture: a half-open mask must open, an open one is best
+    x = signals()
+    spec = spectra(x)
+    magnitude = np.hypot(spec[:, 0, 1:], spec[:, 1, 1:])[:, None]
+    inverse = signal_loss.InverseSTFT(LENGTH)
+    losses = {}
+    for value in (0.5, 1.0):
+        mask = chainer.Variable(np.full((2, 1, const.NET_BINS, LENGTH), value, np.float32))
+        loss = signal_loss.snr_loss(inverse(*signal_loss.masked_spectrum(mask, spec)), x, x)
+        loss.backward()
+        losses[value] = float(loss.array)
+        if value == 0.5:
+            assert np.sum(mask.grad * magnitude) < 0.0
+    assert losses[1.0] == pytest.approx(TAU_DB, abs=0.1) and losses[0.5] > -7.0
+
+
+def test_train_model_minimises_the_snr_given_spectra_and_reports_the_l1_as_loss():
+    unet = network.UNet()
+    model = network.UNetTrainmodel(unet)
+    x = signals()
+    spec = spectra(x)
+    mix = np.abs(spec[:, 0, 1:] + 1j * spec[:, 1, 1:])[:, None].astype(np.float32)
+    reporter = chainer.Reporter()
+    reporter.add_observer('main', model)
+    observation = {}
+    with chainer.using_config('train', False), reporter.scope(observation):
+        loss = float(model(mix, mix, spec, spec).array)
+        l1 = float(model(mix, mix).array)
+    assert float(observation['main/snr'].array) == pytest.approx(-loss)
+    assert float(observation['main/loss'].array) == pytest.approx(l1)
+    assert TAU_DB < loss < 0.0 and l1 > 0.0
+
+
+def test_mixing_dataset_gives_the_spectra_of_its_magnitudes():
+    speech = [harmonic_stack(3.0, f0=140), chirp(1.0), tone(2.5, freq=330)]
+    music = [noise_bursts(4.0, seed=1)]
+    dataset = mixing.MixingDataset(speech, music, LENGTH, epoch_size=8, seed=3, spectra=True)
+    plain = mixing.MixingDataset(speech, music, LENGTH, epoch_size=8, seed=3)
+    for i in range(4):
+        mix, target, mix_spec, speech_spec = dataset.get_example(i)
+        assert mix_spec.shape == speech_spec.shape == (2, const.N_BINS, LENGTH)
+        np.testing.assert_allclose(np.hypot(*mix_spec)[None, 1:], mix, rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(np.hypot(*speech_spec)[None, 1:], target,
+                                   rtol=1e-4, atol=1e-7)
+        for a, b in zip((mix, target), plain.get_example(i)):   # same examples as without
+            np.testing.assert_array_equal(a, b)
+
+
+def test_train_loss_snr_runs_logs_the_snr_and_trains_otherwise(tmp_path):
+    logs = {}
+    for loss in ('l1', 'snr'):
+        out = str(tmp_path / loss)
+        assert run_mix(tmp_path, out, '-e', '1', '--loss', loss) == 0
+        with open(os.path.join(out, 'log')) as handle:
+            logs[loss] = json.load(handle)[-1]
+    assert 'main/snr' in logs['snr'] and 'main/snr' not in logs['l1']
+    assert np.isfinite(logs['snr']['main/snr'])
+    # the first step's gradients differ, so the next step's L1 does too
+    assert logs['snr']['main/loss'] != logs['l1']['main/loss']
+
+
+def test_train_loss_snr_needs_mix_in_one_line(tmp_path, capsys):
+    assert train.main(['-t', str(tmp_path), '-o', str(tmp_path / 'r'), '--loss', 'snr',
+                       '--stop', '1']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--loss snr' in err[0] and '--mix' in err[0]
