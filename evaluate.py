@@ -87,18 +87,7 @@ def build_parser():
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary model mask (threshold {}), as make_separate.py '
                              '--hard-mask'.format(const.HARD_MASK_THRESHOLD))
-    parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
-                        help='separations averaged per model, as make_separate.py '
-                             '--shifts (default: %(default)s)')
-    parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
-                        help='frames per network patch for -m, as make_separate.py '
-                             '--patch-length (default: %(default)s)')
-    parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP, metavar='FRAMES',
-                        help='frames shared by neighbouring patches for -m, as '
-                             'make_separate.py --overlap (default: %(default)s)')
-    parser.add_argument('--level', choices=const.LEVELS, default=const.LEVELS[0],
-                        help='network input level for -m, as make_separate.py --level '
-                             '(default: %(default)s)')
+    make_separate.add_separation_options(parser, ' for -m')
     parser.add_argument('--gpu', '-g', type=int, default=-1,
                         help='GPU id for -m; negative for the CPU (default: %(default)s)')
     parser.add_argument('--by', action='append', choices=SOURCE_KINDS, default=[],

@@ -54,20 +54,7 @@ def build_parser():
                              'default soft mask'.format(const.HARD_MASK_THRESHOLD))
     parser.add_argument('--batch', type=int, default=const.SEPARATE_BATCH,
                         help='patches per forward pass (default: %(default)s)')
-    parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
-                        help='frames shared by neighbouring patches (default: %(default)s)')
-    parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
-                        help='frames per network patch, a multiple of {} (default: '
-                             '%(default)s, as in training)'.format(const.PATCH_MULTIPLE))
-    parser.add_argument('--level', choices=const.LEVELS, default=const.LEVELS[0],
-                        help='patch: bring each patch to the level the model was trained '
-                             'at, so a loud moment elsewhere does not change the rest; '
-                             'file: scale by the file\'s peak only, as upstream '
-                             '(default: %(default)s)')
-    parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
-                        help='average N separations whose STFT frames are offset by '
-                             '{} / N samples: cleaner speech for N times the work; 1 is '
-                             'fastest (default: %(default)s)'.format(const.H))
+    add_separation_options(parser)
     parser.add_argument('--subtype', default=None,
                         help='sample format, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT '
                              'for wav, the format\'s usual one otherwise)')
@@ -75,6 +62,28 @@ def build_parser():
                         help='replace existing output files')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
+
+
+def add_separation_options(parser, scope=''):
+    """The options that set how the network runs over a recording (--overlap,
+    --patch-length, --level, --shifts), shared with evaluate.py, whose help
+    adds ``scope`` (e.g. ``' for -m'``); ``separation_settings`` reads them."""
+    parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
+                        help='frames shared by neighbouring patches{} (default: '
+                             '%(default)s)'.format(scope))
+    parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
+                        help='frames per network patch{}, a multiple of {} (default: '
+                             '%(default)s, as in training)'.format(scope, const.PATCH_MULTIPLE))
+    parser.add_argument('--level', choices=const.LEVELS, default=const.LEVELS[0],
+                        help='network input level{}: patch brings each patch to the '
+                             'level the model was trained at, so a loud moment elsewhere '
+                             'does not change the rest; file scales by the file\'s peak '
+                             'only, as upstream '
+                             '(default: %(default)s)'.format(scope))
+    parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
+                        help='average N separations{} whose STFT frames are offset by '
+                             '{} / N samples: cleaner speech for N times the work; 1 is '
+                             'fastest (default: %(default)s)'.format(scope, const.H))
 
 
 def main(argv=None):
