@@ -40,8 +40,9 @@ MIX_NOISE_LEVEL_DB = (-10.0, 10.0)  # that loop's power relative to the music cr
 
 # Training losses (train.py --loss, network.py, signal_loss.py)
 LOSSES = ('l1', 'snr')    # l1: upstream's, on magnitudes; snr: on the estimate's waveform
-SNR_LOSS_TAU = 1e-4       # the SNR loss's threshold, relative to the mixture's energy:
-                          # speech alone counts as clean at 40 dB, music alone asks for -40 dB
+SNR_LOSS_CAP_DB = 40.0    # the SNR loss's cap (--snr-cap): speech alone counts as clean
+                          # at 40 dB SNR, music alone asks to be 40 dB below the mixture
+SNR_LOSS_CAP_LIMITS = (1.0, 100.0)  # the --snr-cap accepted, dB
 SNR_LOSS_EPS = 1e-12      # added to the energies (normalised units), so silence gives no log(0)
 
 # Synthetic noise percussion (noise_loops.py): shaker/brush-like bursts

@@ -83,15 +83,17 @@ class UNetTrainmodel(chainer.Chain):
     between ``mix * mask`` and ``speech`` (upstream's loss). Called with the
     complex spectra of the mixture and of the speech too, ``(batch, 2, 513,
     frames)`` real and imaginary parts (train.py --loss snr), it minimises
-    ``signal_loss.snr_loss`` on the masked mixture's waveform instead.
+    ``signal_loss.snr_loss`` on the masked mixture's waveform instead, capped
+    at ``snr_cap_db``.
 
     Reports ``loss``, the L1 (so ``main/loss`` and ``validation/main/loss``
     in the log stay comparable whatever is minimised), and with the spectra
     ``snr``, minus the SNR loss (dB, higher is better).
     """
 
-    def __init__(self, unet):
+    def __init__(self, unet, snr_cap_db=const.SNR_LOSS_CAP_DB):
         super().__init__()
+        self.snr_cap_db = snr_cap_db
         self._inverse = {}
         with self.init_scope():
             self.unet = unet
@@ -106,7 +108,7 @@ class UNetTrainmodel(chainer.Chain):
         estimate = inverse(*signal_loss.masked_spectrum(mask, mixture_spectrum))
         clean = inverse(speech_spectrum[:, 0], speech_spectrum[:, 1])
         mixture = inverse(mixture_spectrum[:, 0], mixture_spectrum[:, 1])
-        loss = signal_loss.snr_loss(estimate, clean.array, mixture.array)
+        loss = signal_loss.snr_loss(estimate, clean.array, mixture.array, self.snr_cap_db)
         reporter.report({'snr': -loss}, self)
         return loss
 

@@ -13,7 +13,7 @@ with ``s`` the speech, ``y`` the estimate and ``x`` the mixture, so that:
 every example weighs the same whatever its level; an example of music alone
 (``s`` = 0) asks for silence down to ``tau`` of the mixture's energy; and
 speech alone stops pulling once the estimate is ``-10 log10(tau)`` dB
-clean. The second term is a constant that makes the loss read as minus the
+clean (the cap, train.py --snr-cap). The second term is a constant that makes the loss read as minus the
 (capped) SNR.
 """
 import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
@@ -78,11 +78,13 @@ def energy(samples):
     return F.sum(samples * samples, axis=1)
 
 
-def snr_loss(estimate, speech, mixture, tau=const.SNR_LOSS_TAU):
-    """Mean over the batch of the thresholded SNR loss (module docstring), dB.
+def snr_loss(estimate, speech, mixture, cap_db=const.SNR_LOSS_CAP_DB):
+    """Mean over the batch of the thresholded SNR loss (module docstring), dB,
+    with ``tau = 10 ** (-cap_db / 10)``.
 
     ``estimate``, ``speech`` and ``mixture`` are ``(batch, n)`` waveforms
     (``speech`` and ``mixture`` constants)."""
+    tau = 10.0 ** (-cap_db / 10.0)
     xp = chainer.backend.get_array_module(mixture)
     floor = tau * energy(mixture).array + const.SNR_LOSS_EPS   # a silent example: no log(0)
     error = 10.0 * F.log10(energy(speech - estimate) + floor)

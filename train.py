@@ -109,6 +109,11 @@ def build_parser():
                              'signal-to-noise ratio of the estimate\'s waveform heard with '
                              'the mixture\'s phase (needs --mix; signal_loss.py). The log\'s '
                              'loss columns are the L1 either way (default: %(default)s)')
+    parser.add_argument('--snr-cap', type=float, default=const.SNR_LOSS_CAP_DB, metavar='DB',
+                        help='with --loss snr: the SNR at which an example counts as done '
+                             '(speech alone passed this clean, music alone turned down this '
+                             'far); lower leaves more of the effort to the hard mixtures '
+                             '(default: %(default)s)')
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
     parser.add_argument('--communicator', default='', choices=COMMUNICATORS, metavar='NAME',
@@ -483,7 +488,7 @@ def build_trainer(args, unet, train, val, comm=None):
     or write.
     """
     device = chainer.get_device(args.gpu)
-    model = network.UNetTrainmodel(unet).to_device(device)
+    model = network.UNetTrainmodel(unet, snr_cap_db=args.snr_cap).to_device(device)
     optimizer = chainer.optimizers.Adam(alpha=args.lr)
     if comm is not None:
         import chainermn
@@ -662,6 +667,7 @@ def check_numbers(args):
         raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
             args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
+    cli.check_range('--snr-cap', args.snr_cap, *const.SNR_LOSS_CAP_LIMITS)
     if args.loss == 'snr' and not args.mix:
         raise cli.UserError('--loss snr: needs --mix (the npz files of -t hold magnitudes, '
                             'not the phase the waveform needs)')
@@ -737,7 +743,8 @@ def train(args):
         ('patch-length', args.patchlength),
         ('learning rate', args.lr if args.lr_end is None else
          '{} falling to {}'.format(args.lr, args.lr_end)),
-        ('dropout', args.dropout), ('loss', args.loss),
+        ('dropout', args.dropout),
+        ('loss', args.loss if args.loss != 'snr' else 'snr, capped at {} dB'.format(args.snr_cap)),
         ('stop', '{} iterations'.format(args.stop) if args.stop else
          '{} epochs'.format(args.epoch)),
         ('data', described), ('start', how), ('result directory', args.out)]

@@ -15,7 +15,7 @@ import util
 from conftest import chirp, harmonic_stack, noise_bursts, tone
 from test_mixing import LENGTH, N_SAMPLES, run_mix
 
-TAU_DB = 10 * np.log10(const.SNR_LOSS_TAU)      # -40 dB
+TAU_DB = -const.SNR_LOSS_CAP_DB      # -40 dB
 
 
 def spectra(signals):
@@ -63,6 +63,19 @@ def test_snr_loss_reads_as_minus_the_capped_snr():
     assert loss(0.1 * speech, silence, speech) == pytest.approx(-TAU_DB - 20.0 + 0.04, abs=0.05)
     # an all-silent example: finite, no log(0)
     assert np.isfinite(loss(silence, silence, silence))
+
+
+def test_the_cap_sets_where_speech_alone_counts_as_clean():
+    speech = signals()[:1]
+    for cap in (20.0, 30.0):
+        perfect = signal_loss.snr_loss(chainer.Variable(speech), speech, speech, cap_db=cap)
+        assert float(perfect.array) == pytest.approx(-cap, abs=0.05)
+    # 25 dB clean: done under a 20 dB cap (within 1.2 dB of it), not under 40
+    estimate = chainer.Variable(speech * np.float32(1 - 10 ** (-25 / 20)))
+    assert float(signal_loss.snr_loss(estimate, speech, speech, cap_db=20.0).array) == \
+        pytest.approx(-18.8, abs=0.1)
+    assert float(signal_loss.snr_loss(estimate, speech, speech, cap_db=40.0).array) == \
+        pytest.approx(-24.9, abs=0.1)
 
 
 def test_the_snr_loss_pulls_the_mask_towards_the_speech():
@@ -118,13 +131,21 @@ def test_train_loss_snr_runs_logs_the_snr_and_trains_otherwise(tmp_path):
     logs = {}
     for loss in ('l1', 'snr'):
         out = str(tmp_path / loss)
-        assert run_mix(tmp_path, out, '-e', '1', '--loss', loss) == 0
+        assert run_mix(tmp_path, out, '-e', '1', '--loss', loss, '--snr-cap', '30') == 0
         with open(os.path.join(out, 'log')) as handle:
             logs[loss] = json.load(handle)[-1]
     assert 'main/snr' in logs['snr'] and 'main/snr' not in logs['l1']
     assert np.isfinite(logs['snr']['main/snr'])
     # the first step's gradients differ, so the next step's L1 does too
     assert logs['snr']['main/loss'] != logs['l1']['main/loss']
+
+
+@pytest.mark.parametrize('cap', ['0', '200', 'nan'])
+def test_train_refuses_an_snr_cap_out_of_range_in_one_line(tmp_path, capsys, cap):
+    assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', '--loss', 'snr',
+                   '--snr-cap', cap) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--snr-cap' in err[0]
 
 
 def test_train_loss_snr_needs_mix_in_one_line(tmp_path, capsys):
