@@ -72,6 +72,12 @@ def build_parser():
     parser.add_argument('--stop', type=int, default=0, metavar='ITER',
                         help='stop at this iteration instead (counted from the '
                              'start of the run that -r resumes)')
+    parser.add_argument('--stop-seconds', type=float, default=0.0, metavar='S',
+                        help='also stop once training has run S seconds (counted like '
+                             '--stop, over -r resumes; 0: off), saving the last model; '
+                             'with --lr-end the rate falls by time or iterations, '
+                             'whichever is further on, so it ends at --lr-end either way '
+                             '(one process only)')
     parser.add_argument('--frequency', '-f', type=int, default=1,
                         help='snapshot every this many epochs; -1 only at the end '
                              '(default: %(default)s)')
@@ -478,6 +484,54 @@ class StopOnNonFinite(training.Extension):
                     trainer.updater.iteration, trainer.out))
 
 
+class RunProgress:
+    """How far a run is, 0 to 1: its share of ``iterations``, or of
+    ``seconds`` of training (``trainer.elapsed_time``) where that is further
+    on (train.py --stop-seconds)."""
+
+    def __init__(self, iterations, seconds=0.0):
+        self.iterations = iterations
+        self.seconds = seconds
+
+    def __call__(self, trainer, last=0):
+        """The share; ``last`` iterations short of ``iterations`` count as done."""
+        share = trainer.updater.iteration / max(1, self.iterations - last)
+        if self.seconds:
+            share = max(share, trainer.elapsed_time / self.seconds)
+        return min(1.0, share)
+
+
+class ProgressStop:
+    """Stop trigger: the run is done when its ``RunProgress`` reaches 1."""
+
+    def __init__(self, progress):
+        self.progress = progress
+
+    def __call__(self, trainer):
+        return self.progress(trainer) >= 1.0
+
+    def get_training_length(self):
+        """For the progress bar: the iterations, which time may cut short."""
+        return self.progress.iterations, 'iteration'
+
+
+class FallingRate(training.Extension):
+    """Adam's rate from ``start`` to ``end`` in proportion to a
+    ``RunProgress``; like LinearShift, iteration k uses the value set after
+    k - 1, so the last iteration of the count uses ``end``."""
+    trigger = (1, 'iteration')
+
+    def __init__(self, optimizer, start, end, progress):
+        self.optimizer, self.start, self.end, self.progress = optimizer, start, end, progress
+
+    def initialize(self, trainer):
+        self(trainer)
+
+    def __call__(self, trainer):
+        share = self.progress(trainer, last=1)
+        self.optimizer.alpha = self.start + (self.end - self.start) * share
+
+
 def build_trainer(args, unet, train, val, comm=None):
     """Iterator -> optimizer -> updater -> trainer -> extensions.
 
@@ -498,12 +552,16 @@ def build_trainer(args, unet, train, val, comm=None):
     train_iter = training_iterator(args, train)
     updater = training.StandardUpdater(train_iter, optimizer, device=device)
     stop = (args.stop, 'iteration') if args.stop else (args.epoch, 'epoch')
-    trainer = training.Trainer(updater, stop, out=args.out)
+    progress = RunProgress(run_iterations(args, train), args.stop_seconds)
+    trainer = training.Trainer(updater, ProgressStop(progress) if args.stop_seconds else stop,
+                               out=args.out)
 
     epoch = (1, 'epoch')
     snapshot_at = stop if args.frequency == -1 else (max(1, args.frequency), 'epoch')
     trainer.extend(StopOnNonFinite())
-    if args.lr_end is not None:
+    if args.lr_end is not None and args.stop_seconds:
+        trainer.extend(FallingRate(optimizer, args.lr, args.lr_end, progress))
+    elif args.lr_end is not None:
         # Iteration k uses the value set after k - 1, so the last one uses
         # --lr-end. LinearShift is serialised with the trainer: -r continues it.
         trainer.extend(extensions.LinearShift(
@@ -668,6 +726,12 @@ def check_numbers(args):
             args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
     cli.check_range('--snr-cap', args.snr_cap, *const.SNR_LOSS_CAP_LIMITS)
+    if not (args.stop_seconds >= 0 and math.isfinite(args.stop_seconds)):
+        raise cli.UserError('--stop-seconds {}: must be a number of seconds, 0 or '
+                            'more'.format(args.stop_seconds))
+    if args.stop_seconds and args.communicator:
+        raise cli.UserError('--stop-seconds: one process only (under --communicator the '
+                            'processes would disagree on when time is up)')
     if args.loss == 'snr' and not args.mix:
         raise cli.UserError('--loss snr: needs --mix (the npz files of -t hold magnitudes, '
                             'not the phase the waveform needs)')
@@ -745,8 +809,9 @@ def train(args):
          '{} falling to {}'.format(args.lr, args.lr_end)),
         ('dropout', args.dropout),
         ('loss', args.loss if args.loss != 'snr' else 'snr, capped at {} dB'.format(args.snr_cap)),
-        ('stop', '{} iterations'.format(args.stop) if args.stop else
-         '{} epochs'.format(args.epoch)),
+        ('stop', ('{} iterations'.format(args.stop) if args.stop else
+                  '{} epochs'.format(args.epoch)) +
+         (' or {:g} s, whichever first'.format(args.stop_seconds) if args.stop_seconds else '')),
         ('data', described), ('start', how), ('result directory', args.out)]
     if comm is not None:
         settings.append(('communicator', '{} over {} processes; {} patches per step'.format(

@@ -3,6 +3,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 import train
 from conftest import make_npz
@@ -103,3 +104,54 @@ def test_target_vocal_psa_trains_on_the_phase_sensitive_array(tmp_path):
     assert status == 0 and os.path.exists(os.path.join(out, 'model_1'))
     with open(os.path.join(out, 'args.json')) as handle:
         assert json.load(handle)['target'] == 'vocal_psa'
+
+
+class _Clock:
+    """A stand-in trainer: ``updater.iteration`` and ``elapsed_time``."""
+
+    def __init__(self, iteration, elapsed):
+        self.updater = type('Updater', (), {'iteration': iteration})()
+        self.elapsed_time = elapsed
+
+
+def test_run_progress_is_the_further_of_iterations_and_time():
+    progress = train.RunProgress(10, seconds=100.0)
+    assert progress(_Clock(5, 20.0)) == 0.5
+    assert progress(_Clock(5, 90.0)) == 0.9
+    assert progress(_Clock(2, 500.0)) == 1.0
+    assert train.RunProgress(10)(_Clock(5, 1e9)) == 0.5       # no time limit
+    assert train.ProgressStop(progress)(_Clock(3, 100.0))
+
+
+def test_stop_seconds_without_reaching_it_keeps_the_iteration_schedule(tmp_path):
+    # as test_lr_end_ramps_...: the same rates when time is not the limit
+    status, out = run(tmp_path, '-e', '3', '--lr', '0.001', '--lr-end', '0.0001',
+                      '--stop-seconds', '100000')
+    assert status == 0 and os.path.exists(os.path.join(out, 'model_6'))
+    with open(os.path.join(out, 'log')) as handle:
+        rates = [entry['lr'] for entry in json.load(handle)]
+    np.testing.assert_allclose(rates, [0.00082, 0.00046, 0.0001], rtol=1e-6)
+
+
+def test_stop_seconds_ends_the_run_on_a_saved_resumable_model(tmp_path):
+    status, out = run(tmp_path, '--stop', '100000', '--stop-seconds', '2',
+                      '--lr', '0.001', '--lr-end', '0.0001')
+    assert status == 0
+    models = [int(name.split('_')[1]) for name in os.listdir(out)
+              if name.startswith('model_') and name != 'model_best']
+    last = max(models)
+    assert 0 < last < 100000
+    assert os.path.exists(os.path.join(out, 'snapshot_iter_{}'.format(last)))
+    with open(os.path.join(out, 'log')) as handle:
+        rates = [entry['lr'] for entry in json.load(handle)]
+    # the rate falls by time: well below what 2 of 100 000 iterations would give
+    assert rates[0] < 0.00099 and rates == sorted(rates, reverse=True)
+
+
+@pytest.mark.parametrize('extra', [['--stop-seconds', '-1'], ['--stop-seconds', 'nan'],
+                                   ['--stop-seconds', '5', '--communicator', 'naive']])
+def test_stop_seconds_refuses_bad_values_in_one_line(tmp_path, capsys, extra):
+    status, out = run(tmp_path, '--stop', '1', *extra)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and '--stop-seconds' in err[0]
+    assert not os.path.exists(os.path.join(out, 'model_1'))
