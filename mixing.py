@@ -153,8 +153,9 @@ class MixingDataset(chainer.dataset.DatasetMixin):
     speech magnitude) or ``vocal_psa`` (its phase-sensitive part).
     ``music_sources`` names each music track's source (``source_name``),
     used by ``settings.balance_music``. With ``spectra`` an example also
-    holds the complex spectra of the mixture and of the speech, ``(2, 513,
-    length)`` real and imaginary parts on the same scale (train.py --loss snr).
+    holds the mixture's complex spectrum, ``(2, 513, length)`` real and
+    imaginary parts, and the speech and mixture waveforms, ``(2, (length - 1)
+    * H)``, on the magnitudes' scale (train.py --loss snr).
     """
 
     def __init__(self, speech, music, length, epoch_size, seed=0, stream=0,
@@ -212,7 +213,8 @@ class MixingDataset(chainer.dataset.DatasetMixin):
 
     def features(self, rng, speech, music):
         """Normalised magnitudes of the mixture and of the speech target (and
-        with ``spectra`` both complex spectra, scaled alike)."""
+        with ``spectra`` the mixture's spectrum and both waveforms, scaled
+        alike)."""
         spec_speech = util.stft(speech)
         spec_mix = spec_speech + util.stft(music)
         mix = np.abs(spec_mix)
@@ -226,9 +228,9 @@ class MixingDataset(chainer.dataset.DatasetMixin):
                       (target[None, 1:] * scale).astype(np.float32))
         if not self.spectra:
             return magnitudes
-        return magnitudes + tuple(
-            (np.stack((spec.real, spec.imag)) * scale).astype(np.float32)
-            for spec in (spec_mix, spec_speech))
+        return magnitudes + (
+            (np.stack((spec_mix.real, spec_mix.imag)) * scale).astype(np.float32),
+            (np.stack((speech, speech + music)) * scale).astype(np.float32))
 
 
 class EpochOffsetOrder:

@@ -81,13 +81,14 @@ class UNetTrainmodel(chainer.Chain):
     is the speech magnitude or its phase-sensitive part (train.py --target,
     whichever the data loader passes): it minimises the mean absolute error
     between ``mix * mask`` and ``speech`` (upstream's loss). Called with the
-    complex spectra of the mixture and of the speech too, ``(batch, 2, 513,
-    frames)`` real and imaginary parts (train.py --loss snr), it minimises
+    mixture's complex spectrum too, ``(batch, 2, 513, frames)`` real and
+    imaginary parts, and the speech and mixture waveforms, ``(batch, 2,
+    (frames - 1) * H)`` (train.py --loss snr), it minimises
     ``signal_loss.snr_loss`` on the masked mixture's waveform instead, capped
     at ``snr_cap_db``.
 
     Reports ``loss``, the L1 (so ``main/loss`` and ``validation/main/loss``
-    in the log stay comparable whatever is minimised), and with the spectra
+    in the log stay comparable whatever is minimised), and with the waveforms
     ``snr``, minus the SNR loss (dB, higher is better).
     """
 
@@ -98,7 +99,7 @@ class UNetTrainmodel(chainer.Chain):
         with self.init_scope():
             self.unet = unet
 
-    def forward(self, mix, speech, mixture_spectrum=None, speech_spectrum=None):
+    def forward(self, mix, speech, mixture_spectrum=None, waveforms=None):
         mask = self.unet(mix)
         l1 = F.mean_absolute_error(mix * mask, speech)
         reporter.report({'loss': l1}, self)
@@ -106,9 +107,8 @@ class UNetTrainmodel(chainer.Chain):
             return l1
         inverse = self.inverse_stft(mix.shape[-1])
         estimate = inverse(*signal_loss.masked_spectrum(mask, mixture_spectrum))
-        clean = inverse(speech_spectrum[:, 0], speech_spectrum[:, 1])
-        mixture = inverse(mixture_spectrum[:, 0], mixture_spectrum[:, 1])
-        loss = signal_loss.snr_loss(estimate, clean.array, mixture.array, self.snr_cap_db)
+        loss = signal_loss.snr_loss(estimate, waveforms[:, 0], waveforms[:, 1],
+                                    self.snr_cap_db)
         reporter.report({'snr': -loss}, self)
         return loss
 

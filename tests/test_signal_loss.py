@@ -105,24 +105,28 @@ def test_train_model_minimises_the_snr_given_spectra_and_reports_the_l1_as_loss(
     reporter.add_observer('main', model)
     observation = {}
     with chainer.using_config('train', False), reporter.scope(observation):
-        loss = float(model(mix, mix, spec, spec).array)
+        loss = float(model(mix, mix, spec, np.stack((x, x), axis=1)).array)
         l1 = float(model(mix, mix).array)
     assert float(observation['main/snr'].array) == pytest.approx(-loss)
     assert float(observation['main/loss'].array) == pytest.approx(l1)
     assert TAU_DB < loss < 0.0 and l1 > 0.0
 
 
-def test_mixing_dataset_gives_the_spectra_of_its_magnitudes():
+def test_mixing_dataset_gives_the_spectrum_and_waveforms_of_its_magnitudes():
     speech = [harmonic_stack(3.0, f0=140), chirp(1.0), tone(2.5, freq=330)]
     music = [noise_bursts(4.0, seed=1)]
     dataset = mixing.MixingDataset(speech, music, LENGTH, epoch_size=8, seed=3, spectra=True)
     plain = mixing.MixingDataset(speech, music, LENGTH, epoch_size=8, seed=3)
     for i in range(4):
-        mix, target, mix_spec, speech_spec = dataset.get_example(i)
-        assert mix_spec.shape == speech_spec.shape == (2, const.N_BINS, LENGTH)
+        mix, target, mix_spec, waveforms = dataset.get_example(i)
+        assert mix_spec.shape == (2, const.N_BINS, LENGTH)
+        assert waveforms.shape == (2, N_SAMPLES) and waveforms.dtype == np.float32
         np.testing.assert_allclose(np.hypot(*mix_spec)[None, 1:], mix, rtol=1e-4, atol=1e-7)
-        np.testing.assert_allclose(np.hypot(*speech_spec)[None, 1:], target,
-                                   rtol=1e-4, atol=1e-7)
+        speech_wave, mixture_wave = waveforms
+        np.testing.assert_allclose(np.abs(util.stft(speech_wave))[None, 1:], target,
+                                   rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(util.stft(mixture_wave), mix_spec[0] + 1j * mix_spec[1],
+                                   rtol=1e-3, atol=1e-6)
         for a, b in zip((mix, target), plain.get_example(i)):   # same examples as without
             np.testing.assert_array_equal(a, b)
 
