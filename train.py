@@ -559,14 +559,10 @@ def build_trainer(args, unet, train, val, comm=None):
     epoch = (1, 'epoch')
     snapshot_at = stop if args.frequency == -1 else (max(1, args.frequency), 'epoch')
     trainer.extend(StopOnNonFinite())
-    if args.lr_end is not None and args.stop_seconds:
+    if args.lr_end is not None:
+        # Computed from the iteration (and time): -r continues it, also from
+        # snapshots of runs that used Chainer's LinearShift for the same ramp.
         trainer.extend(FallingRate(optimizer, args.lr, args.lr_end, progress))
-    elif args.lr_end is not None:
-        # Iteration k uses the value set after k - 1, so the last one uses
-        # --lr-end. LinearShift is serialised with the trainer: -r continues it.
-        trainer.extend(extensions.LinearShift(
-            'alpha', (args.lr, args.lr_end), (0, max(1, run_iterations(args, train) - 1)),
-            optimizer=optimizer), trigger=(1, 'iteration'))
     trainer.extend(extensions.observe_value('lr', lambda _: optimizer.alpha),
                    trigger=epoch)
     if comm is not None:
