@@ -115,11 +115,11 @@ def build_parser():
                              'signal-to-noise ratio of the estimate\'s waveform heard with '
                              'the mixture\'s phase (needs --mix; signal_loss.py). The log\'s '
                              'loss columns are the L1 either way (default: %(default)s)')
-    parser.add_argument('--snr-cap', type=float, default=const.SNR_LOSS_CAP_DB, metavar='DB',
-                        help='with --loss snr: the SNR at which an example counts as done '
-                             '(speech alone passed this clean, music alone turned down this '
-                             'far); lower leaves more of the effort to the hard mixtures '
-                             '(default: %(default)s)')
+    parser.add_argument('--snr-cap', type=float, default=None, metavar='DB',
+                        help='with --loss snr only: the SNR at which an example counts as '
+                             'done (speech alone passed this clean, music alone turned down '
+                             'this far); lower leaves more of the effort to the hard mixtures '
+                             '(default: {:g})'.format(const.SNR_LOSS_CAP_DB))
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
     parser.add_argument('--communicator', default='', choices=COMMUNICATORS, metavar='NAME',
@@ -721,6 +721,11 @@ def check_numbers(args):
         raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
             args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
+    if args.snr_cap is None:
+        args.snr_cap = const.SNR_LOSS_CAP_DB
+    elif args.loss != 'snr':
+        raise cli.UserError('--snr-cap {:g}: applies to --loss snr only (this run\'s loss is '
+                            '{})'.format(args.snr_cap, args.loss))
     cli.check_range('--snr-cap', args.snr_cap, *const.SNR_LOSS_CAP_LIMITS)
     if not (args.stop_seconds >= 0 and math.isfinite(args.stop_seconds)):
         raise cli.UserError('--stop-seconds {}: must be a number of seconds, 0 or '

@@ -133,9 +133,9 @@ def test_mixing_dataset_gives_the_spectrum_and_waveforms_of_its_magnitudes():
 
 def test_train_loss_snr_runs_logs_the_snr_and_trains_otherwise(tmp_path):
     logs = {}
-    for loss in ('l1', 'snr'):
+    for loss, cap in (('l1', ()), ('snr', ('--snr-cap', '30'))):
         out = str(tmp_path / loss)
-        assert run_mix(tmp_path, out, '-e', '1', '--loss', loss, '--snr-cap', '30') == 0
+        assert run_mix(tmp_path, out, '-e', '1', '--loss', loss, *cap) == 0
         with open(os.path.join(out, 'log')) as handle:
             logs[loss] = json.load(handle)[-1]
     assert 'main/snr' in logs['snr'] and 'main/snr' not in logs['l1']
@@ -150,6 +150,14 @@ def test_train_refuses_an_snr_cap_out_of_range_in_one_line(tmp_path, capsys, cap
                    '--snr-cap', cap) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and '--snr-cap' in err[0]
+
+
+def test_train_refuses_an_snr_cap_without_the_snr_loss_in_one_line(tmp_path, capsys):
+    # a cap the L1 loss would silently ignore: the user meant another run
+    assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', '--snr-cap', '30') == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--snr-cap' in err[0] and '--loss snr' in err[0]
+    assert not os.path.exists(str(tmp_path / 'r' / 'log'))
 
 
 def test_train_loss_snr_needs_mix_in_one_line(tmp_path, capsys):
