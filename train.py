@@ -663,7 +663,10 @@ def training_iterator(args, train):
     order = mixing.EpochOffsetOrder()
     if args.loaders == 0:
         return chainer.iterators.SerialIterator(train, args.batchsize, order_sampler=order)
-    example_bytes = 2 * const.NET_BINS * args.patchlength * 4
+    # Workers hand examples over in shared memory sized per example; one too
+    # small is pickled instead, with a warning from every worker. Examples
+    # depend on their index only, so the first one measures them all.
+    example_bytes = sum(array.nbytes for array in train[0])
     return QuietWorkersIterator(
         train, args.batchsize, n_processes=args.loaders, order_sampler=order,
         shared_mem=2 * example_bytes)

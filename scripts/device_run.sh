@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared run on a lent GPU machine (Python 3.12, NumPy 2, CuPy for
 # CUDA 13, no network): prove `-g 0` for make_separate.py and train.py, then
-# train with examples mixed on the fly for the time that is left.
+# train with examples mixed on the fly for SECONDS_OF_TRAINING.
 #
 # Carried beside the working tree: .whl/ (wheels for Python 3.12: chainer
 # 7.8.1, soundfile, soxr, cffi, pycparser, librosa 0.10.2.post1, audioread,
@@ -15,12 +15,12 @@
 # Usage (device tool): bash scripts/device_run.sh SECONDS_OF_TRAINING
 set -uo pipefail
 TRAIN_SECONDS=${1:-420}
-GPU=${GPU:-0}          # GPU=-1 PROBE=6 BATCH=2 rehearses the script on a CPU
-PROBE=${PROBE:-150}    # iterations of the throughput probe
+GPU=${GPU:-0}          # GPU=-1 BATCH=2 rehearses the script on a CPU
 BATCH=${BATCH:-32}
 INIT=${INIT:-unet.model}       # the model training continues from
 LR=${LR:-0.0001}; LR_END=${LR_END:-0.00001}; SEED=${SEED:-13}   # stage 12's recipe
-STOP=${STOP:-}                 # iterations; empty: measured by the probe
+STOP=${STOP:-}                 # iterations; empty: as many as the time allows
+TRAIN_OPTS=${TRAIN_OPTS:-}     # more train.py options, e.g. "--loss snr --snr-cap 30"
 EPOCH=${EPOCH:-8192}           # patches between saved models (-f 1)
 # SKIP_CHECKS=1 goes straight to training (a second call, checks done)
 OUT=${OUT:-/tmp/out}
@@ -61,28 +61,15 @@ EOF
 fi
 
 TRAIN="$PY train.py -g $GPU -b $BATCH --mix -s .devdata/speech -m .devdata/music
-       --loaders 14 --target vocal --init $INIT --snr -5 15 --balance-music --music-speed 0.9 1.1"
-if [ -z "$STOP" ]; then
-step "train.py -g 0: throughput probe"
-rm -rf /tmp/probe
-$TRAIN -o /tmp/probe --epoch-size $((PROBE / 3 * BATCH)) --stop $PROBE --seed 100 -f -1 > /tmp/probe.txt 2>&1 \
-    || { tail -30 /tmp/probe.txt; fail "train.py -g 0 probe"; }
-RATE=$($PY - <<'EOF'
-import json
-log = json.load(open('/tmp/probe/log'))
-a, b = log[-2], log[-1]
-print('{:.2f}'.format((b['iteration'] - a['iteration']) / (b['elapsed_time'] - a['elapsed_time'])))
-EOF
-) || fail "reading the probe's log"
-# The probe reads faster than a long run keeps up (17.4 against 13.6 steps/s
-# on the H200, 2026-11-26: worker start-up, saving models): aim at 3/4.
-STOP=$($PY -c "print(max(256, int($RATE * $TRAIN_SECONDS * 0.75) // 256 * 256))")
-echo "probe: $RATE iterations/s at 32 patches; training $STOP iterations"
-fi
-
-step "train.py -g 0: $STOP iterations"
-timeout -k 20 $((TRAIN_SECONDS + 30)) $TRAIN -o /tmp/run --epoch-size $EPOCH --stop "$STOP" --seed $SEED -f 1 \
-    --lr $LR --lr-end $LR_END > /tmp/train.txt 2>&1
+       --loaders 14 --target vocal --init $INIT --snr -5 15 --balance-music --music-speed 0.9 1.1
+       $TRAIN_OPTS"
+# train.py --stop-seconds ends the run on a saved model when the training
+# time is spent, and lays the learning-rate ramp over that time (or over
+# --stop, whichever is further on), so no throughput probe is needed.
+step "train.py -g $GPU: ${TRAIN_SECONDS} s of training${STOP:+ or $STOP iterations}, whichever first"
+rm -rf /tmp/run /tmp/avg_last3     # a second call on the same machine starts clean
+timeout -k 20 $((TRAIN_SECONDS + 90)) $TRAIN -o /tmp/run --epoch-size $EPOCH --stop "${STOP:-1000000}" \
+    --stop-seconds "$TRAIN_SECONDS" --seed $SEED -f 1 --lr $LR --lr-end $LR_END > /tmp/train.txt 2>&1
 echo "train.py exit status $?"
 tr '\r' '\n' < /tmp/train.txt | grep -v '^\s*$\|this epoch\|total \[\|iters/sec\|iter, ' | tail -40
 cp /tmp/run/log "$OUT/train_log.json" 2>/dev/null

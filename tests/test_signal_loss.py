@@ -1,6 +1,8 @@
 """signal_loss.py and train.py --loss snr: the loss on the estimate's waveform."""
 import json
 import os
+import subprocess
+import sys
 
 import chainer
 import numpy as np
@@ -12,8 +14,8 @@ import network
 import signal_loss
 import train
 import util
-from conftest import chirp, harmonic_stack, noise_bursts, tone
-from test_mixing import LENGTH, N_SAMPLES, run_mix
+from conftest import ROOT, chirp, harmonic_stack, noise_bursts, tone
+from test_mixing import LENGTH, N_SAMPLES, audio_dirs, run_mix
 
 TAU_DB = -const.SNR_LOSS_CAP_DB      # -40 dB
 
@@ -142,6 +144,20 @@ def test_train_loss_snr_runs_logs_the_snr_and_trains_otherwise(tmp_path):
     assert np.isfinite(logs['snr']['main/snr'])
     # the first step's gradients differ, so the next step's L1 does too
     assert logs['snr']['main/loss'] != logs['l1']['main/loss']
+
+
+def test_train_loss_snr_workers_hand_examples_over_in_shared_memory(tmp_path):
+    # the spectra and waveforms make examples larger than the magnitudes
+    # alone; too little shared memory makes every worker warn and pickle.
+    # A process of its own: under pytest the workers' warnings are caught.
+    speech, music = audio_dirs(tmp_path)
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'train.py'), '--mix', '-s', speech, '-m', music,
+         '-o', str(tmp_path / 'r'), '-b', '2', '-l', str(LENGTH), '--epoch-size', '4',
+         '--init', 'none', '--stop', '2', '--loss', 'snr', '--loaders', '2'],
+        cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b'Shared memory size is too small' not in done.stderr
 
 
 @pytest.mark.parametrize('cap', ['0', '200', 'nan'])
