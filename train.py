@@ -724,7 +724,7 @@ def check_numbers(args):
         raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
             args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
-    if args.snr_cap is None:
+    if args.snr_cap is None:      # not given: the default, so that one given is never ignored
         args.snr_cap = const.SNR_LOSS_CAP_DB
     elif args.loss != 'snr':
         raise cli.UserError('--snr-cap {:g}: applies to --loss snr only (this run\'s loss is '
