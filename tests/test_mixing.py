@@ -171,6 +171,12 @@ def run_mix(tmp_path, out, *extra):
                        '--seed', '5'] + list(extra))
 
 
+def mix_command(speech, music, out, *extra):
+    """train.py --mix as a command line, for runs in a process of their own."""
+    return [sys.executable, os.path.join(ROOT, 'train.py'), '--mix', '-s', speech, '-m', music,
+            '-o', out, '-b', '2', '-l', str(LENGTH), '--init', 'none'] + list(extra)
+
+
 def test_train_mix_runs_and_repeats_exactly_with_its_seed(tmp_path):
     outs = [str(tmp_path / 'r1'), str(tmp_path / 'r2')]
     for out in outs:
@@ -227,9 +233,7 @@ def test_sigterm_to_the_process_group_stops_training_with_workers(tmp_path):
     speech, music = audio_dirs(tmp_path)
     out = tmp_path / 'r'
     proc = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, 'train.py'), '--mix', '-s', speech, '-m', music,
-         '-o', str(out), '-b', '2', '-l', str(LENGTH), '--epoch-size', '100000',
-         '--init', 'none', '--loaders', '2'],
+        mix_command(speech, music, str(out), '--epoch-size', '100000', '--loaders', '2'),
         cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True)
     deadline = time.time() + 120

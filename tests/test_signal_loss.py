@@ -2,7 +2,6 @@
 import json
 import os
 import subprocess
-import sys
 
 import chainer
 import numpy as np
@@ -14,8 +13,8 @@ import network
 import signal_loss
 import train
 import util
-from conftest import ROOT, chirp, harmonic_stack, noise_bursts, tone
-from test_mixing import LENGTH, N_SAMPLES, audio_dirs, run_mix
+from conftest import chirp, harmonic_stack, noise_bursts, tone
+from test_mixing import LENGTH, N_SAMPLES, audio_dirs, mix_command, run_mix
 
 TAU_DB = -const.SNR_LOSS_CAP_DB      # -40 dB
 
@@ -152,9 +151,8 @@ def test_train_loss_snr_workers_hand_examples_over_in_shared_memory(tmp_path):
     # A process of its own: under pytest the workers' warnings are caught.
     speech, music = audio_dirs(tmp_path)
     done = subprocess.run(
-        [sys.executable, os.path.join(ROOT, 'train.py'), '--mix', '-s', speech, '-m', music,
-         '-o', str(tmp_path / 'r'), '-b', '2', '-l', str(LENGTH), '--epoch-size', '4',
-         '--init', 'none', '--stop', '2', '--loss', 'snr', '--loaders', '2'],
+        mix_command(speech, music, str(tmp_path / 'r'), '--epoch-size', '4', '--stop', '2',
+                    '--loss', 'snr', '--loaders', '2'),
         cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert b'Shared memory size is too small' not in done.stderr
