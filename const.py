@@ -58,6 +58,9 @@ NOISE_DENSITY = (0.15, 0.5)      # share of a pattern's steps struck (uniform)
 NOISE_VOICE_GAIN_DB = (-12.0, 0.0)  # a voice's level, dB
 NOISE_HIT_GAIN_DB = (-6.0, 0.0)     # each hit's level within its voice, dB
 MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
+RECALIBRATE_PATCHES = 4096  # examples scripts/recalibrate_bn.py measures the
+                          # normalisation statistics over
+RECALIBRATE_BATCH = 16    # patches a batch there (train.py's 16 a step)
 
 # Separation
 PATCH_OVERLAP = 64        # frames shared by neighbouring patches (cross-faded): half a

@@ -1,0 +1,138 @@
+"""Re-estimate a U-Net's batch-normalisation statistics as separation sees them.
+
+Training keeps each normalisation layer's running mean and variance as an
+exponential average over the last few batches (Chainer's decay 0.9: about
+ten steps of 16 patches), measured with dropout on and on patches at the
+training gains. Separation uses those statistics with dropout off and each
+patch levelled to ``const.PATCH_LEVEL_DB`` (``make_separate.py --level
+patch``). This script runs the model over ``--patches`` examples drawn as
+``train.py --mix`` draws them (from the speech and music folders given, the
+training side), with dropout off and each patch levelled like separation,
+and replaces the running statistics by their mean over all those batches
+(Chainer's ``finetune`` mode). The weights are not changed. Check the
+result with evaluate.py before shipping it.
+
+Usage: python3 scripts/recalibrate_bn.py unet.model -s music_speech/speech_wav \
+    -m music_speech/music_wav -o recalibrated.model
+"""
+import argparse
+import contextlib
+import functools
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import compat  # noqa: E402,F401  (before chainer: NumPy 2 / Python 3.12 shims)
+import chainer  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+import cli  # noqa: E402
+import const  # noqa: E402
+import make_separate  # noqa: E402
+import mixing  # noqa: E402
+import network  # noqa: E402
+import util  # noqa: E402
+
+PROG = 'recalibrate_bn.py'
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument('model', help='the model (or trainer snapshot) to recalibrate')
+    parser.add_argument('--speech', '-s', required=True, help='folder of speech audio')
+    parser.add_argument('--music', '-m', required=True, help='folder of music audio')
+    parser.add_argument('--out', '-o', required=True, help='the recalibrated model (npz)')
+    parser.add_argument('--patches', type=int, default=const.RECALIBRATE_PATCHES,
+                        help='examples to measure over (default %(default)s)')
+    parser.add_argument('--batchsize', '-b', type=int, default=const.RECALIBRATE_BATCH,
+                        help='patches a batch (default %(default)s)')
+    parser.add_argument('--level', choices=('patch', 'train'), default='patch',
+                        help='patch (default): each patch levelled as make_separate.py '
+                             '--level patch does; train: at the gains train.py --mix draws')
+    parser.add_argument('--balance-music', action='store_true',
+                        help='draw every music source equally often (as train.py)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed of the examples')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
+    return parser
+
+
+def main(argv=None):
+    return cli.main(PROG, build_parser(), recalibrate, argv)
+
+
+def recalibrate(args):
+    cli.check_range('--patches', args.patches, 1, 10 ** 7)
+    cli.check_range('--batchsize', args.batchsize, 2, 4096)
+    cli.prepare_output(args.out, args.overwrite)
+    if os.path.realpath(args.out) == os.path.realpath(args.model):
+        raise cli.UserError('{}: the output is the input model'.format(args.out))
+    unet = network.load_unet(args.model)
+    dataset = examples(args)
+    fn = levelled_input if args.level == 'patch' else (lambda patches: patches)
+    batches = -(-args.patches // args.batchsize)
+    with accumulating_statistics(unet):
+        for b in tqdm(range(batches), desc='batches', unit='batch'):
+            ids = range(b * args.batchsize, min((b + 1) * args.batchsize, args.patches))
+            if len(ids) < 2:
+                break
+            patches = np.stack([dataset[i][0] for i in ids])
+            unet(fn(patches))
+    with util.replacing(args.out) as tmp:
+        chainer.serializers.save_npz(tmp, unet)
+    print('recalibrated {} normalisation layers over {} patches into {}'.format(
+        len(norm_links(unet)), args.patches, args.out))
+    return 0
+
+
+def examples(args):
+    """A ``mixing.MixingDataset`` over the two folders, train.py's defaults."""
+    tracks, paths = {}, {}
+    for kind, folder in (('speech', args.speech), ('music', args.music)):
+        if not os.path.isdir(folder):
+            raise cli.UserError('{} folder {} does not exist'.format(kind, folder))
+        tracks[kind], paths[kind] = mixing.load_tracks(util.find_audio(folder), kind)
+        if not tracks[kind]:
+            raise cli.UserError('no usable {} audio in {}'.format(kind, folder))
+    settings = mixing.MixSettings(balance_music=args.balance_music)
+    sources = [mixing.source_name(path) for path in paths['music']]
+    return mixing.MixingDataset(tracks['speech'], tracks['music'], const.PATCH_LENGTH,
+                                args.patches, seed=args.seed, settings=settings,
+                                music_sources=sources)
+
+
+def levelled_input(patches):
+    """``patches`` as ``make_separate.levelled`` hands them to the network."""
+    seen = []
+    make_separate.levelled(lambda p: seen.append(p))(patches)
+    return seen[0]
+
+
+def norm_links(unet):
+    return [getattr(unet, name) for name in network._norm_names()]
+
+
+@contextlib.contextmanager
+def accumulating_statistics(unet):
+    """Within: forward passes of ``unet`` (training mode, dropout off, no
+    graph) make every normalisation layer's running statistics the mean over
+    the batches seen since entering."""
+    links = norm_links(unet)
+    dropout = unet.dropout
+    unet.dropout = 0.0
+    for link in links:
+        link.N = 0
+        link.forward = functools.partial(type(link).forward, link, finetune=True)
+    try:
+        with chainer.using_config('train', True), chainer.no_backprop_mode():
+            yield
+    finally:
+        unet.dropout = dropout
+        for link in links:
+            del link.forward
+
+
+if __name__ == '__main__':
+    sys.exit(main())

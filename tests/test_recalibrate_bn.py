@@ -1,0 +1,63 @@
+"""scripts/recalibrate_bn.py: normalisation statistics re-measured, weights kept."""
+import os
+import sys
+
+import chainer
+import numpy as np
+
+import network
+from conftest import chirp, harmonic_stack, noise_bursts, write
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import recalibrate_bn  # noqa: E402
+
+
+def folders(tmp_path):
+    write(tmp_path / 'speech' / 'a.wav', harmonic_stack(5.0))
+    write(tmp_path / 'speech' / 'b.wav', chirp(5.0))
+    write(tmp_path / 'music' / 'm.wav', noise_bursts(5.0))
+    return ['-s', str(tmp_path / 'speech'), '-m', str(tmp_path / 'music')]
+
+
+def test_statistics_become_the_mean_of_the_levelled_batches_and_weights_stay(
+        tmp_path, model_path):
+    out = str(tmp_path / 'recal.model')
+    argv = [model_path, '-o', out, '--patches', '8', '-b', '4', '--seed', '3'] + folders(tmp_path)
+    assert recalibrate_bn.main(argv) == 0
+    before, after = network.load_unet(model_path), network.load_unet(out)
+    dataset = recalibrate_bn.examples(recalibrate_bn.build_parser().parse_args(argv))
+    batch_means = []
+    for ids in (range(0, 4), range(4, 8)):
+        patches = recalibrate_bn.levelled_input(np.stack([dataset[i][0] for i in ids]))
+        batch_means.append(before.conv1(patches).array.mean(axis=(0, 2, 3)))
+    np.testing.assert_allclose(after.norm1.avg_mean, np.mean(batch_means, axis=0),
+                               rtol=1e-4, atol=1e-6)
+    assert not np.allclose(after.norm1.avg_mean, before.norm1.avg_mean)
+    assert int(after.norm1.N) == 2
+    for name, param in before.namedparams():
+        np.testing.assert_array_equal(param.array, dict(after.namedparams())[name].array)
+
+
+def test_statistics_are_measured_with_dropout_off_and_the_model_restored_after():
+    unet = network.UNet()
+    x = np.random.default_rng(0).random((2, 1, 512, 64), dtype=np.float32)
+    with recalibrate_bn.accumulating_statistics(unet):
+        assert unet.dropout == 0.0
+        first = unet(x).array
+        second = unet(x).array
+    np.testing.assert_array_equal(first, second)     # no dropout draws
+    assert unet.dropout == 0.5
+    assert all('forward' not in vars(link) for link in recalibrate_bn.norm_links(unet))
+    with chainer.using_config('train', False):
+        unet(x)                                      # plain forward works again
+
+
+def test_refuses_to_write_over_its_input_or_an_existing_file(tmp_path, model_path, capsys):
+    existing = tmp_path / 'kept.model'
+    existing.write_bytes(b'keep')
+    assert recalibrate_bn.main([model_path, '-o', str(existing)] + folders(tmp_path)) == 1
+    assert existing.read_bytes() == b'keep'
+    assert 'overwrite' in capsys.readouterr().err
+    assert recalibrate_bn.main([model_path, '-o', model_path, '--overwrite']
+                               + folders(tmp_path)) == 1
+    assert 'input model' in capsys.readouterr().err
