@@ -111,13 +111,14 @@ train-model: $(MPI_STAMP)
 
 # Figures of docs/MODEL.md: the model beside the ideal ratio mask at each SNR
 # and alone-condition. val-model picks models and settings (SI-SDR and the
-# alone measures, one shift, as MODEL.md's validation table); eval-model
+# alone measures, one shift and no speed views, as MODEL.md's validation
+# tables since the first session, so checkpoints compare fast); eval-model
 # scores the test side, once, for the figures reported.
 # EVAL_OPTS adds evaluate.py options (e.g. "--shifts 2 --overlap 16").
 MODEL ?= unet.model
 EVAL_OPTS ?=
 val-model: $(STAMP)
-	$(PY) evaluate.py -i $(BUILD)/val_eval -m $(MODEL) --quick --shifts 1 --csv $(BUILD)/val_eval.csv --overwrite $(EVAL_OPTS)
+	$(PY) evaluate.py -i $(BUILD)/val_eval -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_eval.csv --overwrite $(EVAL_OPTS)
 eval-model: $(STAMP)
 	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite $(EVAL_OPTS)
 
@@ -140,7 +141,7 @@ fit-model: $(STAMP)
 	      -t $(BUILD)/fit_stft/snr$$snr -o $(BUILD)/fit_eval/snr$$snr \
 	      -b 1 --every-file --snr $$snr --refs || exit 1; \
 	done
-	$(PY) evaluate.py -i $(BUILD)/fit_eval -m $(MODEL) --oracle irm --quick --shifts 1 \
+	$(PY) evaluate.py -i $(BUILD)/fit_eval -m $(MODEL) --oracle irm --quick --shifts 1 --speeds 1 \
 	    --csv $(BUILD)/fit_eval.csv --overwrite $(EVAL_OPTS)
 
 clean-build:

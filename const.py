@@ -72,6 +72,12 @@ SHIFTS = 2                # separations averaged, their STFT frames offset by H 
                           # samples (+0.26 dB SI-SDR on the 150 evaluation files for 2x
                           # the work, docs/MODEL.md); 1 separates once
 MAX_SHIFTS = 16           # the --shifts accepted
+SPEEDS = (0.95, 1.05)     # speed views averaged with the mixture as it is (the mixture
+                          # resampled to play that many times as fast, separated, played
+                          # back): +0.33 dB SI-SDR on the validation side for 3x the
+                          # work (docs/MODEL.md, "An eighth session"); none: --speeds 1
+SPEED_VIEW_LIMITS = (0.8, 1.25)  # the --speeds accepted (the training speech: 0.85 to 1.15)
+MAX_SPEED_VIEWS = 8       # the most --speeds accepted
 MAX_PATCH_LENGTH = 2048   # frames, the --patch-length accepted (65 s at 16 kHz)
 LEVELS = ('patch', 'file') # --level: each patch brought to PATCH_LEVEL_DB (default), or
                           # the whole file scaled by its peak only (upstream)

@@ -84,6 +84,14 @@ def add_separation_options(parser, scope=''):
                         help='average N separations{} whose STFT frames are offset by '
                              '{} / N samples: cleaner speech for N times the work; 1 is '
                              'fastest (default: %(default)s)'.format(scope, const.H))
+    parser.add_argument('--speeds', type=float, nargs='+', default=list(const.SPEEDS),
+                        metavar='FACTOR',
+                        help='also separate the mixture played FACTOR times as fast{} '
+                             '(each from {} to {}) and average: cleaner speech for one more '
+                             'separation each; 1 alone separates the mixture as it is only, '
+                             'fastest (default: {})'.format(
+                                 scope, *const.SPEED_VIEW_LIMITS,
+                                 ' '.join(str(f) for f in const.SPEEDS)))
 
 
 def main(argv=None):
@@ -121,7 +129,7 @@ def separate_main(args, world=(0, 1), report=None):
     plan = plan[rank::size]
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
-                               level=args.level)
+                               level=args.level, speeds=args.speeds)
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
         ('output', args.out), ('model', args.model)] + separation_settings(args) + [
@@ -470,8 +478,10 @@ class AudioSink:
 def separation_settings(args):
     """``[(name, text)]`` of the mask, shifts and patching in ``args``, as
     printed by make_separate.py and evaluate.py."""
-    return [('mask', '{}, {} shift{}'.format('hard' if args.hard_mask else 'soft', args.shifts,
-                                             cli.plural(args.shifts))),
+    speeds = [f for f in args.speeds if f != 1.0]
+    return [('mask', '{}, {} shift{}, speed views: {}'.format(
+                'hard' if args.hard_mask else 'soft', args.shifts, cli.plural(args.shifts),
+                ' '.join('{:g}'.format(f) for f in speeds) if speeds else 'none')),
             ('patches', '{} frames, {} shared, level: {}'.format(
                 args.patch_length, args.overlap, args.level))]
 
@@ -485,22 +495,30 @@ def check_patching(args):
                                             const.MAX_PATCH_LENGTH))
     cli.check_range('--overlap', args.overlap, 0, length - 1)
     cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
+    if len(args.speeds) > const.MAX_SPEED_VIEWS:
+        raise cli.UserError('--speeds: at most {} factors, got {}'.format(
+            const.MAX_SPEED_VIEWS, len(args.speeds)))
+    for factor in args.speeds:
+        if not const.SPEED_VIEW_LIMITS[0] <= factor <= const.SPEED_VIEW_LIMITS[1]:
+            raise cli.UserError('--speeds {:g}: must be from {} to {}'.format(
+                factor, *const.SPEED_VIEW_LIMITS))
 
 
 def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVERLAP,
                    batch=const.SEPARATE_BATCH, shifts=const.SHIFTS, length=const.PATCH_LENGTH,
-                   level=const.LEVELS[0]):
+                   level=const.LEVELS[0], speeds=const.SPEEDS):
     """The ``Separator`` of the U-Net in ``model_path`` (model or trainer
     snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``);
     patches of ``length`` frames sharing ``overlap``, each levelled by
-    ``levelled`` when ``level`` is 'patch'."""
+    ``levelled`` when ``level`` is 'patch'; ``shifts`` and ``speeds`` as
+    ``Separator``."""
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
     mask_fn = network_mask_fn(unet, device)
     if level == 'patch':
         mask_fn = levelled(mask_fn)
     return Separator(mask_fn, hard_mask=hard_mask, overlap=overlap,
-                     batch=batch, length=length, shifts=shifts)
+                     batch=batch, length=length, shifts=shifts, speeds=speeds)
 
 
 def levelled(mask_fn, level_db=const.PATCH_LEVEL_DB, max_boost_db=const.PATCH_MAX_BOOST_DB):
@@ -534,19 +552,31 @@ class Separator:
 
     ``mask_fn`` maps normalised magnitude patches ``(B, 1, 512, frames)`` to
     speech masks in [0, 1]. The music estimate is the mixture minus the
-    speech estimate, so the two always add up to the mixture. With
-    ``shifts`` N > 1 the mixture is separated N times, its STFT frames offset
-    by ``k * H / N`` samples (k = 0..N-1), and the N estimates are averaged:
-    each frame grid errs in its own way, so the mean is cleaner (N times the
-    work).
+    speech estimate, so the two always add up to the mixture.
+
+    The speech estimate is a mean over views of the mixture, each erring in
+    its own way (the network's own ensemble):
+
+    * ``shifts`` N: the mixture separated N times, its STFT frames offset by
+      ``k * H / N`` samples (k = 0..N-1);
+    * ``speeds``: besides the mixture as it is, the mixture played that many
+      times as fast (resampled: tempo and pitch, as the training speech was
+      perturbed), separated with the same shifts and played back at its own
+      speed. Resampling there and back loses the top of the band (above
+      about 0.98 times the Nyquist frequency, 7.85 kHz), so what of the
+      speed-1 view a round trip loses is added back to each speed view.
+
+    The work is ``N * (1 + len(speeds))`` separations.
     """
 
     def __init__(self, mask_fn, hard_mask=False, overlap=const.PATCH_OVERLAP,
-                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH, shifts=const.SHIFTS):
+                 batch=const.SEPARATE_BATCH, length=const.PATCH_LENGTH, shifts=const.SHIFTS,
+                 speeds=const.SPEEDS):
         self.mask_fn = mask_fn
         self.hard_mask = hard_mask
         self.patching = dict(length=length, overlap=overlap, batch=batch)
         self.delays = [k * const.H // shifts for k in range(shifts)]
+        self.speeds = tuple(float(s) for s in speeds if float(s) != 1.0)
 
     def stream(self, blocks, n_samples, scale):
         """Yield ``(speech, music)`` blocks for a mixture given as ``blocks``.
@@ -555,16 +585,32 @@ class Separator:
         exactly. ``scale``: factor that maps the mixture's magnitudes to the
         network's range (``1 / max |STFT|``, as in training).
         """
-        passes = [_MaskingPass(self, n_samples, delay) for delay in self.delays]
-        speech_parts, music_parts = [[] for _ in passes], [[] for _ in passes]
+        plain = _ShiftedViews(self, n_samples)
+        views = [_SpeedView(self, n_samples, speed) for speed in self.speeds]
+        trips = [_RoundTrip(n_samples, speed) for speed in self.speeds]
+        mixture_queue, plain_queue = [], []
+        view_queues, trip_queues = [[] for _ in views], [[] for _ in trips]
         for block, last in _with_tail(blocks):
-            for k, one in enumerate(passes):
-                speech, music = one.push(block, last, scale)
-                speech_parts[k].append(speech)
-                music_parts[k].append(music)
-            ready = min(sum(map(len, parts)) for parts in speech_parts)
+            if not last:
+                mixture_queue.append(block)
+            speech = plain.push(block, last, scale)
+            plain_queue.append(speech)
+            for view, queue in zip(views, view_queues):
+                queue.append(view.push(block, last, scale))
+            for trip, queue in zip(trips, trip_queues):
+                queue.append(trip.push(speech, last))
+            queues = [mixture_queue, plain_queue] + view_queues + trip_queues
+            ready = min(sum(map(len, queue)) for queue in queues)
             if ready or last:
-                yield (_take_mean(speech_parts, ready), _take_mean(music_parts, ready))
+                mixture = _take(mixture_queue, ready)
+                speech = _take(plain_queue, ready)
+                # speed view + (plain - plain resampled twice): each speed view
+                # with its lost top band filled in from the plain view
+                total = speech.copy()
+                for view_queue, trip_queue in zip(view_queues, trip_queues):
+                    total += _take(view_queue, ready) + speech - _take(trip_queue, ready)
+                speech = total / (1 + len(views))
+                yield speech, mixture - speech
 
     def mask(self, masks):
         """The masks as applied: binarised with ``hard_mask``."""
@@ -585,7 +631,7 @@ class _MaskingPass:
     """One separation of the stream, delayed by ``delay`` samples of silence.
 
     The stream is also padded by ``const.TAIL_PAD`` samples of silence at the
-    end (the last block ``_with_tail`` adds); ``push`` returns the estimate
+    end (in the block marked last); ``push`` returns the speech estimate
     trimmed back to the mixture's own samples, ``n_samples`` in all.
     """
 
@@ -593,15 +639,14 @@ class _MaskingPass:
         self.separator = separator
         self.analysis = util.StreamingSTFT()
         self.masker = util.PatchMasker(separator.mask_fn, **separator.patching)
-        padded = delay + n_samples + const.TAIL_PAD
-        self.speech_out, self.music_out = util.StreamingISTFT(padded), util.StreamingISTFT(padded)
+        self.speech_out = util.StreamingISTFT(delay + n_samples + const.TAIL_PAD)
         self.pending = np.zeros((const.N_BINS, 0), np.complex64)
         self.lead = np.zeros(delay, np.float32)       # silence still to feed
         self.skip = delay                              # output samples still to drop
         self.remaining = n_samples                     # output samples still to give
 
     def push(self, block, last, scale):
-        """``(speech, music)`` samples that ``block`` completes."""
+        """The speech samples that ``block`` completes."""
         if len(self.lead):
             block, self.lead = np.concatenate([self.lead, block]), self.lead[:0]
         spectrum = self.analysis.push(block)
@@ -613,28 +658,92 @@ class _MaskingPass:
             masks = np.concatenate([masks, self.masker.finish()], axis=1)
         k = masks.shape[1]
         mixture, self.pending = self.pending[:, :k], self.pending[:, k:]
-        speech_spec = mixture * self.separator.mask(masks)
-        speech = self.speech_out.push(speech_spec)
-        music = self.music_out.push(mixture - speech_spec)
+        speech = self.speech_out.push(mixture * self.separator.mask(masks))
         if last:
             speech = np.concatenate([speech, self.speech_out.finish()])
-            music = np.concatenate([music, self.music_out.finish()])
         start = min(self.skip, len(speech))      # the delay's samples are dropped
         keep = max(0, min(len(speech) - start, self.remaining))
         self.skip -= start
         self.remaining -= keep
-        return speech[start:start + keep], music[start:start + keep]
+        return speech[start:start + keep]
 
 
-def _take_mean(parts, count):
-    """Mean of the first ``count`` samples queued in each list of ``parts``,
-    removed from the queues (which keep the rest)."""
-    total = np.zeros(count, np.float32)
-    for queue in parts:
-        joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
-        total += joined[:count]
-        queue[:] = [joined[count:]]
-    return total / len(parts)
+class _ShiftedViews:
+    """The separator's shifted passes over one stream, averaged: ``push``
+    returns the mean speech samples all passes have given."""
+
+    def __init__(self, separator, n_samples):
+        self.passes = [_MaskingPass(separator, n_samples, delay) for delay in separator.delays]
+        self.queues = [[] for _ in self.passes]
+
+    def push(self, block, last, scale):
+        for one, queue in zip(self.passes, self.queues):
+            queue.append(one.push(block, last, scale))
+        ready = min(sum(map(len, queue)) for queue in self.queues)
+        return sum(_take(queue, ready) for queue in self.queues) / len(self.queues)
+
+
+class _SpeedView:
+    """The stream played ``speed`` times as fast, separated (with the
+    separator's shifts) and its speech played back at the original speed:
+    ``n_samples`` in all, like the stream."""
+
+    def __init__(self, separator, n_samples, speed):
+        self.faster = util.Resampler(const.SR * speed, const.SR, n_samples)
+        self.views = _ShiftedViews(separator, self.faster.n_out)
+        self.back = _Fitted(util.Resampler(const.SR, const.SR * speed, self.faster.n_out),
+                            n_samples)
+
+    def push(self, block, last, scale):
+        view = self.faster.process(block)
+        if last:
+            view = np.concatenate([view, self.faster.finish(),
+                                   np.zeros(const.TAIL_PAD, np.float32)])
+        return self.back.push(self.views.push(view, last, scale), last)
+
+
+class _RoundTrip:
+    """Samples played ``speed`` times as fast and back, as a ``_SpeedView``
+    resamples: what of a signal survives that (the band below the filters'
+    edge), ``n_samples`` in all."""
+
+    def __init__(self, n_samples, speed):
+        self.faster = util.Resampler(const.SR * speed, const.SR, n_samples)
+        self.back = _Fitted(util.Resampler(const.SR, const.SR * speed, self.faster.n_out),
+                            n_samples)
+
+    def push(self, samples, last):
+        view = self.faster.process(samples)
+        if last:
+            view = np.concatenate([view, self.faster.finish()])
+        return self.back.push(view, last)
+
+
+class _Fitted:
+    """A ``util.Resampler`` whose output is trimmed or zero-padded to exactly
+    ``n_samples`` (resampling there and back may end a sample off)."""
+
+    def __init__(self, resampler, n_samples):
+        self.resampler = resampler
+        self.remaining = n_samples
+
+    def push(self, samples, last):
+        out = self.resampler.process(samples)
+        if last:
+            out = np.concatenate([out, self.resampler.finish()])
+        out = out[:self.remaining]
+        if last:
+            out = np.concatenate([out, np.zeros(self.remaining - len(out), np.float32)])
+        self.remaining -= len(out)
+        return out
+
+
+def _take(queue, count):
+    """The first ``count`` samples queued in ``queue`` (a list of arrays),
+    removed from it (it keeps the rest)."""
+    joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
+    queue[:] = [joined[count:]]
+    return joined[:count]
 
 
 def _with_tail(blocks):

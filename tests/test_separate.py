@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import const
 import make_separate
+import util
 from conftest import chirp, harmonic_stack, noise_bursts, tone, write
 from test_util import si_sdr
 
@@ -68,24 +70,24 @@ def test_shifts_average_separations_of_delayed_frame_grids():
     mixture = (harmonic_stack(3.0) + noise_bursts(3.0)).astype(np.float32)
     n, delay = len(mixture), 256
     scale = make_separate.normalisation(make_separate.peak_magnitude([mixture]))
-    single = make_separate.Separator(level_mask, shifts=1)
+    single = make_separate.Separator(level_mask, shifts=1, speeds=())
 
     def speech_of(signal):
         return np.concatenate([part[0] for part in single.stream([signal], len(signal), scale)])
 
     late = speech_of(np.concatenate([np.zeros(delay, np.float32), mixture]))[delay:]
     expected = (speech_of(mixture) + late) / 2
-    speech, music = make_separate.Separator(level_mask, shifts=2).separate(mixture)
+    speech, music = make_separate.Separator(level_mask, shifts=2, speeds=()).separate(mixture)
     np.testing.assert_allclose(speech, expected, atol=1e-5)
     np.testing.assert_allclose(speech + music, mixture, atol=1e-5)
     assert np.max(np.abs(speech - speech_of(mixture))) > 1e-3   # the average differs
 
 
-@pytest.mark.parametrize('shifts', [1, 2])
-def test_streaming_in_blocks_equals_the_whole_array(shifts):
+@pytest.mark.parametrize('shifts, speeds', [(1, ()), (2, ()), (1, (0.9, 1.05))])
+def test_streaming_in_blocks_equals_the_whole_array(shifts, speeds):
     """Files are read in blocks: uneven blocks give what one array gives."""
     mixture = (chirp(23.0) + noise_bursts(23.0)).astype(np.float32)
-    separator = make_separate.Separator(level_mask, shifts=shifts)
+    separator = make_separate.Separator(level_mask, shifts=shifts, speeds=speeds)
     whole = separator.separate(mixture)
     cuts = [0, 1, 5000, 5001, 160000, 200000, len(mixture)]
     blocks = [mixture[a:b] for a, b in zip(cuts, cuts[1:])]
@@ -94,6 +96,59 @@ def test_streaming_in_blocks_equals_the_whole_array(shifts):
     for k in range(2):
         streamed = np.concatenate([part[k] for part in parts])
         np.testing.assert_allclose(streamed, whole[k], atol=1e-5)
+
+
+@pytest.mark.parametrize('n', [1, 100, 16000 * 2 + 77])
+def test_speed_views_keep_length_the_all_pass_identity_and_a_constant_mask(n):
+    mixture = (chirp(n / 16000) + noise_bursts(n / 16000)).astype(np.float32)
+    for gain in (1.0, 0.5):
+        separator = make_separate.Separator(lambda p: np.full_like(p, gain), shifts=2,
+                                            speeds=(0.9, 1.05))
+        speech, music = separator.separate(mixture)
+        assert len(speech) == len(music) == n
+        np.testing.assert_allclose(speech, gain * mixture, atol=1e-5)
+        np.testing.assert_allclose(speech + music, mixture, atol=1e-6)
+
+
+def test_speed_views_average_resampled_separations_below_the_filter_edge():
+    """Speeds 0.9 and 1.1: the mean of the plain separation and of the
+    mixture played 0.9 and 1.1 times as fast, separated and played back,
+    each view's top band (lost by resampling twice) from the plain one."""
+    mixture = (harmonic_stack(4.0) + noise_bursts(4.0)).astype(np.float32)
+    n = len(mixture)
+    plain = make_separate.Separator(level_mask, shifts=1, speeds=())
+
+    def fitted(signal):
+        return np.pad(signal[:n], (0, max(0, n - len(signal))))
+
+    def there_and_back(signal, speed, separate=lambda s: s):
+        return fitted(util.change_speed(separate(util.change_speed(signal, speed)), 1 / speed))
+
+    scale = make_separate.normalisation(make_separate.peak_magnitude([mixture]))
+
+    def separate(signal):          # every view scaled as the mixture is
+        return np.concatenate([part[0] for part in plain.stream([signal], len(signal), scale)])
+
+    p = separate(mixture)
+    views = [there_and_back(mixture, f, separate) + p
+             - there_and_back(p, f) for f in (0.9, 1.1)]
+    expected = (p + sum(views)) / 3
+    speech, _ = make_separate.Separator(level_mask, shifts=1, speeds=(0.9, 1.1)).separate(
+        mixture)
+    np.testing.assert_allclose(speech, expected, atol=2e-4)
+    assert np.max(np.abs(speech - p)) > 1e-2                  # the views change it
+    spectrum = np.abs(util.stft(speech - p))[:, 2:-2]      # frames away from the ends
+    top = spectrum[int(0.982 * const.N_BINS):].max()       # above the filters' edge:
+    assert top < 1e-3 * spectrum.max()                      # the plain view's own
+
+
+def test_speed_views_out_of_range_are_refused_in_one_line(tmp_path, model_path, capsys):
+    mixture = write(tmp_path / 'mix.wav', tone(1.0))
+    for speeds in (['0.5'], ['nan'], ['1.05'] * (const.MAX_SPEED_VIEWS + 1)):
+        assert make_separate.main(['-i', mixture, '-o', str(tmp_path / 'out.wav'),
+                                   '-m', model_path, '--speeds'] + speeds) == 1
+        assert '--speeds' in capsys.readouterr().err
+    assert not (tmp_path / 'out.wav').exists()
 
 
 def test_hard_mask_is_binary():
