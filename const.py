@@ -74,8 +74,9 @@ SHIFTS = 2                # separations averaged, their STFT frames offset by H 
 MAX_SHIFTS = 16           # the --shifts accepted
 SPEEDS = (0.95, 1.05)     # speed views averaged with the mixture as it is (the mixture
                           # resampled to play that many times as fast, separated, played
-                          # back): +0.33 dB SI-SDR on the validation side for 3x the
-                          # work (docs/MODEL.md, "An eighth session"); none: --speeds 1
+                          # back): +0.18 dB SI-SDR over the two shifts alone on the
+                          # validation side (+0.33 with one shift) for 3x the work
+                          # (docs/MODEL.md, "An eighth session"); none: --speeds 1
 SPEED_VIEW_LIMITS = (0.8, 1.25)  # the --speeds accepted (the training speech: 0.85 to 1.15)
 MAX_SPEED_VIEWS = 8       # the most --speeds accepted
 MAX_PATCH_LENGTH = 2048   # frames, the --patch-length accepted (65 s at 16 kHz)
