@@ -365,7 +365,7 @@ def table_row(seconds, batch, result):
 # --------------------------------------------------------------------------
 # --profile: the stages, timed in this process
 
-STAGES = ('read + resample', 'STFT', 'network (U-Net)', 'patching + cross-fade',
+STAGES = ('read', 'resample', 'STFT', 'network (U-Net)', 'patching + cross-fade',
           'mask apply', 'ISTFT', 'write', 'other')
 
 
@@ -437,7 +437,9 @@ def instrumented(clock, util, separate):
     speech) and their bookkeeping."""
     hooks = [
         (util, 'stream_audio', lambda f: (
-            lambda *a, **k: clock.wrap_iterator('read + resample', f(*a, **k)))),
+            lambda *a, **k: clock.wrap_iterator('read', f(*a, **k)))),
+        (util, 'Resampler', lambda c: _timed_subclass(
+            clock, c, {'process': 'resample', 'finish': 'resample'})),
         (util, 'StreamingSTFT', lambda c: _timed_subclass(
             clock, c, {'push': 'STFT', 'finish': 'STFT'})),
         (util, 'PatchMasker', lambda c: _timed_subclass(
