@@ -318,13 +318,7 @@ def load_datasets(args):
 def mixing_dataset(args, stream=0):
     """``(MixingDataset, description)`` over the waveforms of -s and -m;
     ``stream`` (the ChainerMN rank) selects the random stream."""
-    tracks, paths = {}, {}
-    for kind, folder in (('speech', args.speech), ('music', args.music)):
-        if not os.path.isdir(folder):
-            raise cli.UserError('--mix: {} folder {} does not exist'.format(kind, folder))
-        tracks[kind], paths[kind] = mixing.load_tracks(util.find_audio(folder), kind)
-        if not tracks[kind]:
-            raise cli.UserError('--mix: no usable {} audio in {}'.format(kind, folder))
+    tracks, paths = mix_tracks(args.speech, args.music)
     settings = mixing.MixSettings(
         snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
         music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
@@ -344,6 +338,21 @@ def mixing_dataset(args, stream=0):
                          if args.balance_music else '',
                          ', noise percussion added to {:.0%} of the music'.format(
                              args.noise_music) if args.noise_music else '', epoch_size))
+
+
+def mix_tracks(speech_folder, music_folder, prefix='--mix: '):
+    """``(tracks, paths)``, each ``{'speech': [...], 'music': [...]}``: the
+    waveforms of the two folders (``mixing.load_tracks``) and their files;
+    ``cli.UserError`` (its message starting with ``prefix``) for a missing
+    folder or one without usable audio."""
+    tracks, paths = {}, {}
+    for kind, folder in (('speech', speech_folder), ('music', music_folder)):
+        if not os.path.isdir(folder):
+            raise cli.UserError('{}{} folder {} does not exist'.format(prefix, kind, folder))
+        tracks[kind], paths[kind] = mixing.load_tracks(util.find_audio(folder), kind)
+        if not tracks[kind]:
+            raise cli.UserError('{}no usable {} audio in {}'.format(prefix, kind, folder))
+    return tracks, paths
 
 
 def check_mixing(args):

@@ -33,6 +33,7 @@ import const  # noqa: E402
 import make_separate  # noqa: E402
 import mixing  # noqa: E402
 import network  # noqa: E402
+import train  # noqa: E402
 import util  # noqa: E402
 
 PROG = 'recalibrate_bn.py'
@@ -89,13 +90,7 @@ def recalibrate(args):
 
 def examples(args):
     """A ``mixing.MixingDataset`` over the two folders, train.py's defaults."""
-    tracks, paths = {}, {}
-    for kind, folder in (('speech', args.speech), ('music', args.music)):
-        if not os.path.isdir(folder):
-            raise cli.UserError('{} folder {} does not exist'.format(kind, folder))
-        tracks[kind], paths[kind] = mixing.load_tracks(util.find_audio(folder), kind)
-        if not tracks[kind]:
-            raise cli.UserError('no usable {} audio in {}'.format(kind, folder))
+    tracks, paths = train.mix_tracks(args.speech, args.music, prefix='')
     settings = mixing.MixSettings(balance_music=args.balance_music)
     sources = [mixing.source_name(path) for path in paths['music']]
     return mixing.MixingDataset(tracks['speech'], tracks['music'], const.PATCH_LENGTH,

@@ -61,3 +61,7 @@ def test_refuses_to_write_over_its_input_or_an_existing_file(tmp_path, model_pat
     assert recalibrate_bn.main([model_path, '-o', model_path, '--overwrite']
                                + folders(tmp_path)) == 1
     assert 'input model' in capsys.readouterr().err
+    missing = str(tmp_path / 'no_such_folder')
+    assert recalibrate_bn.main([model_path, '-o', str(tmp_path / 'new.model'),
+                                '-s', missing, '-m', str(tmp_path / 'music')]) == 1
+    assert 'speech folder {} does not exist'.format(missing) in capsys.readouterr().err
