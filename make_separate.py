@@ -529,13 +529,20 @@ def levelled(mask_fn, level_db=const.PATCH_LEVEL_DB, max_boost_db=const.PATCH_MA
     passages below that range, and so a loud moment anywhere in a file would
     change how the rest of it is separated. The mask applies to the mixture
     as it is: only the network's input is scaled."""
-    target, most = 10.0 ** (level_db / 20.0), 10.0 ** (max_boost_db / 20.0)
-
     def fn(patches):
-        peaks = patches.max(axis=(1, 2, 3), keepdims=True)
-        gains = np.where(peaks > 0, np.minimum(target / np.maximum(peaks, 1e-30), most), 1.0)
-        return mask_fn(patches * gains.astype(np.float32))
+        return mask_fn(levelled_patches(patches, level_db, max_boost_db))
     return fn
+
+
+def levelled_patches(patches, level_db=const.PATCH_LEVEL_DB,
+                     max_boost_db=const.PATCH_MAX_BOOST_DB):
+    """``patches (B, 1, 512, frames)`` each scaled so that its peak magnitude
+    is at ``level_db`` (dB re 1), raised by at most ``max_boost_db``; silent
+    patches as they are (``levelled``)."""
+    target, most = 10.0 ** (level_db / 20.0), 10.0 ** (max_boost_db / 20.0)
+    peaks = patches.max(axis=(1, 2, 3), keepdims=True)
+    gains = np.where(peaks > 0, np.minimum(target / np.maximum(peaks, 1e-30), most), 1.0)
+    return patches * gains.astype(np.float32)
 
 
 def network_mask_fn(unet, device):

@@ -122,11 +122,12 @@ class UNetTrainmodel(chainer.Chain):
 def expected_keys():
     """The npz keys of a saved ``UNet`` (``'conv1/W'``, ``'norm1/avg_mean'``...)."""
     return {name.lstrip('/') for name, _ in UNet().namedparams()} | \
-        {'{}/{}'.format(link, stat) for link in _norm_names()
+        {'{}/{}'.format(link, stat) for link in norm_names()
          for stat in ('avg_mean', 'avg_var', 'N')}
 
 
-def _norm_names():
+def norm_names():
+    """The names of the eleven batch-normalisation links (norm1..6, denorm1..5)."""
     return ['norm{}'.format(i) for i in range(1, 7)] + \
         ['denorm{}'.format(i) for i in range(1, 6)]
 
@@ -176,7 +177,7 @@ def load_unet(path):
         raise ModelError('{}: damaged or of another shape ({})'.format(
             path, str(err).splitlines()[0][:120])) from None
     arrays = [p.array for p in unet.params()] + [
-        getattr(getattr(unet, link), stat) for link in _norm_names()
+        getattr(getattr(unet, link), stat) for link in norm_names()
         for stat in ('avg_mean', 'avg_var')]
     if not all(np.all(np.isfinite(a)) for a in arrays):
         raise ModelError('{}: holds NaN or Inf weights (saved from a diverged '

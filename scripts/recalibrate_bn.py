@@ -72,7 +72,7 @@ def recalibrate(args):
         raise cli.UserError('{}: the output is the input model'.format(args.out))
     unet = network.load_unet(args.model)
     dataset = examples(args)
-    fn = levelled_input if args.level == 'patch' else (lambda patches: patches)
+    fn = make_separate.levelled_patches if args.level == 'patch' else (lambda p: p)
     batches = -(-args.patches // args.batchsize)
     with accumulating_statistics(unet):
         for b in tqdm(range(batches), desc='batches', unit='batch'):
@@ -98,15 +98,8 @@ def examples(args):
                                 music_sources=sources)
 
 
-def levelled_input(patches):
-    """``patches`` as ``make_separate.levelled`` hands them to the network."""
-    seen = []
-    make_separate.levelled(lambda p: seen.append(p))(patches)
-    return seen[0]
-
-
 def norm_links(unet):
-    return [getattr(unet, name) for name in network._norm_names()]
+    return [getattr(unet, name) for name in network.norm_names()]
 
 
 @contextlib.contextmanager

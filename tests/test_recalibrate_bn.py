@@ -5,6 +5,7 @@ import sys
 import chainer
 import numpy as np
 
+import make_separate
 import network
 from conftest import chirp, harmonic_stack, noise_bursts, write
 
@@ -28,7 +29,7 @@ def test_statistics_become_the_mean_of_the_levelled_batches_and_weights_stay(
     dataset = recalibrate_bn.examples(recalibrate_bn.build_parser().parse_args(argv))
     batch_means = []
     for ids in (range(0, 4), range(4, 8)):
-        patches = recalibrate_bn.levelled_input(np.stack([dataset[i][0] for i in ids]))
+        patches = make_separate.levelled_patches(np.stack([dataset[i][0] for i in ids]))
         batch_means.append(before.conv1(patches).array.mean(axis=(0, 2, 3)))
     np.testing.assert_allclose(after.norm1.avg_mean, np.mean(batch_means, axis=0),
                                rtol=1e-4, atol=1e-6)
