@@ -65,7 +65,7 @@ def main(argv=None):
 
 
 def recalibrate(args):
-    cli.check_range('--patches', args.patches, 1, 10 ** 7)
+    cli.check_range('--patches', args.patches, 2, 10 ** 7)
     cli.check_range('--batchsize', args.batchsize, 2, 4096)
     cli.prepare_output(args.out, args.overwrite)
     if os.path.realpath(args.out) == os.path.realpath(args.model):
@@ -73,18 +73,16 @@ def recalibrate(args):
     unet = network.load_unet(args.model)
     dataset = examples(args)
     fn = make_separate.levelled_patches if args.level == 'patch' else (lambda p: p)
-    batches = -(-args.patches // args.batchsize)
+    # whole batches only: a last short one would weigh as much as a full one
+    measured = args.patches // args.batchsize * args.batchsize or args.patches
     with accumulating_statistics(unet):
-        for b in tqdm(range(batches), desc='batches', unit='batch'):
-            ids = range(b * args.batchsize, min((b + 1) * args.batchsize, args.patches))
-            if len(ids) < 2:
-                break
-            patches = np.stack([dataset[i][0] for i in ids])
-            unet(fn(patches))
+        for start in tqdm(range(0, measured, args.batchsize), desc='batches', unit='batch'):
+            ids = range(start, min(start + args.batchsize, measured))
+            unet(fn(np.stack([dataset[i][0] for i in ids])))
     with util.replacing(args.out) as tmp:
         chainer.serializers.save_npz(tmp, unet)
     print('recalibrated {} normalisation layers over {} patches into {}'.format(
-        len(norm_links(unet)), args.patches, args.out))
+        len(norm_links(unet)), measured, args.out))
     return 0
 
 

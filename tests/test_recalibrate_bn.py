@@ -39,6 +39,15 @@ def test_statistics_become_the_mean_of_the_levelled_batches_and_weights_stay(
         np.testing.assert_array_equal(param.array, dict(after.namedparams())[name].array)
 
 
+def test_only_whole_batches_are_measured_and_the_summary_says_how_many(
+        tmp_path, model_path, capsys):
+    out = str(tmp_path / 'recal.model')
+    assert recalibrate_bn.main([model_path, '-o', out, '--patches', '10', '-b', '4']
+                               + folders(tmp_path)) == 0
+    assert int(network.load_unet(out).norm1.N) == 2
+    assert 'over 8 patches' in capsys.readouterr().out
+
+
 def test_statistics_are_measured_with_dropout_off_and_the_model_restored_after():
     unet = network.UNet()
     x = np.random.default_rng(0).random((2, 1, 512, 64), dtype=np.float32)
