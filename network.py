@@ -18,6 +18,9 @@ import const
 import signal_loss
 
 
+INPUT_POWER_KEY = 'input_power'   # a model file's npz key of UNet.input_power
+
+
 class ModelError(Exception):
     """A model file that cannot be loaded; the message names the file."""
 
@@ -29,11 +32,18 @@ class UNet(chainer.Chain):
     ``frames`` a multiple of 64; output a mask in [0, 1] of the same shape.
     ``dropout``: the ratio dropped on the first three decoder layers while
     training (upstream 0.5); not a parameter, so model files do not hold it.
+    ``input_power``: the magnitudes are raised to it before ``conv1`` (1:
+    linear, as upstream; below 1 compresses them, ``train.py
+    --input-power``); the mask still multiplies the linear magnitudes. A
+    model file holds it (key ``input_power``) only when it is not 1, so a
+    linear model's file has upstream's keys exactly, and upstream's files
+    load as linear.
     """
 
-    def __init__(self, dropout=const.DROPOUT):
+    def __init__(self, dropout=const.DROPOUT, input_power=1.0):
         super().__init__()
         self.dropout = dropout
+        self.input_power = float(input_power)
         with self.init_scope():
             self.conv1 = L.Convolution2D(1, 16, 4, 2, 1)
             self.norm1 = L.BatchNormalization(16)
@@ -59,7 +69,21 @@ class UNet(chainer.Chain):
             self.denorm5 = L.BatchNormalization(16)
             self.deconv6 = L.Deconvolution2D(32, 1, 4, 2, 1)
 
+    def serialize(self, serializer):
+        super().serialize(serializer)
+        if not isinstance(serializer, chainer.serializer.Deserializer):
+            if self.input_power != 1.0:
+                serializer(INPUT_POWER_KEY, self.input_power)
+            return
+        try:
+            self.input_power = float(serializer(INPUT_POWER_KEY, 1.0))
+        except KeyError:                  # upstream's and every linear model's file
+            self.input_power = 1.0
+
     def forward(self, x):
+        if self.input_power != 1.0:       # the input needs no gradient: compress its array
+            magnitude = x.array if isinstance(x, chainer.Variable) else x
+            x = self.xp.power(magnitude, self.input_power, dtype=magnitude.dtype)
         h1 = F.leaky_relu(self.norm1(self.conv1(x)))
         h2 = F.leaky_relu(self.norm2(self.conv2(h1)))
         h3 = F.leaky_relu(self.norm3(self.conv3(h2)))
@@ -179,6 +203,9 @@ def load_unet(path):
     arrays = [p.array for p in unet.params()] + [
         getattr(getattr(unet, link), stat) for link in norm_names()
         for stat in ('avg_mean', 'avg_var')]
+    if not (np.isfinite(unet.input_power) and 0 < unet.input_power <= 1):
+        raise ModelError('{}: input_power {} is not a compression of the magnitudes '
+                         '(expected above 0, at most 1)'.format(path, unet.input_power))
     if not all(np.all(np.isfinite(a)) for a in arrays):
         raise ModelError('{}: holds NaN or Inf weights (saved from a diverged '
                          'training run?)'.format(path))

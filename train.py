@@ -103,6 +103,11 @@ def build_parser():
     parser.add_argument('--dropout', type=float, default=const.DROPOUT, metavar='RATIO',
                         help='dropout ratio on the first three decoder layers, in '
                              '[0, 1) (default: %(default)s, as upstream)')
+    parser.add_argument('--input-power', type=float, default=None, metavar='P',
+                        help='raise the magnitudes the network sees to the power P (above 0, '
+                             'at most 1; 1: linear, as upstream; below 1 compresses them, '
+                             'so quiet harmonics weigh more); saved in the model files '
+                             '(default: the --init model\'s, 1 for a new network)')
     parser.add_argument('--target', default='vocal', choices=TARGETS,
                         help='npz array the masked mixture is fitted to: vocal, the '
                              'speech magnitude (as upstream), or vocal_psa, its '
@@ -733,6 +738,13 @@ def check_numbers(args):
         raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
             args.dropout))
     cli.check_range('--seed', args.seed, 0, 2 ** 31 - 1)    # + rank: within NumPy's 2**32
+    if args.input_power is not None and not 0.0 < args.input_power <= 1.0:   # NaN fails too
+        raise cli.UserError('--input-power {}: must be above 0 and at most 1 (1: linear '
+                            'magnitudes)'.format(args.input_power))
+    if args.input_power is not None and args.resume:
+        raise cli.UserError('--input-power {:g} with -r: a resumed run keeps its snapshot\'s '
+                            'input power (give it with --init to start a run)'.format(
+                                args.input_power))
     if args.snr_cap is None:      # not given: the default, so that one given is never ignored
         args.snr_cap = const.SNR_LOSS_CAP_DB
     elif args.loss != 'snr':
@@ -815,12 +827,16 @@ def train(args):
                                      else scatter_datasets(args, comm))
     unet, how = initial_model(args)
     unet.dropout = args.dropout
+    if args.input_power is not None:
+        unet.input_power = args.input_power
     settings = [
         ('GPU', args.gpu), ('Minibatch-size', args.batchsize),
         ('patch-length', args.patchlength),
         ('learning rate', args.lr if args.lr_end is None else
          '{} falling to {}'.format(args.lr, args.lr_end)),
         ('dropout', args.dropout),
+        ('input', 'as in the snapshot' if args.resume else 'magnitudes' if
+         unet.input_power == 1 else 'magnitudes to the power {:g}'.format(unet.input_power)),
         ('loss', args.loss if args.loss != 'snr' else 'snr, capped at {} dB'.format(args.snr_cap)),
         ('stop', ('{} iterations'.format(args.stop) if args.stop else
                   '{} epochs'.format(args.epoch)) +

@@ -41,8 +41,14 @@ def average(args):
     cli.prepare_output(args.out, args.overwrite)
     if os.path.realpath(args.out) in {os.path.realpath(m) for m in args.models}:
         raise cli.UserError('{}: the output is one of the inputs'.format(args.out))
-    arrays = [weights(network.load_unet(path)) for path in args.models]
-    unet = network.UNet()
+    unets = [network.load_unet(path) for path in args.models]
+    powers = sorted({unet.input_power for unet in unets})
+    if len(powers) > 1:
+        raise cli.UserError('cannot average models fed different inputs (input powers {}): '
+                            'their weights mean different things'.format(
+                                ', '.join('{:g}'.format(p) for p in powers)))
+    arrays = [weights(unet) for unet in unets]
+    unet = network.UNet(input_power=powers[0])
     chainer.serializers.NpzDeserializer(mean_arrays(arrays)).load(unet)
     with util.replacing(args.out) as tmp:
         chainer.serializers.save_npz(tmp, unet)

@@ -37,3 +37,15 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
     assert average_models.main([a, a, '-o', str(out)]) == 1
     assert out.read_bytes() == b'keep'
     assert 'overwrite' in capsys.readouterr().err
+
+
+def test_models_fed_different_inputs_are_not_averaged(tmp_path, capsys):
+    linear = saved_unet(tmp_path / 'a', 1)
+    compressed = str(tmp_path / 'c')
+    chainer.serializers.save_npz(compressed, network.UNet(input_power=0.5))
+    out = tmp_path / 'avg.model'
+    assert average_models.main([linear, compressed, '-o', str(out)]) == 1
+    assert 'input powers 0.5, 1' in capsys.readouterr().err
+    assert not out.exists()
+    assert average_models.main([compressed, compressed, '-o', str(out)]) == 0
+    assert network.load_unet(str(out)).input_power == 0.5

@@ -89,3 +89,44 @@ def test_dropout_ratio_is_a_setting_not_a_parameter(tmp_path):
     chainer.serializers.save_npz(str(tmp_path / 'upstream'), upstream)
     with np.load(str(tmp_path / 'plain')) as a, np.load(str(tmp_path / 'upstream')) as b:
         assert sorted(a.files) == sorted(b.files) == sorted(UPSTREAM_KEYS)
+
+
+def test_input_power_compresses_what_the_network_sees():
+    np.random.seed(0)
+    linear = network.UNet()
+    compressed = network.UNet(input_power=0.5)
+    compressed.copyparams(linear)
+    x = np.random.rand(1, 1, 512, 64).astype(np.float32) ** 4
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        np.testing.assert_allclose(compressed(x).array, linear(np.sqrt(x)).array,
+                                   rtol=1e-5, atol=1e-6)
+        assert np.abs(compressed(x).array - linear(x).array).max() > 1e-3
+
+
+def test_input_power_travels_in_the_model_file_and_only_when_not_linear(tmp_path):
+    unet = network.UNet(input_power=0.5)
+    path = str(tmp_path / 'compressed.model')
+    chainer.serializers.save_npz(path, unet)
+    with np.load(path) as data:
+        assert set(data.files) == set(UPSTREAM_KEYS) | {network.INPUT_POWER_KEY}
+    assert network.load_unet(path).input_power == 0.5
+    linear = str(tmp_path / 'linear.model')            # upstream's layout: linear
+    chainer.serializers.save_npz(linear, network.UNet())
+    assert network.load_unet(linear).input_power == 1.0
+
+
+def test_input_power_loads_from_a_trainer_snapshot(tmp_path):
+    arrays = {'updater/model:main/unet/' + k: v
+              for k, v in _npz_dict(network.UNet(input_power=0.25)).items()}
+    np.savez(str(tmp_path / 'snap'), **arrays)
+    assert network.load_unet(str(tmp_path / 'snap.npz')).input_power == 0.25
+
+
+@pytest.mark.parametrize('power', [0.0, -0.5, 2.0, float('nan')])
+def test_a_file_with_an_impossible_input_power_is_refused(tmp_path, power):
+    arrays = _npz_dict(network.UNet())
+    arrays[network.INPUT_POWER_KEY] = np.float64(power)
+    path = str(tmp_path / 'odd.npz')
+    np.savez(path, **arrays)
+    with pytest.raises(network.ModelError, match='odd.npz: input_power'):
+        network.load_unet(path)

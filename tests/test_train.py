@@ -155,3 +155,35 @@ def test_stop_seconds_refuses_bad_values_in_one_line(tmp_path, capsys, extra):
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1 and '--stop-seconds' in err[0]
     assert not os.path.exists(os.path.join(out, 'model_1'))
+
+
+def test_input_power_is_saved_with_the_models_and_resumed(tmp_path):
+    import network
+    status, out = run(tmp_path, '--stop', '2', '--input-power', '0.5')
+    assert status == 0
+    assert network.load_unet(os.path.join(out, 'model_2')).input_power == 0.5
+    status, out = run(tmp_path, '--stop', '3', '-r', os.path.join(out, 'snapshot_iter_2'))
+    assert status == 0
+    assert network.load_unet(os.path.join(out, 'model_3')).input_power == 0.5
+
+
+def test_init_keeps_its_input_power_unless_told(tmp_path):
+    import network
+    _, first = run(tmp_path / 'a', '--stop', '2', '--input-power', '0.5')
+    stft = make_npz(str(tmp_path / 'stft'))
+    for extra, expected in (([], 0.5), (['--input-power', '1'], 1.0)):
+        out = str(tmp_path / 'b{}'.format(len(extra)))
+        assert train.main(['-t', stft, '-o', out, '-b', '2', '-l', '64', '--stop', '1',
+                           '--init', os.path.join(first, 'model_2')] + extra) == 0
+        assert network.load_unet(os.path.join(out, 'model_1')).input_power == expected
+
+
+@pytest.mark.parametrize('extra', [['--input-power', '0'], ['--input-power', '1.5'],
+                                   ['--input-power', 'nan'],
+                                   ['--input-power', '0.5', '-r', 'snapshot_iter_2']])
+def test_impossible_input_powers_are_refused_in_one_line(tmp_path, capsys, extra):
+    status, out = run(tmp_path, '--stop', '2', *extra)
+    assert status != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--input-power' in err[0]
+    assert not os.path.exists(out)
