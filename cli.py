@@ -150,12 +150,15 @@ def check_interval(option, values, low, high):
             option, first, last, low, high))
 
 
-def prepare_output(path, overwrite, option=''):
-    """Refuse an existing ``path`` without --overwrite (``UserError``; the
-    message starts with ``option`` and ``path``), make its folder and check
-    that it is writable (``util.OutputError`` naming the folder)."""
+def prepare_output(path, overwrite, option='', inputs=()):
+    """Refuse an existing ``path`` without --overwrite, or one of the files
+    ``inputs`` even with it (``UserError``; the message starts with
+    ``option`` and ``path``), make its folder and check that it is writable
+    (``util.OutputError`` naming the folder)."""
     if os.path.exists(path) and not overwrite:
         raise UserError('{}{}: exists; use --overwrite to replace it'.format(option, path))
+    if os.path.realpath(path) in {os.path.realpath(p) for p in inputs}:
+        raise UserError('{}{}: the output is one of the inputs'.format(option, path))
     folder = os.path.dirname(path)
     if folder:
         try:

@@ -38,9 +38,7 @@ def main(argv=None):
 
 
 def average(args):
-    cli.prepare_output(args.out, args.overwrite)
-    if os.path.realpath(args.out) in {os.path.realpath(m) for m in args.models}:
-        raise cli.UserError('{}: the output is one of the inputs'.format(args.out))
+    cli.prepare_output(args.out, args.overwrite, inputs=args.models)
     unets = [network.load_unet(path) for path in args.models]
     powers = sorted({unet.input_power for unet in unets})
     if len(powers) > 1:

@@ -67,9 +67,7 @@ def main(argv=None):
 def recalibrate(args):
     cli.check_range('--patches', args.patches, 2, 10 ** 7)
     cli.check_range('--batchsize', args.batchsize, 2, 4096)
-    cli.prepare_output(args.out, args.overwrite)
-    if os.path.realpath(args.out) == os.path.realpath(args.model):
-        raise cli.UserError('{}: the output is the input model'.format(args.out))
+    cli.prepare_output(args.out, args.overwrite, inputs=[args.model])
     unet = network.load_unet(args.model)
     dataset = examples(args)
     fn = make_separate.levelled_patches if args.level == 'patch' else (lambda p: p)

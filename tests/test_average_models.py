@@ -49,3 +49,11 @@ def test_models_fed_different_inputs_are_not_averaged(tmp_path, capsys):
     assert not out.exists()
     assert average_models.main([compressed, compressed, '-o', str(out)]) == 0
     assert network.load_unet(str(out)).input_power == 0.5
+
+
+def test_an_input_is_never_the_output_even_with_overwrite(tmp_path, capsys):
+    a, b = saved_unet(tmp_path / 'a', 1), saved_unet(tmp_path / 'b', 3)
+    before = open(b, 'rb').read()
+    assert average_models.main([a, b, '-o', b, '--overwrite']) == 1
+    assert '{}: the output is one of the inputs'.format(b) in capsys.readouterr().err
+    assert open(b, 'rb').read() == before

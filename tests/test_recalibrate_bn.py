@@ -68,9 +68,11 @@ def test_refuses_to_write_over_its_input_or_an_existing_file(tmp_path, model_pat
     assert recalibrate_bn.main([model_path, '-o', str(existing)] + folders(tmp_path)) == 1
     assert existing.read_bytes() == b'keep'
     assert 'overwrite' in capsys.readouterr().err
+    before = open(model_path, 'rb').read()
     assert recalibrate_bn.main([model_path, '-o', model_path, '--overwrite']
                                + folders(tmp_path)) == 1
-    assert 'input model' in capsys.readouterr().err
+    assert 'the output is one of the inputs' in capsys.readouterr().err
+    assert open(model_path, 'rb').read() == before
     missing = str(tmp_path / 'no_such_folder')
     assert recalibrate_bn.main([model_path, '-o', str(tmp_path / 'new.model'),
                                 '-s', missing, '-m', str(tmp_path / 'music')]) == 1
