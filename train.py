@@ -777,7 +777,8 @@ def check_output(folder):
 
 def claim_output(folder, started):
     """Make ``folder``, lock it for this run and remove Chainer's stale
-    temporary folders from it; returns the open lock file (keep it open).
+    temporary folders from it; returns the open lock file (keep it open)
+    and whether this run holds the lock.
 
     Chainer's names carry no process id, so a temporary folder is removed
     only when no other train.py holds the lock (a live writer would) and
@@ -795,8 +796,22 @@ def claim_output(folder, started):
             raise
         print('warning: another train.py is writing to {}; its temporary folders '
               'are left alone'.format(folder), file=sys.stderr)
-        return lock
-    stale = []
+        return lock, False
+    stale = [name for name, newest in chainer_temporaries(folder)
+             if newest < started - STALE_SECONDS]
+    for name in stale:
+        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+    if stale:
+        print('warning: removed {} stale temporary folder{} of a killed run from {}: '
+              '{}'.format(len(stale), cli.plural(len(stale)), folder,
+                          ', '.join(stale)), file=sys.stderr)
+    return lock, True
+
+
+def chainer_temporaries(folder):
+    """Chainer's temporary folders in ``folder``: (name, the newest time.time()
+    at which it or a file in it changed), sorted by name."""
+    found = []
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if not CHAINER_TEMPORARY.match(name) or not os.path.isdir(path):
@@ -804,14 +819,18 @@ def claim_output(folder, started):
         times = [os.path.getmtime(path)] + [
             os.path.getmtime(os.path.join(root, f)) for root, _, files in os.walk(path)
             for f in files]
-        if max(times) < started - STALE_SECONDS:
-            shutil.rmtree(path, ignore_errors=True)
-            stale.append(name)
-    if stale:
-        print('warning: removed {} stale temporary folder{} of a killed run from {}: '
-              '{}'.format(len(stale), cli.plural(len(stale)), folder,
-                          ', '.join(stale)), file=sys.stderr)
-    return lock
+        found.append((name, max(times)))
+    return found
+
+
+def drop_own_temporaries(folder, started):
+    """Remove the temporary folders this run left in ``folder`` (it holds the
+    lock, so those changed since ``started``, time.time() in s, are its own):
+    a stop (SIGTERM, Ctrl-C, an error) that lands while Chainer writes a
+    snapshot or model can leave one behind."""
+    for name, newest in chainer_temporaries(folder):
+        if newest >= started:
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
 def train(args):
@@ -851,12 +870,15 @@ def train(args):
     trainer = build_trainer(args, unet, train_set, val_set, comm)
     if args.resume:
         resume(trainer, args.resume)
-    lock = None
+    lock, held = None, False
     try:
         with abort_others_on_error(comm):
-            lock = claim_output(args.out, started) if is_root(comm) else None
+            if is_root(comm):
+                lock, held = claim_output(args.out, started)
             return run_trainer(args, trainer, unet, how, comm)
     finally:
+        if held:
+            drop_own_temporaries(args.out, started)
         if lock is not None:
             lock.close()
 

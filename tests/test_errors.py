@@ -22,6 +22,7 @@ import soundfile as sf
 
 from conftest import ROOT, tone, write
 
+import cli  # noqa: E402
 import make_dataset  # noqa: E402
 import make_separate  # noqa: E402
 import network  # noqa: E402
@@ -875,6 +876,29 @@ def test_train_terminated_then_resumed(tmp_path, capsys):
     assert status == 0, err
     assert 'done: {} iterations'.format(latest + 1) in printed
     assert os.path.exists(out / 'model_{}'.format(latest + 1))
+
+
+def test_train_stopped_while_writing_a_model_leaves_no_temporary_folder(
+        tmp_path, capsys, monkeypatch):
+    """A SIGTERM that lands just as Chainer makes its temporary folder for a
+    model (before its own clean-up is armed) still leaves only complete
+    files: the run removes the folders it made."""
+    stft = three_npz(tmp_path / 'stft')
+    out = tmp_path / 'result'
+    make_folder = chainer.utils.tempfile.mkdtemp
+
+    def stopped_after_making(**kwargs):
+        folder = make_folder(**kwargs)
+        if kwargs.get('prefix', '').startswith('tmpmodel_'):
+            raise cli.Terminated()
+        return folder
+
+    monkeypatch.setattr(chainer.utils.tempfile, 'mkdtemp', stopped_after_making)
+    status, _, err = training(capsys, stft, out, '--stop', '3')
+    assert status == 143, err
+    assert err.strip().splitlines()[-1] == 'train.py: terminated', err
+    assert os.path.isfile(out / 'snapshot_iter_1')
+    assert all(entry.is_file() for entry in out.iterdir()), sorted(os.listdir(out))
 
 
 def test_implausible_rate_in_a_header_is_refused(tmp_path, model_path, capsys):
