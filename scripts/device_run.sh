@@ -60,31 +60,60 @@ assert err > 60
 EOF
 fi
 
-TRAIN="$PY train.py -g $GPU -b $BATCH --mix -s .devdata/speech -m .devdata/music
-       --loaders 14 --target vocal --init $INIT --snr -5 15 --balance-music --music-speed 0.9 1.1
-       $TRAIN_OPTS"
-# train.py --stop-seconds ends the run on a saved model when the training
-# time is spent, and lays the learning-rate ramp over that time (or over
-# --stop, whichever is further on), so no throughput probe is needed.
+# train_run NAME INIT LR LR_END SEED LOADERS OPTS: one train.py on the GPU
+# into /tmp/NAME, its console in /tmp/NAME.txt. train.py --stop-seconds ends
+# the run on a saved model when the training time is spent, and lays the
+# learning-rate ramp over that time (or over --stop, whichever is further
+# on), so no throughput probe is needed.
+train_run() {
+  local name=$1 init=$2 lr=$3 lr_end=$4 seed=$5 loaders=$6 opts=$7
+  rm -rf "/tmp/$name"      # a second call on the same machine starts clean
+  timeout -k 20 $((TRAIN_SECONDS + 90)) $PY train.py -g $GPU -b $BATCH --mix \
+      -s .devdata/speech -m .devdata/music --loaders "$loaders" --target vocal --init "$init" \
+      --snr -5 15 --balance-music --music-speed 0.9 1.1 $opts -o "/tmp/$name" \
+      --epoch-size $EPOCH --stop "${STOP:-1000000}" --stop-seconds "$TRAIN_SECONDS" \
+      --seed "$seed" -f 1 --lr "$lr" --lr-end "$lr_end" > "/tmp/$name.txt" 2>&1
+  echo "train.py ($name) exit status $?" >> "/tmp/$name.txt"
+}
+# report NAME: the run's console summary and log, and its last model in 15 MB parts.
+report() {
+  local name=$1
+  echo "--- $name"
+  tr '\r' '\n' < "/tmp/$name.txt" | grep -v '^\s*$\|this epoch\|total \[\|iters/sec\|iter, ' | tail -40
+  cp "/tmp/$name/log" "$OUT/${name}_log.json" 2>/dev/null
+  last=$(ls -v /tmp/$name/model_[0-9]* 2>/dev/null | tail -1)
+  [ -n "$last" ] || fail "$name: no model written"
+  split -b 15M "$last" "$OUT/${name}_$(basename "$last").part"
+}
+
+# B_OPTS set: a second run (B_INIT, B_LR, B_LR_END, B_SEED; the first run's
+# values where unset) trains beside the first on the same GPU, the loader
+# processes shared between them. Then each run returns its last model only
+# (the device returns 64 MiB at most: two 23 MB models).
+if [ -n "${B_OPTS:-}" ]; then
+  step "train.py -g $GPU, two runs side by side: ${TRAIN_SECONDS} s of training each"
+  train_run run "$INIT" $LR $LR_END $SEED 7 "$TRAIN_OPTS" & first=$!
+  train_run run_b "${B_INIT:-$INIT}" ${B_LR:-$LR} ${B_LR_END:-$LR_END} ${B_SEED:-$((SEED + 1))} 7 "$B_OPTS" &
+  wait $first $!      # by number: a bare wait would also wait for the console's tee
+  report run
+  report run_b
+  step "done: $(ls "$OUT" | tr '\n' ' ')"
+  exit 0
+fi
+
 step "train.py -g $GPU: ${TRAIN_SECONDS} s of training${STOP:+ or $STOP iterations}, whichever first"
-rm -rf /tmp/run /tmp/avg_last3     # a second call on the same machine starts clean
-timeout -k 20 $((TRAIN_SECONDS + 90)) $TRAIN -o /tmp/run --epoch-size $EPOCH --stop "${STOP:-1000000}" \
-    --stop-seconds "$TRAIN_SECONDS" --seed $SEED -f 1 --lr $LR --lr-end $LR_END > /tmp/train.txt 2>&1
-echo "train.py exit status $?"
-tr '\r' '\n' < /tmp/train.txt | grep -v '^\s*$\|this epoch\|total \[\|iters/sec\|iter, ' | tail -40
-cp /tmp/run/log "$OUT/train_log.json" 2>/dev/null
-last=$(ls -v /tmp/run/model_[0-9]* 2>/dev/null | tail -1)
-[ -n "$last" ] || fail "no model written"
-split -b 15M "$last" "$OUT/$(basename "$last").part"
+rm -rf /tmp/avg_last3
+train_run run "$INIT" $LR $LR_END $SEED 14 "$TRAIN_OPTS"
+report run
 # The mean of the checkpoints nearest 2/3, 5/6 and the end of the run (how
 # stage 12 was shipped); the device returns 64 MiB at most, so two models.
-picked=$($PY - <<'EOF'
+picked=$($PY - <<'PYEOF'
 import glob, re
 steps = sorted(int(re.sub(r'.*_', '', p)) for p in glob.glob('/tmp/run/model_[0-9]*'))
 end = steps[-1]
 near = lambda t: min(steps, key=lambda s: abs(s - t))
 print(' '.join('/tmp/run/model_{}'.format(s) for s in sorted({near(end * 2 / 3), near(end * 5 / 6), end})))
-EOF
+PYEOF
 )
 echo "averaging: $picked"
 if [ "$(echo $picked | wc -w)" -gt 1 ]; then
