@@ -2,6 +2,7 @@
 # Pack the training side of music_speech/ (made by `make corpus`) for a GPU
 # machine that cannot reach ../shared/corpus: Opus at 20 kbit/s, about 23 MB
 # for 2.5 hours, so that it fits the 64 MiB a device call carries.
+# Needs opusenc (Debian's opus-tools).
 # Usage: scripts/device_pack.sh [OUT_DIR]   (default .devdata; git-ignored)
 set -euo pipefail
 out=${1:-.devdata}

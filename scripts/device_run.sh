@@ -11,6 +11,8 @@
 # trainer's log, the last model and the mean of the checkpoints nearest 2/3,
 # 5/6 and the end, split into 15 MB parts (the device returns files of at
 # most 16 MiB, 64 MiB in all); join them with `cat model.part* > model`.
+# With B_OPTS a second run trains beside the first (see below), and each
+# returns its last model only.
 #
 # Usage (device tool): bash scripts/device_run.sh SECONDS_OF_TRAINING
 set -uo pipefail
