@@ -1,0 +1,160 @@
+"""Pilot: a wider U-Net grown from a trained one (Net2WiderNet), to test
+whether width lifts the plateau of docs/MODEL.md's Limits.
+
+Every channel count of the U-Net times WIDTH, the link names unchanged.
+Each new channel copies an old one (weights, bias, batch-norm statistics),
+its consumers' weights are divided by the number of copies, so the wide
+network computes the same mask; ``noise`` (relative, on the copies) breaks
+their symmetry so that training can tell them apart. Not a product
+option: make_separate.py reads width-1 models only; ``train`` and
+``evaluate`` below run train.py and evaluate.py with the wide network.
+
+Usage:
+  python3 scripts/wide_pilot.py widen WIDTH IN.model OUT.model
+  python3 scripts/wide_pilot.py train WIDTH -- TRAIN.PY OPTIONS (mpiexec too)
+  python3 scripts/wide_pilot.py evaluate WIDTH -- EVALUATE.PY OPTIONS
+"""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import compat  # noqa: F401,E402  (before chainer)
+import chainer  # noqa: E402
+import chainer.links as L  # noqa: E402
+import network  # noqa: E402
+
+BASE = [16, 32, 64, 128, 256, 512]
+_Original = network.UNet
+
+
+def make_class(width):
+    """``(class, channels)``: the U-Net with every channel count times ``width``."""
+    c = [int(round(b * width)) for b in BASE]
+
+    class WideUNet(_Original):
+        def __init__(self, dropout=network.const.DROPOUT, input_power=1.0):
+            chainer.Chain.__init__(self)
+            self.dropout = dropout
+            self.input_power = float(input_power)
+            with self.init_scope():
+                self.conv1 = L.Convolution2D(1, c[0], 4, 2, 1)
+                self.norm1 = L.BatchNormalization(c[0])
+                self.conv2 = L.Convolution2D(c[0], c[1], 4, 2, 1)
+                self.norm2 = L.BatchNormalization(c[1])
+                self.conv3 = L.Convolution2D(c[1], c[2], 4, 2, 1)
+                self.norm3 = L.BatchNormalization(c[2])
+                self.conv4 = L.Convolution2D(c[2], c[3], 4, 2, 1)
+                self.norm4 = L.BatchNormalization(c[3])
+                self.conv5 = L.Convolution2D(c[3], c[4], 4, 2, 1)
+                self.norm5 = L.BatchNormalization(c[4])
+                self.conv6 = L.Convolution2D(c[4], c[5], 4, 2, 1)
+                self.norm6 = L.BatchNormalization(c[5])
+                self.deconv1 = L.Deconvolution2D(c[5], c[4], 4, 2, 1)
+                self.denorm1 = L.BatchNormalization(c[4])
+                self.deconv2 = L.Deconvolution2D(2 * c[4], c[3], 4, 2, 1)
+                self.denorm2 = L.BatchNormalization(c[3])
+                self.deconv3 = L.Deconvolution2D(2 * c[3], c[2], 4, 2, 1)
+                self.denorm3 = L.BatchNormalization(c[2])
+                self.deconv4 = L.Deconvolution2D(2 * c[2], c[1], 4, 2, 1)
+                self.denorm4 = L.BatchNormalization(c[1])
+                self.deconv5 = L.Deconvolution2D(2 * c[1], c[0], 4, 2, 1)
+                self.denorm5 = L.BatchNormalization(c[0])
+                self.deconv6 = L.Deconvolution2D(2 * c[0], 1, 4, 2, 1)
+    return WideUNet, c
+
+
+def install(width):
+    """Make ``network.UNet`` (and so ``load_unet``, train.py, evaluate.py) the wide one."""
+    network.UNet = make_class(width)[0]
+
+
+def widen(small, width, noise=0.05, seed=0):
+    """The wide U-Net computing what ``small`` computes (up to ``noise``,
+    relative, on the copied weights, to break the copies' symmetry)."""
+    rng = np.random.RandomState(seed)
+    cls, c = make_class(width)
+    wide = cls(dropout=small.dropout, input_power=small.input_power)
+    maps = [np.concatenate([np.arange(b), rng.randint(0, b, n - b)]) for b, n in zip(BASE, c)]
+    maps.append(np.array([0]))     # the mask: one channel
+    counts = [np.bincount(m, minlength=b) for m, b in zip(maps, BASE + [1])]
+
+    def feed(level):        # input-channel map and divisors of a feature level
+        return maps[level], counts[level]
+
+    def concat(a, b):       # decoder input: (decoder level a, encoder level b)
+        ma, ca = feed(a)
+        mb, cb = feed(b)
+        return (np.concatenate([ma, mb + BASE[a]]),
+                np.concatenate([ca, cb]), BASE[a])
+
+    def conv(name, out_level, in_map, in_count, deconv):
+        src, dst = getattr(small, name), getattr(wide, name)
+        W = src.W.array
+        om = maps[out_level]
+        if deconv:          # (in, out, kh, kw)
+            Wn = W[in_map][:, om] / in_count[in_map][:, None, None, None]
+        else:               # (out, in, kh, kw)
+            Wn = W[om][:, in_map] / in_count[in_map][None, :, None, None]
+        Wn = Wn.copy()
+        copies = np.arange(len(om)) >= (BASE + [1])[out_level]
+        if deconv:
+            Wn[:, copies] *= 1 + noise * rng.standard_normal(Wn[:, copies].shape)
+        else:
+            Wn[copies] *= 1 + noise * rng.standard_normal(Wn[copies].shape)
+        dst.W.array[...] = Wn
+        dst.b.array[...] = src.b.array[om]
+
+    def norm(name, level):
+        src, dst = getattr(small, name), getattr(wide, name)
+        m = maps[level]
+        for attr in ('gamma', 'beta'):
+            getattr(dst, attr).array[...] = getattr(src, attr).array[m]
+        for attr in ('avg_mean', 'avg_var'):
+            getattr(dst, attr)[...] = getattr(src, attr)[m]
+        dst.N = src.N
+
+    one = (np.array([0]), np.array([1]))
+    conv('conv1', 0, *one, False)
+    for k in range(1, 6):
+        conv('conv%d' % (k + 1), k, *feed(k - 1), False)
+    for k in range(6):
+        norm('norm%d' % (k + 1), k)
+    conv('deconv1', 4, *feed(5), True)
+    norm('denorm1', 4)
+    for k, (a, b) in enumerate([(4, 4), (3, 3), (2, 2), (1, 1)], start=2):
+        m, cnt, _ = concat(a, b)
+        conv('deconv%d' % k, a - 1, m, cnt, True)
+        norm('denorm%d' % k, a - 1)
+    m, cnt, _ = concat(0, 0)
+    conv('deconv6', 6, m, cnt, True)
+    return wide
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) < 2 or argv[0] not in ('widen', 'train', 'evaluate'):
+        print(__doc__.split('Usage:')[1], file=sys.stderr)
+        return 2
+    verb, width, rest = argv[0], float(argv[1]), argv[2:]
+    if rest[:1] == ['--']:
+        rest = rest[1:]
+    if verb == 'widen':
+        small = network.load_unet(rest[0])
+        wide = widen(small, width)
+        chainer.serializers.save_npz(rest[1], wide)
+        print('widened {} ({} weights) to {} ({} weights)'.format(
+            rest[0], sum(p.size for p in small.params()), rest[1],
+            sum(p.size for p in wide.params())))
+        return 0
+    install(width)
+    if verb == 'train':
+        import train
+        return train.main(rest)
+    import evaluate
+    return evaluate.main(rest)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""scripts/wide_pilot.py: the widened U-Net computes what the narrow one did."""
+import os
+import sys
+
+import chainer
+import numpy as np
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import network  # noqa: E402
+import wide_pilot  # noqa: E402
+
+
+def masks(unet, x, train=False):
+    with chainer.using_config('train', train), chainer.no_backprop_mode():
+        return unet(x).array
+
+
+def trained_like_unet():
+    """A U-Net with random weights and batch-norm statistics (not the
+    initial 0/1), so that copying them wrongly would show."""
+    rng = np.random.RandomState(3)
+    unet = network.UNet(dropout=0.0)
+    for link in unet.links():
+        if isinstance(link, chainer.links.BatchNormalization):
+            link.avg_mean[...] = rng.uniform(-0.1, 0.1, link.avg_mean.shape)
+            link.avg_var[...] = rng.uniform(0.5, 2.0, link.avg_var.shape)
+            link.beta.array[...] = rng.uniform(-0.1, 0.1, link.beta.shape)
+    return unet
+
+
+def test_widened_unet_gives_the_same_mask(tmp_path, monkeypatch):
+    small = trained_like_unet()
+    x = np.abs(np.random.RandomState(1).standard_normal((2, 1, 512, 64))).astype(np.float32)
+    wide = wide_pilot.widen(small, 1.5, noise=0.0)
+    assert wide.conv1.W.shape[0] == 24 and wide.deconv6.W.shape == (48, 1, 4, 4)
+    assert sum(p.size for p in wide.params()) > 2 * sum(p.size for p in small.params())
+    np.testing.assert_allclose(masks(wide, x), masks(small, x), atol=1e-5)
+    np.testing.assert_allclose(masks(wide, x, train=True), masks(small, x, train=True), atol=1e-4)
+    # the copies are told apart by the noise, and the file loads as the wide network
+    noisy = wide_pilot.widen(small, 1.5, noise=0.05)
+    assert not np.allclose(noisy.conv2.W.array[16:], wide.conv2.W.array[16:])
+    path = str(tmp_path / 'wide.model')
+    chainer.serializers.save_npz(path, noisy)
+    monkeypatch.setattr(network, 'UNet', network.UNet)   # undone after the test
+    wide_pilot.install(1.5)
+    loaded = network.load_unet(path)
+    np.testing.assert_array_equal(masks(loaded, x), masks(noisy, x))
