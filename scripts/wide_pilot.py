@@ -39,29 +39,16 @@ def make_class(width):
             self.dropout = dropout
             self.input_power = float(input_power)
             with self.init_scope():
-                self.conv1 = L.Convolution2D(1, c[0], 4, 2, 1)
-                self.norm1 = L.BatchNormalization(c[0])
-                self.conv2 = L.Convolution2D(c[0], c[1], 4, 2, 1)
-                self.norm2 = L.BatchNormalization(c[1])
-                self.conv3 = L.Convolution2D(c[1], c[2], 4, 2, 1)
-                self.norm3 = L.BatchNormalization(c[2])
-                self.conv4 = L.Convolution2D(c[2], c[3], 4, 2, 1)
-                self.norm4 = L.BatchNormalization(c[3])
-                self.conv5 = L.Convolution2D(c[3], c[4], 4, 2, 1)
-                self.norm5 = L.BatchNormalization(c[4])
-                self.conv6 = L.Convolution2D(c[4], c[5], 4, 2, 1)
-                self.norm6 = L.BatchNormalization(c[5])
-                self.deconv1 = L.Deconvolution2D(c[5], c[4], 4, 2, 1)
-                self.denorm1 = L.BatchNormalization(c[4])
-                self.deconv2 = L.Deconvolution2D(2 * c[4], c[3], 4, 2, 1)
-                self.denorm2 = L.BatchNormalization(c[3])
-                self.deconv3 = L.Deconvolution2D(2 * c[3], c[2], 4, 2, 1)
-                self.denorm3 = L.BatchNormalization(c[2])
-                self.deconv4 = L.Deconvolution2D(2 * c[2], c[1], 4, 2, 1)
-                self.denorm4 = L.BatchNormalization(c[1])
-                self.deconv5 = L.Deconvolution2D(2 * c[1], c[0], 4, 2, 1)
-                self.denorm5 = L.BatchNormalization(c[0])
-                self.deconv6 = L.Deconvolution2D(2 * c[0], 1, 4, 2, 1)
+                for k in range(1, 7):
+                    setattr(self, 'conv%d' % k,
+                            L.Convolution2D(1 if k == 1 else c[k - 2], c[k - 1], 4, 2, 1))
+                    setattr(self, 'norm%d' % k, L.BatchNormalization(c[k - 1]))
+                for k in range(1, 7):       # decoder k: its input is (k > 1) concatenated
+                    inputs = c[5] if k == 1 else 2 * c[6 - k]
+                    setattr(self, 'deconv%d' % k,
+                            L.Deconvolution2D(inputs, c[5 - k] if k < 6 else 1, 4, 2, 1))
+                    if k < 6:
+                        setattr(self, 'denorm%d' % k, L.BatchNormalization(c[5 - k]))
     return WideUNet, c
 
 
