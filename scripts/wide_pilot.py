@@ -70,11 +70,9 @@ def widen(small, width, noise=0.05, seed=0):
     def feed(level):        # input-channel map and divisors of a feature level
         return maps[level], counts[level]
 
-    def concat(a, b):       # decoder input: (decoder level a, encoder level b)
-        ma, ca = feed(a)
-        mb, cb = feed(b)
-        return (np.concatenate([ma, mb + BASE[a]]),
-                np.concatenate([ca, cb]), BASE[a])
+    def skip(level):        # decoder input: its own features, then the encoder's, at a level
+        return (np.concatenate([maps[level], maps[level] + BASE[level]]),
+                np.concatenate([counts[level], counts[level]]))
 
     def conv(name, out_level, in_map, in_count, deconv):
         src, dst = getattr(small, name), getattr(wide, name)
@@ -110,12 +108,10 @@ def widen(small, width, noise=0.05, seed=0):
         norm('norm%d' % (k + 1), k)
     conv('deconv1', 4, *feed(5), True)
     norm('denorm1', 4)
-    for k, (a, b) in enumerate([(4, 4), (3, 3), (2, 2), (1, 1)], start=2):
-        m, cnt, _ = concat(a, b)
-        conv('deconv%d' % k, a - 1, m, cnt, True)
-        norm('denorm%d' % k, a - 1)
-    m, cnt, _ = concat(0, 0)
-    conv('deconv6', 6, m, cnt, True)
+    for k, level in zip(range(2, 6), (4, 3, 2, 1)):
+        conv('deconv%d' % k, level - 1, *skip(level), True)
+        norm('denorm%d' % k, level - 1)
+    conv('deconv6', 6, *skip(0), True)
     return wide
 
 
