@@ -1,0 +1,83 @@
+"""Two refinements of the speech estimate docs/MODEL.md ("An eleventh
+session") tried and did not adopt.
+
+Runs evaluate.py with its model's estimate replaced by one of:
+
+* ``REFINE=misi``: the network's mask ``M`` (one separation, no views) sets
+  the magnitudes of both sources, ``M |X|`` for the speech and
+  ``(1 - M) |X|`` for the music, and ``MISI_ITERS`` rounds of multiple
+  input spectrogram inversion (Gunawan and Sen, 2010) look for phases that
+  make both consistent STFTs: each round shares what the two estimates miss
+  of the mixture equally between them, takes each one's STFT, keeps its
+  phase with the mask's magnitude and inverts it. Round 0 is the plain
+  separation (the mixture's phase);
+* ``REFINE=residual``: the music estimate (the mixture minus the speech
+  estimate) separated again and the speech found in it added back to the
+  speech estimate: what the first pass cut of the speech, if the network
+  can tell it from the music it was left with.
+
+Usage: REFINE=misi MISI_ITERS=3 python3 scripts/phase_experiments.py \
+    -i build/val_eval -m unet.model --quick --shifts 1 --speeds 1 --csv misi.csv
+"""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
+import evaluate  # noqa: E402
+import make_separate  # noqa: E402
+import util  # noqa: E402
+
+
+def network_mask(separator, mixture):
+    """The separator's soft speech mask ``(513, frames)`` for the whole
+    ``mixture``, as one separation without shifts or speed views applies it."""
+    spectrum = util.stft(mixture)
+    scale = make_separate.normalisation(float(np.abs(spectrum).max(initial=0.0)))
+    masker = util.PatchMasker(separator.mask_fn, **separator.patching)
+    masks = masker.push(np.abs(spectrum) * scale)
+    masks = np.concatenate([masks, masker.finish()], axis=1)
+    return spectrum, separator.mask(masks[:, :spectrum.shape[1]])
+
+
+def misi_estimate(self, item):
+    """Speech after ``MISI_ITERS`` rounds of MISI from the network's mask."""
+    if len(self.separator.delays) > 1 or self.separator.speeds:
+        raise cli.UserError('REFINE=misi masks once: give --shifts 1 --speeds 1')
+    rounds = int(os.environ.get('MISI_ITERS', '3'))
+    mixture, n = item.mixture, len(item.mixture)
+    spectrum, mask = network_mask(self.separator, mixture)
+    speech_magnitude = mask * np.abs(spectrum)
+    music_magnitude = (1.0 - mask) * np.abs(spectrum)
+    speech = util.istft(mask * spectrum, n)
+    music = util.istft((1.0 - mask) * spectrum, n)
+    for _ in range(rounds):
+        missing = (mixture - speech - music) / 2.0
+        speech_phase = np.angle(util.stft(speech + missing))
+        music_phase = np.angle(util.stft(music + missing))
+        speech = util.istft(speech_magnitude * np.exp(1j * speech_phase), n)
+        music = util.istft(music_magnitude * np.exp(1j * music_phase), n)
+    return speech
+
+
+def residual_estimate(self, item):
+    """Speech estimate plus the speech separated from its music estimate."""
+    speech, music = self.separator.separate(item.mixture)
+    return speech + self.separator.separate(music)[0]
+
+
+def main():
+    variant = os.environ.get('REFINE', '')
+    if variant == 'misi':
+        evaluate.ModelMethod.estimate = misi_estimate
+    elif variant == 'residual':
+        evaluate.ModelMethod.estimate = residual_estimate
+    else:
+        sys.exit('phase_experiments.py: set REFINE=misi or REFINE=residual')
+    return evaluate.main()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
