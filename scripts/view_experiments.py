@@ -1,4 +1,5 @@
-"""The two views docs/MODEL.md ("An eighth session") tried and did not adopt.
+"""Views docs/MODEL.md tried and did not adopt ("An eighth session", "An
+eleventh session").
 
 Runs evaluate.py with its model's estimate replaced by one of:
 
@@ -9,7 +10,10 @@ Runs evaluate.py with its model's estimate replaced by one of:
 * ``VIEWS=warp``: each patch's magnitudes stretched along frequency by 0.95
   and 1.05 (content at bin k moved to k times the factor, no resampling),
   masked, the masks warped back and averaged with the plain mask; bins a
-  view does not cover keep the plain mask.
+  view does not cover keep the plain mask;
+* ``VIEWS=model OTHER_MODEL=PATH``: each patch's mask the mean of the
+  ``-m`` model's and the model in ``PATH``'s (a two-model ensemble; each
+  network applies its own input power).
 
 Usage: VIEWS=warp python3 scripts/view_experiments.py -i build/val_eval \
     -m unet.model --quick --shifts 1 --speeds 1 --csv warp.csv
@@ -20,8 +24,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import chainer  # noqa: E402
 import evaluate  # noqa: E402
 import make_separate  # noqa: E402
+import network  # noqa: E402
 import util  # noqa: E402
 
 FACTORS = (0.95, 1.05)
@@ -61,6 +67,19 @@ def warped(mask_fn):
     return fn
 
 
+def with_other_model(path):
+    """``make_separate.network_mask_fn`` that averages its network's mask with
+    the mask of the model in ``path`` (on the CPU)."""
+    other = network.load_unet(path)
+    one_network = make_separate.network_mask_fn
+
+    def mask_fn(unet, device):
+        first = one_network(unet, device)
+        second = one_network(other, chainer.get_device('@numpy'))
+        return lambda patches: (first(patches) + second(patches)) / 2.0
+    return mask_fn
+
+
 def main():
     variant = os.environ.get('VIEWS', '')
     if variant == 'resample-plain':
@@ -68,8 +87,11 @@ def main():
     elif variant == 'warp':
         levelled = make_separate.levelled
         make_separate.levelled = lambda fn, *a, **k: warped(levelled(fn, *a, **k))
+    elif variant == 'model' and os.environ.get('OTHER_MODEL'):
+        make_separate.network_mask_fn = with_other_model(os.environ['OTHER_MODEL'])
     else:
-        sys.exit('view_experiments.py: set VIEWS=resample-plain or VIEWS=warp')
+        sys.exit('view_experiments.py: set VIEWS=resample-plain, VIEWS=warp or '
+                 'VIEWS=model with OTHER_MODEL=PATH')
     return evaluate.main()
 
 

@@ -1,0 +1,28 @@
+"""scripts/view_experiments.py VIEWS=model: the two models' masks averaged."""
+import os
+import sys
+
+import chainer
+import numpy as np
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import make_separate  # noqa: E402
+import network  # noqa: E402
+import view_experiments  # noqa: E402
+
+
+def test_two_model_view_is_the_mean_of_the_two_masks(model_path, tmp_path):
+    np.random.seed(5)
+    other_path = str(tmp_path / 'other.model')
+    chainer.serializers.save_npz(other_path, network.UNet(input_power=0.5))
+    first, second = network.load_unet(model_path), network.load_unet(other_path)
+    cpu = chainer.get_device('@numpy')
+    patches = np.abs(np.random.RandomState(2).standard_normal((2, 1, 512, 64))).astype(np.float32)
+
+    both = view_experiments.with_other_model(other_path)(first, cpu)(patches)
+    one = make_separate.network_mask_fn(first, cpu)(patches)
+    two = make_separate.network_mask_fn(second, cpu)(patches)
+    assert np.abs(one - two).max() > 1e-3          # two models that differ
+    np.testing.assert_allclose(both, (one + two) / 2, atol=1e-6)
