@@ -34,6 +34,9 @@ class Terminated(BaseException):
 
 
 def _on_sigterm(signum, frame):
+    # Once: a second SIGTERM (mpiexec forwards one to each rank that a kill
+    # of the process group has already sent) must not cut the clean-up short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated()
 
 

@@ -520,6 +520,27 @@ def test_folder_same_stem_twice(tmp_path, capsys, model_path):
 
 
 # --------------------------------------------------------------------------
+# SIGTERM twice: mpiexec forwards one to each rank that a kill of the
+# process group has already sent
+
+def test_a_second_sigterm_does_not_cut_the_clean_up_short(capsys):
+    cleaned = []
+
+    def job():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)     # lands while cleaning up
+            cleaned.append('temporary output removed')
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.run('prog', job) == cli.EXIT_TERMINATED
+    assert cleaned == ['temporary output removed']
+    assert capsys.readouterr().err == 'prog: terminated\n'
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+# --------------------------------------------------------------------------
 # make_separate.py: Ctrl-C and SIGTERM
 
 def _start(args, tmp_path):
