@@ -58,6 +58,8 @@ NOISE_DENSITY = (0.15, 0.5)      # share of a pattern's steps struck (uniform)
 NOISE_VOICE_GAIN_DB = (-12.0, 0.0)  # a voice's level, dB
 NOISE_HIT_GAIN_DB = (-6.0, 0.0)     # each hit's level within its voice, dB
 MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
+STOP_GRACE_S = 10.0       # seconds a stopped ChainerMN rank other than 0 waits before it
+                          # ends the run (train.py): rank 0, if stopped too, cleans up first
 RECALIBRATE_PATCHES = 4096  # examples scripts/recalibrate_bn.py measures the
                           # normalisation statistics over
 RECALIBRATE_BATCH = 16    # patches a batch there (train.py's 16 a step)

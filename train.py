@@ -870,17 +870,18 @@ def train(args):
     trainer = build_trainer(args, unet, train_set, val_set, comm)
     if args.resume:
         resume(trainer, args.resume)
-    lock, held = None, False
-    try:
-        with abort_others_on_error(comm):
-            if is_root(comm):
-                lock, held = claim_output(args.out, started)
-            return run_trainer(args, trainer, unet, how, comm)
-    finally:
-        if held:
-            drop_own_temporaries(args.out, started)
-        if lock is not None:
-            lock.close()
+    with end_others_on_stop(comm):
+        lock, held = None, False
+        try:
+            with abort_others_on_error(comm):
+                if is_root(comm):
+                    lock, held = claim_output(args.out, started)
+                return run_trainer(args, trainer, unet, how, comm)
+        finally:
+            if held:
+                drop_own_temporaries(args.out, started)
+            if lock is not None:
+                lock.close()
 
 
 @contextlib.contextmanager
@@ -895,6 +896,28 @@ def abort_others_on_error(comm):
         print('{}: error: {}'.format(PROG, err), file=sys.stderr)
         sys.stderr.flush()
         comm.mpi_comm.Abort(cli.EXIT_ERROR)
+
+
+@contextlib.contextmanager
+def end_others_on_stop(comm):
+    """Under mpiexec, a process stopped by SIGTERM or Ctrl-C ends the whole
+    run once its own clean-up is done: the others may wait for it in a
+    gradient exchange, inside MPI's C code, where no signal handler runs (a
+    SIGTERM to mpiexec reached both ranks, and one waited for ever). Rank 0
+    ends it at once; another rank first gives rank 0, if it was stopped
+    too, ``const.STOP_GRACE_S`` to clean up and end it."""
+    try:
+        yield
+    except (cli.Terminated, KeyboardInterrupt) as err:
+        if comm is None or comm.size == 1:
+            raise
+        terminated = isinstance(err, cli.Terminated)
+        print('{}: {}'.format(PROG, 'terminated' if terminated else 'interrupted'),
+              file=sys.stderr)
+        sys.stderr.flush()
+        if comm.rank != 0:
+            time.sleep(const.STOP_GRACE_S)
+        comm.mpi_comm.Abort(cli.EXIT_TERMINATED if terminated else cli.EXIT_INTERRUPTED)
 
 
 def run_trainer(args, trainer, unet, how, comm):

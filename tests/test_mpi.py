@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -93,6 +94,37 @@ def two_rank_run(tmp_path_factory):
                                     base)
     assert status == 0, stdout + stderr
     return dict(base=base, stft=stft, out=out, dump=dump, stdout=stdout)
+
+
+@needs_mpiexec
+def test_sigterm_to_mpiexec_ends_every_rank(tmp_path):
+    """mpiexec passes a SIGTERM on to both ranks; one that stops while the
+    other waits for it in a gradient exchange (in MPI's C code, where no
+    signal handler runs) must end the run, not leave it waiting for ever."""
+    stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
+    out = tmp_path / 'result'
+    environment = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1')
+    environment.pop('SPEECHSEP_DEBUG', None)
+    process = subprocess.Popen(train_command(stft, str(out), '--stop', '100000'),
+                               cwd=str(tmp_path), env=environment, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        deadline = time.time() + TIMEOUT
+        while not os.path.exists(out / 'model_4'):     # well into training
+            assert process.poll() is None and time.time() < deadline, process.stderr.read()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)            # to mpiexec alone, as `kill PID`
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail('the ranks were still running 60 s after SIGTERM')
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode != 0
+    assert 'train.py: terminated' in err and 'Traceback' not in err, err
+    assert not [name for name in os.listdir(out) if name.startswith('tmp')]
 
 
 @needs_mpiexec
