@@ -34,8 +34,9 @@ class Terminated(BaseException):
 
 
 def _on_sigterm(signum, frame):
-    # Once: a second SIGTERM (mpiexec forwards one to each rank that a kill
-    # of the process group has already sent) must not cut the clean-up short.
+    # Once: a second SIGTERM must not cut the clean-up short (a rank gets two
+    # when it and mpiexec are both signalled, `pkill -f train.py` say, since
+    # mpiexec passes its own on).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated()
 

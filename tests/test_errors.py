@@ -520,8 +520,8 @@ def test_folder_same_stem_twice(tmp_path, capsys, model_path):
 
 
 # --------------------------------------------------------------------------
-# SIGTERM twice: mpiexec forwards one to each rank that a kill of the
-# process group has already sent
+# SIGTERM twice: a rank gets two when it and mpiexec are both signalled
+# (`pkill -f train.py`), since mpiexec passes its own on
 
 def test_a_second_sigterm_does_not_cut_the_clean_up_short(capsys):
     cleaned = []
