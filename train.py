@@ -840,6 +840,13 @@ def train(args):
         check_mixing(args)
     check_output(args.out)
     comm = create_communicator(args)
+    with end_others_on_stop(comm):
+        return train_on(args, comm, started)
+
+
+def train_on(args, comm, started):
+    """The run of ``train``, once the communicator (or None) is made;
+    ``started``: time.time() when the run began, in s."""
     np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
     cli.get_device(args.gpu)      # one line if CuPy or the GPU is missing; made current
     train_set, val_set, described = (load_datasets(args) if comm is None
@@ -870,18 +877,17 @@ def train(args):
     trainer = build_trainer(args, unet, train_set, val_set, comm)
     if args.resume:
         resume(trainer, args.resume)
-    with end_others_on_stop(comm):
-        lock, held = None, False
-        try:
-            with abort_others_on_error(comm):
-                if is_root(comm):
-                    lock, held = claim_output(args.out, started)
-                return run_trainer(args, trainer, unet, how, comm)
-        finally:
-            if held:
-                drop_own_temporaries(args.out, started)
-            if lock is not None:
-                lock.close()
+    lock, held = None, False
+    try:
+        with abort_others_on_error(comm):
+            if is_root(comm):
+                lock, held = claim_output(args.out, started)
+            return run_trainer(args, trainer, unet, how, comm)
+    finally:
+        if held:
+            drop_own_temporaries(args.out, started)
+        if lock is not None:
+            lock.close()
 
 
 @contextlib.contextmanager
@@ -905,7 +911,8 @@ def end_others_on_stop(comm):
     gradient exchange, inside MPI's C code, where no signal handler runs (a
     SIGTERM to mpiexec reached both ranks, and one waited for ever). Rank 0
     ends it at once; another rank first gives rank 0, if it was stopped
-    too, ``const.STOP_GRACE_S`` to clean up and end it."""
+    too, ``const.STOP_GRACE_S`` to clean up and end it. From the
+    communicator's start: a rank can wait in the datasets' scatter too."""
     try:
         yield
     except (cli.Terminated, KeyboardInterrupt) as err:
