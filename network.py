@@ -40,34 +40,27 @@ class UNet(chainer.Chain):
     load as linear.
     """
 
+    # Feature channels at each encoder level (upstream's); a subclass with
+    # other counts keeps the link names (scripts/wide_pilot.py)
+    channels = (16, 32, 64, 128, 256, 512)
+
     def __init__(self, dropout=const.DROPOUT, input_power=1.0):
         super().__init__()
         self.dropout = dropout
         self.input_power = float(input_power)
+        c = self.channels
         with self.init_scope():
-            self.conv1 = L.Convolution2D(1, 16, 4, 2, 1)
-            self.norm1 = L.BatchNormalization(16)
-            self.conv2 = L.Convolution2D(16, 32, 4, 2, 1)
-            self.norm2 = L.BatchNormalization(32)
-            self.conv3 = L.Convolution2D(32, 64, 4, 2, 1)
-            self.norm3 = L.BatchNormalization(64)
-            self.conv4 = L.Convolution2D(64, 128, 4, 2, 1)
-            self.norm4 = L.BatchNormalization(128)
-            self.conv5 = L.Convolution2D(128, 256, 4, 2, 1)
-            self.norm5 = L.BatchNormalization(256)
-            self.conv6 = L.Convolution2D(256, 512, 4, 2, 1)
-            self.norm6 = L.BatchNormalization(512)
-            self.deconv1 = L.Deconvolution2D(512, 256, 4, 2, 1)
-            self.denorm1 = L.BatchNormalization(256)
-            self.deconv2 = L.Deconvolution2D(512, 128, 4, 2, 1)
-            self.denorm2 = L.BatchNormalization(128)
-            self.deconv3 = L.Deconvolution2D(256, 64, 4, 2, 1)
-            self.denorm3 = L.BatchNormalization(64)
-            self.deconv4 = L.Deconvolution2D(128, 32, 4, 2, 1)
-            self.denorm4 = L.BatchNormalization(32)
-            self.deconv5 = L.Deconvolution2D(64, 16, 4, 2, 1)
-            self.denorm5 = L.BatchNormalization(16)
-            self.deconv6 = L.Deconvolution2D(32, 1, 4, 2, 1)
+            # made in upstream's order, so a seeded initialisation draws the same weights
+            for k in range(1, 7):       # encoder k: level k - 1 (the input: 1 channel) down to k
+                setattr(self, 'conv%d' % k,
+                        L.Convolution2D(1 if k == 1 else c[k - 2], c[k - 1], 4, 2, 1))
+                setattr(self, 'norm%d' % k, L.BatchNormalization(c[k - 1]))
+            for k in range(1, 7):       # decoder k: its input is (k > 1) concatenated with a skip
+                inputs = c[5] if k == 1 else 2 * c[6 - k]
+                setattr(self, 'deconv%d' % k,
+                        L.Deconvolution2D(inputs, c[5 - k] if k < 6 else 1, 4, 2, 1))
+                if k < 6:
+                    setattr(self, 'denorm%d' % k, L.BatchNormalization(c[5 - k]))
 
     def serialize(self, serializer):
         super().serialize(serializer)

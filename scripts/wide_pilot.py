@@ -22,10 +22,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import compat  # noqa: F401,E402  (before chainer)
 import chainer  # noqa: E402
-import chainer.links as L  # noqa: E402
 import network  # noqa: E402
 
-BASE = [16, 32, 64, 128, 256, 512]
+BASE = list(network.UNet.channels)
 _Original = network.UNet
 
 
@@ -34,21 +33,7 @@ def make_class(width):
     c = [int(round(b * width)) for b in BASE]
 
     class WideUNet(_Original):
-        def __init__(self, dropout=network.const.DROPOUT, input_power=1.0):
-            chainer.Chain.__init__(self)
-            self.dropout = dropout
-            self.input_power = float(input_power)
-            with self.init_scope():
-                for k in range(1, 7):
-                    setattr(self, 'conv%d' % k,
-                            L.Convolution2D(1 if k == 1 else c[k - 2], c[k - 1], 4, 2, 1))
-                    setattr(self, 'norm%d' % k, L.BatchNormalization(c[k - 1]))
-                for k in range(1, 7):       # decoder k: its input is (k > 1) concatenated
-                    inputs = c[5] if k == 1 else 2 * c[6 - k]
-                    setattr(self, 'deconv%d' % k,
-                            L.Deconvolution2D(inputs, c[5 - k] if k < 6 else 1, 4, 2, 1))
-                    if k < 6:
-                        setattr(self, 'denorm%d' % k, L.BatchNormalization(c[5 - k]))
+        channels = tuple(c)
     return WideUNet, c
 
 
