@@ -49,8 +49,8 @@ def misi_estimate(self, item):
     rounds = int(os.environ.get('MISI_ITERS', '3'))
     mixture, n = item.mixture, len(item.mixture)
     spectrum, mask = network_mask(self.separator, mixture)
-    speech_magnitude = mask * np.abs(spectrum)
-    music_magnitude = (1.0 - mask) * np.abs(spectrum)
+    magnitude = np.abs(spectrum)
+    speech_magnitude, music_magnitude = mask * magnitude, (1.0 - mask) * magnitude
     speech = util.istft(mask * spectrum, n)
     music = util.istft((1.0 - mask) * spectrum, n)
     for _ in range(rounds):
