@@ -41,15 +41,22 @@ def mpiexec(n):
     return command
 
 
-def launch(command, cwd, **env):
-    """Run ``command`` in its own session; ``(status, stdout, stderr)``."""
+def start(command, cwd, **env):
+    """Start ``command`` in its own session, one BLAS thread a process, with
+    no launcher's rank variables and no SPEECHSEP_DEBUG inherited."""
     environment = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1',
                        MKL_NUM_THREADS='1', **env)
-    for name in ('PMI_RANK', 'PMI_SIZE', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'):
+    for name in ('PMI_RANK', 'PMI_SIZE', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+                 'SPEECHSEP_DEBUG'):
         environment.pop(name, None)
-    process = subprocess.Popen(command, cwd=str(cwd), env=environment, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
+    return subprocess.Popen(command, cwd=str(cwd), env=environment, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def launch(command, cwd, **env):
+    """Run ``command`` as ``start`` does; ``(status, stdout, stderr)``."""
+    process = start(command, cwd, **env)
     try:
         out, err = process.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -103,12 +110,7 @@ def test_sigterm_to_mpiexec_ends_every_rank(tmp_path):
     signal handler runs) must end the run, not leave it waiting for ever."""
     stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
     out = tmp_path / 'result'
-    environment = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1')
-    environment.pop('SPEECHSEP_DEBUG', None)
-    process = subprocess.Popen(train_command(stft, str(out), '--stop', '100000'),
-                               cwd=str(tmp_path), env=environment, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
+    process = start(train_command(stft, str(out), '--stop', '100000'), tmp_path)
     try:
         deadline = time.time() + TIMEOUT
         while not os.path.exists(out / 'model_4'):     # well into training
