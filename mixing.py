@@ -5,7 +5,9 @@
 the same mixture twice. One example is
 
 * a random crop of a speech track (tracks drawn in proportion to their
-  length), played ``speed`` times as fast (tempo and pitch, as
+  length, or with ``balance_speech`` each equally often, so that many
+  short tracks of different speakers outweigh a few long ones of one),
+  played ``speed`` times as fast (tempo and pitch, as
   ``make_dataset.py --speed``);
 * a random crop of a music track, sometimes with a second one summed; a
   track shorter than the crop (a drum loop, a jingle) is repeated to fill
@@ -52,6 +54,7 @@ class MixSettings:
     short_music: str = const.MIX_SHORT_MUSIC[0]  # 'repeat' or 'silence': music shorter than a crop
     music_speed: tuple = const.MIX_MUSIC_SPEED  # music speed factor range (tempo and pitch)
     balance_music: bool = False                 # draw every music source equally often
+    balance_speech: bool = False                # draw every speech track equally often
     noise_music: float = const.MIX_NOISE_MUSIC  # share of music with a noise-percussion loop
 
 
@@ -161,7 +164,9 @@ class MixingDataset(chainer.dataset.DatasetMixin):
     def __init__(self, speech, music, length, epoch_size, seed=0, stream=0,
                  target='vocal', settings=MixSettings(), music_sources=None,
                  spectra=False):
-        self.speech = TrackPool(speech)
+        # every track a source of its own: each drawn equally often
+        self.speech = TrackPool(speech, sources=list(range(len(speech)))
+                                if settings.balance_speech else None)
         self.music = TrackPool(music, repeat=settings.short_music == 'repeat',
                                sources=music_sources if settings.balance_music else None)
         self.length = length

@@ -171,6 +171,10 @@ def build_parser():
     mix.add_argument('--balance-music', action='store_true',
                      help='draw every music source (the file name up to "__") equally '
                           'often instead of in proportion to its length')
+    mix.add_argument('--balance-speech', action='store_true',
+                     help='draw every speech track equally often instead of in proportion '
+                          'to its length (many short tracks of different speakers then '
+                          'outweigh a few long ones)')
     mix.add_argument('--loaders', type=int, default=const.MIX_LOADERS, metavar='N',
                      help='worker processes that draw examples; 0 draws them in the '
                           'training process (default: %(default)s)')
@@ -328,7 +332,7 @@ def mixing_dataset(args, stream=0):
         snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
         music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
         music_speed=tuple(args.music_speed), balance_music=args.balance_music,
-        noise_music=args.noise_music)
+        balance_speech=args.balance_speech, noise_music=args.noise_music)
     epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
     sources = [mixing.source_name(path) for path in paths['music']]
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
@@ -336,11 +340,13 @@ def mixing_dataset(args, stream=0):
                                    target=args.target, settings=settings,
                                    music_sources=sources, spectra=args.loss == 'snr')
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
-                     'tracks ({:.1f} min{}){}, {} patches/epoch'.format(
+                     'tracks ({:.1f} min{}){}{}, {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
                          len(tracks['music']), dataset.music.seconds / 60,
                          ', {} sources drawn equally often'.format(len(set(sources)))
                          if args.balance_music else '',
+                         ', every speech track drawn equally often' if args.balance_speech
+                         else '',
                          ', noise percussion added to {:.0%} of the music'.format(
                              args.noise_music) if args.noise_music else '', epoch_size))
 

@@ -119,6 +119,25 @@ def test_balanced_pool_draws_every_source_equally_often_whatever_its_length():
     assert balanced.weights.sum() == pytest.approx(1.0)
 
 
+def test_balance_speech_draws_a_short_speech_track_as_often_as_a_long_one():
+    # one speaker reads for a minute, another says a word: a 5 % share by length
+    speech = [tone(60.0, freq=250.0), tone(3.0, freq=2000.0)]
+    music = [noise_bursts(4.0, seed=1)]
+
+    def short_share(balance):
+        data = mixing.MixingDataset(speech, music, LENGTH, epoch_size=8, seed=4,
+                                    settings=mixing.MixSettings(speech_alone=1.0,
+                                                                balance_speech=balance))
+        rng = np.random.default_rng(0)
+        draws = [data.draw_sources(rng)[0] for _ in range(400)]
+        high = [np.abs(np.fft.rfft(d)[len(d) // 16:]).sum() >
+                np.abs(np.fft.rfft(d)[:len(d) // 16]).sum() for d in draws]
+        return np.mean(high)
+
+    assert short_share(False) < 0.12
+    assert short_share(True) == pytest.approx(0.5, abs=0.08)
+
+
 def test_music_speed_shifts_the_music_pitch_and_none_drawn_by_default():
     music = [tone(8.0, freq=500.0)]
     speech = [harmonic_stack(3.0)]
@@ -205,11 +224,12 @@ def test_train_short_music_option_changes_the_examples(tmp_path):
     assert losses['repeat'] != losses['silence']
 
 
-def test_train_balance_music_music_speed_and_noise_music_change_the_examples(tmp_path):
+def test_train_balance_options_music_speed_and_noise_music_change_the_examples(tmp_path):
     speech, music = audio_dirs(tmp_path)
     write(tmp_path / 'music' / 'other__loop.wav', tone(0.5, freq=700.0))
     losses = {}
     for name, extra in (('plain', []), ('balanced', ['--balance-music']),
+                        ('speakers', ['--balance-speech']),
                         ('faster', ['--music-speed', '1.2', '1.3']),
                         ('noise', ['--noise-music', '1'])):
         out = str(tmp_path / name)
@@ -218,7 +238,7 @@ def test_train_balance_music_music_speed_and_noise_music_change_the_examples(tmp
                            '--seed', '5', '--val', '0', '-e', '1'] + extra) == 0
         with open(os.path.join(out, 'log')) as handle:
             losses[name] = json.load(handle)[-1]['main/loss']
-    assert len(set(losses.values())) == 4
+    assert len(set(losses.values())) == 5
 
 
 def test_train_mix_with_worker_processes(tmp_path):
