@@ -62,21 +62,29 @@ def run(prog, job, debug=False):
     except USER_ERRORS as err:
         if debug:
             raise
-        print('{}: error: {}'.format(prog, err), file=sys.stderr)
-        _drop_interrupted(err)
-        return EXIT_ERROR
+        return _report(err, '{}: error: {}'.format(prog, err), EXIT_ERROR)
     except KeyboardInterrupt as err:
         if debug:
             raise
-        _drop_interrupted(err)
-        print('{}: interrupted'.format(prog), file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _report(err, '{}: interrupted'.format(prog), EXIT_INTERRUPTED)
     except Terminated as err:
-        _drop_interrupted(err)
-        print('{}: terminated'.format(prog), file=sys.stderr)
-        return EXIT_TERMINATED
+        return _report(err, '{}: terminated'.format(prog), EXIT_TERMINATED)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _report(err, line, status):
+    """Free what the job held (``_drop_interrupted``), print ``line`` on
+    stderr and return ``status``, deaf to Ctrl-C meanwhile: freeing can take
+    a moment (a pool of worker processes shutting down), and a second
+    Ctrl-C there ended in a traceback instead of the line."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _drop_interrupted(err)
+        print(line, file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return status
 
 
 def _drop_interrupted(err):

@@ -29,6 +29,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import time
 import zipfile
 
@@ -36,6 +37,7 @@ import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
 import numpy as np
 from chainer import training
+from chainer.iterators import multiprocess_iterator
 from chainer.training import extensions
 
 import cli
@@ -634,6 +636,26 @@ class PlainLines:
         sys.stdout.flush()
 
 
+def obey_only_the_parent():
+    """In a worker process whose SIGTERM is blocked: end at once on a SIGTERM
+    from the training process (the pool's ``terminate``, or Python's exit
+    ending daemon workers), keep ignoring it from anyone else.
+
+    Without this, a pool terminated while its workers lived (a second
+    Ctrl-C during the clean-up) waited for ever on workers that could not
+    be stopped. Linux only (``sigwaitinfo``); elsewhere nothing changes."""
+    if not hasattr(signal, 'sigwaitinfo'):
+        return
+    parent = os.getppid()
+
+    def wait():
+        while True:
+            if signal.sigwaitinfo({signal.SIGTERM}).si_pid == parent:
+                os._exit(cli.EXIT_TERMINATED)
+
+    threading.Thread(target=wait, name='obey_only_the_parent', daemon=True).start()
+
+
 class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
     """A MultiprocessIterator whose worker processes never see SIGINT and SIGTERM.
 
@@ -642,7 +664,8 @@ class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
     ever. So the two signals are blocked while the pool forks its workers
     (at the first batch), which keep them blocked; the training process
     gets any that arrived then as soon as the fork is over, stops, and shuts
-    the pool down as at the end of a run.
+    the pool down as at the end of a run. A SIGTERM that the training
+    process itself sends a worker still ends it (``obey_only_the_parent``).
     """
 
     def __next__(self):
@@ -653,9 +676,17 @@ class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
             def launch_blocked():
                 quiet = {signal.SIGINT, signal.SIGTERM}
                 previous = signal.pthread_sigmask(signal.SIG_BLOCK, quiet)
+                setup = multiprocess_iterator._fetch_setup
+
+                def worker_setup(*args):
+                    obey_only_the_parent()
+                    setup(*args)
+                # Chainer's pool takes its worker initializer from this global
+                multiprocess_iterator._fetch_setup = worker_setup
                 try:
                     return launch()
                 finally:
+                    multiprocess_iterator._fetch_setup = setup
                     signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             loop.launch_thread = launch_blocked
         return super().__next__()

@@ -540,6 +540,30 @@ def test_a_second_sigterm_does_not_cut_the_clean_up_short(capsys):
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_a_second_ctrl_c_while_the_stop_is_reported_gives_no_traceback(capsys, monkeypatch):
+    # freeing what the job held can take a moment (a pool of workers shutting
+    # down); a second Ctrl-C there escaped as a KeyboardInterrupt
+    drop = cli._drop_interrupted
+
+    def slow_drop(err):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        drop(err)
+
+    def job():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, '_drop_interrupted', slow_drop)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        status = cli.run('prog', job)
+    except KeyboardInterrupt:
+        pytest.fail('the second Ctrl-C escaped cli.run')
+    assert status == cli.EXIT_INTERRUPTED
+    assert capsys.readouterr().err == 'prog: interrupted\n'
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 # --------------------------------------------------------------------------
 # make_separate.py: Ctrl-C and SIGTERM
 

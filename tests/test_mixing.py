@@ -270,6 +270,45 @@ def test_sigterm_to_the_process_group_stops_training_with_workers(tmp_path):
     assert b'Traceback' not in err and err.strip().endswith(b'train.py: terminated')
 
 
+POOL_TERMINATED_BUSY = """
+import sys, threading, time
+import numpy as np
+sys.path.insert(0, {root!r})
+import train
+
+class Slow:
+    def __len__(self):
+        return 1000
+
+    def __getitem__(self, i):
+        time.sleep(0.5)
+        return np.zeros(4, np.float32), np.zeros(4, np.float32)
+
+batches = train.QuietWorkersIterator(Slow(), 2, n_processes=2, shared_mem=64)
+next(batches)
+threading.Thread(target=next, args=(batches,), daemon=True).start()
+time.sleep(0.2)                             # both workers drawing an example
+batches._prefetch_loop._pool.terminate()    # as a second Ctrl-C got Chainer to
+print('ended')
+"""
+
+
+def test_a_worker_pool_terminated_while_its_workers_are_busy_ends(tmp_path):
+    # a second Ctrl-C during the clean-up got Chainer to terminate the pool
+    # while its workers, deaf to SIGTERM, were busy: it waited for ever on
+    # them (in most runs of this script; the workers' timing decides)
+    proc = subprocess.Popen([sys.executable, '-c', POOL_TERMINATED_BUSY.format(root=ROOT)],
+                            cwd=str(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail('terminating the pool of busy workers hung')
+    assert proc.returncode == 0, err
+    assert out.strip() == b'ended'
+
+
 @pytest.mark.parametrize('option', [
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
     ['--music-speed', '1.1', '0.9'],
