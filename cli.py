@@ -66,11 +66,19 @@ def run(prog, job, debug=False):
     except KeyboardInterrupt as err:
         if debug:
             raise
-        return _report(err, '{}: interrupted'.format(prog), EXIT_INTERRUPTED)
+        return _report(err, *stop_outcome(prog, err))
     except Terminated as err:
-        return _report(err, '{}: terminated'.format(prog), EXIT_TERMINATED)
+        return _report(err, *stop_outcome(prog, err))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def stop_outcome(prog, err):
+    """The line and exit status for a run stopped by ``err``: Ctrl-C
+    (``KeyboardInterrupt``, 130) or SIGTERM (``Terminated``, 143)."""
+    if isinstance(err, Terminated):
+        return '{}: terminated'.format(prog), EXIT_TERMINATED
+    return '{}: interrupted'.format(prog), EXIT_INTERRUPTED
 
 
 def _report(err, line, status):

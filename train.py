@@ -955,13 +955,12 @@ def end_others_on_stop(comm):
     except (cli.Terminated, KeyboardInterrupt) as err:
         if comm is None or comm.size == 1:
             raise
-        terminated = isinstance(err, cli.Terminated)
-        print('{}: {}'.format(PROG, 'terminated' if terminated else 'interrupted'),
-              file=sys.stderr)
+        line, status = cli.stop_outcome(PROG, err)
+        print(line, file=sys.stderr)
         sys.stderr.flush()
         if comm.rank != 0:
             time.sleep(const.STOP_GRACE_S)
-        comm.mpi_comm.Abort(cli.EXIT_TERMINATED if terminated else cli.EXIT_INTERRUPTED)
+        comm.mpi_comm.Abort(status)
 
 
 def run_trainer(args, trainer, unet, how, comm):
