@@ -39,7 +39,9 @@ MIX_NOISE_MUSIC = 0.0     # share of music crops with a synthetic noise-percussi
 MIX_NOISE_LEVEL_DB = (-10.0, 10.0)  # that loop's power relative to the music crop's, dB
 
 # Training losses (train.py --loss, network.py, signal_loss.py)
-LOSSES = ('l1', 'snr')    # l1: upstream's, on magnitudes; snr: on the estimate's waveform
+LOSSES = ('l1', 'snr', 'snr+sisdr')  # l1: upstream's, on magnitudes; snr: on the estimate's
+                          # waveform; snr+sisdr: that and its scale-invariant SDR averaged
+WAVEFORM_LOSSES = LOSSES[1:]  # the losses that need the mixture's phase (--mix)
 SNR_LOSS_CAP_DB = 40.0    # the SNR loss's cap (--snr-cap): speech alone counts as clean
                           # at 40 dB SNR, music alone asks to be 40 dB below the mixture
 SNR_LOSS_CAP_LIMITS = (1.0, 100.0)  # the --snr-cap accepted, dB

@@ -102,16 +102,19 @@ class UNetTrainmodel(chainer.Chain):
     imaginary parts, and the speech and mixture waveforms, ``(batch, 2,
     (frames - 1) * H)`` (train.py --loss snr), it minimises
     ``signal_loss.snr_loss`` on the masked mixture's waveform instead, capped
-    at ``snr_cap_db``.
+    at ``snr_cap_db`` (with ``scale_invariant``, ``signal_loss.snr_si_sdr_loss``,
+    the SNR averaged with the scale-invariant SDR: train.py --loss snr+sisdr).
 
     Reports ``loss``, the L1 (so ``main/loss`` and ``validation/main/loss``
     in the log stay comparable whatever is minimised), and with the waveforms
-    ``snr``, minus the SNR loss (dB, higher is better).
+    ``snr``, minus the SNR loss (dB, higher is better, whichever waveform loss
+    is minimised).
     """
 
-    def __init__(self, unet, snr_cap_db=const.SNR_LOSS_CAP_DB):
+    def __init__(self, unet, snr_cap_db=const.SNR_LOSS_CAP_DB, scale_invariant=False):
         super().__init__()
         self.snr_cap_db = snr_cap_db
+        self.scale_invariant = scale_invariant
         self._inverse = {}
         with self.init_scope():
             self.unet = unet
@@ -124,10 +127,13 @@ class UNetTrainmodel(chainer.Chain):
             return l1
         inverse = self.inverse_stft(mix.shape[-1])
         estimate = inverse(*signal_loss.masked_spectrum(mask, mixture_spectrum))
-        loss = signal_loss.snr_loss(estimate, waveforms[:, 0], waveforms[:, 1],
-                                    self.snr_cap_db)
-        reporter.report({'snr': -loss}, self)
-        return loss
+        speech_wave, mixture_wave = waveforms[:, 0], waveforms[:, 1]
+        snr = signal_loss.snr_loss(estimate, speech_wave, mixture_wave, self.snr_cap_db)
+        reporter.report({'snr': -snr}, self)
+        if not self.scale_invariant:
+            return snr
+        return signal_loss.snr_si_sdr_loss(estimate, speech_wave, mixture_wave,
+                                           self.snr_cap_db)
 
     def inverse_stft(self, frames):
         """A ``signal_loss.InverseSTFT`` for ``frames``, on this model's device."""

@@ -1,4 +1,5 @@
-"""A training loss on the waveform the listener hears (train.py --loss snr).
+"""Training losses on the waveform the listener hears (train.py --loss snr,
+snr+sisdr).
 
 The masked mixture magnitude, given the mixture's phase, is turned back into
 a waveform inside the Chainer graph (the inverse of ``util.stft``: inverse
@@ -13,8 +14,10 @@ with ``s`` the speech, ``y`` the estimate and ``x`` the mixture, so that:
 every example weighs the same whatever its level; an example of music alone
 (``s`` = 0) asks for silence down to ``tau`` of the mixture's energy; and
 speech alone stops pulling once the estimate is ``-10 log10(tau)`` dB
-clean (the cap, train.py --snr-cap). The second term is a constant that makes the loss read as minus the
-(capped) SNR.
+clean (the cap, train.py --snr-cap). The second term is a constant that
+makes the loss read as minus the (capped) SNR. ``snr_si_sdr_loss`` averages
+it with a scale-invariant SDR loss, which judges an estimate's shape at any
+level (see there).
 """
 import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
@@ -84,9 +87,53 @@ def snr_loss(estimate, speech, mixture, cap_db=const.SNR_LOSS_CAP_DB):
 
     ``estimate``, ``speech`` and ``mixture`` are ``(batch, n)`` waveforms
     (``speech`` and ``mixture`` constants)."""
+    return F.mean(snr_losses(estimate, speech, mixture, cap_db))
+
+
+def snr_losses(estimate, speech, mixture, cap_db=const.SNR_LOSS_CAP_DB):
+    """``(batch,)`` thresholded SNR losses, dB (``snr_loss`` before the mean)."""
     tau = 10.0 ** (-cap_db / 10.0)
     xp = chainer.backend.get_array_module(mixture)
     floor = tau * energy(mixture).array + const.SNR_LOSS_EPS   # a silent example: no log(0)
     error = 10.0 * F.log10(energy(speech - estimate) + floor)
     reference = 10.0 * xp.log10(energy(speech).array + floor)
-    return F.mean(error - reference)
+    return error - reference
+
+
+def si_sdr_losses(estimate, speech, cap_db=const.SNR_LOSS_CAP_DB):
+    """``(batch,)`` minus the scale-invariant SDR of each estimate, dB, capped
+    at ``cap_db``: the speech scaled to fit the estimate best, ``t = a s``
+    with ``a = <y, s> / |s|^2``, against what is left, ``y - t``::
+
+        10 log10(|y - t|^2 + tau |t|^2) - 10 log10(|t|^2 + tau |t|^2)
+
+    An estimate turned down keeps its figure. Undefined without speech: 0
+    where ``speech`` is silent (music alone)."""
+    tau = 10.0 ** (-cap_db / 10.0)
+    xp = chainer.backend.get_array_module(speech)
+    speech_energy = energy(speech).array
+    voiced = speech_energy > const.SNR_LOSS_EPS
+    scale = F.sum(estimate * speech, axis=1) / xp.maximum(speech_energy, const.SNR_LOSS_EPS)
+    target = F.broadcast_to(F.expand_dims(scale, 1), speech.shape) * speech
+    target_energy = energy(target) + const.SNR_LOSS_EPS
+    losses = (10.0 * F.log10(energy(estimate - target) + tau * target_energy)
+              - 10.0 * F.log10((1.0 + tau) * target_energy))
+    return F.where(voiced, losses, xp.zeros_like(losses.array))
+
+
+def snr_si_sdr_loss(estimate, speech, mixture, cap_db=const.SNR_LOSS_CAP_DB):
+    """Mean over the batch of the thresholded SNR loss and, for examples with
+    speech, the capped scale-invariant SDR loss averaged with it (dB;
+    train.py --loss snr+sisdr).
+
+    With the SNR alone, a network trained from random weights settled on
+    near-silence for loud music (-42 dB on a -5 dB validation mixture: an
+    SNR of 0 dB, 5 dB above the mixture's, but an SI-SDR of -27 dB). The
+    scale-invariant term scores an estimate by its shape whatever its
+    level, and as a ratio its gradient grows as the estimate gets quieter,
+    so a mask driven towards zero is still pulled towards the speech; the
+    SNR term keeps the level honest and alone scores music alone."""
+    snr = snr_losses(estimate, speech, mixture, cap_db)
+    si_sdr = si_sdr_losses(estimate, speech, cap_db)
+    voiced = energy(speech).array > const.SNR_LOSS_EPS
+    return F.mean(F.where(voiced, 0.5 * (snr + si_sdr), snr))

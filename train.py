@@ -120,12 +120,16 @@ def build_parser():
                         help='what training minimises: l1, the mean absolute error of the '
                              'masked magnitude (as upstream), or snr, the thresholded '
                              'signal-to-noise ratio of the estimate\'s waveform heard with '
-                             'the mixture\'s phase (needs --mix; signal_loss.py). The log\'s '
+                             'the mixture\'s phase (needs --mix; signal_loss.py), or snr+sisdr, '
+                             'that averaged with the estimate\'s scale-invariant SDR, which '
+                             'scores its shape at any level (from random weights, the snr loss '
+                             'alone learnt to go silent on loud music). The log\'s '
                              'loss columns are the L1 either way (default: %(default)s)')
     parser.add_argument('--snr-cap', type=float, default=None, metavar='DB',
-                        help='with --loss snr only: the SNR at which an example counts as '
-                             'done (speech alone passed this clean, music alone turned down '
-                             'this far); lower leaves more of the effort to the hard mixtures '
+                        help='with --loss snr or snr+sisdr only: the SNR at which an '
+                             'example counts as done (speech alone passed this clean, music '
+                             'alone turned down this far); lower leaves more of the effort to '
+                             'the hard mixtures '
                              '(default: {:g})'.format(const.SNR_LOSS_CAP_DB))
     parser.add_argument('--seed', type=int, default=0,
                         help='random seed; runs on the CPU repeat exactly (default: %(default)s)')
@@ -340,7 +344,8 @@ def mixing_dataset(args, stream=0):
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
                                    epoch_size, seed=args.seed, stream=stream,
                                    target=args.target, settings=settings,
-                                   music_sources=sources, spectra=args.loss == 'snr')
+                                   music_sources=sources,
+                                   spectra=args.loss in const.WAVEFORM_LOSSES)
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
                      'tracks ({:.1f} min{}){}{}, {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
@@ -564,7 +569,8 @@ def build_trainer(args, unet, train, val, comm=None):
     or write.
     """
     device = chainer.get_device(args.gpu)
-    model = network.UNetTrainmodel(unet, snr_cap_db=args.snr_cap).to_device(device)
+    model = network.UNetTrainmodel(unet, snr_cap_db=args.snr_cap,
+                                   scale_invariant=args.loss == 'snr+sisdr').to_device(device)
     optimizer = chainer.optimizers.Adam(alpha=args.lr)
     if comm is not None:
         import chainermn
@@ -615,7 +621,7 @@ def build_trainer(args, unet, train, val, comm=None):
         trainer.extend(extensions.PlotReport(losses, 'epoch', file_name='loss.png'),
                        trigger=epoch)
     terminal = sys.stdout.isatty()    # a redirected log gets the epoch lines only
-    snr = ['main/snr'] if args.loss == 'snr' else []
+    snr = ['main/snr'] if args.loss in const.WAVEFORM_LOSSES else []
     trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses + snr +
                                           ['lr', 'elapsed_time'],
                                           out=sys.stdout if terminal else PlainLines()))
@@ -784,9 +790,9 @@ def check_numbers(args):
                                 args.input_power))
     if args.snr_cap is None:      # not given: the default, so that one given is never ignored
         args.snr_cap = const.SNR_LOSS_CAP_DB
-    elif args.loss != 'snr':
-        raise cli.UserError('--snr-cap {:g}: applies to --loss snr only (this run\'s loss is '
-                            '{})'.format(args.snr_cap, args.loss))
+    elif args.loss not in const.WAVEFORM_LOSSES:
+        raise cli.UserError('--snr-cap {:g}: applies to --loss snr or snr+sisdr only (this '
+                            'run\'s loss is {})'.format(args.snr_cap, args.loss))
     cli.check_range('--snr-cap', args.snr_cap, *const.SNR_LOSS_CAP_LIMITS)
     if not (args.stop_seconds >= 0 and math.isfinite(args.stop_seconds)):
         raise cli.UserError('--stop-seconds {}: must be a number of seconds, 0 or '
@@ -794,9 +800,9 @@ def check_numbers(args):
     if args.stop_seconds and args.communicator:
         raise cli.UserError('--stop-seconds: one process only (under --communicator the '
                             'processes would disagree on when time is up)')
-    if args.loss == 'snr' and not args.mix:
-        raise cli.UserError('--loss snr: needs --mix (the npz files of -t hold magnitudes, '
-                            'not the phase the waveform needs)')
+    if args.loss in const.WAVEFORM_LOSSES and not args.mix:
+        raise cli.UserError('--loss {}: needs --mix (the npz files of -t hold magnitudes, '
+                            'not the phase the waveform needs)'.format(args.loss))
 
 
 def check_output(folder):
@@ -900,7 +906,8 @@ def train_on(args, comm, started):
         ('dropout', args.dropout),
         ('input', 'as in the snapshot' if args.resume else 'magnitudes' if
          unet.input_power == 1 else 'magnitudes to the power {:g}'.format(unet.input_power)),
-        ('loss', args.loss if args.loss != 'snr' else 'snr, capped at {} dB'.format(args.snr_cap)),
+        ('loss', args.loss if args.loss not in const.WAVEFORM_LOSSES else
+         '{}, capped at {} dB'.format(args.loss, args.snr_cap)),
         ('stop', ('{} iterations'.format(args.stop) if args.stop else
                   '{} epochs'.format(args.epoch)) +
          (' or {:g} s, whichever first'.format(args.stop_seconds) if args.stop_seconds else '')),

@@ -1,4 +1,4 @@
-"""signal_loss.py and train.py --loss snr: the loss on the estimate's waveform."""
+"""signal_loss.py and train.py --loss snr, snr+sisdr: the losses on the estimate's waveform."""
 import json
 import os
 import subprocess
@@ -134,15 +134,17 @@ def test_mixing_dataset_gives_the_spectrum_and_waveforms_of_its_magnitudes():
 
 def test_train_loss_snr_runs_logs_the_snr_and_trains_otherwise(tmp_path):
     logs = {}
-    for loss, cap in (('l1', ()), ('snr', ('--snr-cap', '30'))):
+    for loss, cap in (('l1', ()), ('snr', ('--snr-cap', '30')), ('snr+sisdr', ())):
         out = str(tmp_path / loss)
         assert run_mix(tmp_path, out, '-e', '1', '--loss', loss, *cap) == 0
         with open(os.path.join(out, 'log')) as handle:
             logs[loss] = json.load(handle)[-1]
     assert 'main/snr' in logs['snr'] and 'main/snr' not in logs['l1']
-    assert np.isfinite(logs['snr']['main/snr'])
+    assert np.isfinite(logs['snr']['main/snr']) and np.isfinite(logs['snr+sisdr']['main/snr'])
     # the first step's gradients differ, so the next step's L1 does too
     assert logs['snr']['main/loss'] != logs['l1']['main/loss']
+    assert logs['snr+sisdr']['main/loss'] not in (logs['snr']['main/loss'],
+                                                  logs['l1']['main/loss'])
 
 
 def test_train_loss_snr_workers_hand_examples_over_in_shared_memory(tmp_path):
@@ -174,8 +176,51 @@ def test_train_refuses_an_snr_cap_without_the_snr_loss_in_one_line(tmp_path, cap
     assert not os.path.exists(str(tmp_path / 'r' / 'log'))
 
 
-def test_train_loss_snr_needs_mix_in_one_line(tmp_path, capsys):
-    assert train.main(['-t', str(tmp_path), '-o', str(tmp_path / 'r'), '--loss', 'snr',
+@pytest.mark.parametrize('loss', const.WAVEFORM_LOSSES)
+def test_train_loss_snr_needs_mix_in_one_line(tmp_path, capsys, loss):
+    assert train.main(['-t', str(tmp_path), '-o', str(tmp_path / 'r'), '--loss', loss,
                        '--stop', '1']) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and '--loss snr' in err[0] and '--mix' in err[0]
+    assert len(err) == 1 and '--loss ' + loss + ':' in err[0] and '--mix' in err[0]
+
+
+def test_si_sdr_loss_scores_the_shape_at_any_level_and_stays_out_of_music_alone():
+    speech = signals()[:1]
+    mixture = speech + 1.8 * signals()[1:]          # about -5 dB
+    si_sdr = lambda estimate, reference: signal_loss.si_sdr_losses(   # noqa: E731
+        chainer.Variable(estimate.astype(np.float32)), reference, 30.0).array
+    np.testing.assert_allclose(si_sdr(mixture, speech), si_sdr(0.001 * mixture, speech),
+                               atol=0.01)
+    assert si_sdr(0.3 * speech, speech)[0] == pytest.approx(-30.0, abs=0.01)   # the cap
+    target = np.dot(mixture[0], speech[0]) / np.dot(speech[0], speech[0]) * speech[0]
+    expected = 10 * np.log10(np.sum((mixture[0] - target) ** 2) / np.sum(target ** 2))
+    assert si_sdr(mixture, speech)[0] == pytest.approx(expected, abs=0.01)   # below the cap
+    silent = np.zeros_like(speech)
+    assert si_sdr(mixture, silent)[0] == 0.0        # music alone: not defined, not counted
+
+
+def test_snr_si_sdr_loss_keeps_pulling_a_quiet_estimate_towards_the_speech():
+    speech = signals()[:1]
+    mixture = speech + 1.8 * signals()[1:]
+    both = np.concatenate((speech, np.zeros_like(speech)))      # then music alone
+    mixtures = np.concatenate((mixture, mixture))
+
+    def loss_and_pull(loss, scale):
+        estimate = chainer.Variable((scale * mixtures).astype(np.float32))
+        value = loss(estimate, both, mixtures, 30.0)
+        value.backward()
+        pull = -float(np.sum(estimate.grad[0] * speech[0]))      # towards the speech
+        return float(value.array), pull
+
+    snr_loud, _ = loss_and_pull(signal_loss.snr_loss, 1.0)
+    snr_quiet, snr_pull = loss_and_pull(signal_loss.snr_loss, 0.001)
+    mixed_loud, _ = loss_and_pull(signal_loss.snr_si_sdr_loss, 1.0)
+    mixed_quiet, mixed_pull = loss_and_pull(signal_loss.snr_si_sdr_loss, 0.001)
+    assert snr_quiet < snr_loud - 10.0              # the SNR alone: silence pays well
+    assert mixed_quiet > snr_quiet + 1.0            # here it pays less
+    assert mixed_pull > 100 * snr_pull > 0.0        # and the shape is still taught
+    # music alone is scored by the SNR term alone: the same as --loss snr
+    music_alone = lambda loss: float(loss(   # noqa: E731
+        chainer.Variable(mixtures[1:].astype(np.float32)), both[1:], mixtures[1:], 30.0).array)
+    assert music_alone(signal_loss.snr_si_sdr_loss) == pytest.approx(
+        music_alone(signal_loss.snr_loss))
