@@ -128,12 +128,12 @@ class UNetTrainmodel(chainer.Chain):
         inverse = self.inverse_stft(mix.shape[-1])
         estimate = inverse(*signal_loss.masked_spectrum(mask, mixture_spectrum))
         speech_wave, mixture_wave = waveforms[:, 0], waveforms[:, 1]
-        snr = signal_loss.snr_loss(estimate, speech_wave, mixture_wave, self.snr_cap_db)
-        reporter.report({'snr': -snr}, self)
+        snr = signal_loss.snr_losses(estimate, speech_wave, mixture_wave, self.snr_cap_db)
+        snr_loss = F.mean(snr)
+        reporter.report({'snr': -snr_loss}, self)
         if not self.scale_invariant:
-            return snr
-        return signal_loss.snr_si_sdr_loss(estimate, speech_wave, mixture_wave,
-                                           self.snr_cap_db)
+            return snr_loss
+        return signal_loss.averaged_with_si_sdr(snr, estimate, speech_wave, self.snr_cap_db)
 
     def inverse_stft(self, frames):
         """A ``signal_loss.InverseSTFT`` for ``frames``, on this model's device."""

@@ -133,7 +133,13 @@ def snr_si_sdr_loss(estimate, speech, mixture, cap_db=const.SNR_LOSS_CAP_DB):
     level, and as a ratio its gradient grows as the estimate gets quieter,
     so a mask driven towards zero is still pulled towards the speech; the
     SNR term keeps the level honest and alone scores music alone."""
-    snr = snr_losses(estimate, speech, mixture, cap_db)
+    return averaged_with_si_sdr(snr_losses(estimate, speech, mixture, cap_db),
+                                estimate, speech, cap_db)
+
+
+def averaged_with_si_sdr(snr, estimate, speech, cap_db=const.SNR_LOSS_CAP_DB):
+    """``snr_si_sdr_loss`` from the ``(batch,)`` SNR losses ``snr`` already
+    taken of ``estimate`` (``snr_losses``)."""
     si_sdr = si_sdr_losses(estimate, speech, cap_db)
     voiced = energy(speech).array > const.SNR_LOSS_EPS
     return F.mean(F.where(voiced, 0.5 * (snr + si_sdr), snr))

@@ -224,3 +224,27 @@ def test_snr_si_sdr_loss_keeps_pulling_a_quiet_estimate_towards_the_speech():
         chainer.Variable(mixtures[1:].astype(np.float32)), both[1:], mixtures[1:], 30.0).array)
     assert music_alone(signal_loss.snr_si_sdr_loss) == pytest.approx(
         music_alone(signal_loss.snr_loss))
+
+
+def test_the_model_with_snr_sisdr_reports_the_snr_and_minimises_the_average():
+    x = signals()
+    spec = spectra(x)
+    mix = np.abs(spec[:, 0, 1:] + 1j * spec[:, 1, 1:])[:, None].astype(np.float32)
+    waves = np.stack((x, x + 0.5 * x[::-1]), axis=1).astype(np.float32)
+    unet = network.UNet()
+    losses = {}
+    for scale_invariant in (False, True):
+        model = network.UNetTrainmodel(unet, snr_cap_db=30.0, scale_invariant=scale_invariant)
+        reporter = chainer.Reporter()
+        reporter.add_observer('main', model)
+        observation = {}
+        with chainer.using_config('train', False), reporter.scope(observation):
+            losses[scale_invariant] = float(model(mix, mix, spec, waves).array)
+        losses[scale_invariant, 'snr'] = float(observation['main/snr'].array)
+    with chainer.using_config('train', False):
+        mask = unet(mix)
+    estimate = model.inverse_stft(LENGTH)(*signal_loss.masked_spectrum(mask, spec))
+    expected = signal_loss.snr_si_sdr_loss(estimate, waves[:, 0], waves[:, 1], 30.0)
+    assert losses[True] == pytest.approx(float(expected.array), rel=1e-5)
+    assert losses[True, 'snr'] == pytest.approx(losses[False, 'snr']) == -losses[False]
+    assert losses[True] != pytest.approx(losses[False])
