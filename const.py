@@ -37,6 +37,25 @@ MIX_SHORT_MUSIC = ('repeat', 'silence')  # music shorter than a crop: repeated (
 MIX_NOISE_MUSIC = 0.0     # share of music crops with a synthetic noise-percussion loop
                           # added (train.py --noise-music, noise_loops.py; 0: none drawn)
 MIX_NOISE_LEVEL_DB = (-10.0, 10.0)  # that loop's power relative to the music crop's, dB
+MIX_COLOUR = 0.0          # share of speech crops, and of music crops, each passed through a
+                          # random equaliser (train.py --colour, colouring.py; 0: none drawn)
+
+# Random colouring (colouring.py): a crop heard through another channel
+COLOUR_PIVOT_HZ = 1000.0          # the tilt turns about this frequency, Hz
+COLOUR_MIN_HZ = 20.0              # lower frequencies get this one's gain, Hz (DC included)
+COLOUR_TILT_DB = 3.0              # tilt drawn within +-this, dB per octave
+COLOUR_TILT_SPAN_HZ = (100.0, 8000.0)  # the tilt stops growing outside this band, Hz
+COLOUR_BANDS = 3                  # bell-shaped boosts or cuts, 0 to this many
+COLOUR_BAND_HZ = (100.0, 6000.0)  # a band's centre, Hz (log-uniform)
+COLOUR_BAND_OCTAVES = (0.5, 2.0)  # a band's width (two standard deviations), octaves
+COLOUR_BAND_GAIN_DB = (-9.0, 9.0) # a band's gain at its centre, dB
+COLOUR_BAND_LIMIT = 0.3           # share of coloured crops also band-limited
+COLOUR_HIGH_PASS_HZ = (50.0, 300.0)     # the band limit's lower edge, Hz (log-uniform)
+COLOUR_LOW_PASS_HZ = (3400.0, 7500.0)   # its upper edge, Hz (log-uniform; telephone to wide band)
+COLOUR_EDGE_DB_PER_OCTAVE = 48.0  # the band limit's roll-off beyond its edges
+COLOUR_FLOOR_DB = -60.0           # no frequency is cut further, dB
+COLOUR_PAD = 4096                 # zeros after a crop before filtering, samples (256 ms: longer
+                                  # than the filters' responses, so none wraps around)
 
 # Training losses (train.py --loss, network.py, signal_loss.py)
 LOSSES = ('l1', 'snr', 'snr+sisdr')  # l1: upstream's, on magnitudes; snr: on the estimate's

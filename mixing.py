@@ -17,6 +17,9 @@ the same mixture twice. One example is
   there is, and ``music_speed`` plays the music faster or slower; with
   ``noise_music`` a share of the crops get a synthetic loop of noise
   bursts added (shakers, brushes: ``noise_loops.py``);
+* with ``colour`` a share of the speech crops and, drawn apart, of the
+  music crops passed through a random equaliser (``colouring.py``), the
+  speech target with them;
 * the two at a speech-to-music power ratio drawn from ``snr_db``; a share of
   examples is speech alone and a share music alone, so that the model learns
   to pass clean speech and to silence pure music;
@@ -37,6 +40,7 @@ import sys
 import chainer
 import numpy as np
 
+import colouring
 import const
 import noise_loops
 import util
@@ -56,6 +60,7 @@ class MixSettings:
     balance_music: bool = False                 # draw every music source equally often
     balance_speech: bool = False                # draw every speech track equally often
     noise_music: float = const.MIX_NOISE_MUSIC  # share of music with a noise-percussion loop
+    colour: float = const.MIX_COLOUR            # share of speech, and of music, crops coloured
 
 
 def source_name(path):
@@ -196,6 +201,9 @@ class MixingDataset(chainer.dataset.DatasetMixin):
             music = music + self.music_crop(rng) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)
         if s.noise_music and rng.random() < s.noise_music:   # no draw at 0: runs repeat
             music = with_noise_loop(rng, music)
+        if s.colour:                                          # no draw at 0, as above
+            speech, music = (colouring.colour(rng, crop) if rng.random() < s.colour else crop
+                             for crop in (speech, music))
         condition = rng.random()
         if condition < s.speech_alone:
             return speech, np.zeros_like(music)

@@ -168,6 +168,23 @@ def test_noise_music_adds_a_loop_within_ten_db_of_the_music_and_none_by_default(
         assert const.MIX_NOISE_LEVEL_DB[0] - 0.01 <= ratio <= const.MIX_NOISE_LEVEL_DB[1] + 0.01
 
 
+def test_colour_changes_speech_and_music_crops_and_none_by_default():
+    settings = dict(speech_alone=0.0, music_alone=0.0, two_music=0.0, snr_db=(0.0, 0.0))
+    default = pool(**settings)
+    plain, coloured = pool(colour=0.0, **settings), pool(colour=1.0, **settings)
+    for seed in range(6):
+        base = default.draw_sources(np.random.default_rng(seed))
+        same = plain.draw_sources(np.random.default_rng(seed))
+        new = coloured.draw_sources(np.random.default_rng(seed))
+        for source in range(2):
+            assert np.array_equal(base[source], same[source])
+            assert new[source].shape == base[source].shape
+            assert not np.allclose(new[source], base[source], atol=1e-3)
+        # the speech-to-music ratio is set after colouring, so it holds
+        ratio = 10 * np.log10(mixing.power(new[0]) / mixing.power(new[1]))
+        assert abs(ratio) < 0.01
+
+
 def test_every_epoch_visits_new_indices():
     order = mixing.EpochOffsetOrder()
     first = order(np.arange(4), 0)
@@ -224,21 +241,23 @@ def test_train_short_music_option_changes_the_examples(tmp_path):
     assert losses['repeat'] != losses['silence']
 
 
-def test_train_balance_options_music_speed_and_noise_music_change_the_examples(tmp_path):
+def test_train_balance_options_music_speed_noise_music_and_colour_change_the_examples(
+        tmp_path):
     speech, music = audio_dirs(tmp_path)
     write(tmp_path / 'music' / 'other__loop.wav', tone(0.5, freq=700.0))
     losses = {}
     for name, extra in (('plain', []), ('balanced', ['--balance-music']),
                         ('speakers', ['--balance-speech']),
                         ('faster', ['--music-speed', '1.2', '1.3']),
-                        ('noise', ['--noise-music', '1'])):
+                        ('noise', ['--noise-music', '1']),
+                        ('coloured', ['--colour', '1'])):
         out = str(tmp_path / name)
         assert train.main(['--mix', '-s', speech, '-m', music, '-o', out, '-b', '2',
                            '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
                            '--seed', '5', '--val', '0', '-e', '1'] + extra) == 0
         with open(os.path.join(out, 'log')) as handle:
             losses[name] = json.load(handle)[-1]['main/loss']
-    assert len(set(losses.values())) == 5
+    assert len(set(losses.values())) == 6
 
 
 def test_train_mix_with_worker_processes(tmp_path):
@@ -313,6 +332,7 @@ def test_a_worker_pool_terminated_while_its_workers_are_busy_ends(tmp_path):
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
     ['--music-speed', '1.1', '0.9'],
     ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--noise-music', '-0.1'],
+    ['--colour', '1.5'],
     ['--epoch-size', '0']])
 def test_train_mix_refuses_settings_out_of_range_in_one_line(tmp_path, capsys, option):
     assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', *option) == 1

@@ -1,0 +1,78 @@
+"""scripts/channel_items.py: evaluation items heard through another channel."""
+import os
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import harmonic_stack, noise_bursts, tone, write
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import channel_items  # noqa: E402
+
+MANIFEST = 'name,speech_file,music_file,snr_db,speed,seconds\na,s.flac,m.flac,0.0,1.0,2.0\n'
+
+
+def items(root):
+    """One mixture in snr0 (speech 150 Hz stack, music noise plus a 100 Hz
+    hum) and one of music alone."""
+    speech = harmonic_stack(2.0, f0=150.0)
+    music = noise_bursts(2.0) + tone(2.0, freq=100.0, amp=0.2)
+    for sub, s in (('snr0', speech), ('music', np.zeros_like(speech))):
+        write(root / sub / 'a.speech.wav', s)
+        write(root / sub / 'a.music.wav', music)
+        write(root / sub / 'a.wav', s + music)
+        (root / sub / 'manifest.csv').write_text(MANIFEST)
+
+
+def read(path):
+    return sf.read(str(path), dtype='float32')[0]
+
+
+def band_power(signal, low, high):
+    spectrum = np.abs(np.fft.rfft(signal)) ** 2
+    freqs = np.fft.rfftfreq(len(signal), 1.0 / 16000)
+    return spectrum[(freqs >= low) & (freqs < high)].sum()
+
+
+def test_telephone_items_keep_ratio_and_level_and_lose_the_low_band(tmp_path):
+    items(tmp_path / 'in')
+    channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(tmp_path / 'out'),
+                        '-c', 'telephone'])
+    before, after = tmp_path / 'in' / 'snr0', tmp_path / 'out' / 'snr0'
+    assert (after / 'manifest.csv').read_text() == MANIFEST
+    speech, music, mixture = (read(after / n) for n in ('a.speech.wav', 'a.music.wav', 'a.wav'))
+    np.testing.assert_allclose(mixture, speech + music, atol=1e-6)
+    old = [read(before / n) for n in ('a.speech.wav', 'a.music.wav', 'a.wav')]
+    power = channel_items.power
+    assert power(speech) / power(music) == pytest.approx(power(old[0]) / power(old[1]),
+                                                        rel=1e-3)
+    assert power(mixture) == pytest.approx(power(old[2]), rel=1e-3)
+    # the 100 Hz hum, three octaves below 300 Hz at 48 dB an octave, is gone
+    hum = band_power(music, 90, 110) / band_power(music, 500, 3000)
+    old_hum = band_power(old[1], 90, 110) / band_power(old[1], 500, 3000)
+    assert 10 * np.log10(hum / old_hum) < -50
+    alone = read(tmp_path / 'out' / 'music' / 'a.speech.wav')
+    assert not np.any(alone) and np.any(read(tmp_path / 'out' / 'music' / 'a.wav'))
+
+
+def test_mixed_takes_the_channels_in_turn_and_an_existing_output_is_refused(tmp_path):
+    items(tmp_path / 'in')
+    snr0 = tmp_path / 'in' / 'snr0'
+    for tag in ('', '.speech', '.music'):       # a second item, b, the same as a
+        write(snr0 / ('b' + tag + '.wav'), read(snr0 / ('a' + tag + '.wav')))
+    out = tmp_path / 'out'
+    channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(out), '-c', 'mixed'])
+    firsts = {}
+    for channel in sorted(channel_items.CHANNELS)[:2]:
+        single = tmp_path / channel
+        channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(single), '-c', channel])
+        firsts[channel] = read(single / 'snr0' / 'a.wav')
+    first, second = firsts.values()
+    np.testing.assert_array_equal(read(out / 'snr0' / 'a.wav'), first)
+    np.testing.assert_array_equal(read(out / 'snr0' / 'b.wav'), second)
+    assert not np.allclose(first, second, atol=1e-3)
+    with pytest.raises(SystemExit) as stop:
+        channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(out), '-c', 'dull'])
+    assert 'exists' in str(stop.value)
