@@ -29,9 +29,15 @@ def log_uniform(rng, low, high):
 
 
 def gain_curve_db(rng, freqs):
-    """A random gain, dB, at each of ``freqs`` (Hz, ``(bins,)``): tilt,
-    bell-shaped bands and, for ``const.COLOUR_BAND_LIMIT`` of the curves, a
-    band limit (``curve_db`` with drawn settings)."""
+    """A random gain, dB, at each of ``freqs`` (Hz, ``(bins,)``):
+    ``curve_db`` with settings from ``draw_curve``."""
+    return curve_db(freqs, **draw_curve(rng))
+
+
+def draw_curve(rng):
+    """Random ``curve_db`` settings: a tilt, up to ``const.COLOUR_BANDS``
+    bell-shaped bands and, for ``const.COLOUR_BAND_LIMIT`` of them, a band
+    limit."""
     tilt = rng.uniform(-const.COLOUR_TILT_DB, const.COLOUR_TILT_DB)
     bands = [(log_uniform(rng, *const.COLOUR_BAND_HZ), rng.uniform(*const.COLOUR_BAND_OCTAVES),
               rng.uniform(*const.COLOUR_BAND_GAIN_DB))
@@ -40,7 +46,7 @@ def gain_curve_db(rng, freqs):
     if rng.random() < const.COLOUR_BAND_LIMIT:
         band_limit = (log_uniform(rng, *const.COLOUR_HIGH_PASS_HZ),
                       log_uniform(rng, *const.COLOUR_LOW_PASS_HZ))
-    return curve_db(freqs, tilt, bands, band_limit)
+    return dict(tilt=tilt, bands=bands, band_limit=band_limit)
 
 
 def curve_db(freqs, tilt=0.0, bands=(), band_limit=None):
@@ -68,6 +74,14 @@ def colour(rng, signal):
     """``signal`` (16 kHz, ``(samples,)``) through a random zero-phase
     filter of ``gain_curve_db``: same length, float32."""
     return filtered(signal, lambda freqs: gain_curve_db(rng, freqs))
+
+
+def colour_alike(rng, signals):
+    """Each of ``signals`` (16 kHz, ``(samples,)`` each) through one and the
+    same random zero-phase filter, as a whole mixture heard through one
+    channel: a list, float32."""
+    settings = draw_curve(rng)
+    return [filtered(signal, lambda freqs: curve_db(freqs, **settings)) for signal in signals]
 
 
 def filtered(signal, curve):

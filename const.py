@@ -39,6 +39,8 @@ MIX_NOISE_MUSIC = 0.0     # share of music crops with a synthetic noise-percussi
 MIX_NOISE_LEVEL_DB = (-10.0, 10.0)  # that loop's power relative to the music crop's, dB
 MIX_COLOUR = 0.0          # share of speech crops, and of music crops, each passed through a
                           # random equaliser (train.py --colour, colouring.py; 0: none drawn)
+MIX_COLOUR_MIX = 0.0      # share of examples whose speech and music pass through one and the
+                          # same random equaliser (train.py --colour-mix; 0: none drawn)
 
 # Random colouring (colouring.py): a crop heard through another channel
 COLOUR_PIVOT_HZ = 1000.0          # the tilt turns about this frequency, Hz

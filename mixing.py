@@ -19,7 +19,8 @@ the same mixture twice. One example is
   bursts added (shakers, brushes: ``noise_loops.py``);
 * with ``colour`` a share of the speech crops and, drawn apart, of the
   music crops passed through a random equaliser (``colouring.py``), the
-  speech target with them;
+  speech target with them; with ``colour_mix`` a share of the examples
+  through one equaliser, speech and music alike;
 * the two at a speech-to-music power ratio drawn from ``snr_db``; a share of
   examples is speech alone and a share music alone, so that the model learns
   to pass clean speech and to silence pure music;
@@ -61,6 +62,7 @@ class MixSettings:
     balance_speech: bool = False                # draw every speech track equally often
     noise_music: float = const.MIX_NOISE_MUSIC  # share of music with a noise-percussion loop
     colour: float = const.MIX_COLOUR            # share of speech, and of music, crops coloured
+    colour_mix: float = const.MIX_COLOUR_MIX    # share of examples coloured as a whole
 
 
 def source_name(path):
@@ -204,6 +206,8 @@ class MixingDataset(chainer.dataset.DatasetMixin):
         if s.colour:                                          # no draw at 0, as above
             speech, music = (colouring.colour(rng, crop) if rng.random() < s.colour else crop
                              for crop in (speech, music))
+        if s.colour_mix and rng.random() < s.colour_mix:     # no draw at 0, as above
+            speech, music = colouring.colour_alike(rng, (speech, music))
         condition = rng.random()
         if condition < s.speech_alone:
             return speech, np.zeros_like(music)

@@ -179,6 +179,10 @@ def build_parser():
                           'a random equaliser (tilt, bell-shaped bands, sometimes a '
                           'telephone-like band limit), so that the model separates voices '
                           'and music recorded other ways (colouring.py; default: %(default)s)')
+    mix.add_argument('--colour-mix', type=float, default=const.MIX_COLOUR_MIX, metavar='SHARE',
+                     help='share of examples whose speech and music both pass through one '
+                          'random equaliser, as a whole mixture heard through a channel '
+                          '(after --colour; default: %(default)s)')
     mix.add_argument('--balance-music', action='store_true',
                      help='draw every music source (the file name up to "__") equally '
                           'often instead of in proportion to its length')
@@ -344,7 +348,7 @@ def mixing_dataset(args, stream=0):
         music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
         music_speed=tuple(args.music_speed), balance_music=args.balance_music,
         balance_speech=args.balance_speech, noise_music=args.noise_music,
-        colour=args.colour)
+        colour=args.colour, colour_mix=args.colour_mix)
     epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
     sources = [mixing.source_name(path) for path in paths['music']]
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
@@ -353,7 +357,7 @@ def mixing_dataset(args, stream=0):
                                    music_sources=sources,
                                    spectra=args.loss in const.WAVEFORM_LOSSES)
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
-                     'tracks ({:.1f} min{}){}{}{}, {} patches/epoch'.format(
+                     'tracks ({:.1f} min{}){}{}{}{}, {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
                          len(tracks['music']), dataset.music.seconds / 60,
                          ', {} sources drawn equally often'.format(len(set(sources)))
@@ -363,7 +367,9 @@ def mixing_dataset(args, stream=0):
                          ', noise percussion added to {:.0%} of the music'.format(
                              args.noise_music) if args.noise_music else '',
                          ', {:.0%} of the speech and of the music coloured'.format(
-                             args.colour) if args.colour else '', epoch_size))
+                             args.colour) if args.colour else '',
+                         ', {:.0%} of the mixtures coloured whole'.format(
+                             args.colour_mix) if args.colour_mix else '', epoch_size))
 
 
 def mix_tracks(speech_folder, music_folder, prefix='--mix: '):
@@ -386,8 +392,10 @@ def check_mixing(args):
     cli.check_interval('--snr', args.snr, *const.MIX_SNR_LIMITS)
     cli.check_interval('--speed', args.speed, *const.SPEED_LIMITS)
     cli.check_interval('--music-speed', args.music_speed, *const.SPEED_LIMITS)
-    for share in list(args.alone) + [args.two_music, args.noise_music, args.colour]:
-        cli.check_range('--alone/--two-music/--noise-music/--colour', share, 0.0, 1.0)
+    for share in list(args.alone) + [args.two_music, args.noise_music, args.colour,
+                                     args.colour_mix]:
+        cli.check_range('--alone/--two-music/--noise-music/--colour/--colour-mix',
+                        share, 0.0, 1.0)
     if sum(args.alone) > 1.0:
         raise cli.UserError('--alone {} {}: the two shares add up to more than 1'.format(
             *args.alone))

@@ -42,3 +42,15 @@ def test_curves_vary_stay_above_the_floor_and_some_are_band_limited():
     assert 0 < limited.sum() < len(SEEDS)
     again = colouring.gain_curve_db(np.random.default_rng(3), freqs)
     np.testing.assert_array_equal(again, curves[3])
+
+
+def test_colour_alike_passes_every_signal_through_one_and_the_same_filter():
+    noise = np.random.default_rng(1).standard_normal((2, N)).astype(np.float32)
+    for seed in range(8):
+        alike = colouring.colour_alike(np.random.default_rng(seed), noise)
+        # filtering is linear: the filtered sum is the sum filtered
+        summed = colouring.colour_alike(np.random.default_rng(seed), [noise.sum(axis=0)])[0]
+        np.testing.assert_allclose(alike[0] + alike[1], summed, atol=1e-4)
+        settings = colouring.draw_curve(np.random.default_rng(seed))
+        single = colouring.filtered(noise[1], lambda f: colouring.curve_db(f, **settings))
+        np.testing.assert_array_equal(alike[1], single)

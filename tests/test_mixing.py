@@ -185,6 +185,28 @@ def test_colour_changes_speech_and_music_crops_and_none_by_default():
         assert abs(ratio) < 0.01
 
 
+def test_colour_mix_colours_speech_and_music_alike_and_keeps_their_ratio():
+    settings = dict(speech_alone=0.0, music_alone=0.0, two_music=0.0, snr_db=(3.0, 3.0))
+    plain, whole = pool(**settings), pool(colour_mix=1.0, **settings)
+    for seed in range(6):
+        base = plain.draw_sources(np.random.default_rng(seed))
+        speech, music = whole.draw_sources(np.random.default_rng(seed))
+        assert not np.allclose(speech, base[0], atol=1e-3)
+        ratio = 10 * np.log10(mixing.power(speech) / mixing.power(music))
+        assert abs(ratio - 3.0) < 0.01
+        # one filter for both: the per-bin gains of speech and music agree where
+        # both have energy (the colouring comes before the level is set)
+        gains = []
+        for new, old in ((speech, base[0]), (music, base[1])):
+            spectrum, reference = (np.abs(np.fft.rfft(x, 1 << 17)) for x in (new, old))
+            gains.append((spectrum, reference))
+        (s_new, s_old), (m_new, m_old) = gains
+        strong = (s_old > s_old.max() * 1e-2) & (m_old > m_old.max() * 1e-2)
+        assert strong.sum() > 100
+        ratio_bins = (s_new[strong] / s_old[strong]) / (m_new[strong] / m_old[strong])
+        assert np.std(np.log(ratio_bins)) < 0.3
+
+
 def test_every_epoch_visits_new_indices():
     order = mixing.EpochOffsetOrder()
     first = order(np.arange(4), 0)
@@ -250,14 +272,15 @@ def test_train_balance_options_music_speed_noise_music_and_colour_change_the_exa
                         ('speakers', ['--balance-speech']),
                         ('faster', ['--music-speed', '1.2', '1.3']),
                         ('noise', ['--noise-music', '1']),
-                        ('coloured', ['--colour', '1'])):
+                        ('coloured', ['--colour', '1']),
+                        ('coloured whole', ['--colour-mix', '1'])):
         out = str(tmp_path / name)
         assert train.main(['--mix', '-s', speech, '-m', music, '-o', out, '-b', '2',
                            '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
                            '--seed', '5', '--val', '0', '-e', '1'] + extra) == 0
         with open(os.path.join(out, 'log')) as handle:
             losses[name] = json.load(handle)[-1]['main/loss']
-    assert len(set(losses.values())) == 6
+    assert len(set(losses.values())) == 7
 
 
 def test_train_mix_with_worker_processes(tmp_path):
@@ -332,7 +355,7 @@ def test_a_worker_pool_terminated_while_its_workers_are_busy_ends(tmp_path):
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
     ['--music-speed', '1.1', '0.9'],
     ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--noise-music', '-0.1'],
-    ['--colour', '1.5'],
+    ['--colour', '1.5'], ['--colour-mix', '-1'],
     ['--epoch-size', '0']])
 def test_train_mix_refuses_settings_out_of_range_in_one_line(tmp_path, capsys, option):
     assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', *option) == 1
