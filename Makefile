@@ -13,7 +13,7 @@ MPI_STAMP := $(VENV)/.installed-mpi
 CORPUS ?= ../shared/corpus
 BUILD := build
 
-.PHONY: all separate test venv mpi corpus model-data train-model val-model eval-model fit-model clean-build
+.PHONY: all separate test venv mpi corpus model-data train-model val-model val-channels eval-model fit-model clean-build
 
 all: separate
 
@@ -119,6 +119,12 @@ MODEL ?= unet.model
 EVAL_OPTS ?=
 val-model: $(STAMP)
 	$(PY) evaluate.py -i $(BUILD)/val_eval -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_eval.csv --overwrite $(EVAL_OPTS)
+# The validation items heard through five fixed channels in turn (telephone,
+# small speaker, dull, bright, boomy: scripts/channel_items.py), scored
+# like val-model: how much a model loses on recordings unlike the corpus's.
+val-channels: $(STAMP)
+	test -d $(BUILD)/val_channels || $(PY) scripts/channel_items.py -i $(BUILD)/val_eval -o $(BUILD)/val_channels -c mixed
+	$(PY) evaluate.py -i $(BUILD)/val_channels -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_channels.csv --overwrite $(EVAL_OPTS)
 eval-model: $(STAMP)
 	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite $(EVAL_OPTS)
 
