@@ -392,10 +392,11 @@ def check_mixing(args):
     cli.check_interval('--snr', args.snr, *const.MIX_SNR_LIMITS)
     cli.check_interval('--speed', args.speed, *const.SPEED_LIMITS)
     cli.check_interval('--music-speed', args.music_speed, *const.SPEED_LIMITS)
-    for share in list(args.alone) + [args.two_music, args.noise_music, args.colour,
-                                     args.colour_mix]:
-        cli.check_range('--alone/--two-music/--noise-music/--colour/--colour-mix',
-                        share, 0.0, 1.0)
+    shares = [('--alone', args.alone[0]), ('--alone', args.alone[1]),
+              ('--two-music', args.two_music), ('--noise-music', args.noise_music),
+              ('--colour', args.colour), ('--colour-mix', args.colour_mix)]
+    for option, share in shares:
+        cli.check_range(option, share, 0.0, 1.0)
     if sum(args.alone) > 1.0:
         raise cli.UserError('--alone {} {}: the two shares add up to more than 1'.format(
             *args.alone))
