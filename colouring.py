@@ -15,6 +15,11 @@ through a random zero-phase filter (``mixing.py``):
 * for a share of the coloured crops a band limit, a high-pass and a
   low-pass edge as telephone lines and old recordings have.
 
+``train.py --colour-mix SHARE`` instead passes that share of the examples
+whole, speech and music alike, through one such filter (``colour_alike``),
+as a mixture heard through one channel; ``scripts/channel_items.py`` does
+the same with fixed filters to evaluation items.
+
 The speech target is the coloured speech: the model learns to separate
 speech whatever the channel, not to undo the channel.
 """
