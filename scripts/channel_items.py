@@ -15,6 +15,7 @@ Usage: python3 scripts/channel_items.py -i build/val_eval -o build/val_channels 
            --channel mixed        (or telephone, dull, ...: one for every item)
 """
 import argparse
+import collections
 import os
 import shutil
 import sys
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import colouring  # noqa: E402
 import const  # noqa: E402
 import util  # noqa: E402
+from mixing import power  # noqa: E402  (mean square, float64)
 
 SPEECH_TAG, MUSIC_TAG = const.REFERENCE_TAGS    # '.speech', '.music'
 MIXED = 'mixed'
@@ -49,18 +51,15 @@ def build_parser():
     return parser
 
 
-def power(signal):
-    return float(np.mean(np.square(signal, dtype=np.float64)))
-
-
 def through_channel(speech, music, mixture, curve):
     """``(speech, music, mixture)`` through ``curve`` (``colouring.filtered``):
     the music rescaled to the speech-to-music power ratio it had, both to
     the mixture's power."""
     new_speech, new_music = (colouring.filtered(s, curve) for s in (speech, music))
-    if power(speech) > 0.0 and power(music) > 0.0 and power(new_music) > 0.0:
-        ratio = power(speech) / power(music)
-        new_music = new_music * np.float32(np.sqrt(power(new_speech) / ratio / power(new_music)))
+    p_speech, p_music, p_new_music = power(speech), power(music), power(new_music)
+    if p_speech > 0.0 and p_music > 0.0 and p_new_music > 0.0:
+        new_music = new_music * np.float32(np.sqrt(power(new_speech) * p_music
+                                                   / p_speech / p_new_music))
     new_mixture = new_speech + new_music
     if power(new_mixture) > 0.0:
         gain = np.float32(np.sqrt(power(mixture) / power(new_mixture)))
@@ -70,34 +69,32 @@ def through_channel(speech, music, mixture, curve):
 
 
 def copy_items(source, target, channels):
-    """Every item under ``source`` into the same place under ``target``,
-    through the ``channels`` (names of ``CHANNELS``) in turn within each
-    folder; the number of items copied."""
-    count = 0
-    for folder, _, files in sorted(os.walk(source)):
-        turn = 0
+    """Every item under ``source`` (``util.find_mixtures``, with its
+    ``NAME.speech.wav``, ``NAME.music.wav`` and folder's ``manifest.csv``)
+    into the same place under ``target``, through the ``channels`` (names
+    of ``CHANNELS``) in turn within each folder; the number of items copied."""
+    turns = collections.Counter()           # items so far, per folder
+    for path in util.find_mixtures(source):
+        folder = os.path.dirname(path)
         out_folder = os.path.join(target, os.path.relpath(folder, source))
-        os.makedirs(out_folder, exist_ok=True)
-        if 'manifest.csv' in files:
-            shutil.copyfile(os.path.join(folder, 'manifest.csv'),
-                            os.path.join(out_folder, 'manifest.csv'))
-        for name in sorted(files):
-            stem, ext = os.path.splitext(name)
-            if ext != '.wav' or stem.endswith((SPEECH_TAG, MUSIC_TAG)):
-                continue
-            paths = [os.path.join(folder, stem + tag + '.wav') for tag in ('', SPEECH_TAG,
-                                                                         MUSIC_TAG)]
-            mixture, speech = (util.load_audio(p) for p in paths[:2])
-            music = util.load_audio(paths[2]) if os.path.exists(paths[2]) else mixture - speech
-            settings = CHANNELS[channels[turn % len(channels)]]
-            turn += 1
-            outputs = through_channel(speech, music, mixture,
-                                      lambda freqs: colouring.curve_db(freqs, **settings))
-            for path, signal in zip(paths[1:] + paths[:1], outputs):
-                util.write_audio(os.path.join(out_folder, os.path.basename(path)), signal,
-                                 subtype='FLOAT')
-            count += 1
-    return count
+        if not turns[folder]:
+            os.makedirs(out_folder, exist_ok=True)
+            manifest = os.path.join(folder, 'manifest.csv')
+            if os.path.exists(manifest):
+                shutil.copyfile(manifest, os.path.join(out_folder, 'manifest.csv'))
+        settings = CHANNELS[channels[turns[folder] % len(channels)]]
+        turns[folder] += 1
+        stem = os.path.splitext(path)[0]
+        references = [stem + tag + '.wav' for tag in (SPEECH_TAG, MUSIC_TAG)]
+        mixture, speech = util.load_audio(path), util.load_audio(references[0])
+        music = (util.load_audio(references[1]) if os.path.exists(references[1])
+                 else mixture - speech)
+        outputs = through_channel(speech, music, mixture,
+                                  lambda freqs: colouring.curve_db(freqs, **settings))
+        for source_path, signal in zip(references + [path], outputs):
+            util.write_audio(os.path.join(out_folder, os.path.basename(source_path)), signal,
+                             subtype='FLOAT')
+    return sum(turns.values())
 
 
 def main(argv=None):

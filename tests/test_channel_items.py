@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import mixing
+
 from conftest import harmonic_stack, noise_bursts, tone, write
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
@@ -45,7 +47,7 @@ def test_telephone_items_keep_ratio_and_level_and_lose_the_low_band(tmp_path):
     speech, music, mixture = (read(after / n) for n in ('a.speech.wav', 'a.music.wav', 'a.wav'))
     np.testing.assert_allclose(mixture, speech + music, atol=1e-6)
     old = [read(before / n) for n in ('a.speech.wav', 'a.music.wav', 'a.wav')]
-    power = channel_items.power
+    power = mixing.power
     assert power(speech) / power(music) == pytest.approx(power(old[0]) / power(old[1]),
                                                         rel=1e-3)
     assert power(mixture) == pytest.approx(power(old[2]), rel=1e-3)
