@@ -117,6 +117,21 @@ BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time
 HARD_MASK_THRESHOLD = 0.5 # upstream ComputeMask's threshold for --hard-mask
 TAIL_PAD = H              # silence after a mixture being separated (Separator, oracles):
                           # its last sample then lies under two frames, not at an edge
+EQUALISE = ('boost', 'off')  # --equalise: each patch's bins raised towards the training
+                          # mixtures' long-term shape before the network (equalising.py), or not
+EQUALISE_OCTAVES = 1.0    # octaves, one standard deviation of the smoothing of a long-term shape
+EQUALISE_LIMIT_DB = 12.0  # dB, the most a bin is raised
+# The mean long-term shape of the training examples (scripts/equalise_reference.py):
+# (Hz, dB re the highest point), third-octave points, smoothed over EQUALISE_OCTAVES
+EQUALISE_REFERENCE_DB = (
+    (15.6, -1.7), (19.7, -1.4), (24.8, -1.0), (31.2, -0.7),
+    (39.4, -0.4), (49.6, -0.2), (62.5, 0.0), (78.7, 0.0),
+    (99.2, -0.1), (125.0, -0.3), (157.5, -0.6), (198.4, -1.1),
+    (250.0, -1.9), (315.0, -2.8), (396.9, -3.9), (500.0, -5.1),
+    (630.0, -6.6), (793.7, -8.2), (1000.0, -10.0), (1259.9, -11.9),
+    (1587.4, -13.8), (2000.0, -15.7), (2519.8, -17.4), (3174.8, -18.9),
+    (4000.0, -20.2), (5039.7, -21.3), (6349.6, -22.2), (8000.0, -22.9),
+)
 PEAK_LIMIT = 0.999        # full-scale fraction an integer file is scaled to when the
                           # estimate would clip
 

@@ -296,7 +296,8 @@ class ModelMethod:
         self.label, self.path = label, path
         self.separator = make_separate.load_separator(
             path, args.gpu, args.hard_mask, overlap=args.overlap, shifts=args.shifts,
-            length=args.patch_length, level=args.level, speeds=args.speeds)
+            length=args.patch_length, level=args.level, speeds=args.speeds,
+            equalise=args.equalise)
         self.settings = make_separate.separation_settings(args)
 
     def describe(self):

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 import cli
 import const
+import equalising
 import network
 import util
 
@@ -66,7 +67,7 @@ def build_parser():
 
 def add_separation_options(parser, scope=''):
     """The options that set how the network runs over a recording (--overlap,
-    --patch-length, --level, --shifts), shared with evaluate.py, whose help
+    --patch-length, --level, --equalise, --shifts, --speeds), shared with evaluate.py, whose help
     adds ``scope`` (e.g. ``' for -m'``); ``separation_settings`` reads them."""
     parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
                         help='frames shared by neighbouring patches{} (default: '
@@ -80,6 +81,13 @@ def add_separation_options(parser, scope=''):
                              'does not change the rest; file scales by the file\'s peak '
                              'only, as upstream '
                              '(default: %(default)s)'.format(scope))
+    parser.add_argument('--equalise', choices=const.EQUALISE, default=const.EQUALISE[0],
+                        help='network input spectrum{}: boost raises, in what the '
+                             'network sees, the bands where a patch falls short of the '
+                             'training mixtures\' long-term shape (by at most {:g} dB: a '
+                             'telephone line, a small speaker, a bright microphone); '
+                             'the mask applies to the mixture as it is '
+                             '(default: %(default)s)'.format(scope, const.EQUALISE_LIMIT_DB))
     parser.add_argument('--shifts', type=int, default=const.SHIFTS, metavar='N',
                         help='average N separations{} whose STFT frames are offset by '
                              '{} / N samples: cleaner speech for N times the work; 1 is '
@@ -129,7 +137,8 @@ def separate_main(args, world=(0, 1), report=None):
     plan = plan[rank::size]
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
-                               level=args.level, speeds=args.speeds)
+                               level=args.level, speeds=args.speeds,
+                               equalise=args.equalise)
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
         ('output', args.out), ('model', args.model)] + separation_settings(args) + [
@@ -482,8 +491,8 @@ def separation_settings(args):
     return [('mask', '{}, {} shift{}, speed views: {}'.format(
                 'hard' if args.hard_mask else 'soft', args.shifts, cli.plural(args.shifts),
                 ' '.join('{:g}'.format(f) for f in speeds) if speeds else 'none')),
-            ('patches', '{} frames, {} shared, level: {}'.format(
-                args.patch_length, args.overlap, args.level))]
+            ('patches', '{} frames, {} shared, level: {}, equalise: {}'.format(
+                args.patch_length, args.overlap, args.level, args.equalise))]
 
 
 def check_patching(args):
@@ -506,17 +515,20 @@ def check_patching(args):
 
 def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVERLAP,
                    batch=const.SEPARATE_BATCH, shifts=const.SHIFTS, length=const.PATCH_LENGTH,
-                   level=const.LEVELS[0], speeds=const.SPEEDS):
+                   level=const.LEVELS[0], speeds=const.SPEEDS, equalise=const.EQUALISE[0]):
     """The ``Separator`` of the U-Net in ``model_path`` (model or trainer
     snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``);
     patches of ``length`` frames sharing ``overlap``, each levelled by
-    ``levelled`` when ``level`` is 'patch'; ``shifts`` and ``speeds`` as
-    ``Separator``."""
+    ``levelled`` when ``level`` is 'patch' and, before that, raised towards
+    the training mixtures' shape by ``equalise.equalised`` when ``equalise``
+    is 'boost'; ``shifts`` and ``speeds`` as ``Separator``."""
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
     mask_fn = network_mask_fn(unet, device)
     if level == 'patch':
         mask_fn = levelled(mask_fn)
+    if equalise == 'boost':
+        mask_fn = equalising.equalised(mask_fn)
     return Separator(mask_fn, hard_mask=hard_mask, overlap=overlap,
                      batch=batch, length=length, shifts=shifts, speeds=speeds)
 

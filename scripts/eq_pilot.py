@@ -1,0 +1,51 @@
+"""Input equalisation settings docs/MODEL.md tried ("A fifteenth session").
+
+Runs evaluate.py with make_separate.py's ``--equalise boost`` replaced by
+``equalising.equalised`` with other settings, read from the environment:
+
+* ``OCTAVES``: the smoothing of the long-term shapes (default
+  ``const.EQUALISE_OCTAVES``); the reference shape is
+  ``const.EQUALISE_REFERENCE_DB``'s, smoothed over 1 octave, unless
+  ``EQ_REFERENCE`` names an npy file of mean powers ``(512,)``
+  (scripts/equalise_reference.py ``--save``), smoothed over ``OCTAVES``;
+* ``LIMIT_DB``: the most a bin is raised (default
+  ``const.EQUALISE_LIMIT_DB``);
+* ``CUT=1``: bins are lowered too, down to ``-LIMIT_DB``.
+
+Usage: OCTAVES=0.5 CUT=1 EQ_REFERENCE=build/eq_reference.npy \
+    python3 scripts/eq_pilot.py -i build/val_eval -m unet.model --quick \
+    --shifts 1 --speeds 1 --csv eq.csv
+"""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import const  # noqa: E402
+import equalising  # noqa: E402
+import evaluate  # noqa: E402
+
+
+def settings(environ):
+    """Keyword arguments of ``equalising.equalised`` from ``environ``."""
+    octaves = float(environ.get('OCTAVES', const.EQUALISE_OCTAVES))
+    ref_shape = None
+    if environ.get('EQ_REFERENCE'):
+        ref_shape = equalising.shape_db(np.load(environ['EQ_REFERENCE']),
+                                        equalising.smoother(octaves))
+    return dict(ref_shape=ref_shape, octaves=octaves,
+                limit_db=float(environ.get('LIMIT_DB', const.EQUALISE_LIMIT_DB)),
+                cut=environ.get('CUT') == '1')
+
+
+def main(argv=None):
+    chosen = settings(os.environ)
+    equalised = equalising.equalised
+    equalising.equalised = lambda mask_fn: equalised(mask_fn, **chosen)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return evaluate.main(argv + ['--equalise', 'boost'])
+
+
+if __name__ == '__main__':
+    sys.exit(main())

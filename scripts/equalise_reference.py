@@ -1,0 +1,91 @@
+"""Prints ``const.EQUALISE_REFERENCE_DB``: the mean long-term spectral shape
+of training examples drawn as ``train.py --mix`` draws them.
+
+Each example's mean power per bin is scaled to sum to 1 (so loud and quiet
+examples weigh alike), the mean over examples is smoothed as
+``equalising.shape_db`` smooths a patch (``const.EQUALISE_OCTAVES``), and the
+shape is printed at third-octave points from the lowest network bin
+(15.6 Hz) to 8 kHz, for const.py.
+
+Usage: python3 scripts/equalise_reference.py -s music_speech/speech_wav \
+    -m music_speech/music_wav [--examples 1500] [--seed 5] [--save POWER.npy]
+(the shipped table: the corpus's training side, stage 21's mixing options)
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import const  # noqa: E402
+import equalising  # noqa: E402
+import mixing  # noqa: E402
+import train  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+POINTS_PER_OCTAVE = 3
+EXAMPLES = 1500
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-s', '--speech', default=const.PATH_SPEECH,
+                        help='speech folder (default: %(default)s)')
+    parser.add_argument('-m', '--music', default=const.PATH_MUSIC,
+                        help='music folder (default: %(default)s)')
+    parser.add_argument('-n', '--examples', type=int, default=EXAMPLES,
+                        help='examples drawn (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=5, help='(default: %(default)s)')
+    parser.add_argument('--save', default=None, metavar='NPY',
+                        help='also save the mean power per bin (512,) here '
+                             '(scripts/eq_pilot.py EQ_REFERENCE)')
+    return parser
+
+
+def mean_power(dataset, examples):
+    """Mean over ``examples`` of ``dataset``'s mixtures of their per-bin mean
+    power ``(512,)``, each summing to 1; silent examples skipped."""
+    total, count = np.zeros(const.NET_BINS), 0
+    for i in tqdm(range(examples), desc='examples', unit='ex'):
+        mixture = dataset.get_example(i)[0][0].astype(np.float64)
+        power = (mixture ** 2).mean(axis=1)
+        if power.sum() > 0.0:
+            total += power / power.sum()
+            count += 1
+    if not count:
+        raise SystemExit('equalise_reference.py: every example drawn was silent')
+    return total / count
+
+
+def table(power, octaves=const.EQUALISE_OCTAVES):
+    """``((Hz, dB), ...)`` of ``power``'s shape at third-octave points."""
+    shape = equalising.shape_db(power, equalising.smoother(octaves))
+    lowest, highest = equalising.FREQS[0], equalising.FREQS[-1]
+    points = lowest * 2.0 ** (np.arange(int(round(
+        np.log2(highest / lowest) * POINTS_PER_OCTAVE)) + 1) / POINTS_PER_OCTAVE)
+    values = np.interp(np.log2(points), np.log2(equalising.FREQS), shape)
+    return tuple((round(float(hz), 1), round(float(db), 1) + 0.0) for hz, db in zip(points, values))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    tracks, paths = train.mix_tracks(args.speech, args.music)
+    settings = mixing.MixSettings(balance_music=True, music_speed=(0.9, 1.1))
+    dataset = mixing.MixingDataset(
+        tracks['speech'], tracks['music'], const.PATCH_LENGTH, args.examples,
+        seed=args.seed, settings=settings,
+        music_sources=[mixing.source_name(path) for path in paths['music']])
+    power = mean_power(dataset, args.examples)
+    if args.save:
+        np.save(args.save, power)
+    rows = table(power)
+    print('EQUALISE_REFERENCE_DB = (')
+    for k in range(0, len(rows), 4):
+        print('    ' + ' '.join('({}, {}),'.format(hz, db) for hz, db in rows[k:k + 4]))
+    print(')')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
