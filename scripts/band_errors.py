@@ -1,0 +1,104 @@
+"""Where in frequency a model's speech estimate errs: SDR per octave band.
+
+For every item of a folder (``NAME.wav`` with ``NAME.speech.wav`` and
+``NAME.music.wav`` beside it, as ``make_dataset.py --refs`` writes them),
+the speech estimate of the model (``make_separate.py``'s separator with
+its ``--shifts``, ``--speeds`` and ``--equalise``) and of the ideal ratio
+mask is scaled as SI-SDR scales it (projected on the clean speech); the
+error's energy and the speech's are summed over all items in each octave
+band of the STFT's bins (``EDGES_HZ``), and the table gives, per band and method, the SDR
+(speech energy over error energy, dB), the band's share of the error and
+of the speech energy.
+
+Usage: python3 scripts/band_errors.py -i build/val_eval/snr0 -m unet.model \
+    --shifts 1 --speeds 1
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
+import const  # noqa: E402
+import evaluate  # noqa: E402
+import make_separate  # noqa: E402
+import util  # noqa: E402
+
+EDGES_HZ = (0, 250, 500, 1000, 2000, 4000, const.SR // 2 + 1)   # octave bands (Hz)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--input', '-i', required=True, help='folder of evaluation items')
+    parser.add_argument('--model', '-m', default=const.MODEL_FILE,
+                        help='U-Net model (default: %(default)s)')
+    parser.add_argument('--shifts', type=int, default=1, help='(default: %(default)s)')
+    parser.add_argument('--speeds', type=float, nargs='+', default=[1.0],
+                        help='(default: 1, none)')
+    parser.add_argument('--equalise', choices=const.EQUALISE, default=const.EQUALISE[0],
+                        help='(default: %(default)s)')
+    return parser
+
+
+def band_of_bins(edges=EDGES_HZ):
+    """The band index of each of the 513 STFT bins."""
+    freqs = np.arange(const.N_BINS) * const.SR / const.FFT_SIZE
+    return np.digitize(freqs, edges) - 1
+
+
+def band_energies(estimate, speech, bands, n_bands):
+    """``(speech energy, error energy)`` per band ``(2, n_bands)`` of an
+    estimate scaled as SI-SDR scales it."""
+    speech = np.asarray(speech, np.float64)
+    reference = np.dot(estimate, speech) / max(np.dot(speech, speech), 1e-30) * speech
+    spectra = [np.abs(util.stft(x.astype(np.float32))) ** 2
+               for x in (reference, estimate - reference)]
+    return np.array([[s[bands == b].sum() for b in range(n_bands)] for s in spectra])
+
+
+def table(totals, edges=EDGES_HZ):
+    """Markdown table of ``totals`` ``{method: (2, n_bands)}``."""
+    names = ['{}-{} Hz'.format(edges[b], min(edges[b + 1], const.SR // 2))
+             for b in range(len(edges) - 1)]
+    lines = ['| measure | ' + ' | '.join(names) + ' |',
+             '| --- |' + ' ---: |' * len(names)]
+    for method, (speech, error) in totals.items():
+        sdr = 10.0 * np.log10(np.maximum(speech, 1e-30) / np.maximum(error, 1e-30))
+        lines.append('| {} SDR, dB | '.format(method) +
+                     ' | '.join('{:.2f}'.format(v) for v in sdr) + ' |')
+        lines.append('| {} share of the error, % | '.format(method) +
+                     ' | '.join('{:.1f}'.format(v) for v in 100.0 * error / error.sum()) + ' |')
+    speech = next(iter(totals.values()))[0]
+    lines.append('| share of the speech, % | ' +
+                 ' | '.join('{:.1f}'.format(v) for v in 100.0 * speech / speech.sum()) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    separator = make_separate.load_separator(args.model, shifts=args.shifts,
+                                             speeds=args.speeds, equalise=args.equalise)
+    bands, n_bands = band_of_bins(), len(EDGES_HZ) - 1
+    totals = {'model': np.zeros((2, n_bands)), 'ideal ratio mask': np.zeros((2, n_bands))}
+    paths = util.find_mixtures(args.input)
+    if not paths:
+        raise SystemExit('band_errors.py: no mixtures in {}'.format(args.input))
+    for path in tqdm(paths, desc='items', unit='item'):
+        stem = os.path.splitext(path)[0]
+        mixture = util.load_audio(path)
+        speech, music = (util.load_audio(stem + tag + '.wav') for tag in const.REFERENCE_TAGS)
+        estimates = {'model': separator.separate(mixture)[0],
+                     'ideal ratio mask': evaluate.oracle_speech(mixture, speech, music, 'irm')}
+        for method, estimate in estimates.items():
+            totals[method] += band_energies(estimate, speech, bands, n_bands)
+    print('{} item{} in {}, model {}'.format(len(paths), cli.plural(len(paths)), args.input,
+                                            args.model))
+    print(table(totals))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
