@@ -67,8 +67,9 @@ def build_parser():
 
 def add_separation_options(parser, scope=''):
     """The options that set how the network runs over a recording (--overlap,
-    --patch-length, --level, --equalise, --shifts, --speeds), shared with evaluate.py, whose help
-    adds ``scope`` (e.g. ``' for -m'``); ``separation_settings`` reads them."""
+    --patch-length, --level, --equalise, --shifts, --speeds), shared with
+    evaluate.py, whose help adds ``scope`` (e.g. ``' for -m'``);
+    ``separation_settings`` reads them."""
     parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
                         help='frames shared by neighbouring patches{} (default: '
                              '%(default)s)'.format(scope))
@@ -520,7 +521,7 @@ def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVER
     snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``);
     patches of ``length`` frames sharing ``overlap``, each levelled by
     ``levelled`` when ``level`` is 'patch' and, before that, raised towards
-    the training mixtures' shape by ``equalise.equalised`` when ``equalise``
+    the training mixtures' shape by ``equalising.equalised`` when ``equalise``
     is 'boost'; ``shifts`` and ``speeds`` as ``Separator``."""
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)

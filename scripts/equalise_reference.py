@@ -16,13 +16,13 @@ import os
 import sys
 
 import numpy as np
+from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import const  # noqa: E402
 import equalising  # noqa: E402
 import mixing  # noqa: E402
 import train  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 POINTS_PER_OCTAVE = 3
 EXAMPLES = 1500
