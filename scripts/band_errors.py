@@ -1,7 +1,8 @@
 """Where in frequency a model's speech estimate errs: SDR per octave band.
 
 For every item of a folder (``NAME.wav`` with ``NAME.speech.wav`` and
-``NAME.music.wav`` beside it, as ``make_dataset.py --refs`` writes them),
+``NAME.music.wav`` beside it, as ``make_dataset.py --refs`` writes them;
+found and read as ``evaluate.py`` finds and reads them),
 the speech estimate of the model (``make_separate.py``'s separator with
 its ``--shifts``, ``--speeds`` and ``--equalise``) and of the ideal ratio
 mask is scaled as SI-SDR scales it (projected on the clean speech); the
@@ -77,27 +78,29 @@ def table(totals, edges=EDGES_HZ):
     return '\n'.join(lines)
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def band_table(args):
+    """Prints the table for the items in ``args.input``."""
     separator = make_separate.load_separator(args.model, shifts=args.shifts,
                                              speeds=args.speeds, equalise=args.equalise)
     bands, n_bands = band_of_bins(), len(EDGES_HZ) - 1
     totals = {'model': np.zeros((2, n_bands)), 'ideal ratio mask': np.zeros((2, n_bands))}
-    paths = util.find_mixtures(args.input)
-    if not paths:
-        raise SystemExit('band_errors.py: no mixtures in {}'.format(args.input))
-    for path in tqdm(paths, desc='items', unit='item'):
-        stem = os.path.splitext(path)[0]
-        mixture = util.load_audio(path)
-        speech, music = (util.load_audio(stem + tag + '.wav') for tag in const.REFERENCE_TAGS)
-        estimates = {'model': separator.separate(mixture)[0],
-                     'ideal ratio mask': evaluate.oracle_speech(mixture, speech, music, 'irm')}
+    items = evaluate.plan_items(evaluate.build_parser().parse_args(['-i', args.input]))
+    for item in tqdm(items, desc='items', unit='item'):
+        item.load()
+        estimates = {'model': separator.separate(item.mixture)[0],
+                     'ideal ratio mask': evaluate.oracle_speech(item.mixture, item.speech,
+                                                                item.music, 'irm')}
         for method, estimate in estimates.items():
-            totals[method] += band_energies(estimate, speech, bands, n_bands)
-    print('{} item{} in {}, model {}'.format(len(paths), cli.plural(len(paths)), args.input,
+            totals[method] += band_energies(estimate, item.speech, bands, n_bands)
+        item.release()
+    print('{} item{} in {}, model {}'.format(len(items), cli.plural(len(items)), args.input,
                                             args.model))
     print(table(totals))
-    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return cli.run('band_errors.py', lambda: band_table(args))
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """Prints ``const.EQUALISE_REFERENCE_DB``: the mean long-term spectral shape
-of training examples drawn as ``train.py --mix`` draws them.
+of training examples drawn as ``train.py --mix --balance-music
+--music-speed 0.9 1.1`` draws them (``train.mixing_dataset``).
 
 Each example's mean power per bin is scaled to sum to 1 (so loud and quiet
 examples weigh alike), the mean over examples is smoothed as
@@ -21,7 +22,6 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import const  # noqa: E402
 import equalising  # noqa: E402
-import mixing  # noqa: E402
 import train  # noqa: E402
 
 POINTS_PER_OCTAVE = 3
@@ -44,7 +44,8 @@ def build_parser():
 
 
 def mean_power(dataset, examples):
-    """Mean over ``examples`` of ``dataset``'s mixtures of their per-bin mean
+    """Mean over the first ``examples`` of ``dataset``'s mixtures (indices past
+    its epoch draw new examples, as in training) of their per-bin mean
     power ``(512,)``, each summing to 1; silent examples skipped."""
     total, count = np.zeros(const.NET_BINS), 0
     for i in tqdm(range(examples), desc='examples', unit='ex'):
@@ -70,12 +71,9 @@ def table(power, octaves=const.EQUALISE_OCTAVES):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    tracks, paths = train.mix_tracks(args.speech, args.music)
-    settings = mixing.MixSettings(balance_music=True, music_speed=(0.9, 1.1))
-    dataset = mixing.MixingDataset(
-        tracks['speech'], tracks['music'], const.PATCH_LENGTH, args.examples,
-        seed=args.seed, settings=settings,
-        music_sources=[mixing.source_name(path) for path in paths['music']])
+    dataset, _ = train.mixing_dataset(train.build_parser().parse_args(
+        ['--mix', '-s', args.speech, '-m', args.music, '--seed', str(args.seed),
+         '--balance-music', '--music-speed', '0.9', '1.1']))
     power = mean_power(dataset, args.examples)
     if args.save:
         np.save(args.save, power)

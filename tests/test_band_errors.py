@@ -34,3 +34,10 @@ def test_the_script_tables_model_and_mask_per_band(tmp_path, model_path, capsys)
     assert any(row.startswith('| model SDR') for row in rows)
     mask = [row for row in rows if row.startswith('| ideal ratio mask SDR')][0]
     assert all(np.isfinite(float(v)) for v in mask.strip('| ').split(' | ')[1:])
+
+
+def test_a_folder_without_mixtures_is_one_line_and_a_failure(tmp_path, model_path, capsys):
+    assert band_errors.main(['-i', str(tmp_path), '-m', model_path]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('band_errors.py: error: -i {}: no mixtures'.format(tmp_path))
+    assert '\n' not in err
