@@ -525,13 +525,21 @@ def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVER
     is 'boost'; ``shifts`` and ``speeds`` as ``Separator``."""
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
-    mask_fn = network_mask_fn(unet, device)
+    mask_fn = fed_as_separation_feeds(network_mask_fn(unet, device), level, equalise)
+    return Separator(mask_fn, hard_mask=hard_mask, overlap=overlap,
+                     batch=batch, length=length, shifts=shifts, speeds=speeds)
+
+
+def fed_as_separation_feeds(mask_fn, level=const.LEVELS[0], equalise=const.EQUALISE[0]):
+    """``mask_fn`` with its patches first raised towards the training
+    mixtures' shape (``equalising.equalised``, when ``equalise`` is 'boost')
+    and then levelled (``levelled``, when ``level`` is 'patch'), as
+    ``load_separator`` feeds the network."""
     if level == 'patch':
         mask_fn = levelled(mask_fn)
     if equalise == 'boost':
         mask_fn = equalising.equalised(mask_fn)
-    return Separator(mask_fn, hard_mask=hard_mask, overlap=overlap,
-                     batch=batch, length=length, shifts=shifts, speeds=speeds)
+    return mask_fn
 
 
 def levelled(mask_fn, level_db=const.PATCH_LEVEL_DB, max_boost_db=const.PATCH_MAX_BOOST_DB):

@@ -4,21 +4,28 @@ Training keeps each normalisation layer's running mean and variance as an
 exponential average over the last few batches (Chainer's decay 0.9: about
 ten steps of 16 patches), measured with dropout on and on patches at the
 training gains. Separation uses those statistics with dropout off and each
-patch levelled to ``const.PATCH_LEVEL_DB`` (``make_separate.py --level
-patch``). This script runs the model over ``--patches`` examples drawn as
-``train.py --mix`` draws them (from the speech and music folders given, the
-training side), with dropout off and each patch levelled like separation,
-and replaces the running statistics by their mean over all those batches
-(Chainer's ``finetune`` mode). The weights are not changed. Check the
-result with evaluate.py before shipping it.
+patch equalised (``make_separate.py --equalise boost``) and levelled to
+``const.PATCH_LEVEL_DB`` (``--level patch``). This script runs the model over
+``--patches`` examples drawn by ``train.mixing_dataset`` (from the speech and
+music folders given, the training side, with the ``train.py`` mixing options
+of ``--mixing``), with dropout off and each patch fed to the network as
+separation feeds it (``make_separate.fed_as_separation_feeds``), and
+replaces the running statistics by their mean over all those batches
+(Chainer's ``finetune`` mode). The weights are not changed. A mean of
+checkpoints' weights (``scripts/average_models.py``) carries the mean of
+their statistics, measured for none of them; this gives it its own. Check
+the result with evaluate.py before shipping it.
 
 Usage: python3 scripts/recalibrate_bn.py unet.model -s music_speech/speech_wav \
-    -m music_speech/music_wav -o recalibrated.model
+    -m music_speech/music_wav -o recalibrated.model \
+    [--mixing="--balance-music --music-speed 0.9 1.1 --colour-mix 0.5"]
 """
 import argparse
 import contextlib
 import functools
+import io
 import os
+import shlex
 import sys
 
 import numpy as np
@@ -31,7 +38,6 @@ from tqdm import tqdm  # noqa: E402
 import cli  # noqa: E402
 import const  # noqa: E402
 import make_separate  # noqa: E402
-import mixing  # noqa: E402
 import network  # noqa: E402
 import train  # noqa: E402
 import util  # noqa: E402
@@ -50,10 +56,14 @@ def build_parser():
     parser.add_argument('--batchsize', '-b', type=int, default=const.RECALIBRATE_BATCH,
                         help='patches a batch (default %(default)s)')
     parser.add_argument('--level', choices=('patch', 'train'), default='patch',
-                        help='patch (default): each patch levelled as make_separate.py '
-                             '--level patch does; train: at the gains train.py --mix draws')
-    parser.add_argument('--balance-music', action='store_true',
-                        help='draw every music source equally often (as train.py)')
+                        help='patch (default): each patch equalised and levelled as '
+                             'make_separate.py feeds it; train: as train.py --mix draws it')
+    parser.add_argument('--equalise', choices=const.EQUALISE, default=const.EQUALISE[0],
+                        help='with --level patch: the make_separate.py --equalise to '
+                             'measure the statistics for (default %(default)s)')
+    parser.add_argument('--mixing', default=const.RECALIBRATE_MIXING, metavar='OPTIONS',
+                        help='train.py options the examples are drawn with, in one string '
+                             '(default: "%(default)s")')
     parser.add_argument('--seed', type=int, default=0, help='random seed of the examples')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
@@ -70,7 +80,7 @@ def recalibrate(args):
     cli.prepare_output(args.out, args.overwrite, inputs=[args.model])
     unet = network.load_unet(args.model)
     dataset = examples(args)
-    fn = make_separate.levelled_patches if args.level == 'patch' else (lambda p: p)
+    fn = network_input(args)
     # whole batches only: a last short one would weigh as much as a full one
     measured = args.patches // args.batchsize * args.batchsize or args.patches
     with accumulating_statistics(unet):
@@ -85,13 +95,29 @@ def recalibrate(args):
 
 
 def examples(args):
-    """A ``mixing.MixingDataset`` over the two folders, train.py's defaults."""
-    tracks, paths = train.mix_tracks(args.speech, args.music, prefix='')
-    settings = mixing.MixSettings(balance_music=args.balance_music)
-    sources = [mixing.source_name(path) for path in paths['music']]
-    return mixing.MixingDataset(tracks['speech'], tracks['music'], const.PATCH_LENGTH,
-                                args.patches, seed=args.seed, settings=settings,
-                                music_sources=sources)
+    """A ``mixing.MixingDataset`` over the two folders, drawn as ``train.py
+    --mix`` with the options of ``args.mixing`` draws its examples."""
+    argv = ['--mix'] + shlex.split(args.mixing) + [
+        '-s', args.speech, '-m', args.music, '--seed', str(args.seed),
+        '--epoch-size', str(args.patches)]
+    complaint = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaint):
+            train_args = train.build_parser().parse_args(argv)
+    except SystemExit:
+        reason = complaint.getvalue().strip().splitlines()[-1].split('error: ', 1)[-1]
+        raise cli.UserError('--mixing "{}": {}'.format(args.mixing, reason))
+    train.check_mixing(train_args)
+    return train.mixing_dataset(train_args)[0]
+
+
+def network_input(args):
+    """``patches (B, 1, 512, frames) -> patches`` as the network is to be fed:
+    as separation feeds it (``--level patch``) or as drawn (``--level train``)."""
+    if args.level == 'train':
+        return lambda patches: patches
+    return make_separate.fed_as_separation_feeds(lambda patches: patches,
+                                                 equalise=args.equalise)
 
 
 def norm_links(unet):

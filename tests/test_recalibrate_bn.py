@@ -5,6 +5,7 @@ import sys
 import chainer
 import numpy as np
 
+import equalising
 import make_separate
 import network
 from conftest import chirp, harmonic_stack, noise_bursts, write
@@ -20,16 +21,17 @@ def folders(tmp_path):
     return ['-s', str(tmp_path / 'speech'), '-m', str(tmp_path / 'music')]
 
 
-def test_statistics_become_the_mean_of_the_levelled_batches_and_weights_stay(
+def test_statistics_become_the_mean_of_the_equalised_levelled_batches_and_weights_stay(
         tmp_path, model_path):
     out = str(tmp_path / 'recal.model')
     argv = [model_path, '-o', out, '--patches', '8', '-b', '4', '--seed', '3'] + folders(tmp_path)
     assert recalibrate_bn.main(argv) == 0
     before, after = network.load_unet(model_path), network.load_unet(out)
     dataset = recalibrate_bn.examples(recalibrate_bn.build_parser().parse_args(argv))
+    as_separation_feeds = equalising.equalised(make_separate.levelled_patches)
     batch_means = []
     for ids in (range(0, 4), range(4, 8)):
-        patches = make_separate.levelled_patches(np.stack([dataset[i][0] for i in ids]))
+        patches = as_separation_feeds(np.stack([dataset[i][0] for i in ids]))
         batch_means.append(before.conv1(patches).array.mean(axis=(0, 2, 3)))
     np.testing.assert_allclose(after.norm1.avg_mean, np.mean(batch_means, axis=0),
                                rtol=1e-4, atol=1e-6)
@@ -77,3 +79,44 @@ def test_refuses_to_write_over_its_input_or_an_existing_file(tmp_path, model_pat
     assert recalibrate_bn.main([model_path, '-o', str(tmp_path / 'new.model'),
                                 '-s', missing, '-m', str(tmp_path / 'music')]) == 1
     assert 'speech folder {} does not exist'.format(missing) in capsys.readouterr().err
+
+
+def test_equalise_off_measures_on_levelled_patches_alone(tmp_path):
+    args = recalibrate_bn.build_parser().parse_args(
+        ['m', '-o', 'x', '--equalise', 'off'] + folders(tmp_path))
+    patches = np.random.default_rng(1).random((2, 1, 512, 64), dtype=np.float32)
+    patches[:, :, :32] *= 1e-2                      # lows cut (a small speaker): boost raises them
+    levelled = make_separate.levelled_patches(patches)
+    np.testing.assert_array_equal(recalibrate_bn.network_input(args)(patches), levelled)
+    boosted = recalibrate_bn.network_input(recalibrate_bn.build_parser().parse_args(
+        ['m', '-o', 'x'] + folders(tmp_path)))(patches)
+
+    def lows_re_highs(p):
+        return p[:, :, :32].mean() / p[:, :, 256:].mean()
+    assert lows_re_highs(boosted) > 2 * lows_re_highs(levelled)
+    assert np.isclose(boosted.max(), levelled.max())    # levelled after the boost
+
+
+def test_examples_are_drawn_with_the_mixing_options_given(tmp_path):
+    def drawn(*extra):
+        args = recalibrate_bn.build_parser().parse_args(
+            ['m', '-o', 'x', '--seed', '4'] + folders(tmp_path) + list(extra))
+        dataset = recalibrate_bn.examples(args)
+        return dataset, np.stack([dataset[i][0] for i in range(3)])
+    plain, plain_patches = drawn()
+    coloured, coloured_patches = drawn('--mixing', '--colour-mix 1 --music-speed 0.9 1.1')
+    assert plain.settings.colour_mix == 0.0 and plain.settings.balance_music
+    assert coloured.settings.colour_mix == 1.0 and not coloured.settings.balance_music
+    assert not np.allclose(plain_patches, coloured_patches)
+    np.testing.assert_array_equal(drawn()[1], plain_patches)     # the seed repeats them
+
+
+def test_mixing_options_train_py_refuses_are_one_line(tmp_path, model_path, capsys):
+    out = tmp_path / 'recal.model'
+    for mixing, reason in (('--no-such-option', 'unrecognized arguments: --no-such-option'),
+                           ('--colour-mix 2', '--colour-mix 2.0: must be from')):
+        assert recalibrate_bn.main([model_path, '-o', str(out), '--mixing=' + mixing]
+                                   + folders(tmp_path)) == 1
+        err = capsys.readouterr().err
+        assert reason in err and len(err.strip().splitlines()) == 1
+        assert not out.exists()
