@@ -63,6 +63,8 @@ COLOUR_PAD = 4096                 # zeros after a crop before filtering, samples
 LOSSES = ('l1', 'snr', 'snr+sisdr')  # l1: upstream's, on magnitudes; snr: on the estimate's
                           # waveform; snr+sisdr: that and its scale-invariant SDR averaged
 WAVEFORM_LOSSES = LOSSES[1:]  # the losses that need the mixture's phase (--mix)
+FEEDS = ('drawn', 'separation')  # train.py --feed: the network sees each patch as drawn
+                          # (upstream), or equalised and levelled as make_separate.py feeds it
 SNR_LOSS_CAP_DB = 40.0    # the SNR loss's cap (--snr-cap): speech alone counts as clean
                           # at 40 dB SNR, music alone asks to be 40 dB below the mixture
 SNR_LOSS_CAP_LIMITS = (1.0, 100.0)  # the --snr-cap accepted, dB

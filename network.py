@@ -105,22 +105,29 @@ class UNetTrainmodel(chainer.Chain):
     at ``snr_cap_db`` (with ``scale_invariant``, ``signal_loss.snr_si_sdr_loss``,
     the SNR averaged with the scale-invariant SDR: train.py --loss snr+sisdr).
 
+    ``feed``, when given, maps the mixture patches (NumPy, as drawn) to what
+    the network sees (``train.py --feed separation``:
+    ``make_separate.fed_as_separation_feeds``); the mask still multiplies the
+    mixture as drawn, in the L1 and the waveform losses alike.
+
     Reports ``loss``, the L1 (so ``main/loss`` and ``validation/main/loss``
     in the log stay comparable whatever is minimised), and with the waveforms
     ``snr``, minus the SNR loss (dB, higher is better, whichever waveform loss
     is minimised).
     """
 
-    def __init__(self, unet, snr_cap_db=const.SNR_LOSS_CAP_DB, scale_invariant=False):
+    def __init__(self, unet, snr_cap_db=const.SNR_LOSS_CAP_DB, scale_invariant=False,
+                 feed=None):
         super().__init__()
         self.snr_cap_db = snr_cap_db
+        self.feed = feed
         self.scale_invariant = scale_invariant
         self._inverse = {}
         with self.init_scope():
             self.unet = unet
 
     def forward(self, mix, speech, mixture_spectrum=None, waveforms=None):
-        mask = self.unet(mix)
+        mask = self.unet(self.network_input(mix))
         l1 = F.mean_absolute_error(mix * mask, speech)
         reporter.report({'loss': l1}, self)
         if mixture_spectrum is None:
@@ -134,6 +141,15 @@ class UNetTrainmodel(chainer.Chain):
         if not self.scale_invariant:
             return snr_loss
         return signal_loss.averaged_with_si_sdr(snr, estimate, speech_wave, self.snr_cap_db)
+
+    def network_input(self, mix):
+        """``mix (batch, 1, 512, frames)`` through ``feed`` (on the host), on
+        this model's device; ``mix`` itself without one."""
+        if self.feed is None:
+            return mix
+        array = mix.array if isinstance(mix, chainer.Variable) else mix
+        fed = self.feed(chainer.backend.CpuDevice().send(array))
+        return self.device.send(np.asarray(fed, dtype=array.dtype))
 
     def inverse_stft(self, frames):
         """A ``signal_loss.InverseSTFT`` for ``frames``, on this model's device."""

@@ -42,6 +42,7 @@ from chainer.training import extensions
 
 import cli
 import const
+import make_separate
 import mixing
 import network
 import util
@@ -110,6 +111,13 @@ def build_parser():
                              'at most 1; 1: linear, as upstream; below 1 compresses them, '
                              'so quiet harmonics weigh more); saved in the model files '
                              '(default: the --init model\'s, 1 for a new network)')
+    parser.add_argument('--feed', default=const.FEEDS[0], choices=const.FEEDS,
+                        help='what the network sees of each mixture patch: drawn, the '
+                             'magnitudes as drawn (as upstream), or separation, each patch '
+                             'first equalised and levelled as make_separate.py feeds it '
+                             '(--equalise boost, --level patch), so that training sees what '
+                             'separation shows; the mask still multiplies the mixture as '
+                             'drawn (default: %(default)s)')
     parser.add_argument('--target', default='vocal', choices=TARGETS,
                         help='npz array the masked mixture is fitted to: vocal, the '
                              'speech magnitude (as upstream), or vocal_psa, its '
@@ -587,7 +595,8 @@ def build_trainer(args, unet, train, val, comm=None):
     """
     device = chainer.get_device(args.gpu)
     model = network.UNetTrainmodel(unet, snr_cap_db=args.snr_cap,
-                                   scale_invariant=args.loss == 'snr+sisdr').to_device(device)
+                                   scale_invariant=args.loss == 'snr+sisdr',
+                                   feed=network_feed(args.feed)).to_device(device)
     optimizer = chainer.optimizers.Adam(alpha=args.lr)
     if comm is not None:
         import chainermn
@@ -904,6 +913,14 @@ def train(args):
         return train_on(args, comm, started)
 
 
+def network_feed(feed):
+    """The ``UNetTrainmodel`` feed of ``--feed``: None for 'drawn', for
+    'separation' the patches equalised and levelled as separation does."""
+    if feed == 'drawn':
+        return None
+    return make_separate.fed_as_separation_feeds(lambda patches: patches)
+
+
 def train_on(args, comm, started):
     """The run of ``train``, once the communicator (or None) is made;
     ``started``: time.time() when the run began, in s."""
@@ -921,6 +938,8 @@ def train_on(args, comm, started):
         ('learning rate', args.lr if args.lr_end is None else
          '{} falling to {}'.format(args.lr, args.lr_end)),
         ('dropout', args.dropout),
+        ('feed', 'each patch equalised and levelled as separation feeds it'
+         if args.feed == 'separation' else 'the patches as drawn'),
         ('input', 'as in the snapshot' if args.resume else 'magnitudes' if
          unet.input_power == 1 else 'magnitudes to the power {:g}'.format(unet.input_power)),
         ('loss', args.loss if args.loss not in const.WAVEFORM_LOSSES else

@@ -130,3 +130,17 @@ def test_a_file_with_an_impossible_input_power_is_refused(tmp_path, power):
     np.savez(path, **arrays)
     with pytest.raises(network.ModelError, match='odd.npz: input_power'):
         network.load_unet(path)
+
+
+def test_a_feed_changes_what_the_network_sees_not_what_the_mask_multiplies():
+    unet = network.UNet()
+    model = network.UNetTrainmodel(unet, feed=lambda patches: 4.0 * patches ** 2)
+    mix = np.random.rand(2, 1, 512, 64).astype(np.float32)
+    speech = np.random.rand(2, 1, 512, 64).astype(np.float32)
+    with chainer.using_config('train', False):
+        loss = model(mix, speech).array
+        fed_mask = unet(4.0 * mix ** 2).array
+        plain_mask = unet(mix).array
+    assert not np.allclose(fed_mask, plain_mask)
+    assert np.isclose(loss, np.mean(np.abs(mix * fed_mask - speech)), rtol=1e-5)
+    assert not np.isclose(loss, np.mean(np.abs(mix * plain_mask - speech)), rtol=1e-5)

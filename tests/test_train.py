@@ -187,3 +187,34 @@ def test_impossible_input_powers_are_refused_in_one_line(tmp_path, capsys, extra
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and '--input-power' in err[0]
     assert not os.path.exists(out)
+
+
+def test_feed_separation_trains_on_what_separation_shows_the_network(tmp_path):
+    # same seed, same data: only what the network sees differs, and so do the weights
+    run(tmp_path / 'a', '--stop', '2', '--seed', '5')
+    status, out = run(tmp_path / 'b', '--stop', '2', '--seed', '5', '--feed', 'separation')
+    assert status == 0
+    with np.load(str(tmp_path / 'a' / 'result' / 'model_2')) as a, \
+            np.load(os.path.join(out, 'model_2')) as b:
+        assert sorted(a.files) == sorted(b.files)       # the model files stay upstream's
+        assert any(not np.array_equal(a[key], b[key]) for key in a.files)
+    with open(os.path.join(out, 'args.json')) as handle:
+        assert json.load(handle)['feed'] == 'separation'
+
+
+def test_feed_separation_is_make_separates_equalising_then_levelling():
+    import equalising
+    import make_separate
+    assert train.network_feed('drawn') is None
+    patches = np.random.default_rng(2).random((2, 1, 512, 64), dtype=np.float32)
+    patches[:, :, :32] *= 1e-2                      # lows cut: the equaliser raises them
+    expected = make_separate.levelled_patches(equalising.equalised(lambda p: p)(patches))
+    np.testing.assert_array_equal(train.network_feed('separation')(patches), expected)
+    assert not np.allclose(expected, make_separate.levelled_patches(patches))
+
+
+def test_an_unknown_feed_is_refused_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        train.main(['--feed', 'sideways', '-o', str(tmp_path / 'r')])
+    assert "invalid choice: 'sideways'" in capsys.readouterr().err
+    assert not os.path.exists(str(tmp_path / 'r'))
