@@ -5,6 +5,8 @@ import os
 import numpy as np
 import pytest
 
+import equalising
+import make_separate
 import train
 from conftest import make_npz
 
@@ -203,8 +205,6 @@ def test_feed_separation_trains_on_what_separation_shows_the_network(tmp_path):
 
 
 def test_feed_separation_is_make_separates_equalising_then_levelling():
-    import equalising
-    import make_separate
     assert train.network_feed('drawn') is None
     patches = np.random.default_rng(2).random((2, 1, 512, 64), dtype=np.float32)
     patches[:, :, :32] *= 1e-2                      # lows cut: the equaliser raises them
