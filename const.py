@@ -88,8 +88,9 @@ STOP_GRACE_S = 10.0       # seconds a stopped ChainerMN rank other than 0 waits 
 RECALIBRATE_PATCHES = 4096  # examples scripts/recalibrate_bn.py measures the
                           # normalisation statistics over
 RECALIBRATE_BATCH = 16    # patches a batch there (train.py's 16 a step)
-RECALIBRATE_MIXING = '--balance-music --music-speed 0.9 1.1'  # train.py options its
-                          # examples are drawn with (the shipped model's, less the loss's)
+REFERENCE_MIXING = '--balance-music --music-speed 0.9 1.1'  # train.py options (stage 21's
+                          # mixing) that scripts/equalise_reference.py draws its examples
+                          # with, and scripts/recalibrate_bn.py by default
 
 # Separation
 PATCH_OVERLAP = 64        # frames shared by neighbouring patches (cross-faded): half a

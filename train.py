@@ -22,6 +22,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
@@ -378,6 +379,26 @@ def mixing_dataset(args, stream=0):
                              args.colour) if args.colour else '',
                          ', {:.0%} of the mixtures coloured whole'.format(
                              args.colour_mix) if args.colour_mix else '', epoch_size))
+
+
+def mixing_args(options, speech_folder, music_folder, seed, epoch_size=None):
+    """The parsed arguments of ``train.py --mix`` with the train.py
+    ``options`` (a list of arguments), the two folders and ``seed``
+    (``epoch_size`` patches an epoch, or the default), for ``mixing_dataset``;
+    one ``cli.UserError`` line for an option train.py refuses or a setting
+    out of range."""
+    argv = ['--mix'] + list(options) + ['-s', speech_folder, '-m', music_folder,
+                                        '--seed', str(seed)]
+    if epoch_size is not None:
+        argv += ['--epoch-size', str(epoch_size)]
+    complaint = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaint):
+            args = build_parser().parse_args(argv)
+    except SystemExit:
+        raise cli.UserError(complaint.getvalue().strip().splitlines()[-1].split('error: ', 1)[-1])
+    check_mixing(args)
+    return args
 
 
 def mix_tracks(speech_folder, music_folder, prefix='--mix: '):

@@ -1,6 +1,6 @@
 """Prints ``const.EQUALISE_REFERENCE_DB``: the mean long-term spectral shape
-of training examples drawn as ``train.py --mix --balance-music
---music-speed 0.9 1.1`` draws them (``train.mixing_dataset``).
+of training examples drawn as ``train.py --mix`` with the options of
+``const.REFERENCE_MIXING`` draws them (``train.mixing_dataset``).
 
 Each example's mean power per bin is scaled to sum to 1 (so loud and quiet
 examples weigh alike), the mean over examples is smoothed as
@@ -71,9 +71,8 @@ def table(power, octaves=const.EQUALISE_OCTAVES):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    dataset, _ = train.mixing_dataset(train.build_parser().parse_args(
-        ['--mix', '-s', args.speech, '-m', args.music, '--seed', str(args.seed),
-         '--balance-music', '--music-speed', '0.9', '1.1']))
+    dataset, _ = train.mixing_dataset(train.mixing_args(
+        const.REFERENCE_MIXING.split(), args.speech, args.music, args.seed))
     power = mean_power(dataset, args.examples)
     if args.save:
         np.save(args.save, power)

@@ -23,7 +23,6 @@ Usage: python3 scripts/recalibrate_bn.py unet.model -s music_speech/speech_wav \
 import argparse
 import contextlib
 import functools
-import io
 import os
 import shlex
 import sys
@@ -61,7 +60,7 @@ def build_parser():
     parser.add_argument('--equalise', choices=const.EQUALISE, default=const.EQUALISE[0],
                         help='with --level patch: the make_separate.py --equalise to '
                              'measure the statistics for (default %(default)s)')
-    parser.add_argument('--mixing', default=const.RECALIBRATE_MIXING, metavar='OPTIONS',
+    parser.add_argument('--mixing', default=const.REFERENCE_MIXING, metavar='OPTIONS',
                         help='train.py options the examples are drawn with, in one string '
                              '(default: "%(default)s")')
     parser.add_argument('--seed', type=int, default=0, help='random seed of the examples')
@@ -97,17 +96,11 @@ def recalibrate(args):
 def examples(args):
     """A ``mixing.MixingDataset`` over the two folders, drawn as ``train.py
     --mix`` with the options of ``args.mixing`` draws its examples."""
-    argv = ['--mix'] + shlex.split(args.mixing) + [
-        '-s', args.speech, '-m', args.music, '--seed', str(args.seed),
-        '--epoch-size', str(args.patches)]
-    complaint = io.StringIO()
     try:
-        with contextlib.redirect_stderr(complaint):
-            train_args = train.build_parser().parse_args(argv)
-    except SystemExit:
-        reason = complaint.getvalue().strip().splitlines()[-1].split('error: ', 1)[-1]
-        raise cli.UserError('--mixing "{}": {}'.format(args.mixing, reason))
-    train.check_mixing(train_args)
+        train_args = train.mixing_args(shlex.split(args.mixing), args.speech, args.music,
+                                       args.seed, epoch_size=args.patches)
+    except cli.UserError as err:
+        raise cli.UserError('--mixing "{}": {}'.format(args.mixing, err))
     return train.mixing_dataset(train_args)[0]
 
 
