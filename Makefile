@@ -13,7 +13,7 @@ MPI_STAMP := $(VENV)/.installed-mpi
 CORPUS ?= ../shared/corpus
 BUILD := build
 
-.PHONY: all separate test venv mpi corpus model-data train-model val-model val-channels eval-model fit-model clean-build
+.PHONY: all separate test venv mpi corpus model-data train-model val-model val-channels val-rooms eval-model fit-model clean-build
 
 all: separate
 
@@ -125,6 +125,11 @@ val-model: $(STAMP)
 val-channels: $(STAMP)
 	test -d $(BUILD)/val_channels || $(PY) scripts/channel_items.py -i $(BUILD)/val_eval -o $(BUILD)/val_channels -c mixed
 	$(PY) evaluate.py -i $(BUILD)/val_channels -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_channels.csv --overwrite $(EVAL_OPTS)
+# The validation items with their speech in three fixed rooms in turn (small
+# room, living room, hall: scripts/channel_items.py -c rooms), scored the same way.
+val-rooms: $(STAMP)
+	test -d $(BUILD)/val_rooms || $(PY) scripts/channel_items.py -i $(BUILD)/val_eval -o $(BUILD)/val_rooms -c rooms
+	$(PY) evaluate.py -i $(BUILD)/val_rooms -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_rooms.csv --overwrite $(EVAL_OPTS)
 eval-model: $(STAMP)
 	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite $(EVAL_OPTS)
 

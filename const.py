@@ -41,6 +41,17 @@ MIX_COLOUR = 0.0          # share of speech crops, and of music crops, each pass
                           # random equaliser (train.py --colour, colouring.py; 0: none drawn)
 MIX_COLOUR_MIX = 0.0      # share of examples whose speech and music pass through one and the
                           # same random equaliser (train.py --colour-mix; 0: none drawn)
+MIX_REVERB = 0.0          # share of speech crops heard in a random room (train.py --reverb,
+                          # reverb.py; 0: none drawn)
+
+# Synthetic rooms (reverb.py): a voice heard across a room
+REVERB_RT60_S = (0.2, 1.0)        # reverberation time, seconds to fall 60 dB (log-uniform):
+                                  # a furnished small room to a lecture hall
+REVERB_DRR_DB = (-3.0, 15.0)      # direct-to-reverberant energy ratio, dB: a distant talker
+                                  # to a close microphone
+REVERB_PREDELAY_S = (0.002, 0.02) # direct sound to diffuse tail, seconds
+REVERB_BAND_EDGES_HZ = (0.0, 500.0, 1000.0, 2000.0, 4000.0, 8001.0)  # the tail's decay bands, Hz
+REVERB_HIGH_RT60_SHARE = 0.5      # the highest band's reverberation time, share of the lowest's
 
 # Random colouring (colouring.py): a crop heard through another channel
 COLOUR_PIVOT_HZ = 1000.0          # the tilt turns about this frequency, Hz

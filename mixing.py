@@ -17,6 +17,10 @@ the same mixture twice. One example is
   there is, and ``music_speed`` plays the music faster or slower; with
   ``noise_music`` a share of the crops get a synthetic loop of noise
   bursts added (shakers, brushes: ``noise_loops.py``);
+* with ``reverb`` a share of the speech crops heard in a random room
+  (``reverb.py``), the speech target with its reverberation; the crop is
+  drawn longer by the room's response, so that its first sample already
+  carries the reverberation of the speech before it;
 * with ``colour`` a share of the speech crops and, drawn apart, of the
   music crops passed through a random equaliser (``colouring.py``), the
   speech target with them; with ``colour_mix`` a share of the examples
@@ -44,6 +48,7 @@ import numpy as np
 import colouring
 import const
 import noise_loops
+import reverb
 import util
 
 
@@ -63,6 +68,7 @@ class MixSettings:
     noise_music: float = const.MIX_NOISE_MUSIC  # share of music with a noise-percussion loop
     colour: float = const.MIX_COLOUR            # share of speech, and of music, crops coloured
     colour_mix: float = const.MIX_COLOUR_MIX    # share of examples coloured as a whole
+    reverb: float = const.MIX_REVERB            # share of speech crops heard in a room
 
 
 def source_name(path):
@@ -197,7 +203,14 @@ class MixingDataset(chainer.dataset.DatasetMixin):
         """Speech and music of ``n_samples`` each, at their drawn levels."""
         s = self.settings
         n = self.n_samples
-        speech = crop_at_speed(rng, self.speech, n, rng.uniform(*s.speed))
+        if s.reverb and rng.random() < s.reverb:              # no draw at 0: runs repeat
+            response = reverb.random_response(rng)
+            warm_up = len(response) - 1
+            speech = reverb.reverberate(
+                crop_at_speed(rng, self.speech, n + warm_up, rng.uniform(*s.speed)),
+                response)[warm_up:]
+        else:
+            speech = crop_at_speed(rng, self.speech, n, rng.uniform(*s.speed))
         music = self.music_crop(rng)
         if rng.random() < s.two_music:
             music = music + self.music_crop(rng) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)

@@ -192,6 +192,11 @@ def build_parser():
                      help='share of examples whose speech and music both pass through one '
                           'random equaliser, as a whole mixture heard through a channel '
                           '(after --colour; default: %(default)s)')
+    mix.add_argument('--reverb', type=float, default=const.MIX_REVERB, metavar='SHARE',
+                     help='share of speech crops heard in a random synthetic room (RT60 '
+                          '0.2 to 1 s), the target with its reverberation, so that the '
+                          'model separates voices recorded away from the microphone '
+                          '(reverb.py; default: %(default)s)')
     mix.add_argument('--balance-music', action='store_true',
                      help='draw every music source (the file name up to "__") equally '
                           'often instead of in proportion to its length')
@@ -357,7 +362,7 @@ def mixing_dataset(args, stream=0):
         music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
         music_speed=tuple(args.music_speed), balance_music=args.balance_music,
         balance_speech=args.balance_speech, noise_music=args.noise_music,
-        colour=args.colour, colour_mix=args.colour_mix)
+        colour=args.colour, colour_mix=args.colour_mix, reverb=args.reverb)
     epoch_size = max(1, args.epoch_size // args.batchsize) * args.batchsize
     sources = [mixing.source_name(path) for path in paths['music']]
     dataset = mixing.MixingDataset(tracks['speech'], tracks['music'], args.patchlength,
@@ -366,7 +371,7 @@ def mixing_dataset(args, stream=0):
                                    music_sources=sources,
                                    spectra=args.loss in const.WAVEFORM_LOSSES)
     return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
-                     'tracks ({:.1f} min{}){}{}{}{}, {} patches/epoch'.format(
+                     'tracks ({:.1f} min{}){}{}{}{}{}, {} patches/epoch'.format(
                          len(tracks['speech']), dataset.speech.seconds / 60,
                          len(tracks['music']), dataset.music.seconds / 60,
                          ', {} sources drawn equally often'.format(len(set(sources)))
@@ -378,7 +383,9 @@ def mixing_dataset(args, stream=0):
                          ', {:.0%} of the speech and of the music coloured'.format(
                              args.colour) if args.colour else '',
                          ', {:.0%} of the mixtures coloured whole'.format(
-                             args.colour_mix) if args.colour_mix else '', epoch_size))
+                             args.colour_mix) if args.colour_mix else '',
+                         ', {:.0%} of the speech in a room'.format(args.reverb)
+                         if args.reverb else '', epoch_size))
 
 
 def mixing_args(options, speech_folder, music_folder, seed, epoch_size=None):
@@ -423,7 +430,8 @@ def check_mixing(args):
     cli.check_interval('--music-speed', args.music_speed, *const.SPEED_LIMITS)
     shares = [('--alone', args.alone[0]), ('--alone', args.alone[1]),
               ('--two-music', args.two_music), ('--noise-music', args.noise_music),
-              ('--colour', args.colour), ('--colour-mix', args.colour_mix)]
+              ('--colour', args.colour), ('--colour-mix', args.colour_mix),
+              ('--reverb', args.reverb)]
     for option, share in shares:
         cli.check_range(option, share, 0.0, 1.0)
     if sum(args.alone) > 1.0:

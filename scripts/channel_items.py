@@ -1,4 +1,4 @@
-"""Evaluation items heard through another channel (telephone, dull, boomy...).
+"""Evaluation items heard through another channel (telephone, dull, boomy...) or room.
 
 Copies a folder of evaluation items (``make_dataset.py --refs``: each
 subfolder holds ``NAME.wav``, ``NAME.speech.wav``, ``NAME.music.wav`` and
@@ -11,8 +11,17 @@ when the speech and music it hears come through a channel unlike the
 corpus's recordings. The channels lie partly outside what ``train.py
 --colour`` draws (a steeper tilt, a higher high-pass, a larger boost).
 
+A room (``ROOMS``: small-room, living-room, hall) instead puts the speech
+alone in a fixed synthetic room (``reverb.room_response``), as a voice
+recorded away from its microphone with music laid under it afterwards; the
+speech reference is the reverberant speech, which the model is asked to
+keep. The hall lies beyond what ``train.py --reverb`` draws (a longer
+reverberation time, a lower direct-to-reverberant ratio).
+
 Usage: python3 scripts/channel_items.py -i build/val_eval -o build/val_channels \
            --channel mixed        (or telephone, dull, ...: one for every item)
+       python3 scripts/channel_items.py -i build/val_eval -o build/val_rooms \
+           --channel rooms        (or small-room, living-room, hall)
 """
 import argparse
 import collections
@@ -25,11 +34,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import colouring  # noqa: E402
 import const  # noqa: E402
+import reverb  # noqa: E402
 import util  # noqa: E402
 from mixing import power  # noqa: E402  (mean square, float64)
 
 SPEECH_TAG, MUSIC_TAG = const.REFERENCE_TAGS    # '.speech', '.music'
-MIXED = 'mixed'
+MIXED, MIXED_ROOMS = 'mixed', 'rooms'
 
 # name: curve_db settings (tilt dB/octave, bands (Hz, octaves, dB), band limit Hz)
 CHANNELS = {
@@ -40,22 +50,50 @@ CHANNELS = {
     'boomy': dict(bands=[(150.0, 1.5, 12.0)]),
 }
 
+# name: room_response settings (RT60 s, DRR dB, pre-delay s); the tail is
+# drawn from a generator seeded with the room's place in this list
+ROOMS = {
+    'small-room': dict(rt60=0.3, drr_db=9.0, predelay=0.003),
+    'living-room': dict(rt60=0.5, drr_db=3.0, predelay=0.008),
+    'hall': dict(rt60=1.2, drr_db=-3.0, predelay=0.02),
+}
+
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--input', '-i', required=True, help='folder of evaluation items')
     parser.add_argument('--output', '-o', required=True, help='new folder (must not exist)')
-    parser.add_argument('--channel', '-c', required=True, choices=sorted(CHANNELS) + [MIXED],
-                        help='one channel for every item, or "mixed": the channels '
-                             'in turn, item by item of each folder')
+    parser.add_argument('--channel', '-c', required=True,
+                        choices=sorted(CHANNELS) + sorted(ROOMS) + [MIXED, MIXED_ROOMS],
+                        help='one channel or room for every item, or "mixed" ("rooms"): '
+                             'the channels (rooms) in turn, item by item of each folder')
     return parser
 
 
 def through_channel(speech, music, mixture, curve):
-    """``(speech, music, mixture)`` through ``curve`` (``colouring.filtered``):
-    the music rescaled to the speech-to-music power ratio it had, both to
-    the mixture's power."""
-    new_speech, new_music = (colouring.filtered(s, curve) for s in (speech, music))
+    """``(speech, music, mixture)`` through ``curve`` (``colouring.filtered``),
+    levelled as ``remixed`` does."""
+    return remixed(speech, music, mixture,
+                   *(colouring.filtered(s, curve) for s in (speech, music)))
+
+
+def in_room(speech, music, mixture, response):
+    """``(speech, music, mixture)`` with the speech heard through the room
+    ``response`` (``reverb.reverberate``) and the music as it was, levelled
+    as ``remixed`` does."""
+    return remixed(speech, music, mixture, reverb.reverberate(speech, response), music)
+
+
+def room_responses():
+    """``{name: response}`` for every room of ``ROOMS``, the same every run."""
+    return {name: reverb.room_response(np.random.default_rng(place), **settings)
+            for place, (name, settings) in enumerate(sorted(ROOMS.items()))}
+
+
+def remixed(speech, music, mixture, new_speech, new_music):
+    """``(new_speech, new_music, mixture)``: the new music rescaled to the
+    speech-to-music power ratio of ``speech`` and ``music``, both to the
+    power of ``mixture``, and the new mixture their sum."""
     p_speech, p_music, p_new_music = power(speech), power(music), power(new_music)
     if p_speech > 0.0 and p_music > 0.0 and p_new_music > 0.0:
         new_music = new_music * np.float32(np.sqrt(power(new_speech) * p_music
@@ -72,7 +110,9 @@ def copy_items(source, target, channels):
     """Every item under ``source`` (``util.find_mixtures``, with its
     ``NAME.speech.wav``, ``NAME.music.wav`` and folder's ``manifest.csv``)
     into the same place under ``target``, through the ``channels`` (names
-    of ``CHANNELS``) in turn within each folder; the number of items copied."""
+    of ``CHANNELS`` or ``ROOMS``) in turn within each folder; the number of
+    items copied."""
+    responses = room_responses()
     turns = collections.Counter()           # items so far, per folder
     for path in util.find_mixtures(source):
         folder = os.path.dirname(path)
@@ -82,15 +122,19 @@ def copy_items(source, target, channels):
             manifest = os.path.join(folder, 'manifest.csv')
             if os.path.exists(manifest):
                 shutil.copyfile(manifest, os.path.join(out_folder, 'manifest.csv'))
-        settings = CHANNELS[channels[turns[folder] % len(channels)]]
+        channel = channels[turns[folder] % len(channels)]
         turns[folder] += 1
         stem = os.path.splitext(path)[0]
         references = [stem + tag + '.wav' for tag in (SPEECH_TAG, MUSIC_TAG)]
         mixture, speech = util.load_audio(path), util.load_audio(references[0])
         music = (util.load_audio(references[1]) if os.path.exists(references[1])
                  else mixture - speech)
-        outputs = through_channel(speech, music, mixture,
-                                  lambda freqs: colouring.curve_db(freqs, **settings))
+        if channel in ROOMS:
+            outputs = in_room(speech, music, mixture, responses[channel])
+        else:
+            outputs = through_channel(speech, music, mixture,
+                                      lambda freqs: colouring.curve_db(freqs,
+                                                                       **CHANNELS[channel]))
         for source_path, signal in zip(references + [path], outputs):
             util.write_audio(os.path.join(out_folder, os.path.basename(source_path)), signal,
                              subtype='FLOAT')
@@ -101,9 +145,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if os.path.exists(args.output):
         sys.exit('channel_items.py: {} exists; give a new folder'.format(args.output))
-    channels = sorted(CHANNELS) if args.channel == MIXED else [args.channel]
+    channels = {MIXED: sorted(CHANNELS), MIXED_ROOMS: sorted(ROOMS)}.get(args.channel,
+                                                                      [args.channel])
     count = copy_items(args.input, args.output, channels)
-    print('{} items of {} through the {} channel in {}'.format(
+    print('{} items of {} through the {} channel(s) in {}'.format(
         count, args.input, args.channel, args.output))
 
 

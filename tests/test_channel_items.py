@@ -78,3 +78,41 @@ def test_mixed_takes_the_channels_in_turn_and_an_existing_output_is_refused(tmp_
     with pytest.raises(SystemExit) as stop:
         channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(out), '-c', 'dull'])
     assert 'exists' in str(stop.value)
+
+
+def test_a_room_reverberates_the_speech_alone_and_keeps_ratio_and_level(tmp_path):
+    items(tmp_path / 'in')
+    channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(tmp_path / 'out'),
+                        '-c', 'hall'])
+    before, after = tmp_path / 'in' / 'snr0', tmp_path / 'out' / 'snr0'
+    speech, music, mixture = (read(after / n) for n in ('a.speech.wav', 'a.music.wav', 'a.wav'))
+    old = [read(before / n) for n in ('a.speech.wav', 'a.music.wav', 'a.wav')]
+    np.testing.assert_allclose(mixture, speech + music, atol=1e-6)
+    power = mixing.power
+    assert power(speech) / power(music) == pytest.approx(power(old[0]) / power(old[1]),
+                                                        rel=1e-3)
+    assert power(mixture) == pytest.approx(power(old[2]), rel=1e-3)
+    # the music is only levelled; the speech is the old one through the hall
+    gain = np.sqrt(power(music) / power(old[1]))
+    np.testing.assert_allclose(music, old[1] * gain, atol=1e-5)
+    hall = channel_items.room_responses()['hall']
+    expected = np.convolve(old[0], hall)[:len(old[0])]
+    np.testing.assert_allclose(speech / np.std(speech), expected / np.std(expected), atol=1e-3)
+    # a click in the hall still sounds half a second later
+    click = np.zeros(16000, np.float32)
+    click[0] = 1.0
+    tail = channel_items.in_room(click, np.zeros_like(click), click, hall)[0]
+    assert np.abs(tail[8000:]).max() > 1e-4 and np.abs(tail[:1]).max() > 0.5
+
+
+def test_rooms_takes_the_rooms_in_turn(tmp_path):
+    items(tmp_path / 'in')
+    snr0 = tmp_path / 'in' / 'snr0'
+    for tag in ('', '.speech', '.music'):
+        write(snr0 / ('b' + tag + '.wav'), read(snr0 / ('a' + tag + '.wav')))
+    channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(tmp_path / 'out'), '-c', 'rooms'])
+    for name, room in zip('ab', sorted(channel_items.ROOMS)[:2]):
+        single = tmp_path / room
+        channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(single), '-c', room])
+        np.testing.assert_array_equal(read(tmp_path / 'out' / 'snr0' / (name + '.wav')),
+                                      read(single / 'snr0' / 'a.wav'))

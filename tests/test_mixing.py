@@ -207,6 +207,39 @@ def test_colour_mix_colours_speech_and_music_alike_and_keeps_their_ratio():
         assert np.std(np.log(ratio_bins)) < 0.3
 
 
+def test_reverb_puts_the_speech_in_a_room_and_leaves_the_music_and_the_ratio():
+    settings = dict(speech_alone=0.0, music_alone=0.0, two_music=0.0, snr_db=(2.0, 2.0),
+                    speed=(1.0, 1.0))
+    dry, default = pool(reverb=0.0, **settings), pool(**settings)
+    room = pool(reverb=1.0, **settings)
+    for seed in range(6):
+        base = default.draw_sources(np.random.default_rng(seed))
+        for source, same in zip(base, dry.draw_sources(np.random.default_rng(seed))):
+            assert np.array_equal(source, same)         # no draw at 0: runs repeat
+        speech, music = room.draw_sources(np.random.default_rng(seed))
+        assert speech.shape == music.shape == (N_SAMPLES,)
+        ratio = 10 * np.log10(mixing.power(speech) / mixing.power(music))
+        assert abs(ratio - 2.0) < 0.01
+        # the room's response smears the speech: its envelope is smoother
+        # than the dry crop's (a harmonic stack, a chirp or a tone, gated
+        # by the crop's edges), and its first sample already hears the room
+        # where the dry crop starts in the middle of a track
+        assert not np.allclose(speech / np.std(speech), base[0] / np.std(base[0]), atol=0.1)
+
+
+def test_a_reverberant_crop_carries_the_reverberation_of_what_came_before():
+    # a steady tone heard in a room is a steady tone from its first sample
+    # on: the crop is drawn longer by the response, which then falls away
+    dataset = mixing.MixingDataset([tone(8.0, freq=440)], [noise_bursts(8.0)], LENGTH,
+                                   epoch_size=4, seed=1,
+                                   settings=mixing.MixSettings(reverb=1.0, speech_alone=1.0,
+                                                               music_alone=0.0))
+    for seed in range(4):
+        speech, _ = dataset.draw_sources(np.random.default_rng(seed))
+        quarters = np.sqrt(np.mean(np.square(speech.reshape(4, -1)), axis=1))
+        assert np.ptp(20 * np.log10(quarters)) < 1.0, quarters
+
+
 def test_every_epoch_visits_new_indices():
     order = mixing.EpochOffsetOrder()
     first = order(np.arange(4), 0)
@@ -263,7 +296,7 @@ def test_train_short_music_option_changes_the_examples(tmp_path):
     assert losses['repeat'] != losses['silence']
 
 
-def test_train_balance_options_music_speed_noise_music_and_colour_change_the_examples(
+def test_train_balance_options_music_speed_noise_music_colour_and_reverb_change_the_examples(
         tmp_path):
     speech, music = audio_dirs(tmp_path)
     write(tmp_path / 'music' / 'other__loop.wav', tone(0.5, freq=700.0))
@@ -273,14 +306,15 @@ def test_train_balance_options_music_speed_noise_music_and_colour_change_the_exa
                         ('faster', ['--music-speed', '1.2', '1.3']),
                         ('noise', ['--noise-music', '1']),
                         ('coloured', ['--colour', '1']),
-                        ('coloured whole', ['--colour-mix', '1'])):
+                        ('coloured whole', ['--colour-mix', '1']),
+                        ('reverberant', ['--reverb', '1'])):
         out = str(tmp_path / name)
         assert train.main(['--mix', '-s', speech, '-m', music, '-o', out, '-b', '2',
                            '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
                            '--seed', '5', '--val', '0', '-e', '1'] + extra) == 0
         with open(os.path.join(out, 'log')) as handle:
             losses[name] = json.load(handle)[-1]['main/loss']
-    assert len(set(losses.values())) == 7
+    assert len(set(losses.values())) == 8
 
 
 def test_train_mix_with_worker_processes(tmp_path):
@@ -355,7 +389,7 @@ def test_a_worker_pool_terminated_while_its_workers_are_busy_ends(tmp_path):
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
     ['--music-speed', '1.1', '0.9'],
     ['--alone', '0.6', '0.6'], ['--two-music', '1.5'], ['--noise-music', '-0.1'],
-    ['--colour', '1.5'], ['--colour-mix', '-1'],
+    ['--colour', '1.5'], ['--colour-mix', '-1'], ['--reverb', '1.01'],
     ['--epoch-size', '0']])
 def test_train_mix_refuses_settings_out_of_range_in_one_line(tmp_path, capsys, option):
     assert run_mix(tmp_path, str(tmp_path / 'r'), '--stop', '1', *option) == 1
