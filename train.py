@@ -194,9 +194,9 @@ def build_parser():
                           '(after --colour; default: %(default)s)')
     mix.add_argument('--reverb', type=float, default=const.MIX_REVERB, metavar='SHARE',
                      help='share of speech crops heard in a random synthetic room (RT60 '
-                          '0.2 to 1 s), the target with its reverberation, so that the '
+                          '{:g} to {:g} s), the target with its reverberation, so that the '
                           'model separates voices recorded away from the microphone '
-                          '(reverb.py; default: %(default)s)')
+                          '(reverb.py; default: %(default)s)'.format(*const.REVERB_RT60_S))
     mix.add_argument('--balance-music', action='store_true',
                      help='draw every music source (the file name up to "__") equally '
                           'often instead of in proportion to its length')
