@@ -51,7 +51,7 @@ CHANNELS = {
 }
 
 # name: room_response settings (RT60 s, DRR dB, pre-delay s); the tail is
-# drawn from a generator seeded with the room's place in this list
+# drawn from a generator seeded with the room's place in sorted(ROOMS)
 ROOMS = {
     'small-room': dict(rt60=0.3, drr_db=9.0, predelay=0.003),
     'living-room': dict(rt60=0.5, drr_db=3.0, predelay=0.008),
@@ -91,9 +91,9 @@ def room_responses():
 
 
 def remixed(speech, music, mixture, new_speech, new_music):
-    """``(new_speech, new_music, mixture)``: the new music rescaled to the
-    speech-to-music power ratio of ``speech`` and ``music``, both to the
-    power of ``mixture``, and the new mixture their sum."""
+    """``(new_speech, new_music, new_mixture)``: the new music rescaled to
+    the speech-to-music power ratio of ``speech`` and ``music``, both to
+    the power of ``mixture``, and the new mixture their sum."""
     p_speech, p_music, p_new_music = power(speech), power(music), power(new_music)
     if p_speech > 0.0 and p_music > 0.0 and p_new_music > 0.0:
         new_music = new_music * np.float32(np.sqrt(power(new_speech) * p_music
