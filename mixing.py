@@ -203,14 +203,13 @@ class MixingDataset(chainer.dataset.DatasetMixin):
         """Speech and music of ``n_samples`` each, at their drawn levels."""
         s = self.settings
         n = self.n_samples
+        room = None
         if s.reverb and rng.random() < s.reverb:              # no draw at 0: runs repeat
-            response = reverb.random_response(rng)
-            warm_up = len(response) - 1
-            speech = reverb.reverberate(
-                crop_at_speed(rng, self.speech, n + warm_up, rng.uniform(*s.speed)),
-                response)[warm_up:]
-        else:
-            speech = crop_at_speed(rng, self.speech, n, rng.uniform(*s.speed))
+            room = reverb.random_response(rng)
+        warm_up = 0 if room is None else len(room) - 1        # drawn longer by the response
+        speech = crop_at_speed(rng, self.speech, n + warm_up, rng.uniform(*s.speed))
+        if room is not None:
+            speech = reverb.reverberate(speech, room)[warm_up:]
         music = self.music_crop(rng)
         if rng.random() < s.two_music:
             music = music + self.music_crop(rng) * 10.0 ** (rng.uniform(-10.0, 0.0) / 20.0)
