@@ -1,0 +1,98 @@
+"""Two models scored on the same items, compared item by item.
+
+Reads two ``evaluate.py --csv`` files (a baseline and a candidate, the same
+items) and prints, for the mixtures at -5, 0 and +5 dB, the candidate's
+SI-SDR improvement less the baseline's on each item: the mean of those
+differences with its standard error, per input SNR and over all three.
+Pairing removes what the items share (a hard track is hard for both), so a
+difference of a tenth of a dB can be told from noise where two plain means
+cannot.
+
+With ``--turns NAME ...`` the items are also grouped by their turn within
+their folder, as ``scripts/channel_items.py`` hands channels or rooms out
+(the k-th item of a folder, sorted by name, took the (k mod N)-th of the N
+names, which are given sorted as channel_items.py sorts them).
+
+Usage: python3 scripts/paired.py BASE.csv NEW.csv [--turns hall living-room small-room]
+"""
+import argparse
+import collections
+import csv
+import math
+import os
+
+SNRS_DB = (-5, 0, 5)      # the input SNRs of the issue's headline figure
+ORACLE_PREFIX = 'oracle-'  # evaluate.py's label of an ideal mask
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('base', help='evaluate.py --csv of the baseline model')
+    parser.add_argument('new', help='evaluate.py --csv of the candidate, the same items')
+    parser.add_argument('--turns', nargs='+', default=None, metavar='NAME',
+                        help='also group by turn within each folder (channel_items.py)')
+    return parser
+
+
+def gains(path):
+    """``{item name: SI-SDRi in dB}`` of the model's rows at -5, 0 and +5 dB
+    (``--oracle`` rows are left out; a file with two models is refused)."""
+    with open(path, newline='') as handle:
+        rows = [r for r in csv.DictReader(handle) if not r['condition'] and r['snr_db']
+                and not r['method'].startswith(ORACLE_PREFIX)]
+    methods = sorted({r['method'] for r in rows})
+    if len(methods) > 1:
+        raise SystemExit('paired.py: {} scores several models ({}); give one per file'.format(
+            path, ', '.join(methods)))
+    return {r['name']: float(r['si_sdri']) for r in rows
+            if round(float(r['snr_db'])) in SNRS_DB and math.isfinite(float(r['si_sdri']))}
+
+
+def snr_of(name):
+    """The input SNR of an item from its folder (``snr-5/...``), in dB."""
+    folder = name.split('/')[0]
+    return int(folder[len('snr'):]) if folder.startswith('snr') else None
+
+
+def turn_groups(names, labels):
+    """``{name: label}``: each item's turn within its folder (sorted names)."""
+    by_folder = collections.defaultdict(list)
+    for name in names:
+        by_folder[os.path.dirname(name)].append(name)
+    return {name: labels[k % len(labels)]
+            for folder in by_folder.values() for k, name in enumerate(sorted(folder))}
+
+
+def summary(differences):
+    """Mean and standard error of a list of differences (dB)."""
+    n = len(differences)
+    average = sum(differences) / n
+    spread = math.sqrt(sum((d - average) ** 2 for d in differences) / (n - 1)) if n > 1 else 0.0
+    return average, spread / math.sqrt(n)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    base, new = gains(args.base), gains(args.new)
+    names = sorted(set(base) & set(new))
+    if not names:
+        raise SystemExit('paired.py: {} and {} share no items at -5/0/+5 dB'.format(
+            args.base, args.new))
+    groups = collections.defaultdict(list)
+    for name in names:
+        groups['{:+d} dB'.format(snr_of(name)) if snr_of(name) is not None else 'other'].append(name)
+    if args.turns:
+        for name, label in turn_groups(names, args.turns).items():
+            groups[label].append(name)
+    groups['all'] = names
+    print('| group | items | base | new | paired difference (standard error) |')
+    print('| --- | ---: | ---: | ---: | --- |')
+    for label, members in groups.items():
+        average, error = summary([new[n] - base[n] for n in members])
+        print('| {} | {} | {:.2f} | {:.2f} | {:+.2f} ({:.2f}) |'.format(
+            label, len(members), sum(base[n] for n in members) / len(members),
+            sum(new[n] for n in members) / len(members), average, error))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,73 @@
+"""scripts/paired.py: two models' SI-SDRi compared item by item."""
+import csv
+import os
+import sys
+
+import pytest
+
+import evaluate
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import paired  # noqa: E402
+
+
+def write_scores(path, method, gains):
+    """An evaluate.py --csv file with one row per ``(name, snr_db, si_sdri)``,
+    plus an ideal-mask row and a speech-alone row that must not count."""
+    with open(path, 'w', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=evaluate.CSV_COLUMNS, restval='')
+        writer.writeheader()
+        for name, snr_db, gain in gains:
+            writer.writerow({'name': name, 'method': method, 'snr_db': snr_db, 'si_sdri': gain})
+            writer.writerow({'name': name, 'method': 'oracle-irm', 'snr_db': snr_db, 'si_sdri': 99.0})
+        writer.writerow({'name': 'speech/x', 'method': method, 'condition': 'speech alone',
+                         'passthrough': 40.0})
+    return str(path)
+
+
+def table(capsys):
+    """``{group: (items, paired mean)}`` from the printed Markdown table."""
+    rows = {}
+    for line in capsys.readouterr().out.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        rows[cells[0]] = (int(cells[1]), float(cells[4].split()[0]))
+    return rows
+
+
+def test_differences_are_paired_over_minus_five_to_plus_five_db(tmp_path, capsys):
+    base = [('snr-5/a', -5, 8.0), ('snr-5/b', -5, 2.0), ('snr0/a', 0, 7.0),
+            ('snr5/a', 5, 6.0), ('snr10/a', 10, 5.0)]
+    new = [('snr-5/a', -5, 9.0), ('snr-5/b', -5, 2.5), ('snr0/a', 0, 6.0),
+           ('snr5/a', 5, 6.5), ('snr10/a', 10, 50.0)]
+    paired.main([write_scores(tmp_path / 'base.csv', 'unet.model', base),
+                 write_scores(tmp_path / 'new.csv', 'cand.model', new)])
+    rows = table(capsys)
+    assert rows['-5 dB'] == (2, 0.75)
+    assert rows['+0 dB'] == (1, -1.0)
+    assert rows['all'] == (4, 0.25)           # +10 dB, the mask and speech alone left out
+    assert '+10 dB' not in rows
+
+
+def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
+    base = [('snr0/c', 0, 1.0), ('snr0/a', 0, 1.0), ('snr0/b', 0, 1.0), ('snr5/a', 5, 1.0)]
+    new = [('snr0/c', 0, 4.0), ('snr0/a', 0, 2.0), ('snr0/b', 0, 1.5), ('snr5/a', 5, 3.0)]
+    paired.main([write_scores(tmp_path / 'base.csv', 'm', base),
+                 write_scores(tmp_path / 'new.csv', 'm', new), '--turns', 'hall', 'room'])
+    rows = table(capsys)
+    assert rows['hall'] == (3, 2.0)           # snr0/a, snr0/c and snr5/a: +1, +3, +2
+    assert rows['room'] == (1, 0.5)           # snr0/b
+
+
+def test_no_shared_items_is_one_clear_error(tmp_path):
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
+    new = write_scores(tmp_path / 'new.csv', 'm', [('snr0/b', 0, 1.0)])
+    with pytest.raises(SystemExit, match='share no items'):
+        paired.main([base, new])
+
+
+def test_a_file_with_two_models_is_refused(tmp_path):
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
+    with open(base, 'a', newline='') as handle:
+        handle.write('snr0/a,other.model,0,,,,,2.0,,,,,,,,\n')
+    with pytest.raises(SystemExit, match='several models'):
+        paired.main([base, base])
