@@ -48,6 +48,7 @@ import util
 PROG = 'evaluate.py'
 ORACLES = ('irm', 'ibm', 'psm')
 ORACLE_NAMES = {'irm': 'ratio', 'ibm': 'binary', 'psm': 'phase-sensitive'}
+ORACLE_LABEL_PREFIX = 'oracle-'     # an ideal mask's method label: oracle-irm ...
 SPEECH_TAG, MUSIC_TAG = const.REFERENCE_TAGS    # '.speech', '.music'
 LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
 # passthrough: SI-SDR of the output against the input where the input is
@@ -338,7 +339,7 @@ class OracleMethod:
 
     def __init__(self, kind):
         self.kind = kind
-        self.label = 'oracle-' + kind
+        self.label = ORACLE_LABEL_PREFIX + kind
 
     def describe(self):
         return 'ideal {} mask'.format(ORACLE_NAMES[self.kind])

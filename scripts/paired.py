@@ -20,9 +20,12 @@ import collections
 import csv
 import math
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from evaluate import ORACLE_LABEL_PREFIX  # noqa: E402
 
 SNRS_DB = (-5, 0, 5)      # the input SNRs of the issue's headline figure
-ORACLE_PREFIX = 'oracle-'  # evaluate.py's label of an ideal mask
 
 
 def build_parser():
@@ -35,23 +38,17 @@ def build_parser():
 
 
 def gains(path):
-    """``{item name: SI-SDRi in dB}`` of the model's rows at -5, 0 and +5 dB
+    """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at -5, 0 and +5 dB
     (``--oracle`` rows are left out; a file with two models is refused)."""
     with open(path, newline='') as handle:
         rows = [r for r in csv.DictReader(handle) if not r['condition'] and r['snr_db']
-                and not r['method'].startswith(ORACLE_PREFIX)]
+                and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     methods = sorted({r['method'] for r in rows})
     if len(methods) > 1:
         raise SystemExit('paired.py: {} scores several models ({}); give one per file'.format(
             path, ', '.join(methods)))
-    return {r['name']: float(r['si_sdri']) for r in rows
+    return {r['name']: (round(float(r['snr_db'])), float(r['si_sdri'])) for r in rows
             if round(float(r['snr_db'])) in SNRS_DB and math.isfinite(float(r['si_sdri']))}
-
-
-def snr_of(name):
-    """The input SNR of an item from its folder (``snr-5/...``), in dB."""
-    folder = name.split('/')[0]
-    return int(folder[len('snr'):]) if folder.startswith('snr') else None
 
 
 def turn_groups(names, labels):
@@ -80,7 +77,7 @@ def main(argv=None):
             args.base, args.new))
     groups = collections.defaultdict(list)
     for name in names:
-        groups['{:+d} dB'.format(snr_of(name)) if snr_of(name) is not None else 'other'].append(name)
+        groups['{:+d} dB'.format(base[name][0])].append(name)
     if args.turns:
         for name, label in turn_groups(names, args.turns).items():
             groups[label].append(name)
@@ -88,10 +85,10 @@ def main(argv=None):
     print('| group | items | base | new | paired difference (standard error) |')
     print('| --- | ---: | ---: | ---: | --- |')
     for label, members in groups.items():
-        average, error = summary([new[n] - base[n] for n in members])
+        average, error = summary([new[n][1] - base[n][1] for n in members])
         print('| {} | {} | {:.2f} | {:.2f} | {:+.2f} ({:.2f}) |'.format(
-            label, len(members), sum(base[n] for n in members) / len(members),
-            sum(new[n] for n in members) / len(members), average, error))
+            label, len(members), sum(base[n][1] for n in members) / len(members),
+            sum(new[n][1] for n in members) / len(members), average, error))
 
 
 if __name__ == '__main__':
