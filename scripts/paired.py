@@ -40,15 +40,23 @@ def build_parser():
 def gains(path):
     """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at -5, 0 and +5 dB
     (``--oracle`` rows are left out; a file with two models is refused)."""
-    with open(path, newline='') as handle:
-        rows = [r for r in csv.DictReader(handle) if not r['condition'] and r['snr_db']
-                and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
-    methods = sorted({r['method'] for r in rows})
+    try:
+        with open(path, newline='') as handle:
+            rows = [r for r in csv.DictReader(handle) if not r['condition'] and r['snr_db']
+                    and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
+        scored = [(r['name'], r['method'], round(float(r['snr_db'])), float(r['si_sdri']))
+                  for r in rows]
+    except OSError as err:
+        raise SystemExit('paired.py: {}: {}'.format(path, err.strerror or err))
+    except (KeyError, TypeError, ValueError) as err:
+        raise SystemExit('paired.py: {} is not an evaluate.py --csv file ({}: {})'.format(
+            path, type(err).__name__, err))
+    methods = sorted({method for _, method, _, _ in scored})
     if len(methods) > 1:
         raise SystemExit('paired.py: {} scores several models ({}); give one per file'.format(
             path, ', '.join(methods)))
-    return {r['name']: (round(float(r['snr_db'])), float(r['si_sdri'])) for r in rows
-            if round(float(r['snr_db'])) in SNRS_DB and math.isfinite(float(r['si_sdri']))}
+    return {name: (snr, gain) for name, _, snr, gain in scored
+            if snr in SNRS_DB and math.isfinite(gain)}
 
 
 def turn_groups(names, labels):

@@ -71,3 +71,19 @@ def test_a_file_with_two_models_is_refused(tmp_path):
         handle.write('snr0/a,other.model,0,,,,,2.0,,,,,,,,\n')
     with pytest.raises(SystemExit, match='several models'):
         paired.main([base, base])
+
+
+def test_a_missing_file_is_one_line_naming_it(tmp_path):
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
+    missing = str(tmp_path / 'not-scored-yet.csv')
+    with pytest.raises(SystemExit, match='not-scored-yet.csv: No such file') as stop:
+        paired.main([base, missing])
+    assert '\n' not in str(stop.value)
+
+
+def test_a_csv_that_evaluate_py_did_not_write_is_refused(tmp_path):
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
+    other = tmp_path / 'other.csv'
+    other.write_text('file,score\nsnr0/a,3.0\n')
+    with pytest.raises(SystemExit, match='other.csv is not an evaluate.py --csv file'):
+        paired.main([base, str(other)])
