@@ -15,7 +15,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 from evaluate import mean, worst  # noqa: E402  (finite values only; NaN when none)
+
+PROG = 'model_tables.py'
 
 MIXTURE_COLUMNS = '| input SNR | method | files | SI-SDRi | worst SI-SDRi | PESQ (wb) | STOI |'
 ALONE_COLUMNS = '| condition | method | files | mean | worst |'
@@ -86,9 +89,16 @@ def bar_rows(rows, labels):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    with open(args.csv, newline='') as handle:
-        rows = list(csv.DictReader(handle))
+    return cli.main(PROG, build_parser(), tables, argv)
+
+
+def tables(args):
+    """Print the three tables of ``args.csv``."""
+    try:
+        with open(args.csv, newline='') as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as err:
+        raise cli.UserError('{}: {}'.format(args.csv, err.strerror or err))
     labels = args.labels or list(dict.fromkeys(r['method'] for r in rows))
     groups = sorted({group_of(r) for r in rows if not r['condition']})
     print('\n'.join(mixture_rows(rows, labels, groups)))
@@ -99,4 +109,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

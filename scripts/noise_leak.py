@@ -18,10 +18,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import compat  # noqa: E402,F401  (before chainer)
+import cli  # noqa: E402
 import const  # noqa: E402
 import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 import noise_loops  # noqa: E402
+
+PROG = 'noise_leak.py'
 
 
 def build_parser():
@@ -47,7 +50,11 @@ def leak_db(separator, loop):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    return cli.main(PROG, build_parser(), measure, argv)
+
+
+def measure(args):
+    """Print each model's leak over the loops of ``args``."""
     loops = items(args.items, args.seconds, args.seed)
     print('{} noise-percussion loops of {} s (seed {})'.format(args.items, args.seconds, args.seed))
     for model in args.models:

@@ -72,3 +72,13 @@ def test_noise_leak_measures_what_a_mask_lets_through():
     for loop in loops:
         assert abs(noise_leak.leak_db(passing, loop)) < 0.01
         assert abs(noise_leak.leak_db(halving, loop) + 6.02) < 0.1
+
+
+def test_noise_leak_names_a_missing_model_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+    sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+    import noise_leak
+    missing = str(tmp_path / 'no.model')
+    assert noise_leak.main([missing, '--items', '1', '--seconds', '0.5']) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == 'noise_leak.py: error: {}: model file not found'.format(missing)

@@ -1,4 +1,4 @@
-"""scripts/paired.py: two models' SI-SDRi compared item by item."""
+"""scripts/paired.py (two models compared item by item) and model_tables.py."""
 import csv
 import os
 import sys
@@ -87,3 +87,12 @@ def test_a_csv_that_evaluate_py_did_not_write_is_refused(tmp_path):
     other.write_text('file,score\nsnr0/a,3.0\n')
     with pytest.raises(SystemExit, match='other.csv is not an evaluate.py --csv file'):
         paired.main([base, str(other)])
+
+
+def test_model_tables_names_a_missing_csv_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+    import model_tables
+    missing = str(tmp_path / 'none.csv')
+    assert model_tables.main([missing]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == 'model_tables.py: error: {}: No such file or directory'.format(missing)
