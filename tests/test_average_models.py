@@ -4,6 +4,7 @@ import sys
 
 import chainer
 import numpy as np
+import pytest
 
 import network
 
@@ -57,3 +58,60 @@ def test_an_input_is_never_the_output_even_with_overwrite(tmp_path, capsys):
     assert average_models.main([a, b, '-o', b, '--overwrite']) == 1
     assert '{}: the output is one of the inputs'.format(b) in capsys.readouterr().err
     assert open(b, 'rb').read() == before
+
+
+def test_weights_give_each_model_its_share_and_can_walk_back(tmp_path, capsys):
+    a, b = saved_unet(tmp_path / 'a', 1), saved_unet(tmp_path / 'b', 3)
+    first, second = network.load_unet(a), network.load_unet(b)
+    third = str(tmp_path / 'third.model')
+    assert average_models.main([a, b, '--weights', '0.25', '0.75', '-o', third]) == 0
+    assert 'shares 0.25, 0.75' in capsys.readouterr().out
+    mixed = network.load_unet(third)
+    np.testing.assert_allclose(mixed.conv1.W.array,
+                               0.25 * first.conv1.W.array + 0.75 * second.conv1.W.array,
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(mixed.norm1.avg_mean, 2.5)
+    # the mean of a and b, with a's share taken back out, is b again
+    half = str(tmp_path / 'half.model')
+    assert average_models.main([a, b, '-o', half]) == 0
+    back = str(tmp_path / 'back.model')
+    assert average_models.main([half, a, '--weights', '2', '-1', '-o', back]) == 0
+    np.testing.assert_allclose(network.load_unet(back).conv1.W.array, second.conv1.W.array,
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('shares, words', [
+    (['0.5'], '1 given for 2 models'),
+    (['0.7', '0.7'], 'must be finite and sum to 1'),
+    (['nan', '1'], 'must be finite and sum to 1'),
+])
+def test_bad_weights_are_one_line_and_write_nothing(shares, words, tmp_path, capsys):
+    a, b = saved_unet(tmp_path / 'a', 1), saved_unet(tmp_path / 'b', 3)
+    out = tmp_path / 'avg.model'
+    assert average_models.main([a, b, '--weights'] + shares + ['-o', str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('average_models.py: error: --weights') and words in err
+    assert '\n' not in err and not out.exists()
+
+
+def test_extrapolating_to_a_negative_variance_is_refused(tmp_path, capsys):
+    a, b = saved_unet(tmp_path / 'a', 1), saved_unet(tmp_path / 'b', 3)
+    small = network.load_unet(b)
+    small.norm2.avg_var[:] = 0.1            # a's variances are 1: 3 x 0.1 - 2 x 1 < 0
+    chainer.serializers.save_npz(b, small)
+    out = tmp_path / 'far.model'
+    assert average_models.main([b, a, '--weights', '3', '-2', '-o', str(out)]) == 1
+    assert 'norm2/avg_var a negative variance' in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_zero_running_variance_is_averaged_as_it_is(tmp_path):
+    # a channel that never varied is legitimate (the normalisation adds eps)
+    a, b = saved_unet(tmp_path / 'a', 1), saved_unet(tmp_path / 'b', 3)
+    for path in (a, b):
+        unet = network.load_unet(path)
+        unet.norm3.avg_var[0] = 0.0
+        chainer.serializers.save_npz(path, unet)
+    out = str(tmp_path / 'avg.model')
+    assert average_models.main([a, b, '-o', out]) == 0
+    assert network.load_unet(out).norm3.avg_var[0] == 0.0
