@@ -9,14 +9,13 @@ issue's bar names.
 Usage: python3 scripts/model_tables.py build/test_eval.csv [--labels A B ...]
 """
 import argparse
-import csv
 import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
-from evaluate import mean, worst  # noqa: E402  (finite values only; NaN when none)
+from evaluate import mean, read_scores, worst  # noqa: E402  (mean, worst: finite only)
 
 PROG = 'model_tables.py'
 
@@ -25,7 +24,7 @@ ALONE_COLUMNS = '| condition | method | files | mean | worst |'
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('csv', help='per-file scores written by evaluate.py --csv')
     parser.add_argument('--labels', nargs='+', default=None,
                         help='methods to show, in this order (default: all, as found)')
@@ -94,11 +93,7 @@ def main(argv=None):
 
 def tables(args):
     """Print the three tables of ``args.csv``."""
-    try:
-        with open(args.csv, newline='') as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as err:
-        raise cli.UserError('{}: {}'.format(args.csv, err.strerror or err))
+    rows = read_scores(args.csv)
     labels = args.labels or list(dict.fromkeys(r['method'] for r in rows))
     groups = sorted({group_of(r) for r in rows if not r['condition']})
     print('\n'.join(mixture_rows(rows, labels, groups)))

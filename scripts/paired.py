@@ -17,19 +17,21 @@ Usage: python3 scripts/paired.py BASE.csv NEW.csv [--turns hall living-room smal
 """
 import argparse
 import collections
-import csv
 import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from evaluate import ORACLE_LABEL_PREFIX  # noqa: E402
+import cli  # noqa: E402
+from evaluate import ORACLE_LABEL_PREFIX, read_scores  # noqa: E402
+
+PROG = 'paired.py'
 
 SNRS_DB = (-5, 0, 5)      # the input SNRs of the issue's headline figure
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('base', help='evaluate.py --csv of the baseline model')
     parser.add_argument('new', help='evaluate.py --csv of the candidate, the same items')
     parser.add_argument('--turns', nargs='+', default=None, metavar='NAME',
@@ -40,20 +42,16 @@ def build_parser():
 def gains(path):
     """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at -5, 0 and +5 dB
     (``--oracle`` rows are left out; a file with two models is refused)."""
+    rows = [r for r in read_scores(path) if not r['condition'] and r['snr_db']
+            and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     try:
-        with open(path, newline='') as handle:
-            rows = [r for r in csv.DictReader(handle) if not r['condition'] and r['snr_db']
-                    and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
         scored = [(r['name'], r['method'], round(float(r['snr_db'])), float(r['si_sdri']))
                   for r in rows]
-    except OSError as err:
-        raise SystemExit('paired.py: {}: {}'.format(path, err.strerror or err))
-    except (KeyError, TypeError, ValueError) as err:
-        raise SystemExit('paired.py: {} is not an evaluate.py --csv file ({}: {})'.format(
-            path, type(err).__name__, err))
+    except (TypeError, ValueError) as err:
+        raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
     methods = sorted({method for _, method, _, _ in scored})
     if len(methods) > 1:
-        raise SystemExit('paired.py: {} scores several models ({}); give one per file'.format(
+        raise cli.UserError('{} scores several models ({}); give one per file'.format(
             path, ', '.join(methods)))
     return {name: (snr, gain) for name, _, snr, gain in scored
             if snr in SNRS_DB and math.isfinite(gain)}
@@ -77,11 +75,15 @@ def summary(differences):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    return cli.main(PROG, build_parser(), compare, argv)
+
+
+def compare(args):
+    """Print the paired table of ``args.base`` against ``args.new``."""
     base, new = gains(args.base), gains(args.new)
     names = sorted(set(base) & set(new))
     if not names:
-        raise SystemExit('paired.py: {} and {} share no items at -5/0/+5 dB'.format(
+        raise cli.UserError('{} and {} share no items at -5/0/+5 dB'.format(
             args.base, args.new))
     groups = collections.defaultdict(list)
     for name in names:
@@ -100,4 +102,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
