@@ -78,11 +78,16 @@ def test_no_shared_items_is_one_clear_error(tmp_path, capsys):
     assert 'share no items' in refusal([base, new], capsys)
 
 
-def test_a_file_with_two_models_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize('row, words', [
+    ('snr0/a,other.model,0,,,,,2.0,,,,,,,,', 'several models'),
+    ('snr0/b,m,0,,,,,garbage,,,,,,,,', 'a score that is not a number'),
+])
+def test_a_second_model_or_a_score_that_is_not_a_number_is_refused(row, words, tmp_path,
+                                                                   capsys):
     base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
     with open(base, 'a', newline='') as handle:
-        handle.write('snr0/a,other.model,0,,,,,2.0,,,,,,,,\n')
-    assert 'several models' in refusal([base, base], capsys)
+        handle.write(row + '\n')
+    assert words in refusal([base, base], capsys)
 
 
 def test_a_missing_file_is_one_line_naming_it(tmp_path, capsys):
@@ -96,13 +101,6 @@ def test_a_csv_that_evaluate_py_did_not_write_is_refused(tmp_path, capsys):
     other = tmp_path / 'other.csv'
     other.write_text('file,score\nsnr0/a,3.0\n')
     assert 'other.csv is not an evaluate.py --csv file' in refusal([base, str(other)], capsys)
-
-
-def test_a_score_that_is_not_a_number_is_refused(tmp_path, capsys):
-    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
-    with open(base, 'a', newline='') as handle:
-        handle.write('snr0/b,m,0,,,,,garbage,,,,,,,,\n')
-    assert 'a score that is not a number' in refusal([base, base], capsys)
 
 
 def test_model_tables_names_a_missing_csv_in_one_line(tmp_path, capsys):
