@@ -664,11 +664,13 @@ def build_trainer(args, unet, train, val, comm=None):
     if not is_root(comm):
         return trainer
     if val is not None:
-        trainer.extend(extensions.snapshot_object(unet, 'model_best'),
+        trainer.extend(extensions.snapshot_object(unet, 'model_best',
+                                                  savefun=save_uncompressed),
                        trigger=training.triggers.MinValueTrigger(
                            'validation/main/loss', epoch))
-    trainer.extend(extensions.snapshot(), trigger=snapshot_at)
-    trainer.extend(extensions.snapshot_object(unet, 'model_{.updater.iteration}'),
+    trainer.extend(extensions.snapshot(savefun=save_uncompressed), trigger=snapshot_at)
+    trainer.extend(extensions.snapshot_object(unet, 'model_{.updater.iteration}',
+                                              savefun=save_uncompressed),
                    trigger=snapshot_at)
     trainer.extend(extensions.LogReport(trigger=epoch))
     losses = ['main/loss'] + (['validation/main/loss'] if val is not None else [])
@@ -683,6 +685,15 @@ def build_trainer(args, unet, train, val, comm=None):
     if terminal:
         trainer.extend(extensions.ProgressBar(update_interval=1))
     return trainer
+
+
+def save_uncompressed(path, target):
+    """``chainer.serializers.save_npz`` without zlib, which load_npz reads
+    as well. Float weights shrink by only 8 % under it (25.2 to 23.3 MB a
+    model), and compressing a model, a snapshot (with Adam's moments) and
+    ``model_best`` took about 5 s an epoch on the CPU: a tenth of a
+    512-step epoch on a GPU."""
+    chainer.serializers.save_npz(path, target, compression=False)
 
 
 class PlainLines:
@@ -1048,8 +1059,9 @@ def run_trainer(args, trainer, unet, how, comm):
     if not os.path.exists(final):
         # --stop ended the run between epoch triggers: keep it resumable.
         with util.writing(args.out):
-            extensions.snapshot()(trainer)
-            extensions.snapshot_object(unet, 'model_{.updater.iteration}')(trainer)
+            extensions.snapshot(savefun=save_uncompressed)(trainer)
+            extensions.snapshot_object(unet, 'model_{.updater.iteration}',
+                                       savefun=save_uncompressed)(trainer)
     print('done: {} iterations; models in {} (latest {})'.format(
         trainer.updater.iteration, args.out, final))
     return 0

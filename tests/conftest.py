@@ -65,7 +65,7 @@ def model_path(tmp_path_factory):
     """A randomly initialised U-Net saved as an npz, like unet.model."""
     np.random.seed(0)
     path = tmp_path_factory.mktemp('model') / 'random.model'
-    chainer.serializers.save_npz(str(path), network.UNet())
+    chainer.serializers.save_npz(str(path), network.UNet(), compression=False)
     return str(path)
 
 

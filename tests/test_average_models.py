@@ -16,7 +16,7 @@ def saved_unet(path, seed):
     np.random.seed(seed)
     unet = network.UNet()
     unet.norm1.avg_mean[:] = seed          # running statistics are averaged too
-    chainer.serializers.save_npz(str(path), unet)
+    chainer.serializers.save_npz(str(path), unet, compression=False)
     return str(path)
 
 
@@ -43,7 +43,7 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
 def test_models_fed_different_inputs_are_not_averaged(tmp_path, capsys):
     linear = saved_unet(tmp_path / 'a', 1)
     compressed = str(tmp_path / 'c')
-    chainer.serializers.save_npz(compressed, network.UNet(input_power=0.5))
+    chainer.serializers.save_npz(compressed, network.UNet(input_power=0.5), compression=False)
     out = tmp_path / 'avg.model'
     assert average_models.main([linear, compressed, '-o', str(out)]) == 1
     assert 'input powers 0.5, 1' in capsys.readouterr().err
@@ -98,7 +98,7 @@ def test_extrapolating_to_a_negative_variance_is_refused(tmp_path, capsys):
     a, b = saved_unet(tmp_path / 'a', 1), saved_unet(tmp_path / 'b', 3)
     small = network.load_unet(b)
     small.norm2.avg_var[:] = 0.1            # a's variances are 1: 3 x 0.1 - 2 x 1 < 0
-    chainer.serializers.save_npz(b, small)
+    chainer.serializers.save_npz(b, small, compression=False)
     out = tmp_path / 'far.model'
     assert average_models.main([b, a, '--weights', '3', '-2', '-o', str(out)]) == 1
     assert 'norm2/avg_var a negative variance' in capsys.readouterr().err
@@ -111,7 +111,7 @@ def test_a_zero_running_variance_is_averaged_as_it_is(tmp_path):
     for path in (a, b):
         unet = network.load_unet(path)
         unet.norm3.avg_var[0] = 0.0
-        chainer.serializers.save_npz(path, unet)
+        chainer.serializers.save_npz(path, unet, compression=False)
     out = str(tmp_path / 'avg.model')
     assert average_models.main([a, b, '-o', out]) == 0
     assert network.load_unet(out).norm3.avg_var[0] == 0.0

@@ -438,7 +438,7 @@ def _bad_model(kind, path, good):
         with open(str(path), 'wb') as handle:
             np.save(handle, np.zeros(4))
     elif kind == 'other-chain':
-        chainer.serializers.save_npz(str(path), chainer.links.Linear(3, 2))
+        chainer.serializers.save_npz(str(path), chainer.links.Linear(3, 2), compression=False)
     elif kind == 'other-keys':
         with open(str(path), 'wb') as handle:
             np.savez(handle, weights=np.zeros(3), bias=np.ones(2))
@@ -456,7 +456,7 @@ def _bad_model(kind, path, good):
         np.random.seed(0)
         unet = network.UNet()
         unet.conv3.W.array[0, 0, 0, 0] = np.nan
-        chainer.serializers.save_npz(str(path), unet)
+        chainer.serializers.save_npz(str(path), unet, compression=False)
     elif kind == 'folder':
         path.mkdir()
 

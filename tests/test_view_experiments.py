@@ -16,7 +16,7 @@ import view_experiments  # noqa: E402
 def test_two_model_view_is_the_mean_of_the_two_masks(model_path, tmp_path):
     np.random.seed(5)
     other_path = str(tmp_path / 'other.model')
-    chainer.serializers.save_npz(other_path, network.UNet(input_power=0.5))
+    chainer.serializers.save_npz(other_path, network.UNet(input_power=0.5), compression=False)
     first, second = network.load_unet(model_path), network.load_unet(other_path)
     cpu = chainer.get_device('@numpy')
     patches = np.abs(np.random.RandomState(2).standard_normal((2, 1, 512, 64))).astype(np.float32)

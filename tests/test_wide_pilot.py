@@ -42,7 +42,7 @@ def test_widened_unet_gives_the_same_mask(tmp_path, monkeypatch):
     noisy = wide_pilot.widen(small, 1.5, noise=0.05)
     assert not np.allclose(noisy.conv2.W.array[16:], wide.conv2.W.array[16:])
     path = str(tmp_path / 'wide.model')
-    chainer.serializers.save_npz(path, noisy)
+    chainer.serializers.save_npz(path, noisy, compression=False)
     monkeypatch.setattr(network, 'UNet', network.UNet)   # undone after the test
     wide_pilot.install(1.5)
     loaded = network.load_unet(path)
