@@ -689,10 +689,11 @@ def build_trainer(args, unet, train, val, comm=None):
 
 def save_uncompressed(path, target):
     """``chainer.serializers.save_npz`` without zlib, which load_npz reads
-    as well. Float weights shrink by only 8 % under it (25.2 to 23.3 MB a
-    model), and compressing a model, a snapshot (with Adam's moments) and
-    ``model_best`` took about 5 s an epoch on the CPU: a tenth of a
-    512-step epoch on a GPU."""
+    as well. zlib shrinks a model from 25.2 to 23.3 MB and a snapshot (with
+    Adam's moments) from 75.5 to 56.7 MB, and compressing a model, a
+    snapshot and ``model_best`` took about 5 s an epoch on a 2-core CPU
+    (``benchmarks/train_speed.py --saving``): a tenth of a 512-step epoch at
+    the H200's 11 steps a second."""
     chainer.serializers.save_npz(path, target, compression=False)
 
 

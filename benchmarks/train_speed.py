@@ -20,8 +20,15 @@ ranks do not oversubscribe the machine).
 mpiexec comes from the ``mpich`` wheel (``pip install -r
 requirements-mpi.txt``); without it the R > 1 rows are skipped with a note.
 
+``--saving`` adds what train.py's writes cost each epoch: a model file
+(``model_N``, ``model_best``) and a snapshot's bulk (the model and Adam's
+two moments) written with ``chainer.serializers.save_npz`` compressed
+(Chainer's default) and stored (what train.py writes), into a temporary
+folder that is removed afterwards.
+
 Usage: python benchmarks/train_speed.py                     (batch 16 and 64, 1 rank)
        python benchmarks/train_speed.py --ranks 1 2
+       python benchmarks/train_speed.py --saving -b 16         (and the cost of saving)
        python benchmarks/train_speed.py -b 4 -i 2 -n 1 2    (a smoke run)
 """
 import argparse
@@ -31,6 +38,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -72,6 +80,8 @@ def build_parser():
     parser.add_argument('--mpiexec', default=None,
                         help='mpiexec to use (default: the one beside this Python, '
                              'else the first on PATH)')
+    parser.add_argument('--saving', action='store_true',
+                        help='also time writing a model and a snapshot, compressed and stored')
     parser.add_argument('--markdown', action='store_true',
                         help='print the machine and table as markdown (docs/BENCHMARKS.md)')
     parser.add_argument('--seed', '-s', type=int, default=0,
@@ -281,7 +291,58 @@ def benchmark(args):
     print('\npatches/s = ranks * batch * iterations / wall seconds of the timed updates '
           '(forward, L1 loss, backward, {}Adam step).'.format(
               'all-reduce of the gradients, ' if any(r['ranks'] > 1 for r in results) else ''))
+    if args.saving:
+        print()
+        print_saving(measure_saving(args.seed), args.markdown)
     return status
+
+
+# --------------------------------------------------------------------------
+# Saving
+
+class _SnapshotBulk:
+    """What dominates a trainer snapshot: the model and its Adam state
+    (two moments per weight), under the names a snapshot gives them."""
+
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def serialize(self, serializer):
+        self.model.serialize(serializer['updater']['model:main'])
+        self.optimizer.serialize(serializer['updater']['optimizer:main'])
+
+
+def measure_saving(seed):
+    """``[(file, compressed s, compressed bytes, stored s, stored bytes)]``
+    for a model and a snapshot's bulk after one Adam step."""
+    model = build_model(seed)
+    optimizer = chainer.optimizers.Adam(alpha=const.LEARNING_RATE)
+    optimizer.setup(model)
+    mix, speech = random_batch(1, const.PATCH_MULTIPLE, seed)
+    optimizer.update(model, mix, speech)        # Adam's moments exist from the first step
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, target in (('model', model.unet), ('snapshot (model + Adam)',
+                                                     _SnapshotBulk(model, optimizer))):
+            row = [name]
+            for compression in (True, False):
+                path = os.path.join(folder, 'saved')
+                started = time.perf_counter()
+                chainer.serializers.save_npz(path, target, compression=compression)
+                row += [time.perf_counter() - started, os.path.getsize(path)]
+            rows.append(row)
+            print('# done: saving {}'.format(name))
+    return rows
+
+
+def print_saving(rows, markdown):
+    header = ['file', 'compressed s', 'compressed MB', 'stored s', 'stored MB']
+    common.print_table(header, [[name, '{:.2f}'.format(zs), '{:.1f}'.format(zb / 1e6),
+                                 '{:.2f}'.format(ss), '{:.1f}'.format(sb / 1e6)]
+                                for name, zs, zb, ss, sb in rows], markdown)
+    print('\nchainer.serializers.save_npz of each, compression on (Chainer\'s default) and '
+          'off (train.py); an epoch writes model_N, a snapshot and, when validation '
+          'improves, model_best.')
 
 
 def patches_per_second(result):
