@@ -60,8 +60,8 @@ def average(args):
     chainer.serializers.NpzDeserializer(arrays).load(unet)
     with util.replacing(args.out) as tmp:
         chainer.serializers.save_npz(tmp, unet)
-    print('averaged {} models{} into {}'.format(
-        len(args.models), '' if args.weights is None else ' (shares {})'.format(
+    print('averaged {} model{}{} into {}'.format(
+        len(args.models), cli.plural(len(args.models)), '' if args.weights is None else ' (shares {})'.format(
             ', '.join('{:g}'.format(w) for w in shares)), args.out))
     return 0
 
