@@ -131,6 +131,9 @@ SEPARATE_BATCH = 1        # patches per forward pass in make_separate.py (fastes
                           # and smallest on CPUs, docs/BENCHMARKS.md)
 BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time
 HARD_MASK_THRESHOLD = 0.5 # upstream ComputeMask's threshold for --hard-mask
+FULL_BAND_SHARE_HZ = (4000.0, 7300.0)  # Hz: make_separate.py --full-band gives the band
+                          # above the 16 kHz separation (which the resamplers' filters
+                          # leave from about 7.3 kHz) the speech's share of this band
 TAIL_PAD = H              # silence after a mixture being separated (Separator, oracles):
                           # its last sample then lies under two frames, not at an edge
 EQUALISE = ('boost', 'off')  # --equalise: each patch's bins raised towards the training

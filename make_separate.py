@@ -29,6 +29,7 @@ from tqdm import tqdm
 import cli
 import const
 import equalising
+import high_band
 import network
 import util
 
@@ -48,6 +49,11 @@ def build_parser():
                         help='GPU id; negative for the CPU (default: %(default)s)')
     parser.add_argument('--sr', nargs='?', const='input', default=None, metavar='HZ',
                         help='write at the input\'s rate (--sr) or at HZ instead of 16 kHz')
+    parser.add_argument('--full-band', action='store_true',
+                        help='write at the input\'s rate (or --sr HZ) and keep the '
+                             'input\'s band above 7.3 kHz, which the 16 kHz separation '
+                             'does not cover: the speech gets its share of 4 to 7.3 kHz '
+                             'of it, frame by frame')
     parser.add_argument('--music-out', default=None, metavar='FILE|DIR',
                         help='also write the residual music here')
     parser.add_argument('--hard-mask', action='store_true',
@@ -125,6 +131,8 @@ def separate_main(args, world=(0, 1), report=None):
     """
     if args.batch <= 0:
         raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
+    if args.full_band and args.sr is None:
+        args.sr = 'input'
     check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
@@ -143,7 +151,8 @@ def separate_main(args, world=(0, 1), report=None):
     settings = [
         ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
         ('output', args.out), ('model', args.model)] + separation_settings(args) + [
-        ('rate', '{} Hz'.format(args.sr) if args.sr else '{} Hz'.format(const.SR)),
+        ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
+         + (', full band' if args.full_band else '')),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
@@ -230,7 +239,8 @@ def run_plan(plan, separator, args, report=None):
         try:
             check_outputs(source, (out, music), args.overwrite)
             seconds += separate_file(source, out, separator, music, args.sr,
-                                     args.subtype, progress=single)
+                                     args.subtype, progress=single,
+                                     full_band=args.full_band)
         except cli.USER_ERRORS as err:
             if single or isinstance(err, util.OutputError):
                 raise               # one file, or the output folder or disk: stop
@@ -344,10 +354,12 @@ def separate_sharded(args, rank, size):
 # One file: read in blocks, separate, write
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
-                  progress=False):
+                  progress=False, full_band=False):
     """Separate one file; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
+    ``full_band``: the band above the 16 kHz separation comes from the
+    input (``high_band.FullBand``) instead of staying empty.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work.
     """
@@ -363,10 +375,12 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
             plan_output(output, rate, n_out, subtype)
     scale = normalisation(peak_magnitude(util.stream_audio(path)))
 
-    sinks = [AudioSink(out_path, rate, n16, n_out, subtype)]
+    # the sinks take 16 kHz estimates, or full-band ones already at the output rate
+    parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
+    sinks = [AudioSink(out_path, rate, n_parts, n_out, subtype, parts_rate)]
     if music_path:
         try:
-            sinks.append(AudioSink(music_path, rate, n16, n_out, subtype))
+            sinks.append(AudioSink(music_path, rate, n_parts, n_out, subtype, parts_rate))
         except BaseException:
             sinks[0].discard()
             raise
@@ -374,10 +388,12 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
                disable=None if progress else True, leave=False)   # None: off unless a TTY
     try:
         parts = separator.stream(util.stream_audio(path), n16, scale)
+        if full_band:
+            parts = full_band_parts(parts, path, info, rate, n16)
         for part in parts:
             for sink, samples in zip(sinks, part):
                 sink.write(samples)
-            bar.update(round(len(part[0]) / const.SR, 1))
+            bar.update(round(len(part[0]) / parts_rate, 1))
         for sink in sinks:             # both outputs complete before either is renamed
             with util.writing(sink.path):
                 sink.finalize()
@@ -389,6 +405,20 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
         for sink in sinks:
             sink.discard()
     return info.frames / info.samplerate
+
+
+def full_band_parts(parts, path, info, rate, n16):
+    """The separator's 16 kHz ``(speech, music)`` ``parts`` of ``path``
+    (``info``: its ``util.audio_info``) as full-band parts at ``rate`` Hz
+    (``high_band.FullBand``); the last part is followed by the estimates'
+    flushed tail."""
+    block_frames = max(1, int(const.BLOCK_SECONDS * info.samplerate))
+    band = high_band.FullBand(util.read_blocks(path, block_frames), info.samplerate,
+                              info.frames, rate, n16)
+    for speech, music in parts:
+        yield band.push(speech, music)
+    empty = np.zeros(0, np.float32)
+    yield band.push(empty, empty, last=True)
 
 
 def plan_output(path, rate, n_out, subtype=None):
@@ -406,19 +436,20 @@ def plan_output(path, rate, n_out, subtype=None):
 
 
 class AudioSink:
-    """Writes a 16 kHz stream to ``path`` at ``rate`` Hz, exactly ``n_out``
-    samples, through a hidden temporary file that ``finalize()`` completes
-    after the last ``write()`` and ``publish()`` renames into place;
-    ``discard()`` removes what is left. Integer formats are scaled down
-    rather than clipped if the estimate peaks beyond full scale. The
-    temporary file is a float wav, RF64 past 4 GiB (``plan_output``)."""
+    """Writes a 16 kHz stream (or one at ``in_rate`` Hz) to ``path`` at
+    ``rate`` Hz, exactly ``n_out`` samples, through a hidden temporary file
+    that ``finalize()`` completes after the last ``write()`` and
+    ``publish()`` renames into place; ``discard()`` removes what is left.
+    Integer formats are scaled down rather than clipped if the estimate
+    peaks beyond full scale. The temporary file is a float wav, RF64 past
+    4 GiB (``plan_output``)."""
 
-    def __init__(self, path, rate, n_in, n_out, subtype=None):
+    def __init__(self, path, rate, n_in, n_out, subtype=None, in_rate=const.SR):
         self.path = path
         self.rate = rate
         self.n_out = n_out
         self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype)
-        self.resampler = util.Resampler(const.SR, rate, n_in)
+        self.resampler = util.Resampler(in_rate, rate, n_in)
         self.resampler.n_out = n_out
         self.tmp = util.temporary_path(path)
         self.peak = 0.0
@@ -630,13 +661,14 @@ class Separator:
             queues = [mixture_queue, plain_queue] + view_queues + trip_queues
             ready = min(sum(map(len, queue)) for queue in queues)
             if ready or last:
-                mixture = _take(mixture_queue, ready)
-                speech = _take(plain_queue, ready)
+                mixture = util.take_samples(mixture_queue, ready)
+                speech = util.take_samples(plain_queue, ready)
                 # speed view + (plain - plain resampled twice): each speed view
                 # with its lost top band filled in from the plain view
                 total = speech.copy()
                 for view_queue, trip_queue in zip(view_queues, trip_queues):
-                    total += _take(view_queue, ready) + speech - _take(trip_queue, ready)
+                    total += (util.take_samples(view_queue, ready) + speech
+                              - util.take_samples(trip_queue, ready))
                 speech = total / (1 + len(views))
                 yield speech, mixture - speech
 
@@ -708,7 +740,8 @@ class _ShiftedViews:
         for one, queue in zip(self.passes, self.queues):
             queue.append(one.push(block, last, scale))
         ready = min(sum(map(len, queue)) for queue in self.queues)
-        return sum(_take(queue, ready) for queue in self.queues) / len(self.queues)
+        return (sum(util.take_samples(queue, ready) for queue in self.queues)
+                / len(self.queues))
 
 
 class _SpeedView:
@@ -764,14 +797,6 @@ class _Fitted:
             out = np.concatenate([out, np.zeros(self.remaining - len(out), np.float32)])
         self.remaining -= len(out)
         return out
-
-
-def _take(queue, count):
-    """The first ``count`` samples queued in ``queue`` (a list of arrays),
-    removed from it (it keeps the rest)."""
-    joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
-    queue[:] = [joined[count:]]
-    return joined[:count]
 
 
 def _with_tail(blocks):

@@ -181,6 +181,14 @@ class Resampler:
         return np.concatenate([tail, np.zeros(max(0, missing), np.float32)])
 
 
+def take_samples(queue, count):
+    """The first ``count`` samples queued in ``queue`` (a list of arrays),
+    removed from it (it keeps the rest)."""
+    joined = np.concatenate(queue) if queue else np.zeros(0, np.float32)
+    queue[:] = [joined[count:]]
+    return joined[:count]
+
+
 def stream_audio(path, sr=const.SR, block_seconds=const.BLOCK_SECONDS):
     """Yield the file as mono float32 blocks at ``sr`` Hz.
 
