@@ -118,11 +118,13 @@ def print_machine(settings=(), markdown=False):
     sys.stdout.flush()
 
 
-def print_table(header, rows, markdown=False):
+def print_table(header, rows, markdown=False, machine=True):
     """``header`` and ``rows`` (lists of strings) as aligned text, or as
-    markdown after ``print_machine``'s list."""
+    markdown after ``print_machine``'s list (unless ``machine`` is False:
+    a second table of the same run)."""
     if markdown:
-        print_machine(markdown=True)
+        if machine:
+            print_machine(markdown=True)
         lines = ['', '| ' + ' | '.join(header) + ' |',
                  '|' + '|'.join(':---' if i == 0 else '---:' for i in range(len(header))) + '|']
         lines += ['| ' + ' | '.join(row) + ' |' for row in rows]

@@ -339,7 +339,7 @@ def print_saving(rows, markdown):
     header = ['file', 'compressed s', 'compressed MB', 'stored s', 'stored MB']
     common.print_table(header, [[name, '{:.2f}'.format(zs), '{:.1f}'.format(zb / 1e6),
                                  '{:.2f}'.format(ss), '{:.1f}'.format(sb / 1e6)]
-                                for name, zs, zb, ss, sb in rows], markdown)
+                                for name, zs, zb, ss, sb in rows], markdown, machine=False)
     print('\nchainer.serializers.save_npz of each, compression on (Chainer\'s default) and '
           'off (train.py); an epoch writes model_N, a snapshot and, when validation '
           'improves, model_best.')
