@@ -131,6 +131,8 @@ SEPARATE_BATCH = 1        # patches per forward pass in make_separate.py (fastes
                           # and smallest on CPUs, docs/BENCHMARKS.md)
 BLOCK_SECONDS = 10.0      # seconds of audio read or written at a time
 HARD_MASK_THRESHOLD = 0.5 # upstream ComputeMask's threshold for --hard-mask
+MAX_CHANNELS = {'MP3': 2, 'FLAC': 8}   # channels a format holds, where libsndfile limits
+                          # them (make_separate.py --keep-channels)
 FULL_BAND_SHARE_HZ = (4000.0, 7300.0)  # Hz: make_separate.py --full-band gives the band
                           # above the 16 kHz separation (which the resamplers' filters
                           # leave from about 7.3 kHz) the speech's share of this band

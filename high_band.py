@@ -30,41 +30,52 @@ class FullBand:
     at ``rate`` Hz of the input's whole band.
 
     ``mixture_blocks``: the input as mono float32 blocks at ``input_rate``
-    (``util.read_blocks``); ``n_input``: its length in samples; ``n16``: the
-    length of the 16 kHz stream the separator was given. ``push`` returns
-    what every stream has made ready; the blocks add up to exactly
-    ``resampled_length(n_input, input_rate, rate)`` samples once ``push``
-    has been called with ``last``.
+    (``util.read_blocks``), or with ``channels`` as ``(samples, channels)``
+    blocks, and so are then the estimates (``channels.ChannelSplit``), which
+    share the gain of their mean; ``n_input``: the input's length in
+    samples; ``n16``: the length of the 16 kHz stream the separator was
+    given. ``push`` returns what every stream has made ready; the blocks
+    add up to exactly ``resampled_length(n_input, input_rate, rate)``
+    samples once ``push`` has been called with ``last``.
     """
 
-    def __init__(self, mixture_blocks, input_rate, n_input, rate, n16):
-        self.rate = rate
+    def __init__(self, mixture_blocks, input_rate, n_input, rate, n16, channels=None):
         self.n_out = util.resampled_length(n_input, input_rate, rate)
         self._mixture_blocks = iter(mixture_blocks)
-        self._mixture_rate = util.Resampler(input_rate, rate, n_input)
+        self._mixture_rate = util.Resampler(input_rate, rate, n_input, channels)
         self._mixture_done = False
-        self._speech_up = util.Resampler(const.SR, rate, n16)
-        self._seen_up = util.Resampler(const.SR, rate, n16)
+        self._speech_up = util.Resampler(const.SR, rate, n16, channels)
+        self._seen_up = util.Resampler(const.SR, rate, n16, channels)
         for resampler in (self._speech_up, self._seen_up):
             resampler.n_out = self.n_out    # a sample off at most: follow the input
         self._share = BandShare(self.n_out, rate)
-        self._queues = {name: [] for name in ('mixture', 'speech', 'seen', 'gain')}
+        sample = () if channels is None else (channels,)
+        self._queues = {name: [np.zeros((0,) + sample, np.float32)]
+                        for name in ('mixture', 'speech', 'seen')}
+        self._queues['gain'] = []
 
     def push(self, speech, music, last=False):
         """``(speech, music)`` at ``rate`` Hz for the next 16 kHz blocks."""
         seen = speech + music
-        self._queues['gain'].append(self._share.push(speech, seen, last))
+        if seen.ndim == 1:
+            self._queues['gain'].append(self._share.push(speech, seen, last))
+        else:                       # channels: the share of their mean
+            self._queues['gain'].append(self._share.push(speech.mean(axis=1),
+                                                         seen.mean(axis=1), last))
         for name, resampler, block in (('speech', self._speech_up, speech),
                                        ('seen', self._seen_up, seen)):
             out = resampler.process(block)
             if last:
                 out = np.concatenate([out, resampler.finish()])
             self._queues[name].append(out)
-        ready = min(queued(self._queues[name]) for name in ('speech', 'seen', 'gain'))
+        ready = min(util.queued_samples(self._queues[name])
+                    for name in ('speech', 'seen', 'gain'))
         self._read_mixture(ready, last)
-        ready = min(ready, queued(self._queues['mixture']))
+        ready = min(ready, util.queued_samples(self._queues['mixture']))
         mixture, speech_up, seen_up, gain = (util.take_samples(self._queues[name], ready)
                                              for name in ('mixture', 'speech', 'seen', 'gain'))
+        if mixture.ndim > 1:
+            gain = gain[:, np.newaxis]
         full = speech_up + gain * (mixture - seen_up)
         return full, mixture - full
 
@@ -72,7 +83,7 @@ class FullBand:
         """Read the input until ``wanted`` samples at ``rate`` are queued
         (all of it when ``last``), a block at a time."""
         queue = self._queues['mixture']
-        while not self._mixture_done and (last or queued(queue) < wanted):
+        while not self._mixture_done and (last or util.queued_samples(queue) < wanted):
             block = next(self._mixture_blocks, None)
             if block is None:
                 queue.append(self._mixture_rate.finish())
@@ -145,7 +156,3 @@ def frame_shares(speech, mixture):
     ratio = np.divide(speech_energy, mixture_energy, out=np.zeros_like(speech_energy),
                       where=mixture_energy > 0)
     return np.sqrt(np.clip(ratio, 0.0, 1.0))
-
-
-def queued(queue):
-    return sum(len(block) for block in queue)

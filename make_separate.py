@@ -26,6 +26,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+import channels as channels_module
 import cli
 import const
 import equalising
@@ -54,6 +55,9 @@ def build_parser():
                              'input\'s band above 7.3 kHz, which the 16 kHz separation '
                              'does not cover: the speech gets its share of 4 to 7.3 kHz '
                              'of it, frame by frame')
+    parser.add_argument('--keep-channels', action='store_true',
+                        help='write as many channels as the input: each channel under the '
+                             'mask the network gives their mean (default: the mean, mono)')
     parser.add_argument('--music-out', default=None, metavar='FILE|DIR',
                         help='also write the residual music here')
     parser.add_argument('--hard-mask', action='store_true',
@@ -153,6 +157,7 @@ def separate_main(args, world=(0, 1), report=None):
         ('output', args.out), ('model', args.model)] + separation_settings(args) + [
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
+        ('channels', 'the input\'s' if args.keep_channels else 'one, their mean'),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
     if size > 1:
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
@@ -240,7 +245,8 @@ def run_plan(plan, separator, args, report=None):
             check_outputs(source, (out, music), args.overwrite)
             seconds += separate_file(source, out, separator, music, args.sr,
                                      args.subtype, progress=single,
-                                     full_band=args.full_band)
+                                     full_band=args.full_band,
+                                     keep_channels=args.keep_channels)
         except cli.USER_ERRORS as err:
             if single or isinstance(err, util.OutputError):
                 raise               # one file, or the output folder or disk: stop
@@ -354,12 +360,14 @@ def separate_sharded(args, rank, size):
 # One file: read in blocks, separate, write
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
-                  progress=False, full_band=False):
+                  progress=False, full_band=False, keep_channels=False):
     """Separate one file; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
     ``full_band``: the band above the 16 kHz separation comes from the
     input (``high_band.FullBand``) instead of staying empty.
+    ``keep_channels``: each of the input's channels separated under the
+    mask of their mean (``channels.ChannelSplit``) instead of the mean.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work.
     """
@@ -367,20 +375,22 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
     if info.frames == 0:
         raise util.AudioError('{}: holds no samples'.format(path))
     rate = output_rate(sr, info.samplerate)
+    channels = info.channels if keep_channels else 1
     n16 = util.resampled_length(info.frames, info.samplerate, const.SR)
     n_out = info.frames if rate == info.samplerate else \
         util.resampled_length(info.frames, info.samplerate, rate)
     for output in (out_path, music_path):
         if output:
-            plan_output(output, rate, n_out, subtype)
+            plan_output(output, rate, n_out, subtype, channels)
     scale = normalisation(peak_magnitude(util.stream_audio(path)))
 
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
-    sinks = [AudioSink(out_path, rate, n_parts, n_out, subtype, parts_rate)]
+    sinks = [AudioSink(out_path, rate, n_parts, n_out, subtype, parts_rate, channels)]
     if music_path:
         try:
-            sinks.append(AudioSink(music_path, rate, n_parts, n_out, subtype, parts_rate))
+            sinks.append(AudioSink(music_path, rate, n_parts, n_out, subtype, parts_rate,
+                                   channels))
         except BaseException:
             sinks[0].discard()
             raise
@@ -388,8 +398,10 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
                disable=None if progress else True, leave=False)   # None: off unless a TTY
     try:
         parts = separator.stream(util.stream_audio(path), n16, scale)
+        if channels > 1:
+            parts = channel_parts(parts, path, n16, channels)
         if full_band:
-            parts = full_band_parts(parts, path, info, rate, n16)
+            parts = full_band_parts(parts, path, info, rate, n16, channels)
         for part in parts:
             for sink, samples in zip(sinks, part):
                 sink.write(samples)
@@ -407,32 +419,50 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
     return info.frames / info.samplerate
 
 
-def full_band_parts(parts, path, info, rate, n16):
+def channel_parts(parts, path, n16, channels):
+    """The separator's 16 kHz ``(speech, music)`` ``parts`` of the mean of
+    ``path``'s ``channels`` as ``(samples, channels)`` parts
+    (``channels.ChannelSplit``), its flushed tail last."""
+    split = channels_module.ChannelSplit(util.stream_audio(path, mix=False), n16, channels)
+    for speech, music in parts:
+        yield split.push(speech, music)
+    empty = np.zeros(0, np.float32)
+    yield split.push(empty, empty, last=True)
+
+
+def full_band_parts(parts, path, info, rate, n16, channels=1):
     """The separator's 16 kHz ``(speech, music)`` ``parts`` of ``path``
-    (``info``: its ``util.audio_info``) as full-band parts at ``rate`` Hz
+    (``info``: its ``util.audio_info``; ``(samples, channels)`` parts when
+    ``channels`` > 1) as full-band parts at ``rate`` Hz
     (``high_band.FullBand``); the last part is followed by the estimates'
     flushed tail."""
     block_frames = max(1, int(const.BLOCK_SECONDS * info.samplerate))
-    band = high_band.FullBand(util.read_blocks(path, block_frames), info.samplerate,
-                              info.frames, rate, n16)
+    kept = channels if channels > 1 else None
+    band = high_band.FullBand(util.read_blocks(path, block_frames, mix=kept is None),
+                              info.samplerate, info.frames, rate, n16, kept)
     for speech, music in parts:
         yield band.push(speech, music)
-    empty = np.zeros(0, np.float32)
+    empty = np.zeros((0,) + (() if kept is None else (kept,)), np.float32)
     yield band.push(empty, empty, last=True)
 
 
-def plan_output(path, rate, n_out, subtype=None):
-    """``(format, subtype, container)`` of an output of ``n_out`` samples at
-    ``rate`` Hz, checked before any work: the subtype must suit the format,
-    the format must hold the rate, and the container (RF64 for a wav past
-    4 GiB, ``util.container_for``) the length. Raises ``cli.UserError`` or
-    ``util.AudioError`` naming the problem."""
+def plan_output(path, rate, n_out, subtype=None, channels=1):
+    """``(format, subtype, container)`` of an output of ``n_out`` samples of
+    ``channels`` at ``rate`` Hz, checked before any work: the subtype must
+    suit the format, the format must hold the rate and the channels, and
+    the container (RF64 for a wav past 4 GiB, ``util.container_for``) the
+    length. Raises ``cli.UserError`` or ``util.AudioError`` naming the
+    problem."""
     fmt = util.output_format(path)
     subtype = subtype or util.default_subtype(fmt)
     if not sf.check_format(fmt, subtype):
         raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
     util.check_output_rate(path, fmt, subtype, rate)
-    return fmt, subtype, util.container_for(path, fmt, subtype, n_out)
+    most = const.MAX_CHANNELS.get(fmt)
+    if most is not None and channels > most:
+        raise util.AudioError('{}: {} files hold at most {} channels, not {}; write .wav '
+                              'or drop --keep-channels'.format(path, fmt, most, channels))
+    return fmt, subtype, util.container_for(path, fmt, subtype, n_out * channels)
 
 
 class AudioSink:
@@ -444,19 +474,22 @@ class AudioSink:
     peaks beyond full scale. The temporary file is a float wav, RF64 past
     4 GiB (``plan_output``)."""
 
-    def __init__(self, path, rate, n_in, n_out, subtype=None, in_rate=const.SR):
+    def __init__(self, path, rate, n_in, n_out, subtype=None, in_rate=const.SR, channels=1):
         self.path = path
         self.rate = rate
         self.n_out = n_out
-        self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype)
-        self.resampler = util.Resampler(in_rate, rate, n_in)
+        self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype,
+                                                                channels)
+        self.resampler = util.Resampler(in_rate, rate, n_in,
+                                        channels if channels > 1 else None)
         self.resampler.n_out = n_out
         self.tmp = util.temporary_path(path)
         self.peak = 0.0
         self.ready = None           # the finished temporary file, once finalize() ran
         with util.writing(path):
             self._file = util.open_for_writing(
-                self.tmp, rate, 'FLOAT', util.container_for(path, 'WAV', 'FLOAT', n_out))
+                self.tmp, rate, 'FLOAT',
+                util.container_for(path, 'WAV', 'FLOAT', n_out * channels), channels)
 
     def write(self, samples):
         self._store(self.resampler.process(samples))
@@ -487,7 +520,7 @@ class AudioSink:
         try:
             with sf.SoundFile(self.tmp) as source, \
                     util.open_for_writing(final_tmp, self.rate, self.subtype,
-                                          self.container) as target:
+                                          self.container, source.channels) as target:
                 for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):
                     util.write_samples(target, block * gain)
         except BaseException:

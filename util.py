@@ -111,10 +111,11 @@ def _as_os_error(err, handle=None):
     return OSError(None, reason) if reason else err
 
 
-def read_blocks(path, block_frames):
+def read_blocks(path, block_frames, mix=True):
     """Yield the file's samples as mono float32 blocks at the file's own rate.
 
-    Channels are averaged. Each block holds ``block_frames`` samples (the
+    Channels are averaged, or with ``mix=False`` kept: blocks of shape
+    ``(samples, channels)``. Each block holds ``block_frames`` samples (the
     last one fewer). Raises ``AudioError`` if the file holds NaN or Inf, or
     samples beyond ``const.MAX_SAMPLE_LEVEL`` times full scale, or if
     decoding fails part-way (a truncated file).
@@ -125,8 +126,7 @@ def read_blocks(path, block_frames):
                 block = source.read(block_frames, dtype='float32', always_2d=True)
                 if len(block) == 0:
                     return
-                mono = block.mean(axis=1, dtype=np.float32)
-                if not np.all(np.isfinite(mono)):
+                if not np.all(np.isfinite(block)):
                     raise AudioError('{}: contains NaN or Inf samples; '
                                      'repair or re-export it'.format(path))
                 peak = float(np.max(np.abs(block)))
@@ -134,7 +134,7 @@ def read_blocks(path, block_frames):
                     raise AudioError('{}: samples reach {:.3g}, over {:.0e} times full '
                                      'scale (a damaged file?); repair or re-export '
                                      'it'.format(path, peak, const.MAX_SAMPLE_LEVEL))
-                yield mono
+                yield block.mean(axis=1, dtype=np.float32) if mix else block
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError('{}: decoding failed ({})'.format(
             path, _short_reason(err))) from None
@@ -158,15 +158,18 @@ class Resampler:
     samples given, whatever the filter's delay.
     """
 
-    def __init__(self, sr_in, sr_out, n_in):
+    def __init__(self, sr_in, sr_out, n_in, channels=None):
         self.n_out = resampled_length(n_in, sr_in, sr_out)
+        self._shape = () if channels is None else (channels,)   # of a sample
         self._stream = None
         if sr_in != sr_out:
-            self._stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype='float32',
+            self._stream = soxr.ResampleStream(sr_in, sr_out, channels or 1, dtype='float32',
                                                quality='HQ')
         self._emitted = 0
 
     def process(self, block, last=False):
+        """What is ready of ``block``: ``(samples,)``, or ``(samples,
+        channels)`` for a resampler made with ``channels``."""
         if self._stream is not None:
             block = self._stream.resample_chunk(
                 np.ascontiguousarray(block, dtype=np.float32), last=last)
@@ -175,10 +178,15 @@ class Resampler:
         return block
 
     def finish(self):
-        tail = self.process(np.zeros(0, np.float32), last=True)
+        tail = self.process(np.zeros((0,) + self._shape, np.float32), last=True)
         missing = self.n_out - self._emitted
         self._emitted += max(0, missing)
-        return np.concatenate([tail, np.zeros(max(0, missing), np.float32)])
+        return np.concatenate([tail, np.zeros((max(0, missing),) + self._shape, np.float32)])
+
+
+def queued_samples(queue):
+    """How many samples ``queue`` (a list of arrays) holds."""
+    return sum(len(block) for block in queue)
 
 
 def take_samples(queue, count):
@@ -189,16 +197,18 @@ def take_samples(queue, count):
     return joined[:count]
 
 
-def stream_audio(path, sr=const.SR, block_seconds=const.BLOCK_SECONDS):
-    """Yield the file as mono float32 blocks at ``sr`` Hz.
+def stream_audio(path, sr=const.SR, block_seconds=const.BLOCK_SECONDS, mix=True):
+    """Yield the file as mono float32 blocks at ``sr`` Hz (with ``mix=False``
+    its channels kept: ``(samples, channels)``).
 
     The blocks add up to exactly ``resampled_length(frames, file_rate, sr)``
     samples; about ``block_seconds`` of audio is held at a time.
     """
     info = audio_info(path)
-    resampler = Resampler(info.samplerate, sr, info.frames)
+    resampler = Resampler(info.samplerate, sr, info.frames,
+                          None if mix else info.channels)
     block_frames = max(1, int(block_seconds * info.samplerate))
-    for block in read_blocks(path, block_frames):
+    for block in read_blocks(path, block_frames, mix):
         out = resampler.process(block)
         if len(out):
             yield out
@@ -268,7 +278,8 @@ _SAMPLE_BYTES = {'PCM_S8': 1, 'PCM_U8': 1, 'ULAW': 1, 'ALAW': 1, 'PCM_16': 2,
 
 
 def container_for(path, fmt, subtype, frames):
-    """The libsndfile format that holds ``frames`` mono samples of
+    """The libsndfile format that holds ``frames`` samples (frames times
+    channels) of
     ``subtype`` written as ``fmt``: ``fmt`` itself, or ``'RF64'`` for a wav
     whose samples pass the 4 GiB that its 32-bit sizes count (libsndfile
     would wrap the length and the file would read back short). Raises
@@ -302,11 +313,12 @@ def write_samples(handle, samples):
         raise _as_os_error(err, handle) from None
 
 
-def open_for_writing(path, rate, subtype, fmt):
-    """A mono ``soundfile.SoundFile`` open for writing, with the same bytes
-    for the same samples (no timestamped PEAK chunk)."""
+def open_for_writing(path, rate, subtype, fmt, channels=1):
+    """A ``soundfile.SoundFile`` of ``channels`` (mono by default) open for
+    writing, with the same bytes for the same samples (no timestamped PEAK
+    chunk)."""
     try:
-        handle = sf.SoundFile(path, 'w', rate, 1, subtype, format=fmt)
+        handle = sf.SoundFile(path, 'w', rate, channels, subtype, format=fmt)
     except sf.LibsndfileError as err:
         raise _as_os_error(err) from None
     sf._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
