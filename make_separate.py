@@ -692,7 +692,7 @@ class Separator:
             for trip, queue in zip(trips, trip_queues):
                 queue.append(trip.push(speech, last))
             queues = [mixture_queue, plain_queue] + view_queues + trip_queues
-            ready = min(sum(map(len, queue)) for queue in queues)
+            ready = min(util.queued_samples(queue) for queue in queues)
             if ready or last:
                 mixture = util.take_samples(mixture_queue, ready)
                 speech = util.take_samples(plain_queue, ready)
@@ -772,7 +772,7 @@ class _ShiftedViews:
     def push(self, block, last, scale):
         for one, queue in zip(self.passes, self.queues):
             queue.append(one.push(block, last, scale))
-        ready = min(sum(map(len, queue)) for queue in self.queues)
+        ready = min(util.queued_samples(queue) for queue in self.queues)
         return (sum(util.take_samples(queue, ready) for queue in self.queues)
                 / len(self.queues))
 
