@@ -69,8 +69,13 @@ def build_parser():
     parser.add_argument('--subtype', default=None,
                         help='sample format, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT '
                              'for wav, the format\'s usual one otherwise)')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace existing output files')
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument('--overwrite', action='store_true',
+                          help='replace existing output files')
+    existing.add_argument('--skip-existing', action='store_true',
+                          help='leave alone the inputs whose outputs (speech, and music with '
+                               '--music-out) all exist, so that a folder run that was '
+                               'stopped picks up where it left off')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -147,7 +152,10 @@ def separate_main(args, world=(0, 1), report=None):
     cli.remove_stale_temporaries(path for _, out, music in plan for path in (out, music) if path)
     files = len(plan)
     rank, size = world
-    plan = plan[rank::size]
+    plan = plan[rank::size]     # shared out before skipping: each file has one owner
+    skipped = 0
+    if args.skip_existing:
+        plan, skipped = skip_separated(plan)
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
                                level=args.level, speeds=args.speeds,
@@ -158,12 +166,29 @@ def separate_main(args, world=(0, 1), report=None):
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
         ('channels', 'the input\'s' if args.keep_channels else 'one, their mean'),
-        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU')]
+        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
+        ('existing outputs', 'replaced' if args.overwrite else
+         'kept, their inputs skipped' if args.skip_existing else 'refused')]
     if size > 1:
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
     if rank == 0:
         cli.print_settings(settings)
-    return run_plan(plan, separator, args, report)
+    return run_plan(plan, separator, args, report, skipped)
+
+
+def skip_separated(plan):
+    """``(plan, skipped)``: the planned files whose outputs do not all
+    exist yet, and how many were left out because they do."""
+    todo = [item for item in plan if not separated(*item)]
+    return todo, len(plan) - len(todo)
+
+
+def separated(source, *outputs):
+    """Whether every output of ``source`` is a file, none of them the input
+    itself (that stays an error)."""
+    outputs = [path for path in outputs if path]
+    return all(os.path.isfile(path) and not os.path.samefile(path, source)
+               for path in outputs)
 
 
 def plan_outputs(args):
@@ -231,18 +256,19 @@ def output_rate(sr_option, input_rate):
     return rate
 
 
-def run_plan(plan, separator, args, report=None):
+def run_plan(plan, separator, args, report=None, skipped=0):
     """Separate every planned file; a failure is reported and skipped.
 
-    With a ``report`` dict (one rank's share under mpiexec) the counts go
-    there for rank 0 to sum up, instead of being printed.
+    ``skipped``: files left out by --skip-existing, for the summary. With a
+    ``report`` dict (one rank's share under mpiexec) the counts go there
+    for rank 0 to sum up, instead of being printed.
     """
     failures, seconds, started = [], 0.0, time.time()
     single = len(plan) == 1 and report is None
     for source, out, music in tqdm(plan, desc='separating', unit='file',
                                    disable=True if single else None):
         try:
-            check_outputs(source, (out, music), args.overwrite)
+            check_outputs(source, (out, music), args.overwrite, args.skip_existing)
             seconds += separate_file(source, out, separator, music, args.sr,
                                      args.subtype, progress=single,
                                      full_band=args.full_band,
@@ -254,35 +280,53 @@ def run_plan(plan, separator, args, report=None):
             failures.append(str(err))
     elapsed = time.time() - started
     if report is not None:
-        report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed)
+        report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
+                      skipped=skipped)
         return cli.EXIT_ERROR if failures else 0
-    return print_summary(len(plan), failures, seconds, elapsed, args.out)
+    return print_summary(len(plan), failures, seconds, elapsed, args.out, skipped)
 
 
-def check_outputs(source, outputs, overwrite):
+def check_outputs(source, outputs, overwrite, skip_existing=False):
     """Refuse to write over the input, or over an existing file without
     --overwrite; make the output folders. A folder that cannot be made or
-    written to raises ``util.OutputError``, which stops a folder run."""
+    written to raises ``util.OutputError``, which stops a folder run.
+
+    ``skip_existing``: the files whose outputs all exist are already out of
+    the plan, so one that exists here has a partner that does not (a run
+    stopped between the two, or --music-out added since).
+    """
+    outputs = [path for path in outputs if path]
     for out in outputs:
-        if out is None:
-            continue
         if os.path.exists(out) and os.path.samefile(out, source):
             raise cli.UserError('{}: the output is the input file; choose another -o'.format(out))
+    present = [path for path in outputs if os.path.exists(path)]
+    if skip_existing and present and len(present) < len(outputs):
+        missing = [path for path in outputs if path not in present]
+        raise cli.UserError('{}: {} exists but {} does not; use --overwrite to separate it '
+                            'again'.format(source, present[0], missing[0]))
+    for out in outputs:
         util.output_format(out)
         cli.prepare_output(out, overwrite)
 
 
-def print_summary(files, failures, seconds, elapsed, out):
+def print_summary(files, failures, seconds, elapsed, out, skipped=0):
     """The closing lines: files done, speed, and each failure; the exit status.
 
-    ``seconds``: audio separated (summed over processes); ``elapsed``: wall
-    time (the slowest process). The real-time factor ``elapsed / seconds``
-    is left out when no audio was separated.
+    ``files``: files planned, not counting the ``skipped`` ones whose
+    outputs existed (--skip-existing). ``seconds``: audio separated (summed
+    over processes); ``elapsed``: wall time (the slowest process). The
+    real-time factor ``elapsed / seconds`` is left out when no audio was
+    separated.
     """
+    if skipped and not files:
+        print('nothing to separate: the outputs of all {} file{} exist in {} '
+              '(--skip-existing)'.format(skipped, cli.plural(skipped), out))
+        return 0
     done = files - len(failures)
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
-    print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}'.format(
-        done, files, cli.plural(files), seconds, elapsed, speed, out))
+    also = '; skipped {} whose outputs exist'.format(skipped) if skipped else ''
+    print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}{}'.format(
+        done, files, cli.plural(files), seconds, elapsed, speed, out, also))
     return cli.print_failures(failures)
 
 
@@ -349,7 +393,7 @@ def separate_sharded(args, rank, size):
         if done:
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
-                          args.out)
+                          args.out, sum(r['skipped'] for r in done))
         if len(done) < len(reports):
             print('{} of {} processes stopped before separating their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)

@@ -255,6 +255,26 @@ def test_a_folder_on_two_ranks_equals_one_process(tmp_path, model_path):
 
 
 @needs_mpiexec
+def test_skip_existing_on_two_ranks_separates_each_missing_file_once(tmp_path, model_path):
+    """The plan is shared out before the existing outputs are left out, so
+    a file one rank finishes early is never dropped by another."""
+    source = mixtures(str(tmp_path / 'mix'))
+    out = tmp_path / 'out'
+    for name in ('mix1.wav', 'mix2.wav'):
+        write(str(out / name), tone(0.25))
+    status, stdout, stderr = launch(
+        mpiexec(2) + script('make_separate.py') + [
+            '-i', source, '-o', str(out), '-m', model_path, '--skip-existing'],
+        tmp_path)
+    assert status == 0, stdout + stderr
+    assert stdout.count('separated 3 of 3 files') == 1
+    assert 'skipped 2 whose outputs exist' in stdout
+    assert sorted(os.listdir(str(out))) == ['mix{}.wav'.format(k) for k in range(5)]
+    assert [sf.info(str(out / 'mix{}.wav'.format(k))).frames for k in range(5)] == \
+        [16000, 4000, 4000, 20800, 22400]
+
+
+@needs_mpiexec
 def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_path):
     source = mixtures(str(tmp_path / 'mix'), count=3)
     (tmp_path / 'mix' / 'mix0b.wav').write_text('not audio')   # second in the plan: rank 1

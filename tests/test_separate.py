@@ -243,6 +243,47 @@ def test_existing_output_needs_overwrite(tmp_path, model_path, capsys):
     assert sf.info(out).frames == 16000
 
 
+def test_skip_existing_picks_up_a_stopped_folder_run(tmp_path, model_path, capsys):
+    source = tmp_path / 'mixdown'
+    for k, name in enumerate(('a.wav', 'b.wav', 'c.wav')):
+        write(source / name, tone(1.0, freq=300 + 100 * k))
+    out = tmp_path / 'separate'
+    write(out / 'a.wav', tone(0.25))                  # left by the stopped run: kept
+    args = ['-i', str(source), '-o', str(out), '-m', model_path]
+    assert separate(*args) == 1                        # a.wav exists: refused without the option
+    assert 'use --overwrite' in capsys.readouterr().err
+    os.remove(str(out / 'b.wav'))
+    assert separate(*args, '--skip-existing') == 0
+    printed = capsys.readouterr().out
+    assert 'separated 1 of 1 file' in printed and 'skipped 2 whose outputs exist' in printed
+    assert sf.info(str(out / 'a.wav')).frames == 4000
+    assert sf.info(str(out / 'b.wav')).frames == sf.info(str(out / 'c.wav')).frames == 16000
+    assert separate(*args, '--skip-existing') == 0
+    assert 'nothing to separate: the outputs of all 3 files exist' in capsys.readouterr().out
+
+
+def test_skip_existing_needs_both_outputs(tmp_path, model_path, capsys):
+    """A speech file without its music (--music-out added since) is not done,
+    and is not written over either."""
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    speech, music = write(tmp_path / 'speech.wav', tone(0.5)), str(tmp_path / 'music.wav')
+    status = separate('-i', source, '-o', speech, '--music-out', music, '-m', model_path,
+                      '--skip-existing')
+    err = capsys.readouterr().err
+    assert status == 1 and len(err.strip().splitlines()) == 1
+    assert 'in.wav' in err and 'music.wav does not' in err and '--overwrite' in err
+    assert sf.info(speech).frames == 8000 and not os.path.exists(music)
+
+
+def test_skip_existing_still_refuses_the_input_as_output(tmp_path, model_path, capsys):
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    assert separate('-i', source, '-o', source, '-m', model_path, '--skip-existing') == 1
+    assert 'the output is the input file' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        separate('-i', source, '-o', str(tmp_path / 'o.wav'), '--skip-existing', '--overwrite')
+    assert 'not allowed with' in capsys.readouterr().err
+
+
 def test_gpu_without_cupy_is_one_clear_line(tmp_path, model_path, capsys):
     source = write(tmp_path / 'in.wav', tone(1.0))
     status = separate('-i', source, '-o', str(tmp_path / 'o.wav'), '-m', model_path, '-g', '0')
