@@ -1,14 +1,15 @@
-"""Make the README's samples and docs/example.png from validation mixtures.
+"""Make the README's samples (and, asked, a spectrogram figure) from held-out mixtures.
 
 Takes mixtures written by ``make_dataset.py --refs`` (speakers and music
 held out of training), cuts from each the ``--seconds`` where the speech is
 loudest, writes the cut mixture to ``mixdown/sampleK.wav`` (16-bit wav), separates it
 with the model into ``separate/sampleK.wav`` (tracked; ``make`` writes the same
-separation to ignored ``separate/out/``), and draws the
+separation to ignored ``separate/out/``), and with ``--figure PNG`` draws the
 first sample's mixture, estimated speech and reference speech spectrograms
-one above the other into ``docs/example.png``.
+one above the other into that file.
 
 Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.model]
+                                       [--figure build/example.png]
 """
 import argparse
 import os
@@ -29,7 +30,8 @@ def build_parser():
     parser.add_argument('--seconds', type=float, default=10.0, help='length of each sample')
     parser.add_argument('--mixdown', default=const.PATH_MIXDOWN)
     parser.add_argument('--separate', default=const.PATH_SEPARATE)
-    parser.add_argument('--figure', default='docs/example.png')
+    parser.add_argument('--figure', default=None, metavar='PNG',
+                        help='also draw the first sample\'s spectrograms into this file')
     return parser
 
 
@@ -88,10 +90,10 @@ def main(argv=None):
             os.remove(out_path)
         make_separate.separate_file(mix_path, out_path, separator)
         print('wrote', mix_path, 'and', out_path)
-        if k == 0:
+        if k == 0 and args.figure:
             estimate = util.load_audio(out_path)
             plot(args.figure, source, [('mixture', mixture),
-                                     ('estimated speech (unet.model)', estimate),
+                                     ('estimated speech ({})'.format(os.path.basename(args.model)), estimate),
                                      ('reference speech', speech)])
             print('wrote', args.figure)
 
