@@ -1,6 +1,7 @@
 """Separate the speech from music in a file or in every file of a folder.
 
-The input (any rate, channels and libsndfile format) is read in blocks,
+The input (any rate, channels and libsndfile format; m4a, mp4, mkv... decoded
+by ffmpeg first, decoding.py) is read in blocks,
 resampled to 16 kHz mono and turned into an STFT; the U-Net's mask is
 computed in overlapping patches of ``PATCH_LENGTH`` frames, cross-faded, and
 applied to the mixture's STFT; the inverse STFT is written block by block.
@@ -29,12 +30,15 @@ from tqdm import tqdm
 import channels as channels_module
 import cli
 import const
+import decoding
 import equalising
 import high_band
 import network
 import util
 
 PROG = 'make_separate.py'
+# What a folder run takes: libsndfile's formats, and ffmpeg's (decoding.py)
+INPUT_EXTENSIONS = const.AUDIO_EXTENSIONS + const.DECODED_EXTENSIONS
 
 
 def build_parser():
@@ -214,10 +218,10 @@ def plan_folder(args):
     if os.path.realpath(args.input) in map(os.path.realpath, outputs):
         raise cli.UserError('-o {}: the output folder is the input folder; outputs would '
                             'replace the mixtures'.format(args.out))
-    inputs = util.find_mixtures(args.input, outputs)
+    inputs = util.find_mixtures(args.input, outputs, INPUT_EXTENSIONS)
     if not inputs:
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
-            args.input, ', '.join(const.AUDIO_EXTENSIONS)))
+            args.input, ', '.join(INPUT_EXTENSIONS)))
     plan, sources = [], {}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
     for path, relative in zip(inputs, stems):
@@ -236,7 +240,10 @@ def plan_folder(args):
 
 
 def has_audio_extension(path):
-    return os.path.splitext(path)[1].lower() in const.AUDIO_EXTENSIONS
+    """Whether ``path`` names an audio file rather than a folder (an
+    extension ffmpeg reads but libsndfile cannot write, ``-o speech.m4a``,
+    is then refused as a format, not taken for a folder)."""
+    return os.path.splitext(path)[1].lower() in INPUT_EXTENSIONS
 
 
 def output_rate(sr_option, input_rate):
@@ -405,7 +412,19 @@ def separate_sharded(args, rank, size):
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False):
-    """Separate one file; returns its duration in seconds.
+    """Separate one file (``separate_readable``); returns its duration in
+    seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
+    decoded by ffmpeg into a temporary wav beside ``out_path``
+    (``decoding.readable``)."""
+    with decoding.readable(path, out_path) as source:
+        return separate_readable(source, out_path, separator, music_path, sr, subtype,
+                                 progress, full_band, keep_channels,
+                                 name=os.path.basename(path))
+
+
+def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
+                      progress=False, full_band=False, keep_channels=False, name=None):
+    """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
     ``full_band``: the band above the 16 kHz separation comes from the
@@ -413,7 +432,8 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
     ``keep_channels``: each of the input's channels separated under the
     mask of their mean (``channels.ChannelSplit``) instead of the mean.
     Outputs are renamed into place only when complete; one the format
-    cannot hold (rate, length) is refused before any work.
+    cannot hold (rate, length) is refused before any work. ``name``: the
+    progress bar's label (default: the file's name).
     """
     info = util.audio_info(path)
     if info.frames == 0:
@@ -438,7 +458,7 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
         except BaseException:
             sinks[0].discard()
             raise
-    bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=os.path.basename(path),
+    bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=name or os.path.basename(path),
                disable=None if progress else True, leave=False)   # None: off unless a TTY
     try:
         parts = separator.stream(util.stream_audio(path), n16, scale)

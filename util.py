@@ -245,7 +245,7 @@ def output_format(path):
     if ext == 'AIF':
         ext = 'AIFF'
     if ext not in formats:
-        raise AudioError('{}: cannot write ".{}" files; use .wav, .flac or .ogg'.format(
+        raise AudioError('{}: cannot write ".{}" files; use .wav, .flac, .ogg or .mp3'.format(
             path, ext.lower()))
     return ext
 
@@ -441,17 +441,19 @@ def save_npz(path, **arrays):
             np.savez(handle, **arrays)
 
 
-def find_mixtures(folder, exclude=()):
-    """``find_audio(folder)`` less references (``NAME.speech.wav``,
-    ``NAME.music.wav``) and the files inside the folders ``exclude``."""
+def find_mixtures(folder, exclude=(), extensions=const.AUDIO_EXTENSIONS):
+    """``find_audio(folder, extensions)`` less references
+    (``NAME.speech.wav``, ``NAME.music.wav``) and the files inside the
+    folders ``exclude``."""
     skip = [os.path.realpath(d) for d in exclude]
-    return [p for p in find_audio(folder)
+    return [p for p in find_audio(folder, extensions)
             if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
             and not stem(p).endswith(const.REFERENCE_TAGS)]
 
 
-def find_audio(folder):
-    """Audio files below ``folder`` (recursive), sorted by relative path.
+def find_audio(folder, extensions=const.AUDIO_EXTENSIONS):
+    """Audio files below ``folder`` (recursive), sorted by relative path:
+    those whose extension, in any case, is one of ``extensions``.
 
     A FIFO, socket or device named like audio is skipped with a warning on
     stderr (reading one would wait forever)."""
@@ -461,7 +463,7 @@ def find_audio(folder):
         for name in sorted(files):
             if name.startswith('.'):
                 continue
-            if os.path.splitext(name)[1].lower() in const.AUDIO_EXTENSIONS:
+            if os.path.splitext(name)[1].lower() in extensions:
                 path = os.path.join(root, name)
                 try:
                     regular = stat.S_ISREG(os.stat(path).st_mode)

@@ -20,6 +20,11 @@ runs in a fresh process. The table gives, per run:
 - ``peak RSS MB``: the process's own high-water mark of resident memory
   (``ru_maxrss`` from ``wait4`` on that one child).
 
+``--encode m4a`` (or another extension ffmpeg writes) passes the mixture
+as that file instead, AAC for m4a and mp4, so the runs include ffmpeg
+decoding it (decoding.py); its peak RSS is then the larger of
+make_separate.py's and ffmpeg's.
+
 ``--profile [SECONDS]`` instead runs the separation in this process on one
 mixture (600 s by default) with timers around each stage: reading and
 resampling, STFT, the U-Net, patching and cross-fading of the masks, mask
@@ -56,6 +61,7 @@ import compat  # noqa: E402,F401
 import chainer  # noqa: E402
 import cli  # noqa: E402
 import const  # noqa: E402
+import decoding  # noqa: E402
 import network  # noqa: E402
 
 PROG = 'separate_speed.py'
@@ -87,6 +93,9 @@ def build_parser():
                         help='channels of the synthetic input (default: %(default)s)')
     parser.add_argument('--subtype', default='PCM_16',
                         help='sample format of the synthetic input (default: %(default)s)')
+    parser.add_argument('--encode', default=None, metavar='EXT',
+                        help='pass the mixture encoded by ffmpeg as this type, e.g. m4a '
+                             '(AAC), to time decoding it (default: the wav itself)')
     parser.add_argument('--repeat', '-r', type=int, default=1,
                         help='runs per cell; the fastest is reported (default: %(default)s)')
     parser.add_argument('--profile', '-p', type=float, nargs='?', const=PROFILE_SECONDS,
@@ -150,6 +159,11 @@ def check_args(args):
             args.subtype)
     if args.workdir and not os.path.isdir(args.workdir):
         return '--workdir {}: no such folder'.format(args.workdir)
+    if args.encode and '.' + args.encode.lower() not in const.DECODED_EXTENSIONS:
+        return '--encode {}: not one of {}'.format(args.encode, ' '.join(
+            e[1:] for e in const.DECODED_EXTENSIONS))
+    if args.encode and decoding.ffmpeg_executable() is None:
+        return '--encode {}: no ffmpeg ({})'.format(args.encode, decoding.INSTALL_HINT)
     return None
 
 
@@ -160,7 +174,8 @@ def print_settings(args, lengths, model_note, workdir):
         ('lengths', ', '.join(common.describe_seconds(s) for s in lengths)),
         ('batches', ' '.join(map(str, args.batches))),
         ('input', 'synthetic, {} Hz, {} channel{}, {}'.format(
-            args.sr, args.channels, cli.plural(args.channels), args.subtype)),
+            args.sr, args.channels, cli.plural(args.channels), args.subtype)
+         + (', passed as {} (ffmpeg)'.format(args.encode) if args.encode else '')),
         ('model', model_note),
         ('repeat', args.repeat),
         ('workdir', workdir)]
@@ -234,7 +249,23 @@ def make_input(args, seconds, workdir):
     print('# input {}: {:.1f} MB, written in {:.1f} s'.format(
         common.describe_seconds(seconds), os.path.getsize(path) / 1e6,
         time.perf_counter() - started))
+    if args.encode:
+        path = encode(path, args.encode.lower())
     sys.stdout.flush()
+    return path
+
+
+def encode(wav_path, extension):
+    """``wav_path`` encoded by ffmpeg into ``.extension`` beside it (AAC
+    where the container takes it), the wav removed; the new path."""
+    path = os.path.splitext(wav_path)[0] + '.' + extension
+    codec = ['-c:a', 'aac', '-b:a', '160k'] if extension in ('m4a', 'mp4', 'mov', 'aac') else []
+    started = time.perf_counter()
+    subprocess.run([decoding.ffmpeg_executable(), '-v', 'error', '-y', '-i', wav_path,
+                    *codec, path], check=True)
+    os.remove(wav_path)
+    print('# encoded as {}: {:.1f} MB in {:.1f} s'.format(
+        os.path.basename(path), os.path.getsize(path) / 1e6, time.perf_counter() - started))
     return path
 
 

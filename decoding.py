@@ -1,0 +1,119 @@
+"""Inputs libsndfile cannot read, decoded by ffmpeg: the audio of m4a, mp4,
+mkv, webm, mov, aac, wma... files (``const.DECODED_EXTENSIONS``).
+
+The first audio stream is decoded once, at its own rate and channels, into
+a 32-bit float wav (RF64 past 4 GiB) beside the output, under a hidden
+temporary name (``util.temporary_path``). Every pass of the separation then
+reads that file as it reads any wav, so lengths are exact and memory stays
+flat; the file is removed when the input is done, or by the next run
+writing to that folder if this one was killed. Its size is 4 bytes per
+sample and channel: 1.4 GB for an hour of 48 kHz stereo.
+
+The ffmpeg is the one ``imageio-ffmpeg`` ships (``requirements.txt``), or
+``$IMAGEIO_FFMPEG_EXE``, or an ``ffmpeg`` on PATH.
+"""
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+
+import soundfile as sf
+
+import const
+import util
+
+INSTALL_HINT = 'pip install imageio-ffmpeg, or put ffmpeg on PATH'
+
+
+def needs_decoding(path):
+    """Whether ``path`` names a file of ``const.DECODED_EXTENSIONS`` that
+    libsndfile cannot read itself (an Ogg Opus ``.opus`` it can)."""
+    if os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS:
+        return False
+    if not os.path.isfile(path):
+        return False            # missing, a folder, a FIFO: util.audio_info says so
+    try:
+        sf.info(path)
+    except (RuntimeError, sf.LibsndfileError):
+        return True
+    return False
+
+
+def ffmpeg_executable():
+    """Path of the ffmpeg to decode with, or None if there is none."""
+    try:
+        import imageio_ffmpeg
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return shutil.which('ffmpeg')
+
+
+@contextlib.contextmanager
+def readable(path, beside):
+    """Yield a path libsndfile reads holding ``path``'s audio: ``path``
+    itself, or the audio ffmpeg decoded from it into a temporary wav in the
+    folder of ``beside`` (an output path), removed on leaving.
+
+    ``util.AudioError`` raised inside names ``path``, not the temporary file.
+    """
+    if not needs_decoding(path):
+        yield path
+        return
+    decoded = util.temporary_path(beside + '.decoded.wav')
+    try:
+        decode(path, decoded)
+        try:
+            yield decoded
+        except util.AudioError as err:
+            raise type(err)(str(err).replace(decoded, path)) from None
+    finally:
+        if os.path.lexists(decoded):
+            os.remove(decoded)
+
+
+def decode(path, wav_path):
+    """Decode the first audio stream of ``path`` into ``wav_path``
+    (float32 wav at the stream's rate and channels).
+
+    Raises ``util.AudioError`` naming ``path`` when there is no ffmpeg, no
+    audio stream or nothing decodable, and ``util.OutputError`` when the
+    decoded audio cannot be written (disk full).
+    """
+    ffmpeg = ffmpeg_executable()
+    extension = os.path.splitext(path)[1].lower()
+    if ffmpeg is None:
+        raise util.AudioError('{}: libsndfile cannot read {} files and no ffmpeg was found '
+                              'to decode it ({})'.format(path, extension, INSTALL_HINT))
+    # -xerror: a damaged stream (a download cut short) is an error, as a
+    # truncated wav or flac is, rather than a separation of what was decoded
+    command = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-xerror', '-y',
+               '-i', 'file:' + os.path.abspath(path),        # file: a name with ':' or '-'
+               '-map', '0:a:0', '-c:a', 'pcm_f32le', '-rf64', 'auto', '-f', 'wav',
+               'file:' + os.path.abspath(wav_path)]
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+    except OSError as err:
+        raise util.AudioError('{}: cannot run ffmpeg {} ({}; {})'.format(
+            path, ffmpeg, err.strerror, INSTALL_HINT)) from None
+    if result.returncode == 0:
+        return
+    message = result.stderr.decode('utf-8', errors='replace')
+    reason = ffmpeg_reason(message)
+    if 'matches no streams' in message:
+        raise util.AudioError('{}: holds no audio stream'.format(path))
+    if 'No space left' in reason:
+        raise util.OutputError('{}: no space left to decode {} into ({})'.format(
+            os.path.dirname(wav_path) or '.', path, reason))
+    raise util.AudioError('{}: ffmpeg cannot decode it ({})'.format(path, reason))
+
+
+def ffmpeg_reason(message):
+    """The first line of ffmpeg's ``message`` (the cause; the lines after it
+    are what it gave up on), less its ``[component @ address]`` tags."""
+    for line in message.splitlines():
+        line = re.sub(r'^(\[[^\]]*\]\s*)+', '', line).strip()
+        if line:
+            return line
+    return 'no message'

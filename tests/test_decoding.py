@@ -1,0 +1,156 @@
+"""make_separate.py on what libsndfile cannot read (decoding.py): the audio
+of m4a, mp4, mkv... decoded by ffmpeg, exact where the codec is lossless,
+one clear line where it cannot be decoded, no temporary file left behind."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import decoding
+import make_separate
+import util
+from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+
+
+@pytest.fixture(scope='module')
+def ffmpeg():
+    executable = decoding.ffmpeg_executable()
+    assert executable, 'no ffmpeg: requirements.txt installs imageio-ffmpeg'
+    return executable
+
+
+def encode(ffmpeg, source, target, *codec):
+    """``source`` re-encoded by ffmpeg into ``target`` with the ``codec`` options."""
+    os.makedirs(os.path.dirname(str(target)), exist_ok=True)
+    subprocess.run([ffmpeg, '-v', 'error', '-y', '-i', str(source), *codec, str(target)],
+                   check=True)
+    return str(target)
+
+
+def separate(*args):
+    return make_separate.main(list(args))
+
+
+def hidden_files(folder):
+    return [name for name in os.listdir(str(folder)) if name.startswith('.')]
+
+
+def stereo(seconds, sr):
+    return np.stack([harmonic_stack(seconds, sr) + noise_bursts(seconds, sr, seed=1),
+                     chirp(seconds, sr)], axis=1)
+
+
+@pytest.mark.parametrize('container, codec', [('mkv', 'flac'), ('m4a', 'alac')])
+def test_lossless_audio_in_a_container_separates_as_the_wav_does(
+        container, codec, tmp_path, model_path, ffmpeg):
+    wav = write(tmp_path / 'in.wav', stereo(2.3, 44100), 44100, 'PCM_16')
+    packed = encode(ffmpeg, wav, tmp_path / 'in.{}'.format(container), '-c:a', codec)
+    assert decoding.needs_decoding(packed) and not decoding.needs_decoding(wav)
+    outputs = []
+    for source in (wav, packed):
+        out = str(tmp_path / 'out' / (os.path.basename(source) + '.wav'))
+        assert separate('-i', source, '-o', out, '-m', model_path, '--sr',
+                        '--keep-channels', '--shifts', '1', '--speeds', '1') == 0
+        outputs.append(sf.read(out))
+    (expected, rate), (got, packed_rate) = outputs
+    assert rate == packed_rate == 44100 and got.shape == expected.shape == (101430, 2)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert hidden_files(tmp_path / 'out') == []
+
+
+def test_the_audio_of_a_video_is_separated_at_its_decoded_length(tmp_path, model_path,
+                                                                ffmpeg):
+    wav = write(tmp_path / 'talk.wav', harmonic_stack(3.0, 48000), 48000, 'PCM_16')
+    video = str(tmp_path / 'talk.mp4')
+    subprocess.run([ffmpeg, '-v', 'error', '-y', '-f', 'lavfi', '-i',
+                    'testsrc=duration=3:size=64x64:rate=10', '-i', wav, '-c:v', 'mpeg4',
+                    '-c:a', 'aac', '-shortest', video], check=True)
+    out, music = tmp_path / 'out' / 'talk.flac', tmp_path / 'out' / 'talk.music.flac'
+    assert separate('-i', video, '-o', str(out), '--music-out', str(music),
+                    '-m', model_path) == 0
+    with decoding.readable(video, str(tmp_path / 'probe.wav')) as decoded:
+        frames = util.audio_info(decoded).frames
+    assert abs(frames - 3 * 48000) < 3 * 1024                  # AAC pads by whole frames
+    expected = util.resampled_length(frames, 48000, 16000)
+    assert sf.info(str(out)).frames == sf.info(str(music)).frames == expected
+    assert hidden_files(tmp_path / 'out') == [] and hidden_files(tmp_path) == []
+
+
+def test_a_folder_run_takes_containers_beside_wav(tmp_path, model_path, ffmpeg, capsys):
+    source = tmp_path / 'mixdown'
+    write(source / 'a.wav', tone(1.0))
+    encode(ffmpeg, write(tmp_path / 'b.wav', chirp(1.5), subtype='PCM_16'),
+           source / 'sub' / 'b.m4a', '-c:a', 'alac')
+    out = tmp_path / 'separate'
+    assert separate('-i', str(source), '-o', str(out), '-m', model_path) == 0
+    assert 'separated 2 of 2 files' in capsys.readouterr().out
+    assert sf.info(str(out / 'a.wav')).frames == 16000
+    assert sf.info(str(out / 'sub' / 'b.wav')).frames == 24000
+    status = separate('-i', str(source / 'a.wav'), '-o', str(tmp_path / 'speech.m4a'),
+                      '-m', model_path)
+    err = capsys.readouterr().err
+    assert status == 1 and 'cannot write ".m4a" files' in err
+    assert not os.path.exists(str(tmp_path / 'speech.m4a'))
+
+
+def undecodable(tmp_path, ffmpeg):
+    """``(file, what the error says)`` for inputs ffmpeg cannot give audio from."""
+    silent_video = str(tmp_path / 'silent.mp4')
+    subprocess.run([ffmpeg, '-v', 'error', '-y', '-f', 'lavfi', '-i',
+                    'testsrc=duration=1:size=64x64:rate=10', '-c:v', 'mpeg4', silent_video],
+                   check=True)
+    long_wav = write(tmp_path / 'long.wav', harmonic_stack(20.0, 44100), 44100, 'PCM_16')
+    whole = encode(ffmpeg, long_wav, tmp_path / 'whole.m4a', '-c:a', 'aac',
+                   '-movflags', '+faststart')
+    cut = tmp_path / 'cut.m4a'                         # a download cut short
+    cut.write_bytes(open(whole, 'rb').read()[:int(os.path.getsize(whole) * 0.8)])
+    junk = tmp_path / 'junk.mp4'
+    junk.write_bytes(b'not a video at all')
+    return [(silent_video, 'holds no audio stream'), (str(cut), 'ffmpeg cannot decode it'),
+            (str(junk), 'ffmpeg cannot decode it')]
+
+
+def test_undecodable_input_is_one_line_and_leaves_nothing(tmp_path, model_path, ffmpeg,
+                                                          capsys):
+    for path, problem in undecodable(tmp_path, ffmpeg):
+        out = tmp_path / 'out' / 'speech.wav'
+        assert separate('-i', path, '-o', str(out), '-m', model_path) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and path in err and problem in err, err
+        assert not out.exists() and hidden_files(tmp_path / 'out') == []
+
+
+def test_without_ffmpeg_the_error_says_how_to_get_it(tmp_path, model_path, ffmpeg,
+                                                     monkeypatch, capsys):
+    packed = encode(ffmpeg, write(tmp_path / 'in.wav', tone(1.0), subtype='PCM_16'),
+                    tmp_path / 'in.m4a', '-c:a', 'alac')
+    monkeypatch.setattr(decoding, 'ffmpeg_executable', lambda: None)
+    assert separate('-i', packed, '-o', str(tmp_path / 'o.wav'), '-m', model_path) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'in.m4a' in err and 'imageio-ffmpeg' in err
+    assert not os.path.exists(str(tmp_path / 'o.wav'))
+
+
+def test_the_decoded_file_goes_when_separation_fails_and_errors_name_the_input(
+        tmp_path, ffmpeg):
+    packed = encode(ffmpeg, write(tmp_path / 'in.wav', tone(1.0), subtype='PCM_16'),
+                    tmp_path / 'in.mka', '-c:a', 'flac')
+    out = str(tmp_path / 'out' / 'speech.wav')
+    os.makedirs(os.path.dirname(out))
+    with pytest.raises(util.AudioError, match='^{}: went wrong$'.format(packed)):
+        with decoding.readable(packed, out) as decoded:
+            assert decoded != packed and os.path.dirname(decoded) == os.path.dirname(out)
+            assert util.audio_info(decoded).frames == 16000
+            raise util.AudioError('{}: went wrong'.format(decoded))
+    assert hidden_files(tmp_path / 'out') == []
+
+
+def test_what_libsndfile_reads_is_not_decoded(tmp_path):
+    opus = tmp_path / 'voice.opus'                     # Ogg Opus: libsndfile reads it
+    sf.write(str(opus), tone(1.0, 48000), 48000, format='OGG', subtype='OPUS')
+    assert not decoding.needs_decoding(str(opus))
+    with decoding.readable(str(opus), str(tmp_path / 'o.wav')) as path:
+        assert path == str(opus)
+    assert not decoding.needs_decoding(str(tmp_path / 'missing.m4a'))
