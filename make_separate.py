@@ -518,7 +518,7 @@ def plan_output(path, rate, n_out, subtype=None, channels=1):
     length. Raises ``cli.UserError`` or ``util.AudioError`` naming the
     problem."""
     fmt = util.output_format(path)
-    subtype = subtype or util.default_subtype(fmt)
+    subtype = subtype or util.default_subtype(fmt, path)
     if not sf.check_format(fmt, subtype):
         raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
     util.check_output_rate(path, fmt, subtype, rate)

@@ -239,14 +239,17 @@ def change_speed(signal, factor):
 
 
 def output_format(path):
-    """libsndfile's format name (``'WAV'``, ``'FLAC'``...) for ``path``'s extension."""
+    """libsndfile's format name (``'WAV'``, ``'FLAC'``...) for ``path``'s
+    extension; ``.opus`` is Ogg (with the Opus subtype, ``default_subtype``)."""
     ext = os.path.splitext(path)[1][1:].upper()
     formats = sf.available_formats()
     if ext == 'AIF':
         ext = 'AIFF'
+    if ext == 'OPUS':
+        ext = 'OGG'
     if ext not in formats:
-        raise AudioError('{}: cannot write ".{}" files; use .wav, .flac, .ogg or .mp3'.format(
-            path, ext.lower()))
+        raise AudioError('{}: cannot write ".{}" files; use .wav, .flac, .ogg, .opus or '
+                         '.mp3'.format(path, ext.lower()))
     return ext
 
 
@@ -293,10 +296,15 @@ def container_for(path, fmt, subtype, frames):
                      'write .wav or .flac'.format(path, size / 2 ** 30, fmt))
 
 
-def default_subtype(fmt):
+def default_subtype(fmt, path=''):
     """Sample format written when the user names none: float32 for wav
-    (never clips, as the seed's librosa output), else libsndfile's default."""
-    return 'FLOAT' if fmt == 'WAV' else sf.default_subtype(fmt)
+    (never clips, as the seed's librosa output), Opus for a ``.opus``
+    ``path``, else libsndfile's default."""
+    if fmt == 'WAV':
+        return 'FLOAT'
+    if fmt == 'OGG' and path.lower().endswith('.opus'):
+        return 'OPUS'
+    return sf.default_subtype(fmt)
 
 
 # libsndfile's sf_command code that turns off the PEAK chunk of float wav
@@ -417,7 +425,7 @@ def write_audio(path, signal, sr=const.SR, subtype=None):
     if not np.all(np.isfinite(signal)):
         raise AudioError('{}: refusing to write NaN or Inf samples'.format(path))
     fmt = output_format(path)
-    subtype = subtype or default_subtype(fmt)
+    subtype = subtype or default_subtype(fmt, path)
     check_output_rate(path, fmt, subtype, sr)
     container = container_for(path, fmt, subtype, len(signal))
     signal = signal * integer_gain(subtype, float(np.max(np.abs(signal), initial=0.0)))

@@ -301,3 +301,22 @@ def test_same_input_gives_the_same_bytes(tmp_path, model_path):
         assert separate('-i', source, '-o', out, '-m', model_path) == 0
     with open(outputs[0], 'rb') as a, open(outputs[1], 'rb') as b:
         assert a.read() == b.read()
+
+
+def test_opus_output_by_its_extension(tmp_path, model_path, capsys):
+    """``-o speech.opus`` writes Ogg Opus (it was taken for a folder name),
+    as long as the input; a rate Opus cannot hold is refused first."""
+    source = write(tmp_path / 'in.wav', harmonic_stack(1.3))
+    out = str(tmp_path / 'speech.opus')
+    assert separate('-i', source, '-o', out, '-m', model_path) == 0
+    info = sf.info(out)
+    assert (info.format, info.subtype, info.frames, info.samplerate) == \
+        ('OGG', 'OPUS', 20800, 16000)
+    stereo = write(tmp_path / 'cd.wav', np.stack([tone(1.0, 44100)] * 2, axis=1), 44100)
+    assert separate('-i', stereo, '-o', str(tmp_path / 'cd.opus'), '--sr',
+                    '-m', model_path) == 1
+    assert 'Opus holds only' in capsys.readouterr().err
+    assert not os.path.exists(str(tmp_path / 'cd.opus'))
+    assert separate('-i', stereo, '-o', str(tmp_path / 'cd.opus'), '--sr', '48000',
+                    '--keep-channels', '-m', model_path) == 0
+    assert sf.info(str(tmp_path / 'cd.opus')).channels == 2
