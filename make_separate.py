@@ -775,13 +775,31 @@ class Separator:
             return (masks > const.HARD_MASK_THRESHOLD).astype(np.float32)
         return masks
 
-    def separate(self, mixture):
-        """``(speech, music)`` for a whole 16 kHz mono array (same length)."""
+    def separate(self, mixture, rate=const.SR):
+        """``(speech, music)`` for a whole recording held in memory, as
+        make_separate.py separates a file (with ``--sr`` where ``rate`` is
+        not 16 kHz).
+
+        ``mixture``: ``(samples,)`` or ``(samples, channels)`` (their mean
+        is separated) at ``rate`` Hz. Returns two float32 arrays of shape
+        ``(samples,)`` at ``rate`` Hz; they end below 8 kHz, the network's
+        band, and add up to the mixture's 16 kHz version. Raises
+        ``util.AudioError`` for NaN or Inf samples.
+        """
         mixture = np.asarray(mixture, dtype=np.float32)
+        if mixture.ndim == 2:
+            mixture = mixture.mean(axis=1)
+        if mixture.ndim != 1:
+            raise ValueError('mixture: expected (samples,) or (samples, channels), got shape '
+                             '{}'.format(mixture.shape))
+        if not np.all(np.isfinite(mixture)):
+            raise util.AudioError('mixture: holds NaN or Inf samples')
+        mixture = _resampled(mixture, rate, const.SR)
         scale = normalisation(peak_magnitude([mixture]))
         parts = list(self.stream([mixture], len(mixture), scale))
-        return (np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]))
+        n_out = util.resampled_length(len(mixture), const.SR, rate)
+        return tuple(_resampled(np.concatenate([p[k] for p in parts]), const.SR, rate, n_out)
+                     for k in (0, 1))
 
 
 class _MaskingPass:
@@ -902,6 +920,15 @@ def _with_tail(blocks):
     for block in blocks:
         yield block, False
     yield np.zeros(const.TAIL_PAD, np.float32), True
+
+
+def _resampled(signal, rate_in, rate_out, n_out=None):
+    """``signal`` at ``rate_out`` Hz through ``util.Resampler`` (as files are
+    read and written), ``n_out`` samples long (default: its length there)."""
+    resampler = util.Resampler(rate_in, rate_out, len(signal))
+    if n_out is not None:
+        resampler.n_out = n_out
+    return np.concatenate([resampler.process(signal), resampler.finish()])
 
 
 def peak_magnitude(blocks):

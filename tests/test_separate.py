@@ -320,3 +320,23 @@ def test_opus_output_by_its_extension(tmp_path, model_path, capsys):
     assert separate('-i', stereo, '-o', str(tmp_path / 'cd.opus'), '--sr', '48000',
                     '--keep-channels', '-m', model_path) == 0
     assert sf.info(str(tmp_path / 'cd.opus')).channels == 2
+
+
+def test_separating_an_array_in_python_equals_the_cli(tmp_path, model_path):
+    """README's "From Python": ``load_separator(model).separate(mixture, rate)``
+    gives what ``make_separate.py --sr`` writes for the same recording."""
+    stereo = np.stack([harmonic_stack(1.7, 44100) + noise_bursts(1.7, 44100),
+                       chirp(1.7, 44100)], axis=1)
+    source = write(tmp_path / 'cd.wav', stereo, 44100)
+    speech_file, music_file = str(tmp_path / 's.wav'), str(tmp_path / 'm.wav')
+    assert separate('-i', source, '-o', speech_file, '--music-out', music_file, '--sr',
+                    '-m', model_path) == 0
+    separator = make_separate.load_separator(model_path)
+    mixture, rate = sf.read(source, dtype='float32')
+    speech, music = separator.separate(mixture, rate)
+    assert speech.shape == music.shape == (len(mixture),) and speech.dtype == np.float32
+    np.testing.assert_allclose(speech, sf.read(speech_file)[0], atol=1e-6)
+    np.testing.assert_allclose(music, sf.read(music_file)[0], atol=1e-6)
+    mixture[100] = np.nan
+    with pytest.raises(util.AudioError, match='NaN'):
+        separator.separate(mixture, rate)
