@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import soundfile as sf
 
@@ -26,10 +27,11 @@ import util
 INSTALL_HINT = 'pip install imageio-ffmpeg, or put ffmpeg on PATH'
 
 
-def needs_decoding(path):
-    """Whether ``path`` names a file of ``const.DECODED_EXTENSIONS`` that
+def needs_decoding(path, sniff=False):
+    """Whether ``path`` names a file of ``const.DECODED_EXTENSIONS`` (or,
+    with ``sniff``, any file: what came in on stdin has no name) that
     libsndfile cannot read itself (an Ogg Opus ``.opus`` it can)."""
-    if os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS:
+    if not sniff and os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS:
         return False
     if not os.path.isfile(path):
         return False            # missing, a folder, a FIFO: util.audio_info says so
@@ -50,17 +52,17 @@ def ffmpeg_executable():
 
 
 @contextlib.contextmanager
-def readable(path, beside):
+def readable(path, folder, sniff=False):
     """Yield a path libsndfile reads holding ``path``'s audio: ``path``
-    itself, or the audio ffmpeg decoded from it into a temporary wav in the
-    folder of ``beside`` (an output path), removed on leaving.
+    itself, or the audio ffmpeg decoded from it into a temporary wav in
+    ``folder``, removed on leaving (``sniff``: as ``needs_decoding``).
 
     ``util.AudioError`` raised inside names ``path``, not the temporary file.
     """
-    if not needs_decoding(path):
+    if not needs_decoding(path, sniff):
         yield path
         return
-    decoded = util.temporary_path(beside + '.decoded.wav')
+    decoded = util.temporary_path(os.path.join(folder, os.path.basename(path) + '.decoded.wav'))
     try:
         decode(path, decoded)
         try:
@@ -78,16 +80,17 @@ def decode(path, wav_path):
 
     Raises ``util.AudioError`` naming ``path`` when there is no ffmpeg, no
     audio stream or nothing decodable, and ``util.OutputError`` when the
-    decoded audio cannot be written (disk full).
+    decoded audio cannot be written (disk full). A stream damaged part-way
+    (a download cut short) gives what ffmpeg could decode of it, with a
+    warning on stderr, as libsndfile gives the samples of a cut wav.
     """
     ffmpeg = ffmpeg_executable()
     extension = os.path.splitext(path)[1].lower()
     if ffmpeg is None:
-        raise util.AudioError('{}: libsndfile cannot read {} files and no ffmpeg was found '
-                              'to decode it ({})'.format(path, extension, INSTALL_HINT))
-    # -xerror: a damaged stream (a download cut short) is an error, as a
-    # truncated wav or flac is, rather than a separation of what was decoded
-    command = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-xerror', '-y',
+        raise util.AudioError('{}: libsndfile cannot read {} and no ffmpeg was found to '
+                              'decode it ({})'.format(path, '{} files'.format(extension)
+                                                      if extension else 'it', INSTALL_HINT))
+    command = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
                '-i', 'file:' + os.path.abspath(path),        # file: a name with ':' or '-'
                '-map', '0:a:0', '-c:a', 'pcm_f32le', '-rf64', 'auto', '-f', 'wav',
                'file:' + os.path.abspath(wav_path)]
@@ -97,9 +100,12 @@ def decode(path, wav_path):
     except OSError as err:
         raise util.AudioError('{}: cannot run ffmpeg {} ({}; {})'.format(
             path, ffmpeg, err.strerror, INSTALL_HINT)) from None
-    if result.returncode == 0:
-        return
     message = result.stderr.decode('utf-8', errors='replace')
+    if result.returncode == 0:
+        if message.strip():     # a download cut short: what is there, as a cut wav
+            print('warning: {}: ffmpeg decoded it with errors ({}); separating what it '
+                  'gave'.format(path, ffmpeg_reason(message)), file=sys.stderr)
+        return
     reason = ffmpeg_reason(message)
     if 'matches no streams' in message:
         raise util.AudioError('{}: holds no audio stream'.format(path))

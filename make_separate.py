@@ -14,8 +14,10 @@ Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
        python3 make_separate.py -i mixdown -o separate     (a whole folder)
        mpiexec -n N python3 make_separate.py -i mixdown -o separate
                                  (the folder's files shared out among N processes)
+       ... | python3 make_separate.py -i - -o - | ...   (stdin to stdout, a wav)
 """
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -34,6 +36,7 @@ import decoding
 import equalising
 import high_band
 import network
+import standard_streams
 import util
 
 PROG = 'make_separate.py'
@@ -44,10 +47,11 @@ INPUT_EXTENSIONS = const.AUDIO_EXTENSIONS + const.DECODED_EXTENSIONS
 def build_parser():
     parser = argparse.ArgumentParser(prog=PROG, description='Speech separation by U-Net')
     parser.add_argument('--input', '-i', default=const.PATH_MIXDOWN,
-                        help='audio file or folder of mixtures (default: %(default)s)')
-    parser.add_argument('--out', '-o', default=const.PATH_SEPARATE,
-                        help='output file (with an audio extension) or folder '
+                        help='audio file or folder of mixtures, or - for stdin '
                              '(default: %(default)s)')
+    parser.add_argument('--out', '-o', default=const.PATH_SEPARATE,
+                        help='output file (with an audio extension) or folder, or - for a '
+                             'wav on stdout (default: %(default)s)')
     parser.add_argument('--model', '-m', default=const.MODEL_FILE,
                         help='U-Net model, or a trainer snapshot (default: %(default)s)')
     parser.add_argument('--gpu', '-g', type=int, default=-1,
@@ -124,12 +128,16 @@ def add_separation_options(parser, scope=''):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    piped = args.out == standard_streams.STREAM
+    args.audio_stdout = sys.stdout.buffer if piped else None
     rank, size = mpi_world()
     if size > 1 and os.path.isdir(args.input):
         return separate_sharded(args, rank, size)
     if rank > 0:
         return 0        # one file under mpiexec: rank 0 separates it alone
-    return cli.run(PROG, lambda: separate_main(args), debug=args.debug)
+    # the audio has stdout to itself: settings and summary go to stderr
+    with contextlib.redirect_stdout(sys.stderr) if piped else contextlib.nullcontext():
+        return cli.run(PROG, lambda: separate_main(args), debug=args.debug)
 
 
 # --------------------------------------------------------------------------
@@ -153,7 +161,8 @@ def separate_main(args, world=(0, 1), report=None):
         if music and os.path.abspath(music) == os.path.abspath(out):
             raise cli.UserError('--music-out {}: the same file as the speech output {}; '
                                 'choose another'.format(music, out))
-    cli.remove_stale_temporaries(path for _, out, music in plan for path in (out, music) if path)
+    cli.remove_stale_temporaries(path for _, out, music in plan for path in (out, music)
+                                 if path and path != standard_streams.STREAM)
     files = len(plan)
     rank, size = world
     plan = plan[rank::size]     # shared out before skipping: each file has one owner
@@ -165,8 +174,10 @@ def separate_main(args, world=(0, 1), report=None):
                                level=args.level, speeds=args.speeds,
                                equalise=args.equalise)
     settings = [
-        ('input', '{} ({} file{})'.format(args.input, files, cli.plural(files))),
-        ('output', args.out), ('model', args.model)] + separation_settings(args) + [
+        ('input', 'stdin' if args.input == standard_streams.STREAM else
+         '{} ({} file{})'.format(args.input, files, cli.plural(files))),
+        ('output', 'stdout (wav)' if args.out == standard_streams.STREAM else args.out),
+        ('model', args.model)] + separation_settings(args) + [
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
         ('channels', 'the input\'s' if args.keep_channels else 'one, their mean'),
@@ -189,24 +200,33 @@ def skip_separated(plan):
 
 def separated(source, *outputs):
     """Whether every output of ``source`` is a file, none of them the input
-    itself (that stays an error)."""
+    itself (that stays an error); stdout (``-``) never is."""
     outputs = [path for path in outputs if path]
-    return all(os.path.isfile(path) and not os.path.samefile(path, source)
+    return all(path != standard_streams.STREAM and os.path.isfile(path)
+               and (source == standard_streams.STREAM or not os.path.samefile(path, source))
                for path in outputs)
 
 
 def plan_outputs(args):
-    """``[(input, speech_output, music_output_or_None)]`` for this run."""
-    if not os.path.exists(args.input):
+    """``[(input, speech_output, music_output_or_None)]`` for this run;
+    ``-`` for stdin or stdout."""
+    stream = standard_streams.STREAM
+    if args.music_out == stream:
+        raise cli.UserError('--music-out -: only the speech can go to stdout; give the music '
+                            'a file')
+    if args.input != stream and not os.path.exists(args.input):
         raise cli.UserError('-i {}: no such file or folder'.format(args.input))
-    if os.path.isdir(args.input):
+    if args.input != stream and os.path.isdir(args.input):
+        if args.out == stream:
+            raise cli.UserError('-o -: a folder gives many outputs; give a folder')
         return plan_folder(args)
+    name = 'stdin' if args.input == stream else util.stem(args.input)
     out = args.out
-    if not has_audio_extension(out):
-        out = os.path.join(out, util.stem(args.input) + '.wav')
+    if out != stream and not has_audio_extension(out):
+        out = os.path.join(out, name + '.wav')
     music = args.music_out
     if music and not has_audio_extension(music):
-        music = os.path.join(music, util.stem(args.input) + '.wav')
+        music = os.path.join(music, name + '.wav')
     return [(args.input, out, music)]
 
 
@@ -279,7 +299,8 @@ def run_plan(plan, separator, args, report=None, skipped=0):
             seconds += separate_file(source, out, separator, music, args.sr,
                                      args.subtype, progress=single,
                                      full_band=args.full_band,
-                                     keep_channels=args.keep_channels)
+                                     keep_channels=args.keep_channels,
+                                     stdout=args.audio_stdout)
         except cli.USER_ERRORS as err:
             if single or isinstance(err, util.OutputError):
                 raise               # one file, or the output folder or disk: stop
@@ -302,9 +323,10 @@ def check_outputs(source, outputs, overwrite, skip_existing=False):
     the plan, so one that exists here has a partner that does not (a run
     stopped between the two, or --music-out added since).
     """
-    outputs = [path for path in outputs if path]
+    outputs = [path for path in outputs if path and path != standard_streams.STREAM]
     for out in outputs:
-        if os.path.exists(out) and os.path.samefile(out, source):
+        if source != standard_streams.STREAM and os.path.exists(out) and \
+                os.path.samefile(out, source):
             raise cli.UserError('{}: the output is the input file; choose another -o'.format(out))
     present = [path for path in outputs if os.path.exists(path)]
     if skip_existing and present and len(present) < len(outputs):
@@ -333,7 +355,8 @@ def print_summary(files, failures, seconds, elapsed, out, skipped=0):
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
     also = '; skipped {} whose outputs exist'.format(skipped) if skipped else ''
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}{}'.format(
-        done, files, cli.plural(files), seconds, elapsed, speed, out, also))
+        done, files, cli.plural(files), seconds, elapsed, speed,
+        'stdout' if out == standard_streams.STREAM else out, also))
     return cli.print_failures(failures)
 
 
@@ -411,15 +434,24 @@ def separate_sharded(args, rank, size):
 # One file: read in blocks, separate, write
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
-                  progress=False, full_band=False, keep_channels=False):
+                  progress=False, full_band=False, keep_channels=False, stdout=None):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
-    (``decoding.readable``)."""
-    with decoding.readable(path, out_path) as source:
+    (``decoding.readable``). ``path`` ``-`` reads stdin and ``out_path``
+    ``-`` writes a wav to ``stdout`` (a binary stream; default: stdout's),
+    both through temporary files (``standard_streams``)."""
+    folder = standard_streams.work_folder(out_path)
+    with contextlib.ExitStack() as stack:
+        name, source = os.path.basename(path), path
+        if path == standard_streams.STREAM:
+            name, source = 'stdin', stack.enter_context(standard_streams.spooled_stdin(out_path))
+        if out_path == standard_streams.STREAM:
+            out_path = stack.enter_context(standard_streams.stdout_file(stdout))
+        source = stack.enter_context(decoding.readable(
+            source, folder, sniff=path == standard_streams.STREAM))
         return separate_readable(source, out_path, separator, music_path, sr, subtype,
-                                 progress, full_band, keep_channels,
-                                 name=os.path.basename(path))
+                                 progress, full_band, keep_channels, name=name)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,

@@ -70,7 +70,7 @@ def test_the_audio_of_a_video_is_separated_at_its_decoded_length(tmp_path, model
     out, music = tmp_path / 'out' / 'talk.flac', tmp_path / 'out' / 'talk.music.flac'
     assert separate('-i', video, '-o', str(out), '--music-out', str(music),
                     '-m', model_path) == 0
-    with decoding.readable(video, str(tmp_path / 'probe.wav')) as decoded:
+    with decoding.readable(video, str(tmp_path)) as decoded:
         frames = util.audio_info(decoded).frames
     assert abs(frames - 3 * 48000) < 3 * 1024                  # AAC pads by whole frames
     expected = util.resampled_length(frames, 48000, 16000)
@@ -101,15 +101,9 @@ def undecodable(tmp_path, ffmpeg):
     subprocess.run([ffmpeg, '-v', 'error', '-y', '-f', 'lavfi', '-i',
                     'testsrc=duration=1:size=64x64:rate=10', '-c:v', 'mpeg4', silent_video],
                    check=True)
-    long_wav = write(tmp_path / 'long.wav', harmonic_stack(20.0, 44100), 44100, 'PCM_16')
-    whole = encode(ffmpeg, long_wav, tmp_path / 'whole.m4a', '-c:a', 'aac',
-                   '-movflags', '+faststart')
-    cut = tmp_path / 'cut.m4a'                         # a download cut short
-    cut.write_bytes(open(whole, 'rb').read()[:int(os.path.getsize(whole) * 0.8)])
     junk = tmp_path / 'junk.mp4'
     junk.write_bytes(b'not a video at all')
-    return [(silent_video, 'holds no audio stream'), (str(cut), 'ffmpeg cannot decode it'),
-            (str(junk), 'ffmpeg cannot decode it')]
+    return [(silent_video, 'holds no audio stream'), (str(junk), 'ffmpeg cannot decode it')]
 
 
 def test_undecodable_input_is_one_line_and_leaves_nothing(tmp_path, model_path, ffmpeg,
@@ -120,6 +114,23 @@ def test_undecodable_input_is_one_line_and_leaves_nothing(tmp_path, model_path, 
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and path in err and problem in err, err
         assert not out.exists() and hidden_files(tmp_path / 'out') == []
+
+
+def test_a_stream_cut_short_gives_what_is_there_with_a_warning(tmp_path, model_path, ffmpeg,
+                                                               capsys):
+    """As libsndfile reads the samples of a cut wav (test_errors.py)."""
+    long_wav = write(tmp_path / 'long.wav', harmonic_stack(20.0, 44100), 44100, 'PCM_16')
+    whole = encode(ffmpeg, long_wav, tmp_path / 'whole.m4a', '-c:a', 'aac',
+                   '-movflags', '+faststart')
+    cut = tmp_path / 'cut.m4a'                         # a download cut short
+    cut.write_bytes(open(whole, 'rb').read()[:int(os.path.getsize(whole) * 0.8)])
+    out = tmp_path / 'out' / 'speech.wav'
+    assert separate('-i', str(cut), '-o', str(out), '-m', model_path, '--shifts', '1',
+                    '--speeds', '1') == 0
+    err = capsys.readouterr().err
+    assert 'warning: {}: ffmpeg decoded it with errors'.format(cut) in err
+    seconds = sf.info(str(out)).duration
+    assert 12 < seconds < 17.5 and hidden_files(tmp_path / 'out') == []
 
 
 def test_without_ffmpeg_the_error_says_how_to_get_it(tmp_path, model_path, ffmpeg,
@@ -140,7 +151,7 @@ def test_the_decoded_file_goes_when_separation_fails_and_errors_name_the_input(
     out = str(tmp_path / 'out' / 'speech.wav')
     os.makedirs(os.path.dirname(out))
     with pytest.raises(util.AudioError, match='^{}: went wrong$'.format(packed)):
-        with decoding.readable(packed, out) as decoded:
+        with decoding.readable(packed, os.path.dirname(out)) as decoded:
             assert decoded != packed and os.path.dirname(decoded) == os.path.dirname(out)
             assert util.audio_info(decoded).frames == 16000
             raise util.AudioError('{}: went wrong'.format(decoded))
@@ -151,6 +162,6 @@ def test_what_libsndfile_reads_is_not_decoded(tmp_path):
     opus = tmp_path / 'voice.opus'                     # Ogg Opus: libsndfile reads it
     sf.write(str(opus), tone(1.0, 48000), 48000, format='OGG', subtype='OPUS')
     assert not decoding.needs_decoding(str(opus))
-    with decoding.readable(str(opus), str(tmp_path / 'o.wav')) as path:
+    with decoding.readable(str(opus), str(tmp_path)) as path:
         assert path == str(opus)
     assert not decoding.needs_decoding(str(tmp_path / 'missing.m4a'))

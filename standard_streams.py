@@ -1,0 +1,70 @@
+"""``-i -`` and ``-o -``: make_separate.py in a pipe.
+
+A mixture on stdin (any format libsndfile or ffmpeg reads) is first copied
+whole into a hidden temporary file, because a separation reads its input
+more than once (the peak pass, the views); the speech for stdout is written
+whole to a temporary wav and copied out only once it is complete, so a run
+that fails writes nothing to the pipe. Both temporary files are removed
+when the file is done. They lie beside the other output, or in the system's
+temporary folder (``$TMPDIR``) when there is none.
+"""
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+
+import util
+
+STREAM = '-'            # the name of stdin for -i and of stdout for -o
+COPY_BYTES = 1 << 20    # bytes copied at a time
+
+
+def work_folder(out_path):
+    """Where the temporary files of a run writing ``out_path`` go."""
+    if out_path == STREAM:
+        return tempfile.gettempdir()
+    return os.path.dirname(out_path) or '.'
+
+
+@contextlib.contextmanager
+def spooled_stdin(out_path, source=None):
+    """Yield the path of a temporary file holding all of ``source`` (stdin's
+    bytes by default), removed on leaving. Raises ``util.AudioError`` when
+    stdin is a terminal or empty; one raised inside names stdin, not the
+    temporary file."""
+    source = source or sys.stdin.buffer
+    if source.isatty():
+        raise util.AudioError('stdin: is a terminal; pipe audio in (... | make_separate.py '
+                              '-i - ...) or give a file')
+    path = util.temporary_path(os.path.join(work_folder(out_path), 'stdin'))
+    try:
+        with util.writing(path), open(path, 'wb') as spool:
+            shutil.copyfileobj(source, spool, COPY_BYTES)
+        if os.path.getsize(path) == 0:
+            raise util.AudioError('stdin: no bytes came in')
+        try:
+            yield path
+        except util.AudioError as err:
+            raise type(err)(str(err).replace(path, 'stdin')) from None
+    finally:
+        if os.path.lexists(path):
+            os.remove(path)
+
+
+@contextlib.contextmanager
+def stdout_file(target=None, extension='.wav'):
+    """Yield a temporary output path (``extension`` sets its format); once
+    the block completes, copy the file to ``target`` (stdout's bytes by
+    default) and remove it, or only remove it if the block fails."""
+    target = target or sys.stdout.buffer
+    path = os.path.join(tempfile.gettempdir(), 'make_separate-{}-stdout{}'.format(
+        os.getpid(), extension))
+    try:
+        yield path
+        with open(path, 'rb') as finished:
+            shutil.copyfileobj(finished, target, COPY_BYTES)
+        target.flush()
+    finally:
+        if os.path.lexists(path):
+            os.remove(path)

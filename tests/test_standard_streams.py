@@ -1,0 +1,113 @@
+"""make_separate.py in a pipe: ``-i -`` reads the mixture from stdin, ``-o -``
+writes the speech to stdout as a wav, with the settings and summary on
+stderr; a failed run writes nothing to stdout and leaves no temporary file."""
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import decoding
+import standard_streams
+import util
+from conftest import ROOT, chirp, harmonic_stack, noise_bursts, write
+
+SCRIPT = os.path.join(ROOT, 'make_separate.py')
+FAST = ['--shifts', '1', '--speeds', '1']
+TIMEOUT = 120
+
+
+def piped(stdin_bytes, *args, cwd):
+    """make_separate.py in a fresh process fed ``stdin_bytes``, its
+    temporary folder ``cwd/tmp``; ``(status, stdout bytes, stderr text)``."""
+    os.makedirs(str(cwd / 'tmp'), exist_ok=True)
+    done = subprocess.run([sys.executable, SCRIPT, *map(str, args)], input=stdin_bytes,
+                          capture_output=True, cwd=str(cwd), timeout=TIMEOUT,
+                          env=dict(os.environ, TMPDIR=str(cwd / 'tmp')))
+    return done.returncode, done.stdout, done.stderr.decode(errors='replace')
+
+
+def temporaries(folder):
+    """What a run left in ``folder``'s hidden temporary files and in ``tmp``."""
+    spool = folder / 'tmp'
+    return ([name for name in os.listdir(str(folder)) if name.endswith('.partial')]
+            + (os.listdir(str(spool)) if spool.is_dir() else []))
+
+
+@pytest.fixture
+def mixture(tmp_path):
+    signal = harmonic_stack(1.6) + noise_bursts(1.6, seed=3)
+    return write(tmp_path / 'mix.wav', signal, subtype='PCM_16')
+
+
+def test_stdin_to_stdout_is_the_file_run(tmp_path, model_path, mixture):
+    expected = tmp_path / 'expected.wav'
+    status, _, err = piped(b'', '-i', mixture, '-o', expected, '-m', model_path, *FAST,
+                           cwd=tmp_path)
+    assert status == 0, err
+    data = open(mixture, 'rb').read()
+    status, out, err = piped(data, '-i', '-', '-o', '-', '-m', model_path, *FAST, cwd=tmp_path)
+    assert status == 0, err
+    assert out == expected.read_bytes()                # the wav alone: settings went to stderr
+    assert '# input: stdin' in err and 'into stdout' in err
+    assert temporaries(tmp_path) == []
+
+
+def test_stdin_in_a_container_into_a_folder(tmp_path, model_path):
+    stereo = np.stack([harmonic_stack(1.2, 44100), chirp(1.2, 44100)], axis=1)
+    wav = write(tmp_path / 'cd.wav', stereo, 44100, 'PCM_16')
+    packed = tmp_path / 'cd.m4a'
+    subprocess.run([decoding.ffmpeg_executable(), '-v', 'error', '-i', wav, '-c:a', 'alac',
+                    str(packed)], check=True)
+    status, _, err = piped(packed.read_bytes(), '-i', '-', '-o', tmp_path / 'out', '--sr',
+                           '-m', model_path, *FAST, cwd=tmp_path)
+    assert status == 0, err
+    status, _, err = piped(b'', '-i', wav, '-o', tmp_path / 'file.wav', '--sr',
+                           '-m', model_path, *FAST, cwd=tmp_path)
+    assert status == 0, err
+    got, rate = sf.read(str(tmp_path / 'out' / 'stdin.wav'))
+    expected, _ = sf.read(str(tmp_path / 'file.wav'))
+    assert rate == 44100 and got.shape == expected.shape == (52920,)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert temporaries(tmp_path / 'out') == []
+
+
+@pytest.mark.parametrize('stdin_bytes, problem', [
+    (b'', 'stdin: no bytes came in'),
+    (b'plain text, not audio\n' * 50, 'stdin: ffmpeg cannot decode it')])
+def test_bad_stdin_is_one_line_and_nothing_on_stdout(tmp_path, model_path, stdin_bytes,
+                                                     problem):
+    status, out, err = piped(stdin_bytes, '-i', '-', '-o', '-', '-m', model_path,
+                             cwd=tmp_path)
+    lines = [line for line in err.splitlines() if not line.startswith('#')]
+    assert status == 1 and out == b''
+    assert len(lines) == 1 and problem in lines[0], err
+    status, out, err = piped(stdin_bytes, '-i', '-', '-o', tmp_path / 'o.wav',
+                             '-m', model_path, cwd=tmp_path)
+    assert status == 1 and not os.path.exists(str(tmp_path / 'o.wav'))
+    assert temporaries(tmp_path) == []
+
+
+def test_streams_refused_where_they_cannot_work(tmp_path, model_path, mixture):
+    folder = os.path.dirname(mixture)
+    status, out, err = piped(b'', '-i', folder, '-o', '-', '-m', model_path, cwd=tmp_path)
+    assert status == 1 and out == b'' and '-o -: a folder gives many outputs' in err
+    status, out, err = piped(b'', '-i', mixture, '-o', '-', '--music-out', '-',
+                             '-m', model_path, cwd=tmp_path)
+    assert status == 1 and out == b'' and 'only the speech can go to stdout' in err
+
+
+def test_stdout_gets_the_file_only_once_complete(tmp_path):
+    target = io.BytesIO()
+    with pytest.raises(util.AudioError):
+        with standard_streams.stdout_file(target) as path:
+            util.write_audio(path, np.zeros(10, np.float32))
+            raise util.AudioError('failed after writing')
+    assert target.getvalue() == b'' and not os.path.exists(path)
+    with standard_streams.stdout_file(target) as path:
+        util.write_audio(path, np.full(10, 0.5, np.float32))
+    assert sf.read(io.BytesIO(target.getvalue()))[0].tolist() == [0.5] * 10
+    assert not os.path.exists(path)
