@@ -33,8 +33,8 @@ def needs_decoding(path, sniff=False):
     libsndfile cannot read itself (an Ogg Opus ``.opus`` it can)."""
     if not sniff and os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS:
         return False
-    if not os.path.isfile(path):
-        return False            # missing, a folder, a FIFO: util.audio_info says so
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
     try:
         sf.info(path)
     except (RuntimeError, sf.LibsndfileError):

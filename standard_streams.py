@@ -33,6 +33,8 @@ def spooled_stdin(out_path, source=None):
     bytes by default), removed on leaving. Raises ``util.AudioError`` when
     stdin is a terminal or empty; one raised inside names stdin, not the
     temporary file."""
+    if source is None and sys.stdin is None:
+        raise util.AudioError('stdin: is closed; pipe audio in or give a file')
     source = source or sys.stdin.buffer
     if source.isatty():
         raise util.AudioError('stdin: is a terminal; pipe audio in (... | make_separate.py '
