@@ -202,7 +202,9 @@ STALE_TEMPORARY_SECONDS = 60
 
 # File types read as audio (libsndfile decodes them)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')
-# File types make_separate.py also reads, their first audio stream decoded by
+# File types also read, their first audio stream decoded by
 # ffmpeg (decoding.py): AAC/ALAC in MPEG-4, the audio of videos, Opus in WebM...
 DECODED_EXTENSIONS = ('.m4a', '.mp4', '.m4v', '.mov', '.aac', '.opus', '.webm', '.mkv',
                       '.mka', '.wma', '.avi')
+# Every file type the scripts read: libsndfile's and ffmpeg's
+READ_EXTENSIONS = AUDIO_EXTENSIONS + DECODED_EXTENSIONS

@@ -1,5 +1,7 @@
 """Inputs libsndfile cannot read, decoded by ffmpeg: the audio of m4a, mp4,
-mkv, webm, mov, aac, wma... files (``const.DECODED_EXTENSIONS``).
+mkv, webm, mov, aac, wma... files (``const.DECODED_EXTENSIONS``), for
+make_separate.py, and for make_dataset.py and train.py --mix through
+``load_audio`` and ``audio_info``.
 
 The first audio stream is decoded once, at its own rate and channels, into
 a 32-bit float wav (RF64 past 4 GiB) beside the output, under a hidden
@@ -18,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import soundfile as sf
 
@@ -49,6 +52,21 @@ def ffmpeg_executable():
         return imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError):
         return shutil.which('ffmpeg')
+
+
+def load_audio(path, sr=const.SR):
+    """``util.load_audio`` of any file the scripts read: ``(samples,)``
+    float32 at ``sr`` Hz, a file of ffmpeg's formats decoded first into the
+    system's temporary folder."""
+    with readable(path, tempfile.gettempdir()) as source:
+        return util.load_audio(source, sr)
+
+
+def audio_info(path):
+    """``util.audio_info`` of any file the scripts read (ffmpeg's formats
+    decoded first, as ``load_audio``)."""
+    with readable(path, tempfile.gettempdir()) as source:
+        return util.audio_info(source)
 
 
 @contextlib.contextmanager

@@ -34,11 +34,12 @@ from tqdm import tqdm
 
 import cli
 import const
+import decoding
 import util
 
 PROG = 'make_dataset.py'
 # Names that -t/-o refuse as folders: they read as a file's name.
-FILE_EXTENSIONS = const.AUDIO_EXTENSIONS + ('.txt', '.csv', '.json', '.npz', '.npy')
+FILE_EXTENSIONS = const.READ_EXTENSIONS + ('.txt', '.csv', '.json', '.npz', '.npy')
 
 
 ALONE = ('speech', 'music')   # --alone: the source kept
@@ -204,11 +205,11 @@ def check_folders(args):
 
 def readable_files(folder, kind):
     """Audio files below ``folder`` whose header reads; others are warned about."""
-    found = util.find_audio(folder)
+    found = util.find_audio(folder, const.READ_EXTENSIONS)
     good = []
     for path in found:
         try:
-            if util.audio_info(path).frames == 0:
+            if decoding.audio_info(path).frames == 0:
                 raise util.AudioError('{}: no samples'.format(path))
         except util.AudioError as err:
             print('warning: skipped {}'.format(err), file=sys.stderr)
@@ -216,7 +217,7 @@ def readable_files(folder, kind):
         good.append(path)
     if not good:
         raise cli.UserError('no readable {} files in {} (looked for {})'.format(
-            kind, folder, ', '.join(const.AUDIO_EXTENSIONS)))
+            kind, folder, ', '.join(const.READ_EXTENSIONS)))
     return good
 
 
@@ -261,8 +262,8 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
     ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
     speed factor (1.0 unchanged).
     """
-    music = util.load_audio(music_path)
-    speech = util.change_speed(util.load_audio(speech_path), speed)
+    music = decoding.load_audio(music_path)
+    speech = util.change_speed(decoding.load_audio(speech_path), speed)
     length = min(len(music), len(speech))
     music, speech = music[:length], speech[:length]
     gain = args.mixratio if snr_db is None else speech_gain(speech, music, snr_db)

@@ -40,8 +40,6 @@ import standard_streams
 import util
 
 PROG = 'make_separate.py'
-# What a folder run takes: libsndfile's formats, and ffmpeg's (decoding.py)
-INPUT_EXTENSIONS = const.AUDIO_EXTENSIONS + const.DECODED_EXTENSIONS
 
 
 def build_parser():
@@ -238,10 +236,10 @@ def plan_folder(args):
     if os.path.realpath(args.input) in map(os.path.realpath, outputs):
         raise cli.UserError('-o {}: the output folder is the input folder; outputs would '
                             'replace the mixtures'.format(args.out))
-    inputs = util.find_mixtures(args.input, outputs, INPUT_EXTENSIONS)
+    inputs = util.find_mixtures(args.input, outputs, const.READ_EXTENSIONS)
     if not inputs:
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
-            args.input, ', '.join(INPUT_EXTENSIONS)))
+            args.input, ', '.join(const.READ_EXTENSIONS)))
     plan, sources = [], {}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
     for path, relative in zip(inputs, stems):
@@ -263,7 +261,7 @@ def has_audio_extension(path):
     """Whether ``path`` names an audio file rather than a folder (an
     extension ffmpeg reads but libsndfile cannot write, ``-o speech.m4a``,
     is then refused as a format, not taken for a folder)."""
-    return os.path.splitext(path)[1].lower() in INPUT_EXTENSIONS
+    return os.path.splitext(path)[1].lower() in const.READ_EXTENSIONS
 
 
 def output_rate(sr_option, input_rate):

@@ -47,6 +47,7 @@ import numpy as np
 
 import colouring
 import const
+import decoding
 import noise_loops
 import reverb
 import util
@@ -87,7 +88,7 @@ def load_tracks(paths, kind):
     tracks, kept = [], []
     for path in paths:
         try:
-            audio = util.load_audio(path)
+            audio = decoding.load_audio(path)
         except util.AudioError as err:
             print('warning: skipped {} file {}: {}'.format(kind, path, err), file=sys.stderr)
             continue

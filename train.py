@@ -417,7 +417,8 @@ def mix_tracks(speech_folder, music_folder, prefix='--mix: '):
     for kind, folder in (('speech', speech_folder), ('music', music_folder)):
         if not os.path.isdir(folder):
             raise cli.UserError('{}{} folder {} does not exist'.format(prefix, kind, folder))
-        tracks[kind], paths[kind] = mixing.load_tracks(util.find_audio(folder), kind)
+        tracks[kind], paths[kind] = mixing.load_tracks(
+            util.find_audio(folder, const.READ_EXTENSIONS), kind)
         if not tracks[kind]:
             raise cli.UserError('{}no usable {} audio in {}'.format(prefix, kind, folder))
     return tracks, paths

@@ -165,3 +165,35 @@ def test_what_libsndfile_reads_is_not_decoded(tmp_path):
     with decoding.readable(str(opus), str(tmp_path)) as path:
         assert path == str(opus)
     assert not decoding.needs_decoding(str(tmp_path / 'missing.m4a'))
+
+
+def test_make_dataset_and_train_mix_read_containers_as_their_wav(speech_music_dirs, tmp_path,
+                                                                 ffmpeg):
+    """A music library in m4a, speech in mkv: the same mixtures, npz and
+    on-the-fly tracks as from the wav files (lossless codecs)."""
+    import make_dataset
+    import train
+    music, speech = speech_music_dirs
+    packed = {'music': tmp_path / 'packed' / 'music', 'speech': tmp_path / 'packed' / 'speech'}
+    for folder, kind, container, codec in ((music, 'music', 'm4a', 'alac'),
+                                           (speech, 'speech', 'mkv', 'flac')):
+        for name in sorted(os.listdir(folder)):
+            encode(ffmpeg, os.path.join(folder, name),
+                   packed[kind] / name.replace('.wav', '.' + container), '-c:a', codec)
+    outputs = []
+    for music_folder, speech_folder, tag in ((music, speech, 'wav'),
+                                             (packed['music'], packed['speech'], 'packed')):
+        stft = str(tmp_path / tag / 'stft')
+        assert make_dataset.main(['-m', str(music_folder), '-s', str(speech_folder),
+                                  '-t', stft, '-o', str(tmp_path / tag / 'mixdown')]) == 0
+        outputs.append({name: np.load(os.path.join(stft, name))['mix']
+                        for name in sorted(os.listdir(stft))})
+    assert list(outputs[0]) == list(outputs[1]) == ['s1_m1.npz', 's1_m2.npz', 's2_m1.npz', 's2_m2.npz']
+    for name in outputs[0]:
+        np.testing.assert_allclose(outputs[1][name], outputs[0][name], atol=1e-6)
+    tracks, paths = train.mix_tracks(str(packed['speech']), str(packed['music']))
+    expected, _ = train.mix_tracks(speech, music)
+    assert [os.path.basename(p) for p in paths['music']] == ['m1.m4a', 'm2.m4a']
+    for kind in ('speech', 'music'):
+        for got, want in zip(tracks[kind], expected[kind]):
+            np.testing.assert_array_equal(got, want)
