@@ -4,12 +4,13 @@ make_separate.py, and for make_dataset.py and train.py --mix through
 ``load_audio`` and ``audio_info``.
 
 The first audio stream is decoded once, at its own rate and channels, into
-a 32-bit float wav (RF64 past 4 GiB) beside the output, under a hidden
-temporary name (``util.temporary_path``). Every pass of the separation then
-reads that file as it reads any wav, so lengths are exact and memory stays
-flat; the file is removed when the input is done, or by the next run
-writing to that folder if this one was killed. Its size is 4 bytes per
-sample and channel: 1.4 GB for an hour of 48 kHz stereo.
+a 32-bit float wav (RF64 past 4 GiB) under a hidden temporary name
+(``util.temporary_path``): beside the output for make_separate.py, whose
+passes then read it as any wav (exact lengths, flat memory), and where the
+next make_separate.py run writing there removes it if this one was killed;
+in ``$TMPDIR`` for ``load_audio``. It is removed as soon as the file is
+done. Its size is 4 bytes per sample and channel: 1.4 GB for an hour of
+48 kHz stereo.
 
 The ffmpeg is the one ``imageio-ffmpeg`` ships (``requirements.txt``), or
 ``$IMAGEIO_FFMPEG_EXE``, or an ``ffmpeg`` on PATH.
@@ -121,13 +122,13 @@ def decode(path, wav_path):
     message = result.stderr.decode('utf-8', errors='replace')
     if result.returncode == 0:
         if message.strip():     # a download cut short: what is there, as a cut wav
-            print('warning: {}: ffmpeg decoded it with errors ({}); separating what it '
+            print('warning: {}: ffmpeg decoded it with errors ({}); using what it '
                   'gave'.format(path, ffmpeg_reason(message)), file=sys.stderr)
         return
     reason = ffmpeg_reason(message)
     if 'matches no streams' in message:
         raise util.AudioError('{}: holds no audio stream'.format(path))
-    if 'No space left' in reason:
+    if 'No space left' in message:
         raise util.OutputError('{}: no space left to decode {} into ({})'.format(
             os.path.dirname(wav_path) or '.', path, reason))
     raise util.AudioError('{}: ffmpeg cannot decode it ({})'.format(path, reason))
