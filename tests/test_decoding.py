@@ -2,9 +2,11 @@
 of m4a, mp4, mkv... decoded by ffmpeg, exact where the codec is lossless,
 one clear line where it cannot be decoded, no temporary file left behind."""
 import os
+import signal
 import subprocess
 
 import numpy as np
+import psutil
 import pytest
 import soundfile as sf
 
@@ -12,6 +14,7 @@ import decoding
 import make_separate
 import util
 from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+from test_errors import _start, _wait_for, leftovers
 
 
 @pytest.fixture(scope='module')
@@ -197,3 +200,31 @@ def test_make_dataset_and_train_mix_read_containers_as_their_wav(speech_music_di
     for kind in ('speech', 'music'):
         for got, want in zip(tracks[kind], expected[kind]):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize('signum, status', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_while_decoding_leaves_nothing(signum, status, tmp_path, model_path,
+                                                   ffmpeg):
+    """Ctrl-C or SIGTERM once the decoded file exists (ffmpeg still writing
+    it, or the separation reading it): no output, no temporary file, no
+    ffmpeg left running."""
+    packed = str(tmp_path / 'long.mkv')
+    subprocess.run([ffmpeg, '-v', 'error', '-y', '-f', 'lavfi', '-i',
+                    'sine=frequency=440:duration=1800:sample_rate=48000', '-ac', '2',
+                    '-c:a', 'flac', packed], check=True)
+    out = tmp_path / 'out'
+    os.makedirs(str(out))
+    proc = _start(['-i', packed, '-o', out / 'speech.wav', '-m', model_path], tmp_path)
+    try:
+        _wait_for(proc, str(out / '.long.mkv.decoded.wav.{}.partial'.format(proc.pid)))
+        children = [child.pid for child in psutil.Process(proc.pid).children()]
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == status, err
+    assert 'Traceback' not in err, err
+    assert os.listdir(str(out)) == [] and not leftovers(tmp_path)
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != 'zombie'
+                   for pid in children)
