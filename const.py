@@ -200,6 +200,10 @@ LARGE_FILE_FORMATS = ('RF64', 'W64', 'CAF', 'FLAC', 'OGG', 'MP3')
 NAME_MAX = 255
 STALE_TEMPORARY_SECONDS = 60
 
+# make_separate.py --keep-channels: every channel under the mask of their mean,
+# or each channel separated by itself
+CHANNEL_MASKS = ('mean', 'each')
+
 # File types read as audio (libsndfile decodes them)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')
 # File types also read, their first audio stream decoded by

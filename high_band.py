@@ -31,15 +31,17 @@ class FullBand:
 
     ``mixture_blocks``: the input as mono float32 blocks at ``input_rate``
     (``util.read_blocks``), or with ``channels`` as ``(samples, channels)``
-    blocks, and so are then the estimates (``channels.ChannelSplit``), which
-    share the gain of their mean; ``n_input``: the input's length in
+    blocks, and so are then the estimates, which share the gain of their
+    mean (``channels.ChannelSplit``) or, with ``gain_per_channel``, each
+    have their own (each channel separated by itself); ``n_input``: the input's length in
     samples; ``n16``: the length of the 16 kHz stream the separator was
     given. ``push`` returns what every stream has made ready; the blocks
     add up to exactly ``resampled_length(n_input, input_rate, rate)``
     samples once ``push`` has been called with ``last``.
     """
 
-    def __init__(self, mixture_blocks, input_rate, n_input, rate, n16, channels=None):
+    def __init__(self, mixture_blocks, input_rate, n_input, rate, n16, channels=None,
+                 gain_per_channel=False):
         self.n_out = util.resampled_length(n_input, input_rate, rate)
         self._mixture_blocks = iter(mixture_blocks)
         self._mixture_rate = util.Resampler(input_rate, rate, n_input, channels)
@@ -48,7 +50,8 @@ class FullBand:
         self._seen_up = util.Resampler(const.SR, rate, n16, channels)
         for resampler in (self._speech_up, self._seen_up):
             resampler.n_out = self.n_out    # a sample off at most: follow the input
-        self._share = BandShare(self.n_out, rate)
+        self._shares = [BandShare(self.n_out, rate)
+                        for _ in range(channels if channels and gain_per_channel else 1)]
         sample = () if channels is None else (channels,)
         self._queues = {name: [np.zeros((0,) + sample, np.float32)]
                         for name in ('mixture', 'speech', 'seen')}
@@ -58,10 +61,13 @@ class FullBand:
         """``(speech, music)`` at ``rate`` Hz for the next 16 kHz blocks."""
         seen = speech + music
         if seen.ndim == 1:
-            self._queues['gain'].append(self._share.push(speech, seen, last))
-        else:                       # channels: the share of their mean
-            self._queues['gain'].append(self._share.push(speech.mean(axis=1),
-                                                         seen.mean(axis=1), last))
+            gain = self._shares[0].push(speech, seen, last)
+        elif len(self._shares) == 1:        # channels: the share of their mean
+            gain = self._shares[0].push(speech.mean(axis=1), seen.mean(axis=1), last)
+        else:                               # each channel its own share
+            gain = np.stack([share.push(speech[:, c], seen[:, c], last)
+                             for c, share in enumerate(self._shares)], axis=1)
+        self._queues['gain'].append(gain)
         for name, resampler, block in (('speech', self._speech_up, speech),
                                        ('seen', self._seen_up, seen)):
             out = resampler.process(block)
@@ -74,7 +80,7 @@ class FullBand:
         ready = min(ready, util.queued_samples(self._queues['mixture']))
         mixture, speech_up, seen_up, gain = (util.take_samples(self._queues[name], ready)
                                              for name in ('mixture', 'speech', 'seen', 'gain'))
-        if mixture.ndim > 1:
+        if mixture.ndim > gain.ndim:
             gain = gain[:, np.newaxis]
         full = speech_up + gain * (mixture - seen_up)
         return full, mixture - full

@@ -18,6 +18,7 @@ Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
 """
 import argparse
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -61,9 +62,13 @@ def build_parser():
                              'input\'s band above 7.3 kHz, which the 16 kHz separation '
                              'does not cover: the speech gets its share of 4 to 7.3 kHz '
                              'of it, frame by frame')
-    parser.add_argument('--keep-channels', action='store_true',
+    parser.add_argument('--keep-channels', nargs='?', const=const.CHANNEL_MASKS[0],
+                        choices=const.CHANNEL_MASKS, default=None,
                         help='write as many channels as the input: each channel under the '
-                             'mask the network gives their mean (default: the mean, mono)')
+                             'mask the network gives their mean, or with "each" each channel '
+                             'separated by itself (voices on channels of their own, as two '
+                             'microphones; as many times the work as channels) (default: '
+                             'the mean, mono)')
     parser.add_argument('--music-out', default=None, metavar='FILE|DIR',
                         help='also write the residual music here')
     parser.add_argument('--hard-mask', action='store_true',
@@ -178,7 +183,8 @@ def separate_main(args, world=(0, 1), report=None):
         ('model', args.model)] + separation_settings(args) + [
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
-        ('channels', 'the input\'s' if args.keep_channels else 'one, their mean'),
+        ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
+                      'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
         ('existing outputs', 'replaced' if args.overwrite else
          'kept, their inputs skipped' if args.skip_existing else 'refused')]
@@ -459,8 +465,10 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
     ``full_band``: the band above the 16 kHz separation comes from the
     input (``high_band.FullBand``) instead of staying empty.
-    ``keep_channels``: each of the input's channels separated under the
-    mask of their mean (``channels.ChannelSplit``) instead of the mean.
+    ``keep_channels``: 'mean' (or True), each of the input's channels
+    separated under the mask of their mean (``channels.ChannelSplit``), or
+    'each', each channel separated by itself (``each_channel_parts``),
+    instead of the mean alone.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -476,7 +484,6 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     for output in (out_path, music_path):
         if output:
             plan_output(output, rate, n_out, subtype, channels)
-    scale = normalisation(peak_magnitude(util.stream_audio(path)))
 
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
@@ -491,11 +498,16 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=name or os.path.basename(path),
                disable=None if progress else True, leave=False)   # None: off unless a TTY
     try:
-        parts = separator.stream(util.stream_audio(path), n16, scale)
-        if channels > 1:
-            parts = channel_parts(parts, path, n16, channels)
+        if channels > 1 and keep_channels == 'each':
+            parts = each_channel_parts(separator, path, n16, channels)
+        else:
+            scale = normalisation(peak_magnitude(util.stream_audio(path)))
+            parts = separator.stream(util.stream_audio(path), n16, scale)
+            if channels > 1:
+                parts = channel_parts(parts, path, n16, channels)
         if full_band:
-            parts = full_band_parts(parts, path, info, rate, n16, channels)
+            parts = full_band_parts(parts, path, info, rate, n16, channels,
+                                    gain_per_channel=keep_channels == 'each')
         for part in parts:
             for sink, samples in zip(sinks, part):
                 sink.write(samples)
@@ -524,16 +536,37 @@ def channel_parts(parts, path, n16, channels):
     yield split.push(empty, empty, last=True)
 
 
-def full_band_parts(parts, path, info, rate, n16, channels=1):
+def each_channel_parts(separator, path, n16, channels):
+    """``(speech, music)`` parts of shape ``(samples, channels)``, every one
+    of ``path``'s ``channels`` separated by itself at 16 kHz (``n16``
+    samples), with its own peak scale: ``--keep-channels each``."""
+    def column(c):
+        return (block[:, c] for block in util.stream_audio(path, mix=False))
+    streams = [separator.stream(column(c), n16, normalisation(peak_magnitude(column(c))))
+               for c in range(channels)]
+    queues = [([], []) for _ in streams]          # (speech, music) of each channel
+    for outputs in itertools.zip_longest(*streams):
+        for queue, output in zip(queues, outputs):
+            if output is not None:
+                queue[0].append(output[0])
+                queue[1].append(output[1])
+        ready = min(util.queued_samples(queue[0]) for queue in queues)
+        if ready:
+            yield tuple(np.stack([util.take_samples(queue[k], ready) for queue in queues], axis=1)
+                        for k in (0, 1))
+
+
+def full_band_parts(parts, path, info, rate, n16, channels=1, gain_per_channel=False):
     """The separator's 16 kHz ``(speech, music)`` ``parts`` of ``path``
     (``info``: its ``util.audio_info``; ``(samples, channels)`` parts when
     ``channels`` > 1) as full-band parts at ``rate`` Hz
-    (``high_band.FullBand``); the last part is followed by the estimates'
-    flushed tail."""
+    (``high_band.FullBand``, ``gain_per_channel`` as there); the last part
+    is followed by the estimates' flushed tail."""
     block_frames = max(1, int(const.BLOCK_SECONDS * info.samplerate))
     kept = channels if channels > 1 else None
     band = high_band.FullBand(util.read_blocks(path, block_frames, mix=kept is None),
-                              info.samplerate, info.frames, rate, n16, kept)
+                              info.samplerate, info.frames, rate, n16, kept,
+                              gain_per_channel)
     for speech, music in parts:
         yield band.push(speech, music)
     empty = np.zeros((0,) + (() if kept is None else (kept,)), np.float32)

@@ -1,4 +1,5 @@
-"""make_separate.py --keep-channels: every channel under the mask of their mean."""
+"""make_separate.py --keep-channels: every channel under the mask of their
+mean, or (``--keep-channels each``) separated by itself."""
 import os
 
 import numpy as np
@@ -100,3 +101,37 @@ def test_more_channels_than_the_format_holds_is_one_line_before_any_work(tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'at most 2 channels' in err[0] and out in err[0]
     assert os.listdir(str(tmp_path)) == ['three.wav']        # nothing written
+
+
+@pytest.mark.parametrize('extra, rate', [([], 16000), (['--full-band'], 44100)])
+def test_each_channel_is_separated_as_if_it_were_alone(tmp_path, model_path, extra, rate):
+    """``--keep-channels each``: two voices on channels of their own (two
+    microphones) come back as the mono runs of each channel, each with its
+    own scale, and speech and music add up to every channel."""
+    signal = np.stack([harmonic_stack(2.3, 44100) + 0.3 * noise_bursts(2.3, 44100),
+                       0.2 * chirp(2.3, 44100) + noise_bursts(2.3, 44100, seed=4)], axis=1)
+    source = write(tmp_path / 'interview.wav', signal, 44100)
+    fast = ['-m', model_path, '--shifts', '2', '--speeds', '1', '1.05'] + extra
+    out, music = str(tmp_path / 'speech.wav'), str(tmp_path / 'music.wav')
+    assert make_separate.main(['-i', source, '-o', out, '--music-out', music,
+                               '--keep-channels', 'each'] + fast) == 0
+    speech, speech_rate = sf.read(out, dtype='float32')
+    total = speech + sf.read(music, dtype='float32')[0]
+    assert speech_rate == rate and speech.shape[1] == 2
+    for c in range(2):
+        alone = write(tmp_path / 'channel{}.wav'.format(c), signal[:, c], 44100)
+        mono_out = str(tmp_path / 'channel{}.speech.wav'.format(c))
+        assert make_separate.main(['-i', alone, '-o', mono_out] + fast) == 0
+        expected, _ = sf.read(mono_out, dtype='float32')
+        np.testing.assert_allclose(speech[:, c], expected, atol=1e-6)
+    expected = signal if rate == 44100 else np.concatenate(
+        list(util.stream_audio(source, mix=False)))
+    np.testing.assert_allclose(total, expected, atol=1e-5)
+
+
+def test_each_channel_of_a_mono_input_is_the_mono_run(tmp_path, model_path):
+    source = write(tmp_path / 'mono.wav', harmonic_stack(1.5) + noise_bursts(1.5))
+    outputs = [str(tmp_path / 'each.wav'), str(tmp_path / 'plain.wav')]
+    for out, extra in zip(outputs, (['--keep-channels', 'each'], [])):
+        assert make_separate.main(['-i', source, '-o', out, '-m', model_path] + extra) == 0
+    assert open(outputs[0], 'rb').read() == open(outputs[1], 'rb').read()
