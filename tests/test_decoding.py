@@ -14,7 +14,7 @@ import decoding
 import make_separate
 import util
 from conftest import chirp, harmonic_stack, noise_bursts, tone, write
-from test_errors import _start, _wait_for, leftovers
+from test_errors import _interrupt_once_written, _start, leftovers
 
 
 @pytest.fixture(scope='module')
@@ -215,14 +215,10 @@ def test_interrupted_while_decoding_leaves_nothing(signum, status, tmp_path, mod
     out = tmp_path / 'out'
     os.makedirs(str(out))
     proc = _start(['-i', packed, '-o', out / 'speech.wav', '-m', model_path], tmp_path)
-    try:
-        _wait_for(proc, str(out / '.long.mkv.decoded.wav.{}.partial'.format(proc.pid)))
-        children = [child.pid for child in psutil.Process(proc.pid).children()]
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    children = []
+    err = _interrupt_once_written(
+        proc, str(out / '.long.mkv.decoded.wav.{}.partial'.format(proc.pid)), signum,
+        on_ready=lambda: children.extend(c.pid for c in psutil.Process(proc.pid).children()))
     assert proc.returncode == status, err
     assert 'Traceback' not in err, err
     assert os.listdir(str(out)) == [] and not leftovers(tmp_path)

@@ -592,6 +592,24 @@ def _wait_for(proc, path, timeout=120):
         time.sleep(0.005)
 
 
+def _interrupt_once_written(proc, path, signum, settle=0.0, on_ready=None):
+    """Wait until ``path`` exists and ``settle`` seconds more, call
+    ``on_ready()``, send ``signum`` to the running ``proc``; its stderr
+    once it has ended (killed if the test fails first)."""
+    try:
+        _wait_for(proc, path)
+        time.sleep(settle)
+        assert proc.poll() is None, 'finished before it could be interrupted'
+        if on_ready is not None:
+            on_ready()
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err
+
+
 @pytest.mark.parametrize('signum, status, word', [(signal.SIGINT, 130, 'interrupted'),
                                                   (signal.SIGTERM, 143, 'terminated')])
 def test_interrupted_run_leaves_nothing(signum, status, word, tmp_path, model_path):
@@ -602,15 +620,9 @@ def test_interrupted_run_leaves_nothing(signum, status, word, tmp_path, model_pa
     write(mixes / 'b.wav', tone(240.0, freq=300), subtype='PCM_16')
     out = tmp_path / 'sep'
     proc = _start(['-i', mixes, '-o', out, '-m', model_path], tmp_path)
-    try:
-        _wait_for(proc, str(out / '.b.wav.{}.partial'.format(proc.pid)))
-        time.sleep(0.3)        # well inside the separation loop (about 4 s of work)
-        assert proc.poll() is None, 'finished before it could be interrupted'
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # 0.3 s: well inside the separation loop (about 4 s of work)
+    err = _interrupt_once_written(proc, str(out / '.b.wav.{}.partial'.format(proc.pid)),
+                                  signum, settle=0.3)
     assert proc.returncode == status, err
     assert err.strip().splitlines()[-1] == 'make_separate.py: {}'.format(word), err
     assert 'Traceback' not in err, err
