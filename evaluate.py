@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 import cli
 import const
+import decoding
 import make_separate
 import mixing
 import util
@@ -325,7 +326,7 @@ class FolderMethod:
             raise util.AudioError('{}: no estimate in {} (looked for {}.wav or another '
                                   'audio type)'.format(item.name, self.folder,
                                                        os.path.join(self.folder, item.name)))
-        signal = util.load_audio(path)
+        signal = decoding.load_audio(path)
         if len(signal) != len(item.mixture):
             raise util.AudioError(
                 '{}: the estimate has {} samples at {} Hz but its mixture {} has {}; '
@@ -389,7 +390,7 @@ class Item:
         if self.speech_path is None:
             raise util.AudioError('{}: no speech reference (looked for {})'.format(
                 self.mixture_path, self.looked_for))
-        self.mixture = util.load_audio(self.mixture_path)
+        self.mixture = decoding.load_audio(self.mixture_path)
         if len(self.mixture) == 0:
             raise util.AudioError('{}: holds no samples'.format(self.mixture_path))
         self.speech = self._reference(self.speech_path)
@@ -399,7 +400,7 @@ class Item:
             self.music = self._reference(self.music_path)
 
     def _reference(self, path):
-        signal = util.load_audio(path)
+        signal = decoding.load_audio(path)
         if len(signal) != len(self.mixture):
             raise util.AudioError('{}: {} samples at {} Hz but the mixture {} has {}; a '
                                   'reference must have its mixture\'s length'.format(
@@ -419,7 +420,7 @@ def name_of(path, root):
 def index_by_name(folder):
     """``{name: path}`` of the audio files below ``folder`` (first by sort order)."""
     index = {}
-    for path in util.find_audio(folder):
+    for path in util.find_audio(folder, const.READ_EXTENSIONS):
         index.setdefault(name_of(path, folder), path)
     return index
 
@@ -436,10 +437,10 @@ def find_mixtures(args):
         raise cli.UserError('{}: the mixture folder is also given as --ref or --est; '
                             'references beside the mixtures need no --ref, and '
                             'estimates need a folder of their own'.format(args.mix))
-    found = util.find_mixtures(args.mix, exclude)
+    found = util.find_mixtures(args.mix, exclude, const.READ_EXTENSIONS)
     if not found:
         raise cli.UserError('-i {}: no mixtures ({}) in this folder'.format(
-            args.mix, ', '.join(const.AUDIO_EXTENSIONS)))
+            args.mix, ', '.join(const.READ_EXTENSIONS)))
     return args.mix, found
 
 
@@ -475,7 +476,7 @@ def plan_items(args):
 
 def beside(stem):
     """The audio file ``stem.EXT`` (any audio extension), or None."""
-    for ext in const.AUDIO_EXTENSIONS:
+    for ext in const.READ_EXTENSIONS:
         if os.path.isfile(stem + ext):
             return stem + ext
     return None
@@ -754,7 +755,8 @@ def check_csv_is_no_input(path, args, items):
                                             item.music_path) if p]
     inputs += [os.path.join(root, os.path.dirname(item.name), const.MANIFEST)
                for root in roots for item in items]
-    inputs += [p for folder in args.est or [] for p in util.find_audio(folder)]
+    inputs += [p for folder in args.est or []
+               for p in util.find_audio(folder, const.READ_EXTENSIONS)]
     inputs += args.model or []
     for candidate in inputs:
         if os.path.exists(candidate) and os.path.samefile(candidate, path):

@@ -224,3 +224,34 @@ def test_interrupted_while_decoding_leaves_nothing(signum, status, tmp_path, mod
     assert os.listdir(str(out)) == [] and not leftovers(tmp_path)
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != 'zombie'
                    for pid in children)
+
+
+def test_evaluate_scores_containers_as_their_wav(tmp_path, ffmpeg, capsys):
+    """Mixtures in m4a (ALAC), references in mka and estimates in mkv (FLAC)
+    score as the 24-bit wav files they hold."""
+    import evaluate
+    from test_evaluate import make_refs, read_csv
+    plain, packed = tmp_path / 'plain', tmp_path / 'packed'
+    names = make_refs(plain, seconds=1.5)
+    os.makedirs(str(packed / 'est'))
+    (packed / 'manifest.csv').write_text((plain / 'manifest.csv').read_text())
+    for name in names:
+        mixture, _ = sf.read(str(plain / (name + '.wav')), dtype='float32')
+        write(plain / 'est' / (name + '.wav'), 0.5 * mixture, subtype='PCM_24')
+        encode(ffmpeg, plain / 'est' / (name + '.wav'), packed / 'est' / (name + '.mkv'),
+               '-c:a', 'flac')
+        for suffix, container, codec in (('', 'm4a', 'alac'), ('.speech', 'mka', 'flac'),
+                                         ('.music', 'mka', 'flac')):
+            wav = plain / (name + suffix + '.wav')
+            write(wav, sf.read(str(wav), dtype='float32')[0], subtype='PCM_24')  # lossless
+            encode(ffmpeg, wav, packed / (name + suffix + '.' + container), '-c:a', codec)
+    scores = []
+    for folder in (plain, packed):
+        csv_path = tmp_path / (folder.name + '.csv')
+        status = evaluate.main(['-i', str(folder), '--est', str(folder / 'est'), '--quick',
+                                '--csv', str(csv_path)])
+        assert status == 0, capsys.readouterr().err
+        scores.append({row['name']: float(row['si_sdri']) for row in read_csv(str(csv_path))[1]})
+    assert sorted(scores[0]) == sorted(scores[1]) == names
+    for name, value in scores[0].items():
+        assert scores[1][name] == pytest.approx(value, abs=1e-4)
