@@ -1,7 +1,7 @@
 """Inputs libsndfile cannot read, decoded by ffmpeg: the audio of m4a, mp4,
 mkv, webm, mov, aac, wma... files (``const.DECODED_EXTENSIONS``), for
-make_separate.py, and for make_dataset.py and train.py --mix through
-``load_audio`` and ``audio_info``.
+make_separate.py, and for make_dataset.py, train.py --mix and evaluate.py
+through ``load_audio`` and ``audio_info``.
 
 The first audio stream is decoded once, at its own rate and channels, into
 a 32-bit float wav (RF64 past 4 GiB) under a hidden temporary name
