@@ -82,15 +82,9 @@ def readable(path, folder, sniff=False):
         yield path
         return
     decoded = util.temporary_path(os.path.join(folder, os.path.basename(path) + '.decoded.wav'))
-    try:
+    with util.standing_in(decoded, path):
         decode(path, decoded)
-        try:
-            yield decoded
-        except util.AudioError as err:
-            raise type(err)(str(err).replace(decoded, path)) from None
-    finally:
-        if os.path.lexists(decoded):
-            os.remove(decoded)
+        yield decoded
 
 
 def decode(path, wav_path):

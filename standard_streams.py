@@ -40,18 +40,13 @@ def spooled_stdin(out_path, source=None):
         raise util.AudioError('stdin: is a terminal; pipe audio in (... | make_separate.py '
                               '-i - ...) or give a file')
     path = util.temporary_path(os.path.join(work_folder(out_path), 'stdin'))
-    try:
+    with util.standing_in(path):            # a failed copy names the spool itself
         with util.writing(path), open(path, 'wb') as spool:
             shutil.copyfileobj(source, spool, COPY_BYTES)
         if os.path.getsize(path) == 0:
             raise util.AudioError('stdin: no bytes came in')
-        try:
+        with util.standing_in(path, 'stdin'):
             yield path
-        except util.AudioError as err:
-            raise type(err)(str(err).replace(path, 'stdin')) from None
-    finally:
-        if os.path.lexists(path):
-            os.remove(path)
 
 
 @contextlib.contextmanager
@@ -62,11 +57,8 @@ def stdout_file(target=None, extension='.wav'):
     target = target or sys.stdout.buffer
     path = os.path.join(tempfile.gettempdir(), 'make_separate-{}-stdout{}'.format(
         os.getpid(), extension))
-    try:
+    with util.standing_in(path):
         yield path
         with open(path, 'rb') as finished:
             shutil.copyfileobj(finished, target, COPY_BYTES)
         target.flush()
-    finally:
-        if os.path.lexists(path):
-            os.remove(path)

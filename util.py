@@ -334,6 +334,23 @@ def open_for_writing(path, rate, subtype, fmt, channels=1):
 
 
 @contextlib.contextmanager
+def standing_in(tmp, name=None):
+    """Around the work on ``tmp``, a temporary file standing in for
+    ``name`` (an input decoded or spooled): ``AudioError`` raised inside
+    names ``name`` instead of ``tmp`` (left as it is without ``name``), and
+    ``tmp`` is removed on leaving, whatever happened."""
+    try:
+        yield tmp
+    except AudioError as err:
+        if name is None:
+            raise
+        raise type(err)(str(err).replace(tmp, name)) from None
+    finally:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+
+
+@contextlib.contextmanager
 def replacing(path):
     """Yield a temporary path beside ``path``; on success rename it onto
     ``path``, on any failure remove it, so ``path`` is never half-written.
