@@ -71,6 +71,11 @@ def build_parser():
                              'the mean, mono)')
     parser.add_argument('--music-out', default=None, metavar='FILE|DIR',
                         help='also write the residual music here')
+    parser.add_argument('--music-level', type=float, default=None, metavar='DB',
+                        help='keep the music in the speech output, turned down by DB '
+                             'decibels (below 0, e.g. -15: the voice brought forward over '
+                             'its bed rather than cut out of it); --music-out still gets '
+                             'the music as separated (default: the music removed)')
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary mask (threshold {}) as upstream ComputeMask; '
                              'default soft mask'.format(const.HARD_MASK_THRESHOLD))
@@ -157,6 +162,7 @@ def separate_main(args, world=(0, 1), report=None):
         raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
     if args.full_band and args.sr is None:
         args.sr = 'input'
+    music_level_gain(args.music_level)
     check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
@@ -183,6 +189,8 @@ def separate_main(args, world=(0, 1), report=None):
         ('model', args.model)] + separation_settings(args) + [
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
+        ('music', 'removed' if args.music_level is None else
+         'kept {:g} dB down in the speech output'.format(-args.music_level)),
         ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
                       'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
@@ -304,7 +312,8 @@ def run_plan(plan, separator, args, report=None, skipped=0):
                                      args.subtype, progress=single,
                                      full_band=args.full_band,
                                      keep_channels=args.keep_channels,
-                                     stdout=args.audio_stdout)
+                                     stdout=args.audio_stdout,
+                                     music_gain=music_level_gain(args.music_level))
         except cli.USER_ERRORS as err:
             if single or isinstance(err, util.OutputError):
                 raise               # one file, or the output folder or disk: stop
@@ -437,8 +446,21 @@ def separate_sharded(args, rank, size):
 # --------------------------------------------------------------------------
 # One file: read in blocks, separate, write
 
+def music_level_gain(level_db):
+    """The music's amplitude factor in the speech output for
+    ``--music-level`` ``level_db`` (dB, below 0; ``None``: removed, 0).
+    Raises ``cli.UserError`` for a level of 0 dB or more, or NaN."""
+    if level_db is None:
+        return 0.0
+    if not level_db < 0:
+        raise cli.UserError('--music-level {:g}: must be below 0 dB (how far the music is '
+                            'turned down); leave it out to remove the music'.format(level_db))
+    return float(10.0 ** (level_db / 20.0))
+
+
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
-                  progress=False, full_band=False, keep_channels=False, stdout=None):
+                  progress=False, full_band=False, keep_channels=False, stdout=None,
+                  music_gain=0.0):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -455,11 +477,13 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
         source = stack.enter_context(decoding.readable(
             source, folder, sniff=path == standard_streams.STREAM))
         return separate_readable(source, out_path, separator, music_path, sr, subtype,
-                                 progress, full_band, keep_channels, name=name)
+                                 progress, full_band, keep_channels, name=name,
+                                 music_gain=music_gain)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
-                      progress=False, full_band=False, keep_channels=False, name=None):
+                      progress=False, full_band=False, keep_channels=False, name=None,
+                      music_gain=0.0):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -469,6 +493,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     separated under the mask of their mean (``channels.ChannelSplit``), or
     'each', each channel separated by itself (``each_channel_parts``),
     instead of the mean alone.
+    ``music_gain``: the music's amplitude factor in the speech output
+    (``--music-level``; 0: removed), ``music_path`` getting it whole.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -508,6 +534,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if full_band:
             parts = full_band_parts(parts, path, info, rate, n16, channels,
                                     gain_per_channel=keep_channels == 'each')
+        if music_gain:
+            parts = ((speech + music_gain * music, music) for speech, music in parts)
         for part in parts:
             for sink, samples in zip(sinks, part):
                 sink.write(samples)

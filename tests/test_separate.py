@@ -49,6 +49,39 @@ def test_mask_and_complement_sum_to_the_mixture(tmp_path, model_path):
     assert np.std(speech) > 1e-3 and np.std(music) > 1e-3
 
 
+
+@pytest.mark.parametrize('rate, extra', [(16000, []), (44100, ['--full-band', '--keep-channels'])])
+def test_music_level_keeps_the_music_turned_down_in_the_speech(tmp_path, model_path, rate,
+                                                                extra):
+    """--music-level -12: the speech output is the speech plus the music at
+    a quarter of its amplitude, at 16 kHz and full band in stereo alike;
+    --music-out still gets the music whole."""
+    voice, bed = harmonic_stack(3.0, rate), chirp(3.0, rate) + noise_bursts(3.0, rate)
+    mixture = np.stack([voice + bed, 0.5 * voice + bed], axis=1) if extra else voice + bed
+    source = write(tmp_path / 'mix.wav', mixture, rate)
+    fast = ['-m', model_path, '--shifts', '1', '--speeds', '1'] + extra
+    outputs = {}
+    for name, level in (('cut', []), ('kept', ['--music-level', '-12'])):
+        speech, music = str(tmp_path / (name + '.wav')), str(tmp_path / (name + '.music.wav'))
+        assert separate('-i', source, '-o', speech, '--music-out', music, *(fast + level)) == 0
+        outputs[name] = sf.read(speech, dtype='float32')[0], sf.read(music, dtype='float32')[0]
+    (speech, music), (kept, music_again) = outputs['cut'], outputs['kept']
+    assert np.std(music) > 1e-3
+    np.testing.assert_array_equal(music_again, music)
+    np.testing.assert_allclose(kept, speech + 10 ** (-12 / 20) * music, atol=1e-6)
+
+
+@pytest.mark.parametrize('level', ['0', '6', 'nan'])
+def test_music_level_must_turn_the_music_down(tmp_path, model_path, capsys, level):
+    source = write(tmp_path / 'mix.wav', tone(1.0))
+    out = tmp_path / 'out.wav'
+    assert separate('-i', source, '-o', str(out), '-m', model_path,
+                    '--music-level', level) == 1
+    err = capsys.readouterr().err
+    assert '--music-level' in err and 'below 0 dB' in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 def level_mask(patches):
     """A mask that follows the magnitude, the same whichever pass asks."""
     return patches / (patches + 0.05)
