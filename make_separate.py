@@ -37,6 +37,7 @@ import decoding
 import equalising
 import high_band
 import network
+import separation_report
 import standard_streams
 import util
 
@@ -92,6 +93,11 @@ def build_parser():
                           help='leave alone the inputs whose outputs (speech, and music with '
                                '--music-out) all exist, so that a folder run that was '
                                'stopped picks up where it left off')
+    parser.add_argument('--report', default=None, metavar='CSV',
+                        help='also write one row per input: its outputs, status, seconds, '
+                             'and the speech and music estimates\' levels relative to the '
+                             'mixture and to each other (dB), to find the files that had '
+                             'music under them')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -174,10 +180,17 @@ def separate_main(args, world=(0, 1), report=None):
                                  if path and path != standard_streams.STREAM)
     files = len(plan)
     rank, size = world
+    earlier = {}
+    if args.report:
+        earlier = separation_report.previous(args.report) if args.skip_existing else {}
+        separation_report.check(args.report, args.overwrite or args.skip_existing,
+                                [path for item in plan for path in item
+                                 if path and path != standard_streams.STREAM])
     plan = plan[rank::size]     # shared out before skipping: each file has one owner
-    skipped = 0
+    skipped = []
     if args.skip_existing:
         plan, skipped = skip_separated(plan)
+    skipped_rows = separation_report.skipped_rows(skipped, earlier)
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
                                level=args.level, speeds=args.speeds,
@@ -196,18 +209,21 @@ def separate_main(args, world=(0, 1), report=None):
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
         ('existing outputs', 'replaced' if args.overwrite else
          'kept, their inputs skipped' if args.skip_existing else 'refused')]
+    if args.report:
+        settings.append(('report', args.report))
     if size > 1:
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
     if rank == 0:
         cli.print_settings(settings)
-    return run_plan(plan, separator, args, report, skipped)
+    return run_plan(plan, separator, args, report, skipped_rows)
 
 
 def skip_separated(plan):
     """``(plan, skipped)``: the planned files whose outputs do not all
-    exist yet, and how many were left out because they do."""
-    todo = [item for item in plan if not separated(*item)]
-    return todo, len(plan) - len(todo)
+    exist yet, and those left out because they do."""
+    done = [separated(*item) for item in plan]
+    return ([item for item, d in zip(plan, done) if not d],
+            [item for item, d in zip(plan, done) if d])
 
 
 def separated(source, *outputs):
@@ -295,36 +311,51 @@ def output_rate(sr_option, input_rate):
     return rate
 
 
-def run_plan(plan, separator, args, report=None, skipped=0):
+def run_plan(plan, separator, args, report=None, skipped_rows=()):
     """Separate every planned file; a failure is reported and skipped.
 
-    ``skipped``: files left out by --skip-existing, for the summary. With a
-    ``report`` dict (one rank's share under mpiexec) the counts go there
-    for rank 0 to sum up, instead of being printed.
+    ``skipped_rows``: --report rows of the files left out by
+    --skip-existing (``separation_report.skipped_rows``), counted in the
+    summary. With a ``report`` dict (one rank's share under mpiexec) the
+    counts and rows go there for rank 0 to sum up and write, instead of
+    being printed and written here, where --report is written even when the
+    run stops (an error that ends it, Ctrl-C) with the files done so far.
     """
     failures, seconds, started = [], 0.0, time.time()
+    rows = list(skipped_rows)
     single = len(plan) == 1 and report is None
-    for source, out, music in tqdm(plan, desc='separating', unit='file',
-                                   disable=True if single else None):
-        try:
-            check_outputs(source, (out, music), args.overwrite, args.skip_existing)
-            seconds += separate_file(source, out, separator, music, args.sr,
-                                     args.subtype, progress=single,
-                                     full_band=args.full_band,
-                                     keep_channels=args.keep_channels,
-                                     stdout=args.audio_stdout,
-                                     music_gain=music_level_gain(args.music_level))
-        except cli.USER_ERRORS as err:
-            if single or isinstance(err, util.OutputError):
-                raise               # one file, or the output folder or disk: stop
-            tqdm.write('error: {}'.format(err), file=sys.stderr)
-            failures.append(str(err))
+    try:
+        for source, out, music in tqdm(plan, desc='separating', unit='file',
+                                       disable=True if single else None):
+            levels = separation_report.Levels()
+            try:
+                check_outputs(source, (out, music), args.overwrite, args.skip_existing)
+                duration = separate_file(source, out, separator, music, args.sr,
+                                         args.subtype, progress=single,
+                                         full_band=args.full_band,
+                                         keep_channels=args.keep_channels,
+                                         stdout=args.audio_stdout,
+                                         music_gain=music_level_gain(args.music_level),
+                                         levels=levels)
+            except cli.USER_ERRORS as err:
+                rows.append(separation_report.row(source, out, music, 'failed', note=str(err)))
+                if single or isinstance(err, util.OutputError):
+                    raise               # one file, or the output folder or disk: stop
+                tqdm.write('error: {}'.format(err), file=sys.stderr)
+                failures.append(str(err))
+            else:
+                seconds += duration
+                rows.append(separation_report.row(source, out, music, 'separated',
+                                                  duration, levels))
+    finally:
+        if args.report and report is None:
+            separation_report.write(args.report, rows)
     elapsed = time.time() - started
     if report is not None:
         report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
-                      skipped=skipped)
+                      skipped=len(skipped_rows), rows=rows)
         return cli.EXIT_ERROR if failures else 0
-    return print_summary(len(plan), failures, seconds, elapsed, args.out, skipped)
+    return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows))
 
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
@@ -437,6 +468,8 @@ def separate_sharded(args, rank, size):
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
                           args.out, sum(r['skipped'] for r in done))
+            if args.report:
+                separation_report.write(args.report, sum((r['rows'] for r in done), []))
         if len(done) < len(reports):
             print('{} of {} processes stopped before separating their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)
@@ -460,7 +493,7 @@ def music_level_gain(level_db):
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
-                  music_gain=0.0):
+                  music_gain=0.0, levels=None):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -478,12 +511,12 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
             source, folder, sniff=path == standard_streams.STREAM))
         return separate_readable(source, out_path, separator, music_path, sr, subtype,
                                  progress, full_band, keep_channels, name=name,
-                                 music_gain=music_gain)
+                                 music_gain=music_gain, levels=levels)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
-                      music_gain=0.0):
+                      music_gain=0.0, levels=None):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -495,6 +528,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     instead of the mean alone.
     ``music_gain``: the music's amplitude factor in the speech output
     (``--music-level``; 0: removed), ``music_path`` getting it whole.
+    ``levels``: a ``separation_report.Levels`` that adds up the energies of
+    the speech and music estimates as written (before ``music_gain``).
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -534,6 +569,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if full_band:
             parts = full_band_parts(parts, path, info, rate, n16, channels,
                                     gain_per_channel=keep_channels == 'each')
+        if levels is not None:
+            parts = levels.counted(parts)
         if music_gain:
             parts = ((speech + music_gain * music, music) for speech, music in parts)
         for part in parts:

@@ -6,6 +6,7 @@ into .venv and puts .venv/bin first) and are skipped without it. Every
 process is held to one BLAS thread; each launch has a time limit after which
 its whole process group is killed, so a hung rank cannot stall the suite.
 """
+import csv
 import glob
 import json
 import os
@@ -285,9 +286,15 @@ def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_pa
               'exit $status'.format(statuses))
     status, stdout, stderr = launch(
         mpiexec(2) + ['sh', '-c', record, 'sh'] + script('make_separate.py') + [
-            '-i', source, '-o', str(tmp_path / 'out'), '-m', model_path],
+            '-i', source, '-o', str(tmp_path / 'out'), '-m', model_path,
+            '--report', str(tmp_path / 'report.csv')],
         tmp_path)
     assert status != 0
+    with open(str(tmp_path / 'report.csv'), newline='') as handle:
+        rows = list(csv.DictReader(handle))     # both ranks' files, in order, written once
+    assert [(os.path.basename(r['input']), r['status']) for r in rows] == [
+        ('mix0.wav', 'separated'), ('mix0b.wav', 'failed'), ('mix1.wav', 'separated'),
+        ('mix2.wav', 'separated')]
     assert sorted(os.listdir(str(statuses))) == ['rank0', 'rank1']
     assert all((statuses / name).read_text().strip() == '1' for name in ('rank0', 'rank1'))
     assert stdout.count('separated 3 of 4 files') == 1

@@ -1,0 +1,152 @@
+"""How well make_separate.py --report's speech-to-music ratio follows the true one.
+
+Separates every mixture of a folder of evaluation items (``make_dataset.py
+--refs``: ``NAME.wav`` with ``NAME.speech.wav`` and ``NAME.music.wav``,
+``manifest.csv``), as ``make model-data`` writes them to build/val_eval,
+with
+
+    python make_separate.py -i ITEMS -o WORK/speech -m MODEL --report WORK/report.csv
+
+and sets each file's ``speech_to_music_db`` beside its true ratio, the
+energies of its speech and music references. The table groups the files
+by the manifest's ``snr_db`` (speech alone and music alone apart): the true
+and the reported ratio's mean, the reported one's spread and range, and the
+mean error. Below it, over the mixtures of both, the correlation and the
+mean absolute error, and for a threshold ``--threshold`` (dB) the share of
+each group that a "music under it" rule (reported ratio below the
+threshold) flags.
+
+Unlike separate_speed.py it needs the evaluation items and the model; it
+writes only in its work folder (removed unless ``--keep``). Options after
+``--`` go to make_separate.py (e.g. ``-- --shifts 1 --speeds 1``).
+
+Usage: .venv/bin/python benchmarks/report_accuracy.py -i build/val_eval [-m unet.model]
+"""
+import argparse
+import csv
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import common   # puts the repository root on sys.path
+import numpy as np
+
+import const
+import util
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description='Reported against true speech-to-music ratios on evaluation items')
+    parser.add_argument('--items', '-i', default=os.path.join('build', 'val_eval'),
+                        help='folder of evaluation items with manifest.csv files '
+                             '(default: %(default)s)')
+    parser.add_argument('--model', '-m', default=const.MODEL_FILE,
+                        help='model (default: %(default)s)')
+    parser.add_argument('--threshold', type=float, default=20.0, metavar='DB',
+                        help='a reported ratio below this flags music (default: %(default)s)')
+    parser.add_argument('--workdir', default=None, help='where the work folder is made')
+    parser.add_argument('--keep', action='store_true', help='keep the work folder')
+    parser.add_argument('--markdown', action='store_true', help='print markdown tables')
+    parser.add_argument('separation', nargs='*', metavar='-- OPTION',
+                        help='make_separate.py options')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if not os.path.isdir(args.items):
+        sys.exit('report_accuracy.py: error: -i {}: no such folder (make model-data writes '
+                 'build/val_eval)'.format(args.items))
+    common.print_machine([('items', args.items), ('model', args.model),
+                          ('make_separate.py options', ' '.join(args.separation) or 'defaults')],
+                         args.markdown)
+    work = tempfile.mkdtemp(prefix='report_accuracy_', dir=args.workdir)
+    try:
+        report = os.path.join(work, 'report.csv')
+        command = [sys.executable, os.path.join(common.ROOT, 'make_separate.py'),
+                   '-i', args.items, '-o', os.path.join(work, 'speech'), '-m', args.model,
+                   '--report', report] + args.separation
+        started = time.time()
+        if subprocess.run(command).returncode != 0:
+            sys.exit('report_accuracy.py: error: make_separate.py failed')
+        print('separated in {:.0f} s'.format(time.time() - started), file=sys.stderr)
+        files = matched(report, args.items)
+    finally:
+        if args.keep:
+            print('kept {}'.format(work), file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    tabulate(files, args.threshold, args.markdown)
+    return 0
+
+
+def matched(report, items):
+    """``[(group, true_db, reported_db)]`` of the report's separated files:
+    the group is the manifest's ``snr_db`` (``inf`` speech alone, ``-inf``
+    music alone), the true ratio that of the references beside the input."""
+    manifests = {}
+    files = []
+    with open(report, newline='') as handle:
+        for entry in csv.DictReader(handle):
+            if entry['status'] != 'separated' or entry['speech_to_music_db'] == '':
+                continue
+            folder, name = os.path.split(entry['input'])
+            stem = os.path.splitext(name)[0]
+            if folder not in manifests:
+                with open(os.path.join(folder, const.MANIFEST), newline='') as m:
+                    manifests[folder] = {r['name']: float(r['snr_db']) for r in csv.DictReader(m)}
+            group = manifests[folder][stem]
+            speech, music = (util.load_audio(os.path.join(folder, stem + tag + '.wav'))
+                             for tag in const.REFERENCE_TAGS)
+            files.append((group, true_ratio_db(speech, music),
+                          float(entry['speech_to_music_db'])))
+    return files
+
+
+def true_ratio_db(speech, music):
+    """The references' speech-to-music energy ratio, dB, clipped as the report clips."""
+    s, m = (float(np.sum(np.asarray(x, np.float64) ** 2)) for x in (speech, music))
+    if m == 0.0:
+        return 120.0
+    if s == 0.0:
+        return -120.0
+    return float(np.clip(10 * math.log10(s / m), -120.0, 120.0))
+
+
+def group_name(group):
+    if group == math.inf:
+        return 'speech alone'
+    if group == -math.inf:
+        return 'music alone'
+    return '{:+g} dB'.format(group) if group else '0 dB'
+
+
+def tabulate(files, threshold, markdown):
+    groups = sorted({g for g, _, _ in files}, key=lambda g: (math.isinf(g), -g if
+                                                            math.isinf(g) else g))
+    header = ['input', 'files', 'true', 'reported', 'sd', 'lowest', 'highest', 'error',
+              'flagged < {:g} dB'.format(threshold)]
+    rows = []
+    for group in groups:
+        true = np.array([t for g, t, _ in files if g == group])
+        got = np.array([r for g, _, r in files if g == group])
+        rows.append([group_name(group), str(len(got)), '{:.1f}'.format(true.mean()),
+                     '{:.1f}'.format(got.mean()), '{:.1f}'.format(got.std()),
+                     '{:.1f}'.format(got.min()), '{:.1f}'.format(got.max()),
+                     '{:+.1f}'.format((got - true).mean()),
+                     '{:.0f} %'.format(100 * np.mean(got < threshold))])
+    common.print_table(header, rows, markdown, machine=False)
+    mixtures = [(t, r) for g, t, r in files if not math.isinf(g)]
+    if len(mixtures) > 1:
+        true, got = np.array(mixtures).T
+        print('\nmixtures ({} files): correlation {:.3f}, mean absolute error {:.2f} dB'.format(
+            len(true), np.corrcoef(true, got)[0, 1], np.mean(np.abs(got - true))))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""make_separate.py --report: one CSV row per input, saying what became of it
+and how much of it the separation found to be speech and how much music.
+
+A researcher cleaning a corpus sorts the rows by ``speech_to_music_db`` to
+find the recordings that had music under them (low) and those that were
+clean speech already (high); docs/BENCHMARKS.md ("How much music a file
+holds") measures how well the figure follows the true speech-to-music
+ratio.
+"""
+import csv
+import math
+import os
+
+import numpy as np
+
+import cli
+import util
+
+COLUMNS = ('input', 'output', 'music_output', 'status', 'seconds', 'speech_db', 'music_db',
+           'speech_to_music_db', 'note')
+LEVEL_COLUMNS = ('speech_db', 'music_db', 'speech_to_music_db')
+STATUSES = ('separated', 'failed', 'skipped')
+LIMIT_DB = 120.0    # ratios are clipped to +-LIMIT_DB: a silent estimate is -inf dB
+
+
+class Levels:
+    """Energies of one file's speech and music estimates and of their sum,
+    the mixture, summed over the ``(speech, music)`` parts that pass
+    through ``counted`` (``(samples,)`` or ``(samples, channels)``)."""
+
+    def __init__(self):
+        self.speech = self.music = self.mixture = 0.0
+
+    def counted(self, parts):
+        """Yield ``parts`` unchanged, adding up their energies on the way."""
+        for speech, music in parts:
+            s, m = np.asarray(speech, np.float64), np.asarray(music, np.float64)
+            self.speech += float(np.sum(s * s))
+            self.music += float(np.sum(m * m))
+            self.mixture += float(np.sum((s + m) ** 2))
+            yield speech, music
+
+    def figures(self):
+        """``{'speech_db', 'music_db', 'speech_to_music_db'}``: the speech
+        and the music estimates' energies relative to the mixture's, and to
+        each other, in dB (NaN where a ratio of two silences)."""
+        return {'speech_db': ratio_db(self.speech, self.mixture),
+                'music_db': ratio_db(self.music, self.mixture),
+                'speech_to_music_db': ratio_db(self.speech, self.music)}
+
+
+def ratio_db(energy, reference):
+    """``10 log10(energy / reference)`` clipped to +-``LIMIT_DB``; NaN when
+    both are 0."""
+    if energy == 0.0 and reference == 0.0:
+        return float('nan')
+    if reference == 0.0:
+        return LIMIT_DB
+    if energy == 0.0:
+        return -LIMIT_DB
+    return float(np.clip(10.0 * math.log10(energy / reference), -LIMIT_DB, LIMIT_DB))
+
+
+def row(source, out, music, status, seconds=None, levels=None, note=''):
+    """A report row (dict of ``COLUMNS``) for input ``source`` with outputs
+    ``out`` and ``music`` (None: none), ``seconds`` of audio and its
+    ``Levels`` where it was separated."""
+    figures = levels.figures() if levels is not None else dict.fromkeys(LEVEL_COLUMNS)
+    return dict(figures, input=source, output=out, music_output=music or '', status=status,
+                seconds=seconds, note=note)
+
+
+def check(path, overwrite, audio=()):
+    """Refuse ``--report`` ``path`` before any work: stdout, a folder, one
+    of the run's ``audio`` files (inputs and outputs), or an existing file
+    without ``overwrite``; make its folder and clear the temporary files
+    killed runs left there."""
+    if path == '-':
+        raise cli.UserError('--report -: give a file name (stdout is for the speech)')
+    if os.path.isdir(path):
+        raise cli.UserError('--report {}: is a folder; give a file name'.format(path))
+    if os.path.realpath(path) in {os.path.realpath(p) for p in audio}:
+        raise cli.UserError('--report {}: is an audio file of this run, an input or an '
+                            'output; choose another file'.format(path))
+    cli.prepare_output(path, overwrite, '--report ')
+    cli.remove_stale_temporaries([path])
+
+
+def previous(path):
+    """``{input: row}`` of an earlier report at ``path`` (``{}`` if there is
+    none), for the inputs --skip-existing leaves out; ``cli.UserError`` if
+    the file is not such a report."""
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, newline='') as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or not set(COLUMNS) <= set(reader.fieldnames):
+                raise cli.UserError('--report {}: exists and is not a make_separate.py '
+                                    'report (no {} columns)'.format(path, ', '.join(COLUMNS)))
+            return {entry['input']: {k: entry[k] for k in COLUMNS} for entry in reader}
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise cli.UserError('--report {}: cannot read it ({})'.format(path, err)) from None
+
+
+def skipped_rows(plan, earlier):
+    """Rows for the ``(input, out, music)`` items of ``plan`` whose outputs
+    existed: their rows of the ``earlier`` report (``previous``) when it has
+    them, else status ``skipped`` without figures."""
+    return [earlier.get(source) or row(source, out, music, 'skipped',
+                                       note='outputs existed (--skip-existing)')
+            for source, out, music in plan]
+
+
+def write(path, rows):
+    """``rows`` in the order of their inputs, written atomically."""
+    with util.replacing(path) as tmp:
+        with open(tmp, 'w', newline='') as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for entry in sorted(rows, key=lambda r: r['input']):
+                writer.writerow([cell(entry[k]) for k in COLUMNS])
+
+
+def cell(value):
+    """A CSV cell: '' for None, 2 decimals for a float ('' for NaN)."""
+    if value is None:
+        return ''
+    if isinstance(value, float):
+        return '' if math.isnan(value) else '{:.2f}'.format(value)
+    return value

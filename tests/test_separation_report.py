@@ -1,0 +1,145 @@
+"""make_separate.py --report: a row per input with its status and the levels
+of its speech and music estimates."""
+import csv
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import make_separate
+import separation_report
+from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+
+FAST = ['--shifts', '1', '--speeds', '1']
+
+
+def read_report(path):
+    with open(path, newline='') as handle:
+        return list(csv.DictReader(handle))
+
+
+def energy(signal):
+    return float(np.sum(np.asarray(signal, np.float64) ** 2))
+
+
+def corpus(folder):
+    """Three recordings of different lengths and a file that is not audio."""
+    write(folder / 'a_voice.wav', harmonic_stack(1.5))
+    write(folder / 'b_bed.wav', chirp(2.0) + noise_bursts(2.0))
+    write(folder / 'c_both.wav', harmonic_stack(2.5) + 0.3 * noise_bursts(2.5))
+    (folder / 'd_junk.wav').write_text('not audio')
+    return str(folder)
+
+
+def test_report_has_a_row_per_input_with_the_levels_of_what_was_written(tmp_path,
+                                                                          model_path):
+    source = corpus(tmp_path / 'mix')
+    out, music, report = (str(tmp_path / 'speech'), str(tmp_path / 'music'),
+                          str(tmp_path / 'report.csv'))
+    assert make_separate.main(['-i', source, '-o', out, '--music-out', music, '-m', model_path,
+                               '--report', report] + FAST) == 1      # d_junk.wav failed
+    rows = read_report(report)
+    assert [r['input'].rsplit('/', 1)[1] for r in rows] == \
+        ['a_voice.wav', 'b_bed.wav', 'c_both.wav', 'd_junk.wav']
+    assert [r['status'] for r in rows] == ['separated'] * 3 + ['failed']
+    assert 'd_junk.wav' in rows[3]['note'] and rows[3]['speech_db'] == ''
+    for entry, seconds in zip(rows, (1.5, 2.0, 2.5)):
+        speech = sf.read(entry['output'], dtype='float64')[0]
+        residual = sf.read(entry['music_output'], dtype='float64')[0]
+        assert float(entry['seconds']) == pytest.approx(seconds, abs=0.005)
+        mixture = energy(speech + residual)
+        expected = (10 * math.log10(energy(speech) / mixture),
+                    10 * math.log10(energy(residual) / mixture),
+                    10 * math.log10(energy(speech) / energy(residual)))
+        got = tuple(float(entry[k]) for k in separation_report.LEVEL_COLUMNS)
+        np.testing.assert_allclose(got, expected, atol=0.006)
+        assert entry['note'] == ''
+
+
+def test_all_pass_and_all_stop_masks_say_speech_alone_and_music_alone():
+    for value, expected in ((1.0, (0.0, -120.0, 120.0)), (0.0, (-120.0, 0.0, -120.0))):
+        separator = make_separate.Separator(lambda p, v=value: np.full_like(p, v), shifts=1,
+                                            speeds=())
+        mixture = harmonic_stack(2.0) + noise_bursts(2.0)
+        levels = separation_report.Levels()
+        scale = make_separate.normalisation(make_separate.peak_magnitude([mixture]))
+        for _ in levels.counted(separator.stream([mixture], len(mixture), scale)):
+            pass
+        got = levels.figures()
+        np.testing.assert_allclose([got[k] for k in separation_report.LEVEL_COLUMNS],
+                                   expected, atol=1e-3)
+
+
+def test_a_silent_input_has_no_levels(tmp_path, model_path):
+    source = write(tmp_path / 'silence.wav', np.zeros(8000, np.float32))
+    report = tmp_path / 'report.csv'
+    assert make_separate.main(['-i', source, '-o', str(tmp_path / 'out.wav'), '-m', model_path,
+                               '--report', str(report)] + FAST) == 0
+    entry, = read_report(report)
+    assert entry['status'] == 'separated'
+    assert [entry[k] for k in separation_report.LEVEL_COLUMNS] == ['', '', '']
+
+
+def test_resumed_run_keeps_the_rows_of_the_files_it_skips(tmp_path, model_path):
+    source = tmp_path / 'mix'
+    write(source / 'a.wav', harmonic_stack(1.0) + noise_bursts(1.0))
+    write(source / 'b.wav', chirp(1.0))
+    out, report = str(tmp_path / 'out'), str(tmp_path / 'report.csv')
+    run = ['-i', str(source), '-o', out, '-m', model_path, '--report', report] + FAST
+    assert make_separate.main(run) == 0
+    first = read_report(report)
+    write(source / 'c.wav', tone(1.0))
+    assert make_separate.main(run + ['--skip-existing']) == 0
+    second = read_report(report)
+    assert second[:2] == first
+    assert second[2]['input'].endswith('c.wav') and second[2]['status'] == 'separated'
+    # without the earlier report the skipped files are listed without figures
+    fresh = str(tmp_path / 'fresh.csv')
+    assert make_separate.main(run[:-2 - len(FAST)] + ['--report', fresh, '--skip-existing']
+                              + FAST) == 0
+    assert [r['status'] for r in read_report(fresh)] == ['skipped'] * 3
+    assert all('--skip-existing' in r['note'] for r in read_report(fresh))
+
+
+def test_an_interrupted_run_reports_the_files_it_finished(tmp_path, model_path, monkeypatch):
+    source = tmp_path / 'mix'
+    for name in ('a.wav', 'b.wav', 'c.wav'):
+        write(source / name, harmonic_stack(0.5))
+    report = tmp_path / 'report.csv'
+    calls = []
+    separate_file = make_separate.separate_file
+
+    def stopped_at_the_second(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return separate_file(*args, **kwargs)
+
+    monkeypatch.setattr(make_separate, 'separate_file', stopped_at_the_second)
+    assert make_separate.main(['-i', str(source), '-o', str(tmp_path / 'out'), '-m',
+                               model_path, '--report', str(report)] + FAST) == 130
+    entry, = read_report(report)
+    assert entry['input'].endswith('a.wav') and entry['status'] == 'separated'
+
+
+@pytest.mark.parametrize('case', ['exists', 'folder', 'stdout', 'input', 'output',
+                                  'bad-old-report'])
+def test_a_report_that_cannot_be_written_is_refused_before_any_work(tmp_path, model_path,
+                                                                     capsys, case):
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    before = open(source, 'rb').read()
+    report = {'exists': tmp_path / 'old.csv', 'folder': tmp_path, 'stdout': '-',
+              'input': source, 'output': tmp_path / 'out.wav',
+              'bad-old-report': tmp_path / 'scores.csv'}[case]
+    extra = {'input': ['--overwrite'], 'bad-old-report': ['--skip-existing']}.get(case, [])
+    if case in ('exists', 'bad-old-report'):
+        report.write_text('name,score\nx,1\n')
+    out = tmp_path / 'out.wav'
+    assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
+                               '--report', str(report)] + extra + FAST) == 1
+    err = capsys.readouterr().err
+    assert '--report' in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and open(source, 'rb').read() == before
+    if case in ('exists', 'bad-old-report'):
+        assert report.read_text() == 'name,score\nx,1\n'
