@@ -327,7 +327,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):
-            levels = separation_report.Levels()
+            levels = separation_report.Levels() if args.report else None
             try:
                 check_outputs(source, (out, music), args.overwrite, args.skip_existing)
                 duration = separate_file(source, out, separator, music, args.sr,
