@@ -11,7 +11,7 @@ and sets each file's ``speech_to_music_db`` beside its true ratio, the
 energies of its speech and music references. The table groups the files
 by the manifest's ``snr_db`` (speech alone and music alone apart): the true
 and the reported ratio's mean, the reported one's spread and range, and the
-mean error. Below it, over the mixtures of both, the correlation and the
+mean error (the last two rows have no true ratio: one source is silent). Below it, over the mixtures of both, the correlation and the
 mean absolute error, and for a threshold ``--threshold`` (dB) the share of
 each group that a "music under it" rule (reported ratio below the
 threshold) flags.
@@ -135,10 +135,12 @@ def tabulate(files, threshold, markdown):
     for group in groups:
         true = np.array([t for g, t, _ in files if g == group])
         got = np.array([r for g, _, r in files if g == group])
-        rows.append([group_name(group), str(len(got)), '{:.1f}'.format(true.mean()),
+        alone = math.isinf(group)       # no true ratio: one source is silent
+        rows.append([group_name(group), str(len(got)),
+                     '-' if alone else '{:.1f}'.format(true.mean()),
                      '{:.1f}'.format(got.mean()), '{:.1f}'.format(got.std()),
                      '{:.1f}'.format(got.min()), '{:.1f}'.format(got.max()),
-                     '{:+.1f}'.format((got - true).mean()),
+                     '-' if alone else '{:+.1f}'.format((got - true).mean()),
                      '{:.0f} %'.format(100 * np.mean(got < threshold))])
     common.print_table(header, rows, markdown, machine=False)
     mixtures = [(t, r) for g, t, r in files if not math.isinf(g)]
