@@ -19,6 +19,7 @@ Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
 import argparse
 import contextlib
 import itertools
+import math
 import os
 import sys
 import time
@@ -42,6 +43,7 @@ import standard_streams
 import util
 
 PROG = 'make_separate.py'
+KEPT_NOTE = 'clean: written as it came in (--keep-clean)'
 
 
 def build_parser():
@@ -77,6 +79,12 @@ def build_parser():
                              'decibels (below 0, e.g. -15: the voice brought forward over '
                              'its bed rather than cut out of it); --music-out still gets '
                              'the music as separated (default: the music removed)')
+    parser.add_argument('--keep-clean', type=float, default=None, metavar='DB',
+                        help='write a file whose speech estimate stands more than DB '
+                             'decibels above its music estimate (e.g. 20: speech with no '
+                             'music under it) as it came in, at the output\'s rate and '
+                             'channels, rather than through the mask, and its --music-out '
+                             'as silence (default: every file separated)')
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary mask (threshold {}) as upstream ComputeMask; '
                              'default soft mask'.format(const.HARD_MASK_THRESHOLD))
@@ -169,6 +177,9 @@ def separate_main(args, world=(0, 1), report=None):
     if args.full_band and args.sr is None:
         args.sr = 'input'
     music_level_gain(args.music_level)
+    if args.keep_clean is not None and not 0 < args.keep_clean < math.inf:
+        raise cli.UserError('--keep-clean {:g}: must be a speech-to-music ratio above 0 dB, '
+                            'e.g. 30'.format(args.keep_clean))
     check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
@@ -204,6 +215,8 @@ def separate_main(args, world=(0, 1), report=None):
          + (', full band' if args.full_band else '')),
         ('music', 'removed' if args.music_level is None else
          'kept {:g} dB down in the speech output'.format(-args.music_level)),
+        ('clean files', 'separated' if args.keep_clean is None else
+         'written as they came in above {:g} dB speech to music'.format(args.keep_clean)),
         ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
                       'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
@@ -321,13 +334,14 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     being printed and written here, where --report is written even when the
     run stops (an error that ends it, Ctrl-C) with the files done so far.
     """
-    failures, seconds, started = [], 0.0, time.time()
+    failures, seconds, kept, started = [], 0.0, 0, time.time()
     rows = list(skipped_rows)
     single = len(plan) == 1 and report is None
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):
-            levels = separation_report.Levels() if args.report else None
+            levels = separation_report.Levels() \
+                if args.report or args.keep_clean is not None else None
             try:
                 check_outputs(source, (out, music), args.overwrite, args.skip_existing)
                 duration = separate_file(source, out, separator, music, args.sr,
@@ -336,7 +350,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                                          keep_channels=args.keep_channels,
                                          stdout=args.audio_stdout,
                                          music_gain=music_level_gain(args.music_level),
-                                         levels=levels)
+                                         levels=levels, keep_clean=args.keep_clean)
             except cli.USER_ERRORS as err:
                 rows.append(separation_report.row(source, out, music, 'failed', note=str(err)))
                 if single or isinstance(err, util.OutputError):
@@ -345,17 +359,20 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                 failures.append(str(err))
             else:
                 seconds += duration
-                rows.append(separation_report.row(source, out, music, 'separated',
-                                                  duration, levels))
+                kept += bool(levels and levels.clean)
+                rows.append(separation_report.row(
+                    source, out, music, 'separated', duration, levels,
+                    note=KEPT_NOTE if levels and levels.clean else ''))
     finally:
         if args.report and report is None:
             separation_report.write(args.report, rows)
     elapsed = time.time() - started
     if report is not None:
         report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
-                      skipped=len(skipped_rows), rows=rows)
+                      skipped=len(skipped_rows), rows=rows, kept=kept)
         return cli.EXIT_ERROR if failures else 0
-    return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows))
+    return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows),
+                         kept)
 
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
@@ -382,14 +399,14 @@ def check_outputs(source, outputs, overwrite, skip_existing=False):
         cli.prepare_output(out, overwrite)
 
 
-def print_summary(files, failures, seconds, elapsed, out, skipped=0):
+def print_summary(files, failures, seconds, elapsed, out, skipped=0, kept=0):
     """The closing lines: files done, speed, and each failure; the exit status.
 
     ``files``: files planned, not counting the ``skipped`` ones whose
     outputs existed (--skip-existing). ``seconds``: audio separated (summed
     over processes); ``elapsed``: wall time (the slowest process). The
     real-time factor ``elapsed / seconds`` is left out when no audio was
-    separated.
+    separated. ``kept``: files written as they came in (--keep-clean).
     """
     if skipped and not files:
         print('nothing to separate: the outputs of all {} file{} exist in {} '
@@ -397,7 +414,9 @@ def print_summary(files, failures, seconds, elapsed, out, skipped=0):
         return 0
     done = files - len(failures)
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
-    also = '; skipped {} whose outputs exist'.format(skipped) if skipped else ''
+    also = '; {} clean, written as {} came in'.format(
+        kept, 'it' if kept == 1 else 'they') if kept else ''
+    also += '; skipped {} whose outputs exist'.format(skipped) if skipped else ''
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}{}'.format(
         done, files, cli.plural(files), seconds, elapsed, speed,
         'stdout' if out == standard_streams.STREAM else out, also))
@@ -467,7 +486,8 @@ def separate_sharded(args, rank, size):
         if done:
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
-                          args.out, sum(r['skipped'] for r in done))
+                          args.out, sum(r['skipped'] for r in done),
+                          sum(r['kept'] for r in done))
             if args.report:
                 separation_report.write(args.report, sum((r['rows'] for r in done), []))
         if len(done) < len(reports):
@@ -493,7 +513,7 @@ def music_level_gain(level_db):
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
-                  music_gain=0.0, levels=None):
+                  music_gain=0.0, levels=None, keep_clean=None):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -511,12 +531,13 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
             source, folder, sniff=path == standard_streams.STREAM))
         return separate_readable(source, out_path, separator, music_path, sr, subtype,
                                  progress, full_band, keep_channels, name=name,
-                                 music_gain=music_gain, levels=levels)
+                                 music_gain=music_gain, levels=levels,
+                                 keep_clean=keep_clean)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
-                      music_gain=0.0, levels=None):
+                      music_gain=0.0, levels=None, keep_clean=None):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -530,6 +551,10 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     (``--music-level``; 0: removed), ``music_path`` getting it whole.
     ``levels``: a ``separation_report.Levels`` that adds up the energies of
     the speech and music estimates as written (before ``music_gain``).
+    ``keep_clean``: a file whose estimates' speech-to-music ratio is above
+    this (dB) is written as it came in, the mixture at the output's rate
+    and channels, and its music as silence (``--keep-clean``); ``levels``
+    (made here if None) then has ``clean`` True.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -548,17 +573,23 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
 
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
-    sinks = [AudioSink(out_path, rate, n_parts, n_out, subtype, parts_rate, channels)]
-    if music_path:
-        try:
-            sinks.append(AudioSink(music_path, rate, n_parts, n_out, subtype, parts_rate,
-                                   channels))
-        except BaseException:
-            sinks[0].discard()
-            raise
-    bar = tqdm(total=round(n16 / const.SR, 1), unit='s', desc=name or os.path.basename(path),
-               disable=None if progress else True, leave=False)   # None: off unless a TTY
+    if keep_clean is not None and levels is None:
+        levels = separation_report.Levels()
+    # speech, music; with --keep-clean also the mixture for the speech output
+    # and silence for the music, published instead if the file is clean
+    wanted = [('speech', out_path), ('music', music_path)]
+    if keep_clean is not None:
+        wanted += [('mixture', out_path), ('silence', music_path)]
+    sinks, bar = {}, None
     try:
+        for role, output in wanted:
+            if output:
+                sinks[role] = AudioSink(output, rate, n_parts, n_out, subtype, parts_rate,
+                                        channels, variant='' if role in ('speech', 'music')
+                                        else '.' + role)
+        bar = tqdm(total=round(n16 / const.SR, 1), unit='s',
+                   desc=name or os.path.basename(path),
+                   disable=None if progress else True, leave=False)   # None: off unless a TTY
         if channels > 1 and keep_channels == 'each':
             parts = each_channel_parts(separator, path, n16, channels)
         else:
@@ -571,21 +602,31 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
                                     gain_per_channel=keep_channels == 'each')
         if levels is not None:
             parts = levels.counted(parts)
-        if music_gain:
-            parts = ((speech + music_gain * music, music) for speech, music in parts)
-        for part in parts:
-            for sink, samples in zip(sinks, part):
-                sink.write(samples)
-            bar.update(round(len(part[0]) / parts_rate, 1))
-        for sink in sinks:             # both outputs complete before either is renamed
+        for speech, music in parts:
+            if 'mixture' in sinks:
+                sinks['mixture'].write(speech + music)
+            if 'silence' in sinks:
+                sinks['silence'].write(np.zeros_like(music))
+            sinks['speech'].write(speech + music_gain * music if music_gain else speech)
+            if 'music' in sinks:
+                sinks['music'].write(music)
+            bar.update(round(len(speech) / parts_rate, 1))
+        clean = keep_clean is not None and \
+            levels.figures()['speech_to_music_db'] > keep_clean      # NaN: silent, not clean
+        if levels is not None:
+            levels.clean = clean
+        chosen = [sinks[role] for role in (('mixture', 'silence') if clean else
+                                           ('speech', 'music')) if role in sinks]
+        for sink in chosen:            # both outputs complete before either is renamed
             with util.writing(sink.path):
                 sink.finalize()
-        for sink in sinks:
+        for sink in chosen:
             with util.writing(sink.path):
                 sink.publish()
     finally:
-        bar.close()
-        for sink in sinks:
+        if bar is not None:
+            bar.close()
+        for sink in sinks.values():
             sink.discard()
     return info.frames / info.samplerate
 
@@ -664,9 +705,11 @@ class AudioSink:
     ``publish()`` renames into place; ``discard()`` removes what is left.
     Integer formats are scaled down rather than clipped if the estimate
     peaks beyond full scale. The temporary file is a float wav, RF64 past
-    4 GiB (``plan_output``)."""
+    4 GiB (``plan_output``). ``variant``: added to the temporary file's
+    name, so that two sinks can stand ready for one ``path``."""
 
-    def __init__(self, path, rate, n_in, n_out, subtype=None, in_rate=const.SR, channels=1):
+    def __init__(self, path, rate, n_in, n_out, subtype=None, in_rate=const.SR, channels=1,
+                 variant=''):
         self.path = path
         self.rate = rate
         self.n_out = n_out
@@ -675,7 +718,7 @@ class AudioSink:
         self.resampler = util.Resampler(in_rate, rate, n_in,
                                         channels if channels > 1 else None)
         self.resampler.n_out = n_out
-        self.tmp = util.temporary_path(path)
+        self.tmp = util.temporary_path(path + variant)
         self.peak = 0.0
         self.ready = None           # the finished temporary file, once finalize() ran
         with util.writing(path):

@@ -30,6 +30,7 @@ class Levels:
 
     def __init__(self):
         self.speech = self.music = self.mixture = 0.0
+        self.clean = False      # written as it came in (make_separate.py --keep-clean)
 
     def counted(self, parts):
         """Yield ``parts`` unchanged, adding up their energies on the way."""

@@ -2,6 +2,7 @@
 of its speech and music estimates."""
 import csv
 import math
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import soundfile as sf
 
 import make_separate
 import separation_report
+import util
 from conftest import chirp, harmonic_stack, noise_bursts, tone, write
 
 FAST = ['--shifts', '1', '--speeds', '1']
@@ -143,3 +145,54 @@ def test_a_report_that_cannot_be_written_is_refused_before_any_work(tmp_path, mo
     assert not out.exists() and open(source, 'rb').read() == before
     if case in ('exists', 'bad-old-report'):
         assert report.read_text() == 'name,score\nx,1\n'
+
+
+def constant_mask(monkeypatch, value):
+    """make_separate.main separates with a mask of ``value`` everywhere."""
+    monkeypatch.setattr(make_separate, 'load_separator', lambda *a, **k: make_separate.Separator(
+        lambda patches: np.full_like(patches, value), shifts=1, speeds=()))
+
+
+@pytest.mark.parametrize('rate, extra', [(16000, []), (44100, ['--full-band', '--keep-channels'])])
+def test_keep_clean_writes_a_clean_file_as_it_came_in(tmp_path, monkeypatch, capsys, rate,
+                                                      extra):
+    """A mask of 0.999 finds speech 60 dB above the music: with --keep-clean
+    30 the speech output is the input (at its rate and channels with
+    --full-band --keep-channels) and the music output silence; a mask of
+    0.5 (0 dB) separates as without the option."""
+    voice = harmonic_stack(2.0, rate) + 0.1 * noise_bursts(2.0, rate)
+    signal = np.stack([voice, 0.5 * voice], axis=1) if extra else voice
+    source = write(tmp_path / 'talk.wav', signal, rate)
+    expected = signal if extra else np.concatenate(list(util.stream_audio(source)))
+    for value, clean in ((0.999, True), (0.5, False)):
+        constant_mask(monkeypatch, value)
+        out, music = str(tmp_path / 'speech.wav'), str(tmp_path / 'music.wav')
+        report = str(tmp_path / 'report.csv')
+        assert make_separate.main(['-i', source, '-o', out, '--music-out', music,
+                                   '--keep-clean', '30', '--report', report,
+                                   '--overwrite'] + extra) == 0
+        speech, residual = sf.read(out, dtype='float32')[0], sf.read(music, dtype='float32')[0]
+        entry, = read_report(report)
+        summary = capsys.readouterr().out
+        assert sorted(os.listdir(str(tmp_path))) == ['music.wav', 'report.csv', 'speech.wav',
+                                                     'talk.wav']
+        if clean:
+            np.testing.assert_allclose(speech, expected, atol=1e-5)
+            assert not np.any(residual)
+            assert float(entry['speech_to_music_db']) > 30 and 'clean' in entry['note']
+            assert '1 clean, written as it came in' in summary
+        else:
+            np.testing.assert_allclose(speech, 0.5 * expected, atol=1e-4)
+            np.testing.assert_allclose(speech + residual, expected, atol=1e-5)
+            assert entry['note'] == '' and 'clean, written as' not in summary
+
+
+@pytest.mark.parametrize('threshold', ['0', '-10', 'nan', 'inf'])
+def test_keep_clean_needs_a_ratio_above_0_db(tmp_path, model_path, capsys, threshold):
+    source = write(tmp_path / 'mix.wav', tone(1.0))
+    out = tmp_path / 'out.wav'
+    assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
+                               '--keep-clean', threshold]) == 1
+    err = capsys.readouterr().err
+    assert '--keep-clean' in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
