@@ -725,12 +725,7 @@ def csv_cell(value):
 
 def write_csv(path, records):
     """Every record as a row of CSV_COLUMNS, written atomically."""
-    with util.replacing(path) as tmp:
-        with open(tmp, 'w', newline='') as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_COLUMNS)
-            for record in records:
-                writer.writerow([csv_cell(record[k]) for k in CSV_COLUMNS])
+    util.write_table(path, CSV_COLUMNS, records, csv_cell)
 
 
 def check_csv(path, overwrite):

@@ -115,12 +115,7 @@ def skipped_rows(plan, earlier):
 
 def write(path, rows):
     """``rows`` in the order of their inputs, written atomically."""
-    with util.replacing(path) as tmp:
-        with open(tmp, 'w', newline='') as handle:
-            writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            for entry in sorted(rows, key=lambda r: r['input']):
-                writer.writerow([cell(entry[k]) for k in COLUMNS])
+    util.write_table(path, COLUMNS, sorted(rows, key=lambda r: r['input']), cell)
 
 
 def cell(value):

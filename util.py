@@ -11,6 +11,7 @@ Long signals are handled as streams of blocks: ``read_blocks`` ->
 keep only a few seconds of audio in memory whatever the input's length.
 """
 import contextlib
+import csv
 import hashlib
 import os
 import re
@@ -457,6 +458,18 @@ def integer_gain(subtype, peak):
     scale, else (and for float subtypes) 1."""
     integer = not subtype.startswith(('FLOAT', 'DOUBLE'))
     return const.PEAK_LIMIT / peak if integer and peak > 1.0 else 1.0
+
+
+def write_table(path, columns, rows, cell=str):
+    """A CSV file at ``path``: the header ``columns``, then for each dict
+    of ``rows`` its values of ``columns`` as ``cell`` formats them; written
+    atomically (``replacing``)."""
+    with replacing(path) as tmp:
+        with open(tmp, 'w', newline='') as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([cell(row[k]) for k in columns])
 
 
 def save_npz(path, **arrays):
