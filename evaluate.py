@@ -715,17 +715,9 @@ def format_value(value, digits):
     return '-' if value is None or math.isnan(value) else '{:.{}f}'.format(value, digits)
 
 
-def csv_cell(value):
-    if value is None:
-        return ''
-    if isinstance(value, float):
-        return 'nan' if math.isnan(value) else '{:.4f}'.format(value)
-    return value
-
-
 def write_csv(path, records):
     """Every record as a row of CSV_COLUMNS, written atomically."""
-    util.write_table(path, CSV_COLUMNS, records, csv_cell)
+    util.write_table(path, CSV_COLUMNS, records)
 
 
 def check_csv(path, overwrite):

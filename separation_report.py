@@ -115,13 +115,5 @@ def skipped_rows(plan, earlier):
 
 def write(path, rows):
     """``rows`` in the order of their inputs, written atomically."""
-    util.write_table(path, COLUMNS, sorted(rows, key=lambda r: r['input']), cell)
+    util.write_table(path, COLUMNS, sorted(rows, key=lambda r: r['input']), digits=2, nan='')
 
-
-def cell(value):
-    """A CSV cell: '' for None, 2 decimals for a float ('' for NaN)."""
-    if value is None:
-        return ''
-    if isinstance(value, float):
-        return '' if math.isnan(value) else '{:.2f}'.format(value)
-    return value

@@ -460,16 +460,27 @@ def integer_gain(subtype, peak):
     return const.PEAK_LIMIT / peak if integer and peak > 1.0 else 1.0
 
 
-def write_table(path, columns, rows, cell=str):
+def write_table(path, columns, rows, digits=4, nan='nan'):
     """A CSV file at ``path``: the header ``columns``, then for each dict
-    of ``rows`` its values of ``columns`` as ``cell`` formats them; written
-    atomically (``replacing``)."""
+    of ``rows`` its values of ``columns`` (``table_cell``: floats with
+    ``digits`` decimals, NaN as ``nan``, None empty); written atomically
+    (``replacing``)."""
     with replacing(path) as tmp:
         with open(tmp, 'w', newline='') as handle:
             writer = csv.writer(handle)
             writer.writerow(columns)
             for row in rows:
-                writer.writerow([cell(row[k]) for k in columns])
+                writer.writerow([table_cell(row[k], digits, nan) for k in columns])
+
+
+def table_cell(value, digits=4, nan='nan'):
+    """``value`` as a CSV cell: '' for None, a float with ``digits``
+    decimals or ``nan`` for NaN, anything else as it is."""
+    if value is None:
+        return ''
+    if isinstance(value, float):
+        return nan if value != value else '{:.{}f}'.format(value, digits)
+    return value
 
 
 def save_npz(path, **arrays):
