@@ -575,18 +575,21 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
     if keep_clean is not None and levels is None:
         levels = separation_report.Levels()
-    # speech, music; with --keep-clean also the mixture for the speech output
-    # and silence for the music, published instead if the file is clean
+    # speech, music; with --keep-clean also the mixture for the speech output,
+    # published instead (with silence for the music) if the file is clean
     wanted = [('speech', out_path), ('music', music_path)]
     if keep_clean is not None:
-        wanted += [('mixture', out_path), ('silence', music_path)]
+        wanted.append(('mixture', out_path))
     sinks, bar = {}, None
+
+    def sink(role, output):
+        sinks[role] = AudioSink(output, rate, n_parts, n_out, subtype, parts_rate, channels,
+                                variant='' if role in ('speech', 'music') else '.' + role)
+        return sinks[role]
     try:
         for role, output in wanted:
             if output:
-                sinks[role] = AudioSink(output, rate, n_parts, n_out, subtype, parts_rate,
-                                        channels, variant='' if role in ('speech', 'music')
-                                        else '.' + role)
+                sink(role, output)
         bar = tqdm(total=round(n16 / const.SR, 1), unit='s',
                    desc=name or os.path.basename(path),
                    disable=None if progress else True, leave=False)   # None: off unless a TTY
@@ -605,8 +608,6 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         for speech, music in parts:
             if 'mixture' in sinks:
                 sinks['mixture'].write(speech + music)
-            if 'silence' in sinks:
-                sinks['silence'].write(np.zeros_like(music))
             sinks['speech'].write(speech + music_gain * music if music_gain else speech)
             if 'music' in sinks:
                 sinks['music'].write(music)
@@ -615,6 +616,12 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             levels.figures()['speech_to_music_db'] > keep_clean      # NaN: silent, not clean
         if levels is not None:
             levels.clean = clean
+        if clean and music_path:
+            silence = sink('silence', music_path)
+            block = int(const.BLOCK_SECONDS * parts_rate)
+            for start in range(0, n_parts, block):
+                silence.write(np.zeros((min(block, n_parts - start),)
+                                       + ((channels,) if channels > 1 else ()), np.float32))
         chosen = [sinks[role] for role in (('mixture', 'silence') if clean else
                                            ('speech', 'music')) if role in sinks]
         for sink in chosen:            # both outputs complete before either is renamed
