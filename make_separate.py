@@ -213,7 +213,7 @@ def separate_main(args, world=(0, 1), report=None):
         ('model', args.model)] + separation_settings(args) + [
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
-        ('music', 'removed' if args.music_level is None else
+        ('music', 'removed' if not music_level_gain(args.music_level) else   # -inf: removed
          'kept {:g} dB down in the speech output'.format(-args.music_level)),
         ('clean files', 'separated' if args.keep_clean is None else
          'written as they came in above {:g} dB speech to music'.format(args.keep_clean)),

@@ -82,6 +82,20 @@ def test_music_level_must_turn_the_music_down(tmp_path, model_path, capsys, leve
     assert not out.exists()
 
 
+def test_music_level_minus_infinity_removes_the_music(tmp_path, model_path, capsys):
+    """-inf dB is no music at all: the settings say removed, and the speech
+    is that of a run without the option."""
+    source = write(tmp_path / 'mix.wav', harmonic_stack(1.0) + noise_bursts(1.0))
+    fast = ['-i', source, '-m', model_path, '--shifts', '1', '--speeds', '1']
+    assert separate(*fast, '-o', str(tmp_path / 'plain.wav')) == 0
+    capsys.readouterr()
+    assert separate(*fast, '-o', str(tmp_path / 'inf.wav'), '--music-level=-inf') == 0
+    settings = [line for line in capsys.readouterr().out.splitlines() if line.startswith('# music')]
+    assert settings and 'removed' in settings[0] and 'inf' not in settings[0]
+    np.testing.assert_array_equal(sf.read(str(tmp_path / 'inf.wav'))[0],
+                                  sf.read(str(tmp_path / 'plain.wav'))[0])
+
+
 def level_mask(patches):
     """A mask that follows the magnitude, the same whichever pass asks."""
     return patches / (patches + 0.05)
