@@ -200,6 +200,17 @@ LARGE_FILE_FORMATS = ('RF64', 'W64', 'CAF', 'FLAC', 'OGG', 'MP3')
 NAME_MAX = 255
 STALE_TEMPORARY_SECONDS = 60
 
+# make_separate.py --keep-clean: where the speech estimate stands above the
+# threshold over the music estimate, the mixture is written as it came in
+CLEAN_PASSAGE_S = 5.0     # seconds judged at a time (--clean-passage): at 20 dB, 98 % of
+                          # the speech-alone validation passages are kept, no passage of
+                          # the +5 dB mixtures and 3 % of the +10 dB ones (docs/BENCHMARKS.md)
+CLEAN_PASSAGE_MIN_S = 1.0 # seconds, the shortest --clean-passage accepted: a shorter one
+                          # holds too little of a voice to judge
+CLEAN_WHOLE_FILE = 'file' # --clean-passage file: the whole file judged at once
+CLEAN_FADE_S = 0.1        # seconds over which a clean passage fades in or out beside one
+                          # that is separated (raised cosine)
+
 # make_separate.py --keep-channels: every channel under the mask of their mean,
 # or each channel separated by itself
 CHANNEL_MASKS = ('mean', 'each')

@@ -32,6 +32,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 import channels as channels_module
+import clean_passages
 import cli
 import const
 import decoding
@@ -44,6 +45,7 @@ import util
 
 PROG = 'make_separate.py'
 KEPT_NOTE = 'clean: written as it came in (--keep-clean)'
+PASSAGES_NOTE = 'clean in {} of {} passages ({:.1f} s): written as they came in (--keep-clean)'
 
 
 def build_parser():
@@ -80,11 +82,20 @@ def build_parser():
                              'its bed rather than cut out of it); --music-out still gets '
                              'the music as separated (default: the music removed)')
     parser.add_argument('--keep-clean', type=float, default=None, metavar='DB',
-                        help='write a file whose speech estimate stands more than DB '
-                             'decibels above its music estimate (e.g. 20: speech with no '
-                             'music under it) as it came in, at the output\'s rate and '
-                             'channels, rather than through the mask, and its --music-out '
-                             'as silence (default: every file separated)')
+                        help='where the speech estimate stands more than DB decibels above '
+                             'the music estimate (e.g. 20: speech with no music under it), '
+                             'write the input as it came in, at the output\'s rate and '
+                             'channels, rather than through the mask, and the --music-out '
+                             'there as silence; judged per --clean-passage (default: '
+                             'everything separated)')
+    parser.add_argument('--clean-passage', default=None,
+                        metavar='SECONDS|file',
+                        help='how much --keep-clean judges at a time: passages of SECONDS '
+                             '(a music intro separated, the talk after it kept), clean ones '
+                             'fading over {:g} s beside separated ones; or "{}", the whole '
+                             'file kept or separated (default: {:g})'.format(
+                                 const.CLEAN_FADE_S, const.CLEAN_WHOLE_FILE,
+                                 const.CLEAN_PASSAGE_S))
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary mask (threshold {}) as upstream ComputeMask; '
                              'default soft mask'.format(const.HARD_MASK_THRESHOLD))
@@ -180,6 +191,7 @@ def separate_main(args, world=(0, 1), report=None):
     if args.keep_clean is not None and not 0 < args.keep_clean < math.inf:
         raise cli.UserError('--keep-clean {:g}: must be a speech-to-music ratio above 0 dB, '
                             'e.g. 30'.format(args.keep_clean))
+    args.clean_passage = clean_passage_seconds(args.clean_passage, args.keep_clean)
     check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
@@ -215,8 +227,10 @@ def separate_main(args, world=(0, 1), report=None):
          + (', full band' if args.full_band else '')),
         ('music', 'removed' if not music_level_gain(args.music_level) else   # -inf: removed
          'kept {:g} dB down in the speech output'.format(-args.music_level)),
-        ('clean files', 'separated' if args.keep_clean is None else
-         'written as they came in above {:g} dB speech to music'.format(args.keep_clean)),
+        ('clean speech', 'separated' if args.keep_clean is None else
+         'written as it came in above {:g} dB speech to music, judged {}'.format(
+             args.keep_clean, 'per file' if args.clean_passage is None else
+             'per {:g} s passage'.format(args.clean_passage))),
         ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
                       'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
@@ -334,7 +348,8 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     being printed and written here, where --report is written even when the
     run stops (an error that ends it, Ctrl-C) with the files done so far.
     """
-    failures, seconds, kept, started = [], 0.0, 0, time.time()
+    failures, seconds, started = [], 0.0, time.time()
+    kept = [0, 0.0]     # files written whole as they came in, seconds so written
     rows = list(skipped_rows)
     single = len(plan) == 1 and report is None
     try:
@@ -350,7 +365,8 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                                          keep_channels=args.keep_channels,
                                          stdout=args.audio_stdout,
                                          music_gain=music_level_gain(args.music_level),
-                                         levels=levels, keep_clean=args.keep_clean)
+                                         levels=levels, keep_clean=args.keep_clean,
+                                         clean_passage=args.clean_passage)
             except cli.USER_ERRORS as err:
                 rows.append(separation_report.row(source, out, music, 'failed', note=str(err)))
                 if single or isinstance(err, util.OutputError):
@@ -359,10 +375,11 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                 failures.append(str(err))
             else:
                 seconds += duration
-                kept += bool(levels and levels.clean)
-                rows.append(separation_report.row(
-                    source, out, music, 'separated', duration, levels,
-                    note=KEPT_NOTE if levels and levels.clean else ''))
+                if levels is not None:
+                    kept[0] += levels.clean
+                    kept[1] += levels.kept
+                rows.append(separation_report.row(source, out, music, 'separated', duration,
+                                                  levels, note=kept_note(levels)))
     finally:
         if args.report and report is None:
             separation_report.write(args.report, rows)
@@ -373,6 +390,16 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
         return cli.EXIT_ERROR if failures else 0
     return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows),
                          kept)
+
+
+def kept_note(levels):
+    """The --report note of a file separated with ``levels``: whether it,
+    or some of its passages, were written as they came in (--keep-clean)."""
+    if levels is None or not levels.kept:
+        return ''
+    if levels.clean:
+        return KEPT_NOTE
+    return PASSAGES_NOTE.format(*levels.passages, levels.kept)
 
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
@@ -399,14 +426,15 @@ def check_outputs(source, outputs, overwrite, skip_existing=False):
         cli.prepare_output(out, overwrite)
 
 
-def print_summary(files, failures, seconds, elapsed, out, skipped=0, kept=0):
+def print_summary(files, failures, seconds, elapsed, out, skipped=0, kept=(0, 0.0)):
     """The closing lines: files done, speed, and each failure; the exit status.
 
     ``files``: files planned, not counting the ``skipped`` ones whose
     outputs existed (--skip-existing). ``seconds``: audio separated (summed
     over processes); ``elapsed``: wall time (the slowest process). The
     real-time factor ``elapsed / seconds`` is left out when no audio was
-    separated. ``kept``: files written as they came in (--keep-clean).
+    separated. ``kept``: ``(files, seconds)`` written as they came in
+    (--keep-clean): the files whole, and the seconds in all.
     """
     if skipped and not files:
         print('nothing to separate: the outputs of all {} file{} exist in {} '
@@ -414,8 +442,8 @@ def print_summary(files, failures, seconds, elapsed, out, skipped=0, kept=0):
         return 0
     done = files - len(failures)
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
-    also = '; {} clean, written as {} came in'.format(
-        kept, 'it' if kept == 1 else 'they') if kept else ''
+    also = '; {:.1f} s of clean speech written as it came in, {} file{} whole'.format(
+        kept[1], kept[0], cli.plural(kept[0])) if kept[1] else ''
     also += '; skipped {} whose outputs exist'.format(skipped) if skipped else ''
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}{}'.format(
         done, files, cli.plural(files), seconds, elapsed, speed,
@@ -487,7 +515,7 @@ def separate_sharded(args, rank, size):
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
                           args.out, sum(r['skipped'] for r in done),
-                          sum(r['kept'] for r in done))
+                          [sum(r['kept'][i] for r in done) for i in (0, 1)])
             if args.report:
                 separation_report.write(args.report, sum((r['rows'] for r in done), []))
         if len(done) < len(reports):
@@ -511,9 +539,32 @@ def music_level_gain(level_db):
     return float(10.0 ** (level_db / 20.0))
 
 
+def clean_passage_seconds(value, keep_clean):
+    """Seconds per passage that ``--keep-clean`` judges for ``--clean-passage``
+    ``value`` (text; None: the default), or None for the whole file
+    (``const.CLEAN_WHOLE_FILE``). Raises ``cli.UserError`` for a value that
+    is not a finite number of seconds from ``const.CLEAN_PASSAGE_MIN_S``, or
+    one given without ``keep_clean``."""
+    if value is None:
+        return const.CLEAN_PASSAGE_S
+    if keep_clean is None:
+        raise cli.UserError('--clean-passage {}: only applies with --keep-clean DB'.format(value))
+    if value == const.CLEAN_WHOLE_FILE:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not const.CLEAN_PASSAGE_MIN_S <= seconds < math.inf:
+        raise cli.UserError('--clean-passage {}: must be seconds, at least {:g} (shorter '
+                            'passages are judged on too little), or "{}"'.format(
+                                value, const.CLEAN_PASSAGE_MIN_S, const.CLEAN_WHOLE_FILE))
+    return seconds
+
+
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
-                  music_gain=0.0, levels=None, keep_clean=None):
+                  music_gain=0.0, levels=None, keep_clean=None, clean_passage=None):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -532,12 +583,12 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
         return separate_readable(source, out_path, separator, music_path, sr, subtype,
                                  progress, full_band, keep_channels, name=name,
                                  music_gain=music_gain, levels=levels,
-                                 keep_clean=keep_clean)
+                                 keep_clean=keep_clean, clean_passage=clean_passage)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
-                      music_gain=0.0, levels=None, keep_clean=None):
+                      music_gain=0.0, levels=None, keep_clean=None, clean_passage=None):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -551,10 +602,13 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     (``--music-level``; 0: removed), ``music_path`` getting it whole.
     ``levels``: a ``separation_report.Levels`` that adds up the energies of
     the speech and music estimates as written (before ``music_gain``).
-    ``keep_clean``: a file whose estimates' speech-to-music ratio is above
-    this (dB) is written as it came in, the mixture at the output's rate
-    and channels, and its music as silence (``--keep-clean``); ``levels``
-    (made here if None) then has ``clean`` True.
+    ``keep_clean``: where the estimates' speech-to-music ratio is above
+    this (dB), the mixture is written as it came in, at the output's rate
+    and channels, and the music as silence (``--keep-clean``), judged in
+    passages of ``clean_passage`` seconds (``clean_passages.PassageGate``),
+    or with None over the whole file; ``levels`` (made here if None) then
+    has ``clean`` True for a file written whole as it came in, ``kept``
+    the seconds so written and ``passages`` ``(clean, all)``.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -575,10 +629,11 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
     if keep_clean is not None and levels is None:
         levels = separation_report.Levels()
-    # speech, music; with --keep-clean also the mixture for the speech output,
-    # published instead (with silence for the music) if the file is clean
+    whole_file = keep_clean is not None and clean_passage is None
+    # speech, music; with --keep-clean judged per file also the mixture for the
+    # speech output, published instead (with silence for the music) if it is clean
     wanted = [('speech', out_path), ('music', music_path)]
-    if keep_clean is not None:
+    if whole_file:
         wanted.append(('mixture', out_path))
     sinks, bar = {}, None
 
@@ -605,6 +660,11 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
                                     gain_per_channel=keep_channels == 'each')
         if levels is not None:
             parts = levels.counted(parts)
+        gate = None
+        if keep_clean is not None and not whole_file:
+            gate = clean_passages.PassageGate(keep_clean, round(clean_passage * parts_rate),
+                                              round(const.CLEAN_FADE_S * parts_rate))
+            parts = gate.gated(parts)       # clean passages: the mixture, and no music
         for speech, music in parts:
             if 'mixture' in sinks:
                 sinks['mixture'].write(speech + music)
@@ -612,10 +672,13 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             if 'music' in sinks:
                 sinks['music'].write(music)
             bar.update(round(len(speech) / parts_rate, 1))
-        clean = keep_clean is not None and \
+        clean = whole_file and \
             levels.figures()['speech_to_music_db'] > keep_clean      # NaN: silent, not clean
-        if levels is not None:
-            levels.clean = clean
+        if gate is not None:
+            levels.clean = 0 < gate.clean == gate.passages
+            levels.kept, levels.passages = gate.kept / parts_rate, (gate.clean, gate.passages)
+        elif levels is not None:
+            levels.clean, levels.kept = clean, n_parts / parts_rate if clean else 0.0
         if clean and music_path:
             silence = sink('silence', music_path)
             block = int(const.BLOCK_SECONDS * parts_rate)

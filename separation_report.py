@@ -30,7 +30,9 @@ class Levels:
 
     def __init__(self):
         self.speech = self.music = self.mixture = 0.0
-        self.clean = False      # written as it came in (make_separate.py --keep-clean)
+        self.clean = False      # written whole as it came in (make_separate.py --keep-clean)
+        self.kept = 0.0         # seconds written as they came in
+        self.passages = None    # (clean, all) passages judged by --keep-clean, if per passage
 
     def counted(self, parts):
         """Yield ``parts`` unchanged, adding up their energies on the way."""

@@ -16,6 +16,13 @@ mean absolute error, and for a threshold ``--threshold`` (dB) the share of
 each group that a "music under it" rule (reported ratio below the
 threshold) flags.
 
+``--passages 5 2``: also the music estimates are written, and the files are
+judged in passages of those lengths as ``make_separate.py --keep-clean
+THRESHOLD --clean-passage SECONDS`` judges them (``clean_passages``): per
+group, the share of passages kept as they came in, and over the kept
+passages of mixtures the true ratio's lowest and mean value (how much music
+a kept passage can hold).
+
 Unlike separate_speed.py it needs the evaluation items and the model; it
 writes only in its work folder (removed unless ``--keep``). Options after
 ``--`` go to make_separate.py (e.g. ``-- --shifts 1 --speeds 1``).
@@ -35,6 +42,7 @@ import time
 import common   # puts the repository root on sys.path
 import numpy as np
 
+import clean_passages
 import const
 import util
 
@@ -49,6 +57,9 @@ def build_parser():
                         help='model (default: %(default)s)')
     parser.add_argument('--threshold', type=float, default=20.0, metavar='DB',
                         help='a reported ratio below this flags music (default: %(default)s)')
+    parser.add_argument('--passages', type=float, nargs='+', default=[], metavar='SECONDS',
+                        help='also judge passages of these lengths as --keep-clean '
+                             'THRESHOLD --clean-passage SECONDS does')
     parser.add_argument('--workdir', default=None, help='where the work folder is made')
     parser.add_argument('--keep', action='store_true', help='keep the work folder')
     parser.add_argument('--markdown', action='store_true', help='print markdown tables')
@@ -68,20 +79,26 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix='report_accuracy_', dir=args.workdir)
     try:
         report = os.path.join(work, 'report.csv')
+        music_out = ['--music-out', os.path.join(work, 'music')] if args.passages else []
         command = [sys.executable, os.path.join(common.ROOT, 'make_separate.py'),
                    '-i', args.items, '-o', os.path.join(work, 'speech'), '-m', args.model,
-                   '--report', report] + args.separation
+                   '--report', report] + music_out + args.separation
         started = time.time()
         if subprocess.run(command).returncode != 0:
             sys.exit('report_accuracy.py: error: make_separate.py failed')
         print('separated in {:.0f} s'.format(time.time() - started), file=sys.stderr)
         files = matched(report, args.items)
+        passages = {seconds: judged_passages(report, seconds, args.threshold)
+                    for seconds in args.passages}
     finally:
         if args.keep:
             print('kept {}'.format(work), file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     tabulate(files, args.threshold, args.markdown)
+    for seconds, judged in passages.items():
+        print()
+        tabulate_passages(judged, seconds, args.threshold, args.markdown)
     return 0
 
 
@@ -89,7 +106,6 @@ def matched(report, items):
     """``[(group, true_db, reported_db)]`` of the report's separated files:
     the group is the manifest's ``snr_db`` (``inf`` speech alone, ``-inf``
     music alone), the true ratio that of the references beside the input."""
-    manifests = {}
     files = []
     with open(report, newline='') as handle:
         for entry in csv.DictReader(handle):
@@ -97,15 +113,49 @@ def matched(report, items):
                 continue
             folder, name = os.path.split(entry['input'])
             stem = os.path.splitext(name)[0]
-            if folder not in manifests:
-                with open(os.path.join(folder, const.MANIFEST), newline='') as m:
-                    manifests[folder] = {r['name']: float(r['snr_db']) for r in csv.DictReader(m)}
-            group = manifests[folder][stem]
+            group = manifest_snr(folder, stem)
             speech, music = (util.load_audio(os.path.join(folder, stem + tag + '.wav'))
                              for tag in const.REFERENCE_TAGS)
             files.append((group, true_ratio_db(speech, music),
                           float(entry['speech_to_music_db'])))
     return files
+
+
+def judged_passages(report, seconds, threshold):
+    """``[(group, true_db, clean)]`` for every passage of ``seconds`` of the
+    report's separated files, cut and judged on the estimates as
+    ``clean_passages.PassageGate`` does, the true ratio that of the
+    references over the same samples."""
+    passages = []
+    with open(report, newline='') as handle:
+        for entry in csv.DictReader(handle):
+            if entry['status'] != 'separated':
+                continue
+            folder, name = os.path.split(entry['input'])
+            stem = os.path.splitext(name)[0]
+            group = manifest_snr(folder, stem)
+            speech, music = (util.load_audio(path) for path in (entry['output'],
+                                                                 entry['music_output']))
+            refs = [util.load_audio(os.path.join(folder, stem + tag + '.wav'))
+                    for tag in const.REFERENCE_TAGS]
+            gate = clean_passages.PassageGate(threshold, round(seconds * const.SR), 0)
+            for _ in gate.gated([(speech, music)]):
+                pass
+            for start, length, clean in gate.decisions:
+                span = slice(start, start + length)
+                passages.append((group, true_ratio_db(refs[0][span], refs[1][span]), clean))
+    return passages
+
+
+_MANIFESTS = {}
+
+
+def manifest_snr(folder, stem):
+    """The manifest's ``snr_db`` of item ``stem`` in ``folder``."""
+    if folder not in _MANIFESTS:
+        with open(os.path.join(folder, const.MANIFEST), newline='') as m:
+            _MANIFESTS[folder] = {r['name']: float(r['snr_db']) for r in csv.DictReader(m)}
+    return _MANIFESTS[folder][stem]
 
 
 def true_ratio_db(speech, music):
@@ -148,6 +198,27 @@ def tabulate(files, threshold, markdown):
         true, got = np.array(mixtures).T
         print('\nmixtures ({} files): correlation {:.3f}, mean absolute error {:.2f} dB'.format(
             len(true), np.corrcoef(true, got)[0, 1], np.mean(np.abs(got - true))))
+
+
+
+def tabulate_passages(passages, seconds, threshold, markdown):
+    """Per group: passages of ``seconds``, the share kept (reported ratio
+    above ``threshold``), and the true ratio of the kept passages of
+    mixtures (lowest, mean)."""
+    print('passages of {:g} s, kept above {:g} dB (--keep-clean {:g} --clean-passage '
+          '{:g}):'.format(seconds, threshold, threshold, seconds))
+    groups = sorted({g for g, _, _ in passages}, key=lambda g: (math.isinf(g), -g if
+                                                               math.isinf(g) else g))
+    rows = []
+    for group in groups:
+        true = np.array([t for g, t, _ in passages if g == group])
+        clean = np.array([c for g, _, c in passages if g == group], bool)
+        mixed = not math.isinf(group) and clean.any()
+        rows.append([group_name(group), str(len(clean)), '{:.1f} %'.format(100 * clean.mean()),
+                     '{:.1f}'.format(true[clean].min()) if mixed else '-',
+                     '{:.1f}'.format(true[clean].mean()) if mixed else '-'])
+    common.print_table(['input', 'passages', 'kept', 'kept: lowest true', 'kept: mean true'],
+                       rows, markdown, machine=False)
 
 
 if __name__ == '__main__':

@@ -153,13 +153,15 @@ def constant_mask(monkeypatch, value):
         lambda patches: np.full_like(patches, value), shifts=1, speeds=()))
 
 
+@pytest.mark.parametrize('judged', [[], ['--clean-passage', 'file'], ['--clean-passage', '1.5']])
 @pytest.mark.parametrize('rate, extra', [(16000, []), (44100, ['--full-band', '--keep-channels'])])
 def test_keep_clean_writes_a_clean_file_as_it_came_in(tmp_path, monkeypatch, capsys, rate,
-                                                      extra):
+                                                      extra, judged):
     """A mask of 0.999 finds speech 60 dB above the music: with --keep-clean
     30 the speech output is the input (at its rate and channels with
-    --full-band --keep-channels) and the music output silence; a mask of
-    0.5 (0 dB) separates as without the option."""
+    --full-band --keep-channels) and the music output silence, judged per
+    passage or per file alike; a mask of 0.5 (0 dB) separates as without
+    the option."""
     voice = harmonic_stack(2.0, rate) + 0.1 * noise_bursts(2.0, rate)
     signal = np.stack([voice, 0.5 * voice], axis=1) if extra else voice
     source = write(tmp_path / 'talk.wav', signal, rate)
@@ -170,7 +172,7 @@ def test_keep_clean_writes_a_clean_file_as_it_came_in(tmp_path, monkeypatch, cap
         report = str(tmp_path / 'report.csv')
         assert make_separate.main(['-i', source, '-o', out, '--music-out', music,
                                    '--keep-clean', '30', '--report', report,
-                                   '--overwrite'] + extra) == 0
+                                   '--overwrite'] + extra + judged) == 0
         speech, residual = sf.read(out, dtype='float32')[0], sf.read(music, dtype='float32')[0]
         entry, = read_report(report)
         summary = capsys.readouterr().out
@@ -180,11 +182,80 @@ def test_keep_clean_writes_a_clean_file_as_it_came_in(tmp_path, monkeypatch, cap
             np.testing.assert_allclose(speech, expected, atol=1e-5)
             assert not np.any(residual)
             assert float(entry['speech_to_music_db']) > 30 and 'clean' in entry['note']
-            assert '1 clean, written as it came in' in summary
+            assert entry['note'] == make_separate.KEPT_NOTE
+            assert '2.0 s of clean speech written as it came in, 1 file whole' in summary
         else:
             np.testing.assert_allclose(speech, 0.5 * expected, atol=1e-4)
             np.testing.assert_allclose(speech + residual, expected, atol=1e-5)
             assert entry['note'] == '' and 'clean, written as' not in summary
+
+
+def low_band_mask(patches):
+    """Speech below 2 kHz, music above: a mask of 1 and 0 by frequency."""
+    mask = np.zeros_like(patches)
+    mask[:, :, :2000 * 1024 // 16000] = 1.0
+    return mask
+
+
+def high_noise(seconds, seed=1):
+    """White noise above 3 kHz, as loud as ``harmonic_stack``."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.standard_normal(round(seconds * 16000)))
+    spectrum[:3000 * len(spectrum) // 8000] = 0
+    noise = np.fft.irfft(spectrum, round(seconds * 16000))
+    return (0.15 * noise / np.std(noise)).astype(np.float32)
+
+
+def test_keep_clean_keeps_the_clean_passages_after_a_music_intro(tmp_path, monkeypatch,
+                                                                 capsys):
+    """6 s of a voice under music (above 2 kHz, as loud), then 6 s of the
+    voice over a hiss 40 dB down, judged in 2 s passages: the last three
+    passages are written as they came in (after a 0.1 s fade), hiss and
+    all, with no music output; the first three are separated, the music
+    taken out."""
+    monkeypatch.setattr(make_separate, 'load_separator', lambda *a, **k: make_separate.Separator(
+        low_band_mask, shifts=1, speeds=()))
+    voice = harmonic_stack(12.0)
+    music = np.concatenate([high_noise(6.0), 0.01 * high_noise(6.0, seed=2)])  # then a hiss
+    source = write(tmp_path / 'show.wav', voice + music)
+    mixture = sf.read(source, dtype='float32')[0]
+    out, residual, report = (str(tmp_path / name) for name in ('speech.wav', 'music.wav',
+                                                                'report.csv'))
+    assert make_separate.main(['-i', source, '-o', out, '--music-out', residual,
+                               '--keep-clean', '10', '--clean-passage', '2',
+                               '--report', report]) == 0
+    speech, music_out = sf.read(out, dtype='float32')[0], sf.read(residual, dtype='float32')[0]
+    after = slice(round(6.1 * 16000), None)
+    np.testing.assert_allclose(speech[after], mixture[after], atol=1e-5)
+    assert not np.any(music_out[after])
+    before = slice(0, round(5.9 * 16000))
+    left = energy(speech[before] - voice[before]) / energy(music[before])
+    assert 10 * math.log10(left) < -20                   # the music taken out of the intro
+    entry, = read_report(report)
+    assert entry['note'].startswith('clean in 3 of 6 passages (6.0 s)')   # 5.95: a fade
+    assert '6.0 s of clean speech written as it came in, 0 files whole' in \
+        capsys.readouterr().out
+
+
+@pytest.mark.parametrize('passage', ['0.5', '0', '-3', 'nan', 'inf', 'whole'])
+def test_clean_passage_must_be_seconds_or_file(tmp_path, model_path, capsys, passage):
+    source = write(tmp_path / 'mix.wav', tone(1.0))
+    out = tmp_path / 'out.wav'
+    assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
+                               '--keep-clean', '20', '--clean-passage', passage]) == 1
+    err = capsys.readouterr().err
+    assert '--clean-passage' in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_clean_passage_needs_keep_clean(tmp_path, model_path, capsys):
+    source = write(tmp_path / 'mix.wav', tone(1.0))
+    out = tmp_path / 'out.wav'
+    assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
+                               '--clean-passage', '5']) == 1
+    err = capsys.readouterr().err
+    assert 'only applies with --keep-clean' in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 @pytest.mark.parametrize('threshold', ['0', '-10', 'nan', 'inf'])
