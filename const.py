@@ -215,6 +215,10 @@ CLEAN_FADE_S = 0.1        # seconds over which a clean passage fades in or out b
 # or each channel separated by itself
 CHANNEL_MASKS = ('mean', 'each')
 
+# make_separate.py --format: the file types of the outputs a run names itself (in a
+# folder, on stdout); the first is the default
+OUTPUT_FORMATS = ('wav', 'flac', 'ogg', 'opus', 'mp3')
+
 # File types read as audio (libsndfile decodes them)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')
 # File types also read, their first audio stream decoded by

@@ -14,7 +14,7 @@ Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
        python3 make_separate.py -i mixdown -o separate     (a whole folder)
        mpiexec -n N python3 make_separate.py -i mixdown -o separate
                                  (the folder's files shared out among N processes)
-       ... | python3 make_separate.py -i - -o - | ...   (stdin to stdout, a wav)
+       ... | python3 make_separate.py -i - -o - | ...   (stdin to stdout, a wav or --format)
 """
 import argparse
 import contextlib
@@ -102,6 +102,11 @@ def build_parser():
     parser.add_argument('--batch', type=int, default=const.SEPARATE_BATCH,
                         help='patches per forward pass (default: %(default)s)')
     add_separation_options(parser)
+    parser.add_argument('--format', choices=const.OUTPUT_FORMATS, default=None,
+                        help='file type of the outputs a run names itself: in an output '
+                             'folder (a.mp3 -> a.flac) and on stdout (-o -); a file named '
+                             'with -o or --music-out takes its own extension (default: '
+                             '{})'.format(const.OUTPUT_FORMATS[0]))
     parser.add_argument('--subtype', default=None,
                         help='sample format, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT '
                              'for wav, the format\'s usual one otherwise)')
@@ -221,7 +226,8 @@ def separate_main(args, world=(0, 1), report=None):
     settings = [
         ('input', 'stdin' if args.input == standard_streams.STREAM else
          '{} ({} file{})'.format(args.input, files, cli.plural(files))),
-        ('output', 'stdout (wav)' if args.out == standard_streams.STREAM else args.out),
+        ('output', 'stdout ({})'.format(args.format or const.OUTPUT_FORMATS[0])
+         if args.out == standard_streams.STREAM else args.out),
         ('model', args.model)] + separation_settings(args) + [
         ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
          + (', full band' if args.full_band else '')),
@@ -278,11 +284,23 @@ def plan_outputs(args):
     name = 'stdin' if args.input == stream else util.stem(args.input)
     out = args.out
     if out != stream and not has_audio_extension(out):
-        out = os.path.join(out, name + '.wav')
+        out = os.path.join(out, name + output_extension(args))
     music = args.music_out
     if music and not has_audio_extension(music):
-        music = os.path.join(music, name + '.wav')
+        music = os.path.join(music, name + output_extension(args))
+    for option, path in (('-o', out), ('--music-out', music)):
+        if args.format and path and path != stream and \
+                os.path.splitext(path)[1].lower() != output_extension(args):
+            raise cli.UserError('{} {}: --format {} names another file type; give the file '
+                                'a {} name or leave --format out'.format(
+                                    option, path, args.format, output_extension(args)))
     return [(args.input, out, music)]
+
+
+def output_extension(args):
+    """The extension (``'.wav'``...) of the outputs the run names itself
+    (``--format``)."""
+    return '.' + (args.format or const.OUTPUT_FORMATS[0])
 
 
 def plan_folder(args):
@@ -302,7 +320,7 @@ def plan_folder(args):
     for path, relative in zip(inputs, stems):
         if stems.count(relative) > 1:    # a.wav and a.flac: a.wav.wav and a.flac.wav
             relative = os.path.relpath(path, args.input)
-        relative += '.wav'
+        relative += output_extension(args)
         out = os.path.join(args.out, relative)
         key = os.path.normcase(os.path.normpath(out))
         if key in sources:               # a.wav and a.flac with a.wav.wav: a.wav.wav twice
@@ -364,6 +382,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                                          full_band=args.full_band,
                                          keep_channels=args.keep_channels,
                                          stdout=args.audio_stdout,
+                                         stdout_extension=output_extension(args),
                                          music_gain=music_level_gain(args.music_level),
                                          levels=levels, keep_clean=args.keep_clean,
                                          clean_passage=args.clean_passage)
@@ -564,20 +583,23 @@ def clean_passage_seconds(value, keep_clean):
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
-                  music_gain=0.0, levels=None, keep_clean=None, clean_passage=None):
+                  music_gain=0.0, levels=None, keep_clean=None, clean_passage=None,
+                  stdout_extension='.wav'):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
     (``decoding.readable``). ``path`` ``-`` reads stdin and ``out_path``
-    ``-`` writes a wav to ``stdout`` (a binary stream; default: stdout's),
-    both through temporary files (``standard_streams``)."""
+    ``-`` writes to ``stdout`` (a binary stream; default: stdout's) a file
+    of ``stdout_extension``'s type, both through temporary files
+    (``standard_streams``)."""
     folder = standard_streams.work_folder(out_path)
     with contextlib.ExitStack() as stack:
         name, source = os.path.basename(path), path
         if path == standard_streams.STREAM:
             name, source = 'stdin', stack.enter_context(standard_streams.spooled_stdin(out_path))
         if out_path == standard_streams.STREAM:
-            out_path = stack.enter_context(standard_streams.stdout_file(stdout))
+            out_path = stack.enter_context(standard_streams.stdout_file(stdout,
+                                                                        stdout_extension))
         source = stack.enter_context(decoding.readable(
             source, folder, sniff=path == standard_streams.STREAM))
         return separate_readable(source, out_path, separator, music_path, sr, subtype,

@@ -12,6 +12,9 @@ from conftest import chirp, harmonic_stack, noise_bursts, tone, write
 from test_util import si_sdr
 
 
+FAST = ['--shifts', '1', '--speeds', '1']
+
+
 def separate(*args):
     return make_separate.main(list(args))
 
@@ -278,6 +281,42 @@ def test_folder_mode_mirrors_relative_paths(tmp_path, model_path, capsys):
     assert written == ['a.wav', os.path.join('sub', 'b.wav')]
     assert sf.info(str(out / 'sub' / 'b.wav')).frames == 24000
     assert 'separated 2 of 2 files' in capsys.readouterr().out
+
+
+def test_format_names_the_folder_outputs(tmp_path, model_path, capsys):
+    """--format flac: a folder run writes FLAC speech and music, named
+    .flac, as long as their inputs; a single input into a folder too."""
+    source = tmp_path / 'mixdown'
+    write(source / 'a.wav', tone(1.0))
+    write(source / 'sub' / 'b.mp3', chirp(1.5), subtype='MPEG_LAYER_III')
+    out, music = tmp_path / 'separate', tmp_path / 'music'
+    assert separate('-i', str(source), '-o', str(out), '--music-out', str(music),
+                    '--format', 'flac', '-m', model_path, *FAST) == 0
+    for folder in (out, music):
+        written = sorted(os.path.relpath(os.path.join(r, f), str(folder))
+                         for r, _, files in os.walk(str(folder)) for f in files)
+        assert written == ['a.flac', os.path.join('sub', 'b.flac')]
+        info = sf.info(str(folder / 'sub' / 'b.flac'))
+        assert (info.format, abs(info.frames - 24000) < 1200) == ('FLAC', True)  # mp3's padding
+        assert sf.info(str(folder / 'a.flac')).frames == 16000
+    assert separate('-i', str(source / 'a.wav'), '-o', str(tmp_path / 'one'),
+                    '--format', 'ogg', '-m', model_path, *FAST) == 0
+    assert sf.info(str(tmp_path / 'one' / 'a.ogg')).format == 'OGG'
+
+
+@pytest.mark.parametrize('option', ['-o', '--music-out'])
+def test_format_and_a_named_file_of_another_type_are_refused(tmp_path, model_path, capsys,
+                                                             option):
+    """--format flac with -o out.wav (or --music-out music.wav) is one line,
+    before anything is written."""
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    out = str(tmp_path / ('out.wav' if option == '-o' else 'out.flac'))
+    music = str(tmp_path / 'music.wav')
+    assert separate('-i', source, '-o', out, '--music-out', music, '--format', 'flac',
+                    '-m', model_path) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and option + ' ' in err and '--format flac' in err
+    assert not os.path.exists(out) and not os.path.exists(music)
 
 
 def test_existing_output_needs_overwrite(tmp_path, model_path, capsys):

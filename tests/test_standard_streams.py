@@ -111,3 +111,20 @@ def test_stdout_gets_the_file_only_once_complete(tmp_path):
         util.write_audio(path, np.full(10, 0.5, np.float32))
     assert sf.read(io.BytesIO(target.getvalue()))[0].tolist() == [0.5] * 10
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize('fmt, magic', [('flac', b'fLaC'), ('opus', b'OggS')])
+def test_format_sets_what_stdout_gets(tmp_path, model_path, mixture, fmt, magic):
+    """--format flac puts a FLAC on stdout, the same speech as -o FILE.flac
+    (an encoder's output compared by its samples)."""
+    expected = tmp_path / ('expected.' + fmt)
+    status, _, err = piped(b'', '-i', mixture, '-o', expected, '-m', model_path, *FAST,
+                           cwd=tmp_path)
+    assert status == 0, err
+    status, out, err = piped(open(mixture, 'rb').read(), '-i', '-', '-o', '-', '--format', fmt,
+                             '-m', model_path, *FAST, cwd=tmp_path)
+    assert status == 0, err
+    assert out[:4] == magic and '# output: stdout ({})'.format(fmt) in err
+    got = sf.read(io.BytesIO(out), dtype='float32')[0]
+    np.testing.assert_array_equal(got, sf.read(str(expected), dtype='float32')[0])
+    assert temporaries(tmp_path) == []
