@@ -363,8 +363,9 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     --skip-existing (``separation_report.skipped_rows``), counted in the
     summary. With a ``report`` dict (one rank's share under mpiexec) the
     counts and rows go there for rank 0 to sum up and write, instead of
-    being printed and written here, where --report is written even when the
-    run stops (an error that ends it, Ctrl-C) with the files done so far.
+    being printed and written here. Either way the --report rows are kept
+    when the run stops (an error that ends it, Ctrl-C), with the files done
+    so far: written here, or left in ``report['rows']``.
     """
     failures, seconds, started = [], 0.0, time.time()
     kept = [0, 0.0]     # files written whole as they came in, seconds so written
@@ -400,12 +401,14 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                 rows.append(separation_report.row(source, out, music, 'separated', duration,
                                                   levels, note=kept_note(levels)))
     finally:
-        if args.report and report is None:
+        if report is not None:
+            report['rows'] = rows           # also when stopped: rank 0 writes them
+        elif args.report:
             separation_report.write(args.report, rows)
     elapsed = time.time() - started
     if report is not None:
         report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
-                      skipped=len(skipped_rows), rows=rows, kept=kept)
+                      skipped=len(skipped_rows), kept=kept)
         return cli.EXIT_ERROR if failures else 0
     return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows),
                          kept)
@@ -500,8 +503,9 @@ def separate_sharded(args, rank, size):
 
     Each process separates files ``rank, rank + size, ...`` of the sorted
     plan and writes their outputs itself, so every file is separated once.
-    Rank 0 then prints one summary of all processes (gathered over MPI) and
-    every process exits non-zero if any of them failed.
+    Rank 0 then prints one summary of all processes (gathered over MPI),
+    writes the --report of every file any of them got to (also after a
+    Ctrl-C), and every process exits non-zero if any of them failed.
     """
     try:
         from mpi4py import MPI
@@ -529,16 +533,17 @@ def separate_sharded(args, rank, size):
     reports = comm.gather((status, report), root=0)
     if rank == 0:
         status = max(s for s, _ in reports)
-        done = [r for _, r in reports if r]
+        done = [r for _, r in reports if 'files' in r]      # ran their plan to the end
         if done:
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
                           args.out, sum(r['skipped'] for r in done),
                           [sum(r['kept'][i] for r in done) for i in (0, 1)])
-            if args.report:
-                separation_report.write(args.report, sum((r['rows'] for r in done), []))
+        started = [r for _, r in reports if 'rows' in r]    # got to their plan
+        if args.report and started:
+            separation_report.write(args.report, sum((r['rows'] for r in started), []))
         if len(done) < len(reports):
-            print('{} of {} processes stopped before separating their files (errors '
+            print('{} of {} processes stopped before the end of their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)
     return comm.bcast(status, root=0)
 
