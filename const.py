@@ -219,6 +219,10 @@ CHANNEL_MASKS = ('mean', 'each')
 # folder, on stdout); the first is the default
 OUTPUT_FORMATS = ('wav', 'flac', 'ogg', 'opus', 'mp3')
 
+# make_dataset.py keeps each file ffmpeg decodes (decoding.DecodedOnce) while the disk
+# keeps this much free beside it; past that, a file is decoded again each time
+DECODED_KEEP_FREE_BYTES = 1 << 30
+
 # File types read as audio (libsndfile decodes them)
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')
 # File types also read, their first audio stream decoded by

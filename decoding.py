@@ -12,6 +12,10 @@ in ``$TMPDIR`` for ``load_audio``. It is removed as soon as the file is
 done. Its size is 4 bytes per sample and channel: 1.4 GB for an hour of
 48 kHz stereo.
 
+``DecodedOnce`` serves a run that loads the same files again and again
+(make_dataset.py pairs every file with several others): each is decoded
+once and kept, at 16 kHz mono, until the run ends.
+
 The ffmpeg is the one ``imageio-ffmpeg`` ships (``requirements.txt``), or
 ``$IMAGEIO_FFMPEG_EXE``, or an ``ffmpeg`` on PATH.
 """
@@ -68,6 +72,57 @@ def audio_info(path):
     decoded first, as ``load_audio``)."""
     with readable(path, tempfile.gettempdir()) as source:
         return util.audio_info(source)
+
+
+class DecodedOnce:
+    """``load_audio`` and ``frames`` for a run that asks for the same files
+    more than once: a file of ffmpeg's formats is decoded the first time
+    only, and kept as 16 kHz mono 32-bit float (64 kB a second) in a
+    temporary folder in ``folder`` (default ``$TMPDIR``) that goes when the
+    ``with`` block ends. Where the disk would be left with less than
+    ``const.DECODED_KEEP_FREE_BYTES``, a file is not kept but decoded again
+    each time, as without this class. Files libsndfile reads are read as
+    they are."""
+
+    def __init__(self, folder=None):
+        self._parent = folder
+        self.folder = None
+        self.kept = {}          # input path -> its kept 16 kHz wav
+        self.decoded = 0        # ffmpeg runs so far
+
+    def __enter__(self):
+        self.folder = tempfile.mkdtemp(prefix='decoded-', dir=self._parent)
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.kept = {}
+
+    def load_audio(self, path):
+        """``(samples,)`` float32 at 16 kHz, as ``load_audio``."""
+        if not needs_decoding(path):
+            return util.load_audio(path, const.SR)
+        key = os.path.abspath(path)
+        if key in self.kept:
+            return util.load_audio(self.kept[key], const.SR)
+        signal = load_audio(path, const.SR)
+        self.decoded += 1
+        target = os.path.join(self.folder, '{}.wav'.format(len(self.kept)))
+        if shutil.disk_usage(self.folder).free > \
+                const.DECODED_KEEP_FREE_BYTES + 4 * len(signal):
+            try:
+                util.write_audio(target, signal, const.SR, 'FLOAT')
+            except util.AudioError:
+                return signal       # the disk filled meanwhile: decoded again next time
+            self.kept[key] = target
+        return signal
+
+    def frames(self, path):
+        """Samples in ``path``: its header's count, or for a file ffmpeg
+        decodes the 16 kHz count (decoded and kept for ``load_audio``)."""
+        if not needs_decoding(path):
+            return util.audio_info(path).frames
+        return len(self.load_audio(path))
 
 
 @contextlib.contextmanager

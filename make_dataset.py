@@ -101,8 +101,15 @@ def make_dataset(args):
     snr_range = parse_snr(args.snr)
     speed_range = parse_speed(args.speed)
     check_folders(args)
-    music = readable_files(args.music, 'music')
-    speech = readable_files(args.speech, 'speech')
+    with decoding.DecodedOnce() as decoded:     # m4a, mkv...: each decoded once
+        return mix_all(args, snr_range, speed_range, decoded)
+
+
+def mix_all(args, snr_range, speed_range, decoded):
+    """Mix every pair, write the files and the summary; ``decoded``: a
+    ``decoding.DecodedOnce`` the audio is loaded through."""
+    music = readable_files(args.music, 'music', decoded)
+    speech = readable_files(args.speech, 'speech', decoded)
     pairs = pair_files(music, speech, args.loop, args.every_file)
     cli.print_settings([
         ('music', '{} ({} files)'.format(args.music, len(music))),
@@ -126,7 +133,8 @@ def make_dataset(args):
         snr_db = rng.uniform(*snr_range) if snr_range else None
         speed = speed_rng.uniform(*speed_range) if speed_range else 1.0
         try:
-            row = mix_pair(music_path, speech_path, name, args, snr_db, speed)
+            row = mix_pair(music_path, speech_path, name, args, snr_db, speed,
+                           decoded.load_audio)
         except util.OutputError:
             raise                   # the output folder, not this pair: stop
         except util.AudioError as err:
@@ -203,13 +211,15 @@ def check_folders(args):
                                 'choose another'.format(option, folder))
 
 
-def readable_files(folder, kind):
-    """Audio files below ``folder`` whose header reads; others are warned about."""
+def readable_files(folder, kind, decoded):
+    """Audio files below ``folder`` whose header reads (``decoded``: a
+    ``decoding.DecodedOnce``, which decodes ffmpeg's formats to count their
+    samples and keeps them); others are warned about."""
     found = util.find_audio(folder, const.READ_EXTENSIONS)
     good = []
     for path in found:
         try:
-            if decoding.audio_info(path).frames == 0:
+            if decoded.frames(path) == 0:
                 raise util.AudioError('{}: no samples'.format(path))
         except util.AudioError as err:
             print('warning: skipped {}'.format(err), file=sys.stderr)
@@ -256,14 +266,16 @@ def stem_names(paths):
             for p, s in zip(paths, stems)]
 
 
-def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0):
+def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0,
+             load=decoding.load_audio):
     """Mix one pair and write its files; return its manifest row.
 
     ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
-    speed factor (1.0 unchanged).
+    speed factor (1.0 unchanged); ``load(path)`` reads a file as 16 kHz
+    mono (``decoding.DecodedOnce.load_audio``).
     """
-    music = decoding.load_audio(music_path)
-    speech = util.change_speed(decoding.load_audio(speech_path), speed)
+    music = load(music_path)
+    speech = util.change_speed(load(speech_path), speed)
     length = min(len(music), len(speech))
     music, speech = music[:length], speech[:length]
     gain = args.mixratio if snr_db is None else speech_gain(speech, music, snr_db)

@@ -4,6 +4,7 @@ one clear line where it cannot be decoded, no temporary file left behind."""
 import os
 import signal
 import subprocess
+import tempfile
 
 import numpy as np
 import psutil
@@ -170,12 +171,39 @@ def test_what_libsndfile_reads_is_not_decoded(tmp_path):
     assert not decoding.needs_decoding(str(tmp_path / 'missing.m4a'))
 
 
+@pytest.mark.parametrize('room', [True, False])
+def test_decoded_once_keeps_what_it_decoded_while_the_disk_has_room(tmp_path, ffmpeg,
+                                                                  monkeypatch, room):
+    """A file asked for three times is decoded once, the same samples each
+    time; with no room to keep it, decoded each time; a wav never."""
+    source = write(tmp_path / 'a.wav', harmonic_stack(1.5, 44100), 44100)
+    packed = encode(ffmpeg, source, tmp_path / 'a.m4a', '-c:a', 'alac')
+    if not room:
+        monkeypatch.setattr(decoding.const, 'DECODED_KEEP_FREE_BYTES', 1 << 62)
+    with decoding.DecodedOnce(str(tmp_path)) as decoded:
+        loads = [decoded.load_audio(packed) for _ in range(2)] + [decoded.frames(packed)]
+        wav = decoded.load_audio(source)
+        assert decoded.decoded == (1 if room else 3)
+        folder = decoded.folder
+    np.testing.assert_array_equal(loads[0], loads[1])
+    np.testing.assert_allclose(loads[0], wav, atol=1e-6)       # lossless: the wav's samples
+    assert loads[2] == len(wav) == 24000
+    assert not os.path.exists(folder)
+
+
 def test_make_dataset_and_train_mix_read_containers_as_their_wav(speech_music_dirs, tmp_path,
-                                                                 ffmpeg):
+                                                                 ffmpeg, monkeypatch):
     """A music library in m4a, speech in mkv: the same mixtures, npz and
-    on-the-fly tracks as from the wav files (lossless codecs)."""
+    on-the-fly tracks as from the wav files (lossless codecs); make_dataset
+    decodes each file once, though it pairs each with two others, and
+    leaves no decoded file behind."""
     import make_dataset
     import train
+    decoded, decode = [], decoding.decode
+    monkeypatch.setattr(decoding, 'decode', lambda path, wav: (decoded.append(path),
+                                                               decode(path, wav))[1])
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path / 'tmp'))   # $TMPDIR, read once
+    (tmp_path / 'tmp').mkdir()
     music, speech = speech_music_dirs
     packed = {'music': tmp_path / 'packed' / 'music', 'speech': tmp_path / 'packed' / 'speech'}
     for folder, kind, container, codec in ((music, 'music', 'm4a', 'alac'),
@@ -192,6 +220,9 @@ def test_make_dataset_and_train_mix_read_containers_as_their_wav(speech_music_di
         outputs.append({name: np.load(os.path.join(stft, name))['mix']
                         for name in sorted(os.listdir(stft))})
     assert list(outputs[0]) == list(outputs[1]) == ['s1_m1.npz', 's1_m2.npz', 's2_m1.npz', 's2_m2.npz']
+    assert sorted(os.path.basename(p) for p in decoded) == ['m1.m4a', 'm2.m4a', 's1.mkv',
+                                                            's2.mkv']
+    assert os.listdir(str(tmp_path / 'tmp')) == []
     for name in outputs[0]:
         np.testing.assert_allclose(outputs[1][name], outputs[0][name], atol=1e-6)
     tracks, paths = train.mix_tracks(str(packed['speech']), str(packed['music']))
