@@ -203,8 +203,9 @@ STALE_TEMPORARY_SECONDS = 60
 # make_separate.py --keep-clean: where the speech estimate stands above the
 # threshold over the music estimate, the mixture is written as it came in
 CLEAN_PASSAGE_S = 5.0     # seconds judged at a time (--clean-passage): at 20 dB, 98 % of
-                          # the speech-alone validation passages are kept, no passage of
-                          # the +5 dB mixtures and 3 % of the +10 dB ones (docs/BENCHMARKS.md)
+                          # the speech-alone validation passages are kept, none of the
+                          # mixtures' from -5 to +5 dB and 2.6 % of those at +10 dB, where
+                          # the music was quiet (docs/BENCHMARKS.md, "Passages")
 CLEAN_PASSAGE_MIN_S = 1.0 # seconds, the shortest --clean-passage accepted: a shorter one
                           # holds too little of a voice to judge
 CLEAN_WHOLE_FILE = 'file' # --clean-passage file: the whole file judged at once
