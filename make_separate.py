@@ -588,8 +588,8 @@ def clean_passage_seconds(value, keep_clean):
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
-                  music_gain=0.0, levels=None, keep_clean=None, clean_passage=None,
-                  stdout_extension='.wav'):
+                  music_gain=0.0, levels=None, keep_clean=None,
+                  clean_passage=const.CLEAN_PASSAGE_S, stdout_extension='.wav'):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -615,7 +615,8 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
-                      music_gain=0.0, levels=None, keep_clean=None, clean_passage=None):
+                      music_gain=0.0, levels=None, keep_clean=None,
+                      clean_passage=const.CLEAN_PASSAGE_S):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
