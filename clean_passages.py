@@ -22,6 +22,13 @@ import numpy as np
 import separation_report
 
 
+def is_clean(speech_energy, music_energy, threshold_db):
+    """Whether estimates of these energies are clean: their speech-to-music
+    ratio (``separation_report.ratio_db``) above ``threshold_db``. Two
+    silences (NaN) are not clean."""
+    return bool(separation_report.ratio_db(speech_energy, music_energy) > threshold_db)
+
+
 class PassageGate:
     """Per-passage ``--keep-clean`` over a stream of ``(speech, music)``
     estimates (``(samples,)`` or ``(samples, channels)``, any block sizes).
@@ -32,9 +39,9 @@ class PassageGate:
     last passage shorter than half of one follows the passage before it.
     ``fade``: samples over which a clean passage fades in or out next to a
     passage that is not (at most a passage). After ``gated`` is spent,
-    ``passages`` and ``clean`` count the passages, ``kept`` the samples
-    written as they came in (a fade counts for half), and ``decisions``
-    lists each passage's ``(first sample, samples, clean)``.
+    ``decisions`` lists each passage's ``(first sample, samples, clean)``,
+    ``passages`` and ``clean`` count them, and ``kept`` is the samples
+    written as they came in (a fade counts for half).
     """
 
     def __init__(self, threshold_db, passage, fade):
@@ -43,9 +50,16 @@ class PassageGate:
         self.threshold_db = threshold_db
         self.passage = int(passage)
         self.fade = int(min(max(fade, 0), self.passage))
-        self.passages = self.clean = 0
         self.kept = 0.0
         self.decisions = []     # (first sample, samples, clean) of each passage written
+
+    @property
+    def passages(self):
+        return len(self.decisions)
+
+    @property
+    def clean(self):
+        return sum(clean for _, _, clean in self.decisions)
 
     def gated(self, parts):
         """Yield ``(speech_out, music_out)``, a passage at a time, with the
@@ -55,19 +69,16 @@ class PassageGate:
         before = False      # whether the passage before ``held`` was clean
         for speech, music in self._passages(parts):
             if held is not None and len(speech) < self.passage / 2:
-                speech = np.concatenate([held[0], speech])     # a short tail joins
-                music = np.concatenate([held[1], music])       # the passage before it
-                held = (speech, music, held[2])
+                held = (np.concatenate([held[0], speech]),     # a short tail joins
+                        np.concatenate([held[1], music]), held[2])   # the passage before it
                 break
-            clean = self._is_clean(speech, music)
+            clean = is_clean(energy(speech), energy(music), self.threshold_db)
             if held is not None:
                 yield self._apply(held, before, clean)
                 before = held[2]
             held = (speech, music, clean)
-        else:
-            if held is None:
-                return
-        yield self._apply(held, before, False, last=True)
+        if held is not None:
+            yield self._apply(held, before, False, last=True)
 
     def _passages(self, parts):
         """The stream cut into passages of ``self.passage`` samples (the
@@ -92,21 +103,14 @@ class PassageGate:
         return (np.concatenate([s for s, _ in pieces]),
                 np.concatenate([m for _, m in pieces]))
 
-    def _is_clean(self, speech, music):
-        s, m = np.asarray(speech, np.float64), np.asarray(music, np.float64)
-        ratio = separation_report.ratio_db(float(np.sum(s * s)), float(np.sum(m * m)))
-        return bool(ratio > self.threshold_db)          # NaN (silence): not clean
-
     def _apply(self, held, before, after, last=False):
         """The outputs of passage ``held`` given whether the passages before
         and after it are clean (``last``: there is none after it)."""
         speech, music, clean = held
         start = self.decisions[-1][0] + self.decisions[-1][1] if self.decisions else 0
         self.decisions.append((start, len(speech), clean))
-        self.passages += 1
         if not clean:
             return speech, music
-        self.clean += 1
         gain = np.ones(len(speech), np.float32)
         if self.passages > 1 and not before:
             self._fade(gain, rising=True)
@@ -128,3 +132,9 @@ class PassageGate:
             gain[:n] *= ramp
         else:
             gain[len(gain) - n:] *= ramp[::-1]
+
+
+def energy(samples):
+    """The sum of squares of ``samples`` (any shape), in float64."""
+    samples = np.asarray(samples, np.float64)
+    return float(np.sum(samples * samples))

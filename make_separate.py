@@ -700,8 +700,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             if 'music' in sinks:
                 sinks['music'].write(music)
             bar.update(round(len(speech) / parts_rate, 1))
-        clean = whole_file and \
-            levels.figures()['speech_to_music_db'] > keep_clean      # NaN: silent, not clean
+        clean = whole_file and clean_passages.is_clean(levels.speech, levels.music, keep_clean)
         if gate is not None:
             levels.clean = 0 < gate.clean == gate.passages
             levels.kept, levels.passages = gate.kept / parts_rate, (gate.clean, gate.passages)
