@@ -31,6 +31,7 @@ Usage: .venv/bin/python benchmarks/report_accuracy.py -i build/val_eval [-m unet
 """
 import argparse
 import csv
+import functools
 import math
 import os
 import shutil
@@ -88,8 +89,7 @@ def main(argv=None):
             sys.exit('report_accuracy.py: error: make_separate.py failed')
         print('separated in {:.0f} s'.format(time.time() - started), file=sys.stderr)
         files = matched(report, args.items)
-        passages = {seconds: judged_passages(report, seconds, args.threshold)
-                    for seconds in args.passages}
+        passages = judged_passages(report, args.passages, args.threshold)
     finally:
         if args.keep:
             print('kept {}'.format(work), file=sys.stderr)
@@ -121,12 +121,15 @@ def matched(report, items):
     return files
 
 
-def judged_passages(report, seconds, threshold):
-    """``[(group, true_db, clean)]`` for every passage of ``seconds`` of the
-    report's separated files, cut and judged on the estimates as
-    ``clean_passages.PassageGate`` does, the true ratio that of the
-    references over the same samples."""
-    passages = []
+def judged_passages(report, lengths, threshold):
+    """``{seconds: [(group, true_db, clean)]}``: for each passage length of
+    ``lengths``, every passage of the report's separated files, cut and
+    judged on the estimates as ``clean_passages.PassageGate`` does, the true
+    ratio that of the references over the same samples. Each file is read
+    once for all the lengths."""
+    passages = {seconds: [] for seconds in lengths}
+    if not lengths:
+        return passages
     with open(report, newline='') as handle:
         for entry in csv.DictReader(handle):
             if entry['status'] != 'separated':
@@ -138,24 +141,26 @@ def judged_passages(report, seconds, threshold):
                                                                  entry['music_output']))
             refs = [util.load_audio(os.path.join(folder, stem + tag + '.wav'))
                     for tag in const.REFERENCE_TAGS]
-            gate = clean_passages.PassageGate(threshold, round(seconds * const.SR), 0)
-            for _ in gate.gated([(speech, music)]):
-                pass
-            for start, length, clean in gate.decisions:
-                span = slice(start, start + length)
-                passages.append((group, true_ratio_db(refs[0][span], refs[1][span]), clean))
+            for seconds, judged in passages.items():
+                gate = clean_passages.PassageGate(threshold, round(seconds * const.SR), 0)
+                for _ in gate.gated([(speech, music)]):
+                    pass
+                for start, length, clean in gate.decisions:
+                    span = slice(start, start + length)
+                    judged.append((group, true_ratio_db(refs[0][span], refs[1][span]), clean))
     return passages
-
-
-_MANIFESTS = {}
 
 
 def manifest_snr(folder, stem):
     """The manifest's ``snr_db`` of item ``stem`` in ``folder``."""
-    if folder not in _MANIFESTS:
-        with open(os.path.join(folder, const.MANIFEST), newline='') as m:
-            _MANIFESTS[folder] = {r['name']: float(r['snr_db']) for r in csv.DictReader(m)}
-    return _MANIFESTS[folder][stem]
+    return manifest(folder)[stem]
+
+
+@functools.lru_cache(maxsize=None)
+def manifest(folder):
+    """``{name: snr_db}`` of ``folder``'s manifest, read once."""
+    with open(os.path.join(folder, const.MANIFEST), newline='') as handle:
+        return {r['name']: float(r['snr_db']) for r in csv.DictReader(handle)}
 
 
 def true_ratio_db(speech, music):
