@@ -266,8 +266,7 @@ def stem_names(paths):
             for p, s in zip(paths, stems)]
 
 
-def mix_pair(music_path, speech_path, name, args, snr_db, speed=1.0,
-             load=decoding.load_audio):
+def mix_pair(music_path, speech_path, name, args, snr_db, speed, load):
     """Mix one pair and write its files; return its manifest row.
 
     ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
