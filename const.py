@@ -200,17 +200,19 @@ LARGE_FILE_FORMATS = ('RF64', 'W64', 'CAF', 'FLAC', 'OGG', 'MP3')
 NAME_MAX = 255
 STALE_TEMPORARY_SECONDS = 60
 
-# make_separate.py --keep-clean: where the speech estimate stands above the
-# threshold over the music estimate, the mixture is written as it came in
-CLEAN_PASSAGE_S = 5.0     # seconds judged at a time (--clean-passage): at 20 dB, 98 % of
-                          # the speech-alone validation passages are kept, none of the
+# make_separate.py --keep-clean and --gate-music (passage_gate.py): where the
+# speech estimate stands above the threshold over the music estimate, the
+# mixture is written as it came in; where the music estimate stands so far
+# above the speech estimate, silence
+PASSAGE_S = 5.0           # seconds judged at a time (--passage): at 20 dB, 98 % of the
+                          # speech-alone validation passages are kept, none of the
                           # mixtures' from -5 to +5 dB and 2.6 % of those at +10 dB, where
                           # the music was quiet (docs/BENCHMARKS.md, "Passages")
-CLEAN_PASSAGE_MIN_S = 1.0 # seconds, the shortest --clean-passage accepted: a shorter one
-                          # holds too little of a voice to judge
-CLEAN_WHOLE_FILE = 'file' # --clean-passage file: the whole file judged at once
-CLEAN_FADE_S = 0.1        # seconds over which a clean passage fades in or out beside one
-                          # that is separated (raised cosine)
+PASSAGE_MIN_S = 1.0       # seconds, the shortest --passage accepted: a shorter one holds
+                          # too little of a voice to judge
+WHOLE_FILE_PASSAGE = 'file'  # --passage file: the whole file judged at once
+PASSAGE_FADE_S = 0.1      # seconds over which a kept or silenced passage fades in or out
+                          # beside one judged otherwise (raised cosine)
 
 # make_separate.py --keep-channels: every channel under the mask of their mean,
 # or each channel separated by itself

@@ -32,13 +32,13 @@ import soundfile as sf
 from tqdm import tqdm
 
 import channels as channels_module
-import clean_passages
 import cli
 import const
 import decoding
 import equalising
 import high_band
 import network
+import passage_gate
 import separation_report
 import standard_streams
 import util
@@ -46,6 +46,9 @@ import util
 PROG = 'make_separate.py'
 KEPT_NOTE = 'clean: written as it came in (--keep-clean)'
 PASSAGES_NOTE = 'clean in {} of {} passages ({:.1f} s): written as they came in (--keep-clean)'
+SILENCED_NOTE = 'music alone: written as silence (--gate-music)'
+MUSIC_PASSAGES_NOTE = ('music alone in {} of {} passages ({:.1f} s): written as silence '
+                       '(--gate-music)')
 
 
 def build_parser():
@@ -86,16 +89,23 @@ def build_parser():
                              'the music estimate (e.g. 20: speech with no music under it), '
                              'write the input as it came in, at the output\'s rate and '
                              'channels, rather than through the mask, and the --music-out '
-                             'there as silence; judged per --clean-passage (default: '
+                             'there as silence; judged per --passage (default: everything '
+                             'separated)')
+    parser.add_argument('--gate-music', type=float, default=None, metavar='DB',
+                        help='where the music estimate stands more than DB decibels above '
+                             'the speech estimate (e.g. 30: music with no voice over it, '
+                             'an intro, a bridge), write silence as the speech rather than '
+                             'what the mask leaves of the music, and the input as it came '
+                             'in as the --music-out; judged per --passage (default: '
                              'everything separated)')
-    parser.add_argument('--clean-passage', default=None,
+    parser.add_argument('--passage', '--clean-passage', dest='passage', default=None,
                         metavar='SECONDS|file',
-                        help='how much --keep-clean judges at a time: passages of SECONDS '
-                             '(a music intro separated, the talk after it kept), clean ones '
-                             'fading over {:g} s beside separated ones; or "{}", the whole '
-                             'file kept or separated (default: {:g})'.format(
-                                 const.CLEAN_FADE_S, const.CLEAN_WHOLE_FILE,
-                                 const.CLEAN_PASSAGE_S))
+                        help='how much --keep-clean and --gate-music judge at a time: '
+                             'passages of SECONDS (a music intro silenced, the talk after '
+                             'it kept), a gated one fading over {:g} s beside one judged '
+                             'otherwise; or "{}", the whole file at once (default: '
+                             '{:g})'.format(const.PASSAGE_FADE_S, const.WHOLE_FILE_PASSAGE,
+                                            const.PASSAGE_S))
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary mask (threshold {}) as upstream ComputeMask; '
                              'default soft mask'.format(const.HARD_MASK_THRESHOLD))
@@ -193,10 +203,12 @@ def separate_main(args, world=(0, 1), report=None):
     if args.full_band and args.sr is None:
         args.sr = 'input'
     music_level_gain(args.music_level)
-    if args.keep_clean is not None and not 0 < args.keep_clean < math.inf:
-        raise cli.UserError('--keep-clean {:g}: must be a speech-to-music ratio above 0 dB, '
-                            'e.g. 30'.format(args.keep_clean))
-    args.clean_passage = clean_passage_seconds(args.clean_passage, args.keep_clean)
+    for option, threshold, example in (('--keep-clean', args.keep_clean, 20),
+                                       ('--gate-music', args.gate_music, 30)):
+        if threshold is not None and not 0 < threshold < math.inf:
+            raise cli.UserError('{} {:g}: must be a ratio above 0 dB, e.g. {}'.format(
+                option, threshold, example))
+    args.passage = passage_seconds(args.passage, args.keep_clean, args.gate_music)
     check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
@@ -235,8 +247,10 @@ def separate_main(args, world=(0, 1), report=None):
          'kept {:g} dB down in the speech output'.format(-args.music_level)),
         ('clean speech', 'separated' if args.keep_clean is None else
          'written as it came in above {:g} dB speech to music, judged {}'.format(
-             args.keep_clean, 'per file' if args.clean_passage is None else
-             'per {:g} s passage'.format(args.clean_passage))),
+             args.keep_clean, judged_per(args.passage))),
+        ('music alone', 'separated' if args.gate_music is None else
+         'written as silence above {:g} dB music to speech, judged {}'.format(
+             args.gate_music, judged_per(args.passage))),
         ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
                       'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
@@ -368,14 +382,14 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     so far: written here, or left in ``report['rows']``.
     """
     failures, seconds, started = [], 0.0, time.time()
-    kept = [0, 0.0]     # files written whole as they came in, seconds so written
+    gated = dict.fromkeys(GATED, 0)     # files and seconds written as they came in or silence
     rows = list(skipped_rows)
     single = len(plan) == 1 and report is None
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):
             levels = separation_report.Levels() \
-                if args.report or args.keep_clean is not None else None
+                if args.report or gating(args) else None
             try:
                 check_outputs(source, (out, music), args.overwrite, args.skip_existing)
                 duration = separate_file(source, out, separator, music, args.sr,
@@ -386,7 +400,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                                          stdout_extension=output_extension(args),
                                          music_gain=music_level_gain(args.music_level),
                                          levels=levels, keep_clean=args.keep_clean,
-                                         clean_passage=args.clean_passage)
+                                         gate_music=args.gate_music, passage=args.passage)
             except cli.USER_ERRORS as err:
                 rows.append(separation_report.row(source, out, music, 'failed', note=str(err)))
                 if single or isinstance(err, util.OutputError):
@@ -396,10 +410,9 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
             else:
                 seconds += duration
                 if levels is not None:
-                    kept[0] += levels.clean
-                    kept[1] += levels.kept
+                    count_gated(gated, levels)
                 rows.append(separation_report.row(source, out, music, 'separated', duration,
-                                                  levels, note=kept_note(levels)))
+                                                  levels, note=gated_note(levels)))
     finally:
         if report is not None:
             report['rows'] = rows           # also when stopped: rank 0 writes them
@@ -408,20 +421,54 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     elapsed = time.time() - started
     if report is not None:
         report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
-                      skipped=len(skipped_rows), kept=kept)
+                      skipped=len(skipped_rows), gated=gated)
         return cli.EXIT_ERROR if failures else 0
     return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows),
-                         kept)
+                         gated)
 
 
-def kept_note(levels):
+def gating(args):
+    """Whether any passage or file may be written other than separated
+    (--keep-clean, --gate-music)."""
+    return args.keep_clean is not None or args.gate_music is not None
+
+
+def judged_per(passage):
+    """The settings line's words for --passage ``passage`` (seconds, or
+    None for the whole file)."""
+    return 'per file' if passage is None else 'per {:g} s passage'.format(passage)
+
+
+# the summary's tallies of gated audio (--keep-clean, --gate-music)
+GATED = ('clean files', 'clean seconds', 'music files', 'music seconds')
+
+
+def count_gated(gated, levels):
+    """Add a separated file's ``levels`` to the tallies ``gated``
+    (``GATED``)."""
+    gated['clean files'] += levels.whole == passage_gate.CLEAN
+    gated['clean seconds'] += levels.kept
+    gated['music files'] += levels.whole == passage_gate.MUSIC
+    gated['music seconds'] += levels.silenced
+
+
+def gated_note(levels):
     """The --report note of a file separated with ``levels``: whether it,
-    or some of its passages, were written as they came in (--keep-clean)."""
-    if levels is None or not levels.kept:
+    or some of its passages, were written as they came in (--keep-clean)
+    or as silence (--gate-music)."""
+    if levels is None:
         return ''
-    if levels.clean:
+    if levels.whole == passage_gate.CLEAN:
         return KEPT_NOTE
-    return PASSAGES_NOTE.format(*levels.passages, levels.kept)
+    if levels.whole == passage_gate.MUSIC:
+        return SILENCED_NOTE
+    notes = []
+    if levels.kept:
+        notes.append(PASSAGES_NOTE.format(levels.passages[0], levels.passages[2], levels.kept))
+    if levels.silenced:
+        notes.append(MUSIC_PASSAGES_NOTE.format(levels.passages[1], levels.passages[2],
+                                                levels.silenced))
+    return '; '.join(notes)
 
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
@@ -448,15 +495,16 @@ def check_outputs(source, outputs, overwrite, skip_existing=False):
         cli.prepare_output(out, overwrite)
 
 
-def print_summary(files, failures, seconds, elapsed, out, skipped=0, kept=(0, 0.0)):
+def print_summary(files, failures, seconds, elapsed, out, skipped=0, gated=None):
     """The closing lines: files done, speed, and each failure; the exit status.
 
     ``files``: files planned, not counting the ``skipped`` ones whose
     outputs existed (--skip-existing). ``seconds``: audio separated (summed
     over processes); ``elapsed``: wall time (the slowest process). The
     real-time factor ``elapsed / seconds`` is left out when no audio was
-    separated. ``kept``: ``(files, seconds)`` written as they came in
-    (--keep-clean): the files whole, and the seconds in all.
+    separated. ``gated``: the tallies of ``count_gated``, the files written
+    whole and the seconds in all, as they came in (--keep-clean) and as
+    silence (--gate-music).
     """
     if skipped and not files:
         print('nothing to separate: the outputs of all {} file{} exist in {} '
@@ -464,8 +512,14 @@ def print_summary(files, failures, seconds, elapsed, out, skipped=0, kept=(0, 0.
         return 0
     done = files - len(failures)
     speed = ', real-time factor {:.3f}'.format(elapsed / seconds) if seconds > 0 else ''
-    also = '; {:.1f} s of clean speech written as it came in, {} file{} whole'.format(
-        kept[1], kept[0], cli.plural(kept[0])) if kept[1] else ''
+    gated = gated or dict.fromkeys(GATED, 0)
+    also = ''
+    for kind, written in (('clean', 'clean speech written as it came in'),
+                          ('music', 'music alone written as silence')):
+        files_whole = gated[kind + ' files']
+        if gated[kind + ' seconds']:
+            also += '; {:.1f} s of {}, {} file{} whole'.format(
+                gated[kind + ' seconds'], written, files_whole, cli.plural(files_whole))
     also += '; skipped {} whose outputs exist'.format(skipped) if skipped else ''
     print('separated {} of {} file{} ({:.1f} s of audio in {:.1f} s{}) into {}{}'.format(
         done, files, cli.plural(files), seconds, elapsed, speed,
@@ -538,7 +592,7 @@ def separate_sharded(args, rank, size):
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
                           args.out, sum(r['skipped'] for r in done),
-                          [sum(r['kept'][i] for r in done) for i in (0, 1)])
+                          {key: sum(r['gated'][key] for r in done) for key in GATED})
         started = [r for _, r in reports if 'rows' in r]    # got to their plan
         if args.report and started:
             separation_report.write(args.report, sum((r['rows'] for r in started), []))
@@ -563,33 +617,34 @@ def music_level_gain(level_db):
     return float(10.0 ** (level_db / 20.0))
 
 
-def clean_passage_seconds(value, keep_clean):
-    """Seconds per passage that ``--keep-clean`` judges for ``--clean-passage``
-    ``value`` (text; None: the default), or None for the whole file
-    (``const.CLEAN_WHOLE_FILE``). Raises ``cli.UserError`` for a value that
-    is not a finite number of seconds from ``const.CLEAN_PASSAGE_MIN_S``, or
-    one given without ``keep_clean``."""
+def passage_seconds(value, keep_clean, gate_music):
+    """Seconds per passage that ``--keep-clean`` and ``--gate-music`` judge
+    for ``--passage`` ``value`` (text; None: the default), or None for the
+    whole file (``const.WHOLE_FILE_PASSAGE``). Raises ``cli.UserError`` for a
+    value that is not a finite number of seconds from
+    ``const.PASSAGE_MIN_S``, or one given with neither threshold."""
     if value is None:
-        return const.CLEAN_PASSAGE_S
-    if keep_clean is None:
-        raise cli.UserError('--clean-passage {}: only applies with --keep-clean DB'.format(value))
-    if value == const.CLEAN_WHOLE_FILE:
+        return const.PASSAGE_S
+    if keep_clean is None and gate_music is None:
+        raise cli.UserError('--passage {}: only applies with --keep-clean DB or --gate-music '
+                            'DB'.format(value))
+    if value == const.WHOLE_FILE_PASSAGE:
         return None
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not const.CLEAN_PASSAGE_MIN_S <= seconds < math.inf:
-        raise cli.UserError('--clean-passage {}: must be seconds, at least {:g} (shorter '
-                            'passages are judged on too little), or "{}"'.format(
-                                value, const.CLEAN_PASSAGE_MIN_S, const.CLEAN_WHOLE_FILE))
+    if not const.PASSAGE_MIN_S <= seconds < math.inf:
+        raise cli.UserError('--passage {}: must be seconds, at least {:g} (shorter passages '
+                            'are judged on too little), or "{}"'.format(
+                                value, const.PASSAGE_MIN_S, const.WHOLE_FILE_PASSAGE))
     return seconds
 
 
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
-                  music_gain=0.0, levels=None, keep_clean=None,
-                  clean_passage=const.CLEAN_PASSAGE_S, stdout_extension='.wav'):
+                  music_gain=0.0, levels=None, keep_clean=None, gate_music=None,
+                  passage=const.PASSAGE_S, stdout_extension='.wav'):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -610,13 +665,14 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
         return separate_readable(source, out_path, separator, music_path, sr, subtype,
                                  progress, full_band, keep_channels, name=name,
                                  music_gain=music_gain, levels=levels,
-                                 keep_clean=keep_clean, clean_passage=clean_passage)
+                                 keep_clean=keep_clean, gate_music=gate_music,
+                                 passage=passage)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
-                      music_gain=0.0, levels=None, keep_clean=None,
-                      clean_passage=const.CLEAN_PASSAGE_S):
+                      music_gain=0.0, levels=None, keep_clean=None, gate_music=None,
+                      passage=const.PASSAGE_S):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -632,11 +688,15 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     the speech and music estimates as written (before ``music_gain``).
     ``keep_clean``: where the estimates' speech-to-music ratio is above
     this (dB), the mixture is written as it came in, at the output's rate
-    and channels, and the music as silence (``--keep-clean``), judged in
-    passages of ``clean_passage`` seconds (``clean_passages.PassageGate``),
-    or with None over the whole file; ``levels`` (made here if None) then
-    has ``clean`` True for a file written whole as it came in, ``kept``
-    the seconds so written and ``passages`` ``(clean, all)``.
+    and channels, and the music as silence (``--keep-clean``);
+    ``gate_music``: where it is below minus this, the speech as silence and
+    the music as the mixture (``--gate-music``); both judged in passages of
+    ``passage`` seconds (``passage_gate.PassageGate``), or with None over
+    the whole file. ``levels`` (made here if None) then has ``whole`` the
+    kind the whole file was written as (``passage_gate.CLEAN`` or
+    ``MUSIC``; None: not all of it one), ``kept`` and ``silenced`` the
+    seconds written as they came in and as silence, and ``passages``
+    ``(clean, music, all)``.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -655,19 +715,23 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
 
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
-    if keep_clean is not None and levels is None:
+    gating = keep_clean is not None or gate_music is not None
+    if gating and levels is None:
         levels = separation_report.Levels()
-    whole_file = keep_clean is not None and clean_passage is None
-    # speech, music; with --keep-clean judged per file also the mixture for the
-    # speech output, published instead (with silence for the music) if it is clean
+    whole_file = gating and passage is None
+    # speech and music; judged per file also the mixture for each output that
+    # could be published instead of its estimate (the other one then silence)
     wanted = [('speech', out_path), ('music', music_path)]
-    if whole_file:
+    if whole_file and keep_clean is not None:
         wanted.append(('mixture', out_path))
+    if whole_file and gate_music is not None:
+        wanted.append(('mixture as music', music_path))
     sinks, bar = {}, None
 
     def sink(role, output):
         sinks[role] = AudioSink(output, rate, n_parts, n_out, subtype, parts_rate, channels,
-                                variant='' if role in ('speech', 'music') else '.' + role)
+                                variant='' if role in ('speech', 'music') else
+                                '.' + role.replace(' ', '-'))
         return sinks[role]
     try:
         for role, output in wanted:
@@ -689,31 +753,41 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if levels is not None:
             parts = levels.counted(parts)
         gate = None
-        if keep_clean is not None and not whole_file:
-            gate = clean_passages.PassageGate(keep_clean, round(clean_passage * parts_rate),
-                                              round(const.CLEAN_FADE_S * parts_rate))
-            parts = gate.gated(parts)       # clean passages: the mixture, and no music
+        if gating and not whole_file:
+            gate = passage_gate.PassageGate(keep_clean, gate_music,
+                                            round(passage * parts_rate),
+                                            round(const.PASSAGE_FADE_S * parts_rate))
+            parts = gate.gated(parts)   # clean: the mixture, no music; music: silence
         for speech, music in parts:
-            if 'mixture' in sinks:
-                sinks['mixture'].write(speech + music)
+            for role in ('mixture', 'mixture as music'):
+                if role in sinks:
+                    sinks[role].write(speech + music)
             sinks['speech'].write(speech + music_gain * music if music_gain else speech)
             if 'music' in sinks:
                 sinks['music'].write(music)
             bar.update(round(len(speech) / parts_rate, 1))
-        clean = whole_file and clean_passages.is_clean(levels.speech, levels.music, keep_clean)
-        if gate is not None:
-            levels.clean = 0 < gate.clean == gate.passages
-            levels.kept, levels.passages = gate.kept / parts_rate, (gate.clean, gate.passages)
-        elif levels is not None:
-            levels.clean, levels.kept = clean, n_parts / parts_rate if clean else 0.0
-        if clean and music_path:
-            silence = sink('silence', music_path)
-            block = int(const.BLOCK_SECONDS * parts_rate)
-            for start in range(0, n_parts, block):
-                silence.write(np.zeros((min(block, n_parts - start),)
-                                       + ((channels,) if channels > 1 else ()), np.float32))
-        chosen = [sinks[role] for role in (('mixture', 'silence') if clean else
-                                           ('speech', 'music')) if role in sinks]
+        kind = passage_gate.SEPARATED
+        if whole_file:
+            kind = passage_gate.judge(levels.speech, levels.music, keep_clean, gate_music)
+            levels.whole = None if kind == passage_gate.SEPARATED else kind
+            levels.kept = n_parts / parts_rate if kind == passage_gate.CLEAN else 0.0
+            levels.silenced = n_parts / parts_rate if kind == passage_gate.MUSIC else 0.0
+        elif gate is not None:
+            for judged in (passage_gate.CLEAN, passage_gate.MUSIC):
+                if 0 < gate.count(judged) == gate.passages:
+                    levels.whole = judged
+            levels.kept, levels.silenced = gate.kept / parts_rate, gate.silenced / parts_rate
+            levels.passages = (gate.count(passage_gate.CLEAN), gate.count(passage_gate.MUSIC),
+                               gate.passages)
+        # the outputs' sinks: (speech, music) as separated, or as the whole file was judged
+        roles = {passage_gate.SEPARATED: ('speech', 'music'),
+                 passage_gate.CLEAN: ('mixture', 'silence'),
+                 passage_gate.MUSIC: ('silence', 'mixture as music')}[kind]
+        if kind != passage_gate.SEPARATED:
+            silent = out_path if kind == passage_gate.MUSIC else music_path
+            if silent:
+                write_silence(sink('silence', silent), n_parts, parts_rate, channels)
+        chosen = [sinks[role] for role in roles if role in sinks]
         for sink in chosen:            # both outputs complete before either is renamed
             with util.writing(sink.path):
                 sink.finalize()
@@ -726,6 +800,15 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         for sink in sinks.values():
             sink.discard()
     return info.frames / info.samplerate
+
+
+def write_silence(sink, samples, rate, channels):
+    """Write ``samples`` of silence at ``rate`` Hz (``channels`` > 1:
+    ``(samples, channels)`` blocks) into ``sink``, a block at a time."""
+    block = int(const.BLOCK_SECONDS * rate)
+    for start in range(0, samples, block):
+        sink.write(np.zeros((min(block, samples - start),)
+                            + ((channels,) if channels > 1 else ()), np.float32))
 
 
 def channel_parts(parts, path, n16, channels):

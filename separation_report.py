@@ -30,9 +30,11 @@ class Levels:
 
     def __init__(self):
         self.speech = self.music = self.mixture = 0.0
-        self.clean = False      # written whole as it came in (make_separate.py --keep-clean)
-        self.kept = 0.0         # seconds written as they came in
-        self.passages = None    # (clean, all) passages judged by --keep-clean, if per passage
+        self.whole = None       # the whole file written as it came in ('clean', --keep-clean)
+                                # or as silence ('music', --gate-music): passage_gate's kinds
+        self.kept = 0.0         # seconds written as they came in (--keep-clean)
+        self.silenced = 0.0     # seconds written as silence (--gate-music)
+        self.passages = None    # (clean, music alone, all) passages judged, if per passage
 
     def counted(self, parts):
         """Yield ``parts`` unchanged, adding up their energies on the way."""

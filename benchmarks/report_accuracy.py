@@ -18,10 +18,17 @@ threshold) flags.
 
 ``--passages 5 2``: also the music estimates are written, and the files are
 judged in passages of those lengths as ``make_separate.py --keep-clean
-THRESHOLD --clean-passage SECONDS`` judges them (``clean_passages``): per
-group, the share of passages kept as they came in, and over the kept
-passages of mixtures the true ratio's lowest and mean value (how much music
-a kept passage can hold).
+THRESHOLD --passage SECONDS`` judges them (``passage_gate``): per group,
+the share of passages kept as they came in, and over the kept passages of
+mixtures the true ratio's lowest and mean value (how much music a kept
+passage can hold). With ``--gate-music 20 30`` also, for each of those
+thresholds, the share of passages ``make_separate.py --gate-music DB``
+writes as silence, and over the silenced passages of mixtures the true
+ratio's highest value (how much speech a silenced passage can hold) and
+the share of the mixtures' speech energy silenced.
+
+``--keep`` leaves the work folder (estimates and report) and says where;
+``--estimates WORK`` tabulates such a folder again without separating.
 
 Unlike separate_speed.py it needs the evaluation items and the model; it
 writes only in its work folder (removed unless ``--keep``). Options after
@@ -43,8 +50,9 @@ import time
 import common   # puts the repository root on sys.path
 import numpy as np
 
-import clean_passages
 import const
+import passage_gate
+import separation_report
 import util
 
 
@@ -60,7 +68,12 @@ def build_parser():
                         help='a reported ratio below this flags music (default: %(default)s)')
     parser.add_argument('--passages', type=float, nargs='+', default=[], metavar='SECONDS',
                         help='also judge passages of these lengths as --keep-clean '
-                             'THRESHOLD --clean-passage SECONDS does')
+                             'THRESHOLD --passage SECONDS does')
+    parser.add_argument('--gate-music', type=float, nargs='+', default=[], metavar='DB',
+                        help='with --passages, also the passages silenced at these '
+                             'thresholds (make_separate.py --gate-music)')
+    parser.add_argument('--estimates', default=None, metavar='WORK',
+                        help='tabulate the work folder a --keep run left, without separating')
     parser.add_argument('--workdir', default=None, help='where the work folder is made')
     parser.add_argument('--keep', action='store_true', help='keep the work folder')
     parser.add_argument('--markdown', action='store_true', help='print markdown tables')
@@ -77,6 +90,25 @@ def main(argv=None):
     common.print_machine([('items', args.items), ('model', args.model),
                           ('make_separate.py options', ' '.join(args.separation) or 'defaults')],
                          args.markdown)
+    if args.estimates:
+        report = os.path.join(args.estimates, 'report.csv')
+        files = matched(report, args.items)
+        passages = judged_passages(report, args.passages)
+    else:
+        files, passages = separated(args)
+    tabulate(files, args.threshold, args.markdown)
+    for seconds, judged in passages.items():
+        print()
+        tabulate_passages(judged, seconds, args.threshold, args.markdown)
+        if args.gate_music:
+            print()
+            tabulate_silenced(judged, seconds, args.gate_music, args.markdown)
+    return 0
+
+
+def separated(args):
+    """Separate the items into a work folder (``--keep``: left there) and
+    return ``(matched files, judged passages)``."""
     work = tempfile.mkdtemp(prefix='report_accuracy_', dir=args.workdir)
     try:
         report = os.path.join(work, 'report.csv')
@@ -88,18 +120,12 @@ def main(argv=None):
         if subprocess.run(command).returncode != 0:
             sys.exit('report_accuracy.py: error: make_separate.py failed')
         print('separated in {:.0f} s'.format(time.time() - started), file=sys.stderr)
-        files = matched(report, args.items)
-        passages = judged_passages(report, args.passages, args.threshold)
+        return matched(report, args.items), judged_passages(report, args.passages)
     finally:
         if args.keep:
             print('kept {}'.format(work), file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    tabulate(files, args.threshold, args.markdown)
-    for seconds, judged in passages.items():
-        print()
-        tabulate_passages(judged, seconds, args.threshold, args.markdown)
-    return 0
 
 
 def matched(report, items):
@@ -121,12 +147,13 @@ def matched(report, items):
     return files
 
 
-def judged_passages(report, lengths, threshold):
-    """``{seconds: [(group, true_db, clean)]}``: for each passage length of
-    ``lengths``, every passage of the report's separated files, cut and
-    judged on the estimates as ``clean_passages.PassageGate`` does, the true
-    ratio that of the references over the same samples. Each file is read
-    once for all the lengths."""
+def judged_passages(report, lengths):
+    """``{seconds: [(group, true_db, reported_db, speech_energy)]}``: for
+    each passage length of ``lengths``, every passage of the report's
+    separated files, cut as ``passage_gate.PassageGate`` cuts them, with the
+    estimates' speech-to-music ratio that it judges (``reported_db``), the
+    references' over the same samples (``true_db``) and the speech
+    reference's energy there. Each file is read once for all the lengths."""
     passages = {seconds: [] for seconds in lengths}
     if not lengths:
         return passages
@@ -142,12 +169,15 @@ def judged_passages(report, lengths, threshold):
             refs = [util.load_audio(os.path.join(folder, stem + tag + '.wav'))
                     for tag in const.REFERENCE_TAGS]
             for seconds, judged in passages.items():
-                gate = clean_passages.PassageGate(threshold, round(seconds * const.SR), 0)
+                gate = passage_gate.PassageGate(None, None, round(seconds * const.SR), 0)
                 for _ in gate.gated([(speech, music)]):
-                    pass
-                for start, length, clean in gate.decisions:
+                    pass                # no thresholds: cut only, the decisions' spans
+                for start, length, _ in gate.decisions:
                     span = slice(start, start + length)
-                    judged.append((group, true_ratio_db(refs[0][span], refs[1][span]), clean))
+                    reported = separation_report.ratio_db(passage_gate.energy(speech[span]),
+                                                          passage_gate.energy(music[span]))
+                    judged.append((group, true_ratio_db(refs[0][span], refs[1][span]),
+                                   reported, passage_gate.energy(refs[0][span])))
     return passages
 
 
@@ -210,20 +240,55 @@ def tabulate_passages(passages, seconds, threshold, markdown):
     """Per group: passages of ``seconds``, the share kept (reported ratio
     above ``threshold``), and the true ratio of the kept passages of
     mixtures (lowest, mean)."""
-    print('passages of {:g} s, kept above {:g} dB (--keep-clean {:g} --clean-passage '
+    print('passages of {:g} s, kept above {:g} dB (--keep-clean {:g} --passage '
           '{:g}):'.format(seconds, threshold, threshold, seconds))
-    groups = sorted({g for g, _, _ in passages}, key=lambda g: (math.isinf(g), -g if
-                                                               math.isinf(g) else g))
     rows = []
-    for group in groups:
-        true = np.array([t for g, t, _ in passages if g == group])
-        clean = np.array([c for g, _, c in passages if g == group], bool)
+    for group in sorted_groups(passages):
+        true = np.array([t for g, t, _, _ in passages if g == group])
+        clean = np.array([r > threshold for g, _, r, _ in passages if g == group], bool)
         mixed = not math.isinf(group) and clean.any()
         rows.append([group_name(group), str(len(clean)), '{:.1f} %'.format(100 * clean.mean()),
                      '{:.1f}'.format(true[clean].min()) if mixed else '-',
                      '{:.1f}'.format(true[clean].mean()) if mixed else '-'])
     common.print_table(['input', 'passages', 'kept', 'kept: lowest true', 'kept: mean true'],
                        rows, markdown, machine=False)
+
+
+def tabulate_silenced(passages, seconds, thresholds, markdown):
+    """Per group and per threshold of ``thresholds``: the share of the
+    passages of ``seconds`` silenced (reported ratio below minus the
+    threshold), and for mixtures the highest true ratio of a silenced
+    passage and the share of the group's speech energy silenced."""
+    print('passages of {:g} s, silenced below minus the threshold (--gate-music DB '
+          '--passage {:g}): share silenced; in mixtures, the highest true ratio of a '
+          'silenced passage and the share of the speech energy silenced:'.format(
+              seconds, seconds))
+    rows = []
+    for group in sorted_groups(passages):
+        entries = [(t, r, e) for g, t, r, e in passages if g == group]
+        true, reported, speech = (np.array(column) for column in zip(*entries))
+        row = [group_name(group), str(len(entries))]
+        for threshold in thresholds:
+            silenced = reported < -threshold
+            row.append('{:.1f} %'.format(100 * silenced.mean()))
+            if not math.isinf(group):
+                row.append('{:.1f} / {:.3f} %'.format(
+                    true[silenced].max(), 100 * speech[silenced].sum() / speech.sum())
+                    if silenced.any() else '-')
+            else:
+                row.append('-')
+        rows.append(row)
+    header = ['input', 'passages']
+    for threshold in thresholds:
+        header += ['{:g} dB: silenced'.format(threshold), 'highest true / speech lost']
+    common.print_table(header, rows, markdown, machine=False)
+
+
+def sorted_groups(passages):
+    """The groups of ``passages``: the SNRs rising, then speech alone and
+    music alone."""
+    return sorted({entry[0] for entry in passages},
+                  key=lambda g: (math.isinf(g), -g if math.isinf(g) else g))
 
 
 if __name__ == '__main__':

@@ -287,8 +287,9 @@ def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_pa
     status, stdout, stderr = launch(
         mpiexec(2) + ['sh', '-c', record, 'sh'] + script('make_separate.py') + [
             '-i', source, '-o', str(tmp_path / 'out'), '-m', model_path,
-            '--report', str(tmp_path / 'report.csv'), '--keep-clean', '60'],
-        tmp_path)          # (--keep-clean: its counts gathered too; nothing that clean here)
+            '--report', str(tmp_path / 'report.csv'), '--keep-clean', '60', '--gate-music',
+            '60'],
+        tmp_path)          # (the gates' counts gathered too; nothing that clean or alone here)
     assert status != 0
     with open(str(tmp_path / 'report.csv'), newline='') as handle:
         rows = list(csv.DictReader(handle))     # both ranks' files, in order, written once

@@ -153,41 +153,52 @@ def constant_mask(monkeypatch, value):
         lambda patches: np.full_like(patches, value), shifts=1, speeds=()))
 
 
-@pytest.mark.parametrize('judged', [[], ['--clean-passage', 'file'], ['--clean-passage', '1.5']])
+@pytest.mark.parametrize('judged', [[], ['--passage', 'file'], ['--clean-passage', '1.5']])
 @pytest.mark.parametrize('rate, extra', [(16000, []), (44100, ['--full-band', '--keep-channels'])])
-def test_keep_clean_writes_a_clean_file_as_it_came_in(tmp_path, monkeypatch, capsys, rate,
-                                                      extra, judged):
+@pytest.mark.parametrize('gating', ['--keep-clean', '--gate-music', 'both'])
+def test_a_file_judged_clean_or_music_alone_is_written_whole(tmp_path, monkeypatch, capsys,
+                                                             rate, extra, judged, gating):
     """A mask of 0.999 finds speech 60 dB above the music: with --keep-clean
     30 the speech output is the input (at its rate and channels with
-    --full-band --keep-channels) and the music output silence, judged per
-    passage or per file alike; a mask of 0.5 (0 dB) separates as without
-    the option."""
+    --full-band --keep-channels) and the music output silence. A mask of
+    0.001 finds music 60 dB above the speech: with --gate-music 30 the
+    speech output is silence and the music output the input. Judged per
+    passage or per file alike; a mask of 0.5 (0 dB), or a mask the option
+    given does not judge, separates as without the options."""
     voice = harmonic_stack(2.0, rate) + 0.1 * noise_bursts(2.0, rate)
     signal = np.stack([voice, 0.5 * voice], axis=1) if extra else voice
     source = write(tmp_path / 'talk.wav', signal, rate)
     expected = signal if extra else np.concatenate(list(util.stream_audio(source)))
-    for value, clean in ((0.999, True), (0.5, False)):
+    options = {'--keep-clean': ['--keep-clean', '30'], '--gate-music': ['--gate-music', '30'],
+               'both': ['--keep-clean', '30', '--gate-music', '30']}[gating]
+    for value in (0.999, 0.001, 0.5):
         constant_mask(monkeypatch, value)
         out, music = str(tmp_path / 'speech.wav'), str(tmp_path / 'music.wav')
         report = str(tmp_path / 'report.csv')
         assert make_separate.main(['-i', source, '-o', out, '--music-out', music,
-                                   '--keep-clean', '30', '--report', report,
-                                   '--overwrite'] + extra + judged) == 0
+                                   '--report', report, '--overwrite']
+                                  + options + extra + judged) == 0
         speech, residual = sf.read(out, dtype='float32')[0], sf.read(music, dtype='float32')[0]
         entry, = read_report(report)
         summary = capsys.readouterr().out
         assert sorted(os.listdir(str(tmp_path))) == ['music.wav', 'report.csv', 'speech.wav',
                                                      'talk.wav']
-        if clean:
+        if value == 0.999 and gating != '--gate-music':
             np.testing.assert_allclose(speech, expected, atol=1e-5)
             assert not np.any(residual)
-            assert float(entry['speech_to_music_db']) > 30 and 'clean' in entry['note']
+            assert float(entry['speech_to_music_db']) > 30
             assert entry['note'] == make_separate.KEPT_NOTE
             assert '2.0 s of clean speech written as it came in, 1 file whole' in summary
+        elif value == 0.001 and gating != '--keep-clean':
+            np.testing.assert_allclose(residual, expected, atol=1e-5)
+            assert not np.any(speech)
+            assert float(entry['speech_to_music_db']) < -30
+            assert entry['note'] == make_separate.SILENCED_NOTE
+            assert '2.0 s of music alone written as silence, 1 file whole' in summary
         else:
-            np.testing.assert_allclose(speech, 0.5 * expected, atol=1e-4)
+            np.testing.assert_allclose(speech, value * expected, atol=1e-4)
             np.testing.assert_allclose(speech + residual, expected, atol=1e-5)
-            assert entry['note'] == '' and 'clean, written as' not in summary
+            assert entry['note'] == '' and ' whole' not in summary
 
 
 def low_band_mask(patches):
@@ -222,7 +233,7 @@ def test_keep_clean_keeps_the_clean_passages_after_a_music_intro(tmp_path, monke
     out, residual, report = (str(tmp_path / name) for name in ('speech.wav', 'music.wav',
                                                                 'report.csv'))
     assert make_separate.main(['-i', source, '-o', out, '--music-out', residual,
-                               '--keep-clean', '10', '--clean-passage', '2',
+                               '--keep-clean', '10', '--passage', '2',
                                '--report', report]) == 0
     speech, music_out = sf.read(out, dtype='float32')[0], sf.read(residual, dtype='float32')[0]
     after = slice(round(6.1 * 16000), None)
@@ -237,33 +248,75 @@ def test_keep_clean_keeps_the_clean_passages_after_a_music_intro(tmp_path, monke
         capsys.readouterr().out
 
 
+def test_gate_music_silences_the_intro_and_keep_clean_keeps_the_talk(tmp_path, monkeypatch,
+                                                                     capsys):
+    """6 s of music alone (above 2 kHz), 4 s of a voice under it, then 4 s
+    of the voice over a hiss 40 dB down, judged in 2 s passages with
+    --gate-music 20 and --keep-clean 10: the intro's speech output is
+    silence and its music output the mixture, the voice under music is
+    separated, and the talk is written as it came in; fades only inside
+    the gated passages."""
+    monkeypatch.setattr(make_separate, 'load_separator', lambda *a, **k: make_separate.Separator(
+        low_band_mask, shifts=1, speeds=()))
+    voice = np.concatenate([np.zeros(6 * 16000, np.float32), harmonic_stack(8.0)])
+    music = np.concatenate([high_noise(10.0), 0.01 * high_noise(4.0, seed=2)])
+    source = write(tmp_path / 'show.wav', voice + music)
+    mixture = sf.read(source, dtype='float32')[0]
+    out, residual, report = (str(tmp_path / name) for name in ('speech.wav', 'music.wav',
+                                                                'report.csv'))
+    assert make_separate.main(['-i', source, '-o', out, '--music-out', residual,
+                               '--gate-music', '20', '--keep-clean', '10', '--passage', '2',
+                               '--report', report]) == 0
+    speech, music_out = sf.read(out, dtype='float32')[0], sf.read(residual, dtype='float32')[0]
+    intro = slice(0, round(5.9 * 16000))
+    assert not np.any(speech[intro])
+    np.testing.assert_allclose(music_out[intro], mixture[intro], atol=1e-5)
+    under = slice(6 * 16000, 10 * 16000)            # separated: no fade reaches in
+    left = energy(speech[under] - voice[under]) / energy(music[under])
+    assert 10 * math.log10(left) < -20
+    talk = slice(round(10.1 * 16000), None)
+    np.testing.assert_allclose(speech[talk], mixture[talk], atol=1e-5)
+    assert not np.any(music_out[talk])
+    np.testing.assert_allclose(speech + music_out, mixture, atol=1e-5)
+    entry, = read_report(report)
+    assert entry['note'] == ('clean in 2 of 7 passages (4.0 s): written as they came in '
+                             '(--keep-clean); music alone in 3 of 7 passages (6.0 s): '
+                             'written as silence (--gate-music)')
+    summary = capsys.readouterr().out
+    assert '4.0 s of clean speech written as it came in, 0 files whole; 6.0 s of music ' \
+        'alone written as silence, 0 files whole' in summary
+
+
 @pytest.mark.parametrize('passage', ['0.5', '0', '-3', 'nan', 'inf', 'whole'])
-def test_clean_passage_must_be_seconds_or_file(tmp_path, model_path, capsys, passage):
+@pytest.mark.parametrize('option', ['--passage', '--clean-passage'])
+def test_passage_must_be_seconds_or_file(tmp_path, model_path, capsys, passage, option):
     source = write(tmp_path / 'mix.wav', tone(1.0))
     out = tmp_path / 'out.wav'
     assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
-                               '--keep-clean', '20', '--clean-passage', passage]) == 1
+                               '--gate-music', '20', option, passage]) == 1
     err = capsys.readouterr().err
-    assert '--clean-passage' in err and len(err.strip().splitlines()) == 1
+    assert '--passage ' + passage in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
-def test_clean_passage_needs_keep_clean(tmp_path, model_path, capsys):
+def test_passage_needs_keep_clean_or_gate_music(tmp_path, model_path, capsys):
     source = write(tmp_path / 'mix.wav', tone(1.0))
     out = tmp_path / 'out.wav'
     assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
-                               '--clean-passage', '5']) == 1
+                               '--passage', '5']) == 1
     err = capsys.readouterr().err
-    assert 'only applies with --keep-clean' in err and len(err.strip().splitlines()) == 1
-    assert not out.exists()
+    assert 'only applies with --keep-clean DB or --gate-music DB' in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 @pytest.mark.parametrize('threshold', ['0', '-10', 'nan', 'inf'])
-def test_keep_clean_needs_a_ratio_above_0_db(tmp_path, model_path, capsys, threshold):
+@pytest.mark.parametrize('option', ['--keep-clean', '--gate-music'])
+def test_keep_clean_and_gate_music_need_a_ratio_above_0_db(tmp_path, model_path, capsys,
+                                                           threshold, option):
     source = write(tmp_path / 'mix.wav', tone(1.0))
     out = tmp_path / 'out.wav'
     assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
-                               '--keep-clean', threshold]) == 1
+                               option, threshold]) == 1
     err = capsys.readouterr().err
-    assert '--keep-clean' in err and len(err.strip().splitlines()) == 1
+    assert option + ' ' in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
