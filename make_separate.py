@@ -96,8 +96,10 @@ def build_parser():
                              'the speech estimate (e.g. 30: music with no voice over it, '
                              'an intro, a bridge), write silence as the speech rather than '
                              'what the mask leaves of the music, and the input as it came '
-                             'in as the --music-out; judged per --passage (default: '
-                             'everything separated)')
+                             'in as the --music-out; judged per --passage. Leave it off '
+                             'where a voice may sit 10 dB or more under the music: the '
+                             'model loses such voices and the gate silences what is left '
+                             '(default: everything separated)')
     parser.add_argument('--passage', '--clean-passage', dest='passage', default=None,
                         metavar='SECONDS|file',
                         help='how much --keep-clean and --gate-music judge at a time: '
