@@ -722,12 +722,15 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         levels = separation_report.Levels()
     whole_file = gating and passage is None
     # speech and music; judged per file also the mixture for each output that
-    # could be published instead of its estimate (the other one then silence)
+    # could be published instead of its estimate (the other one then silence,
+    # or with --music-level for the speech the mixture turned down: the music bed)
     wanted = [('speech', out_path), ('music', music_path)]
     if whole_file and keep_clean is not None:
         wanted.append(('mixture', out_path))
     if whole_file and gate_music is not None:
         wanted.append(('mixture as music', music_path))
+        if music_gain:
+            wanted.append(('music bed', out_path))
     sinks, bar = {}, None
 
     def sink(role, output):
@@ -764,6 +767,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             for role in ('mixture', 'mixture as music'):
                 if role in sinks:
                     sinks[role].write(speech + music)
+            if 'music bed' in sinks:
+                sinks['music bed'].write(music_gain * (speech + music))
             sinks['speech'].write(speech + music_gain * music if music_gain else speech)
             if 'music' in sinks:
                 sinks['music'].write(music)
@@ -784,11 +789,11 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         # the outputs' sinks: (speech, music) as separated, or as the whole file was judged
         roles = {passage_gate.SEPARATED: ('speech', 'music'),
                  passage_gate.CLEAN: ('mixture', 'silence'),
-                 passage_gate.MUSIC: ('silence', 'mixture as music')}[kind]
-        if kind != passage_gate.SEPARATED:
-            silent = out_path if kind == passage_gate.MUSIC else music_path
-            if silent:
-                write_silence(sink('silence', silent), n_parts, parts_rate, channels)
+                 passage_gate.MUSIC: ('music bed' if 'music bed' in sinks else 'silence',
+                                      'mixture as music')}[kind]
+        silent = {passage_gate.CLEAN: music_path, passage_gate.MUSIC: out_path}.get(kind)
+        if silent and 'silence' in roles:
+            write_silence(sink('silence', silent), n_parts, parts_rate, channels)
         chosen = [sinks[role] for role in roles if role in sinks]
         for sink in chosen:            # both outputs complete before either is renamed
             with util.writing(sink.path):

@@ -201,6 +201,24 @@ def test_a_file_judged_clean_or_music_alone_is_written_whole(tmp_path, monkeypat
             assert entry['note'] == '' and ' whole' not in summary
 
 
+@pytest.mark.parametrize('judged', [[], ['--passage', 'file']])
+def test_gate_music_with_music_level_keeps_the_bed_turned_down(tmp_path, monkeypatch,
+                                                               judged):
+    """--gate-music with --music-level -20: where the file is music alone
+    the speech output is the mixture 20 dB down, as the music under the
+    voice would be, per passage and per file alike; --music-out gets the
+    mixture whole."""
+    constant_mask(monkeypatch, 0.001)
+    source = write(tmp_path / 'intro.wav', noise_bursts(2.0))
+    expected = sf.read(source, dtype='float32')[0]
+    out, music = str(tmp_path / 'speech.wav'), str(tmp_path / 'music.wav')
+    assert make_separate.main(['-i', source, '-o', out, '--music-out', music,
+                               '--gate-music', '30', '--music-level', '-20'] + judged) == 0
+    np.testing.assert_allclose(sf.read(out, dtype='float32')[0], 0.1 * expected, atol=1e-5)
+    np.testing.assert_allclose(sf.read(music, dtype='float32')[0], expected, atol=1e-5)
+    assert sorted(os.listdir(str(tmp_path))) == ['intro.wav', 'music.wav', 'speech.wav']
+
+
 def low_band_mask(patches):
     """Speech below 2 kHz, music above: a mask of 1 and 0 by frequency."""
     mask = np.zeros_like(patches)
