@@ -87,9 +87,11 @@ def main(argv=None):
     if not os.path.isdir(args.items):
         sys.exit('report_accuracy.py: error: -i {}: no such folder (make model-data writes '
                  'build/val_eval)'.format(args.items))
-    common.print_machine([('items', args.items), ('model', args.model),
-                          ('make_separate.py options', ' '.join(args.separation) or 'defaults')],
-                         args.markdown)
+    common.print_machine([('items', args.items)] + (
+        [('estimates', '{} (not separated again)'.format(args.estimates))] if args.estimates
+        else [('model', args.model),
+              ('make_separate.py options', ' '.join(args.separation) or 'defaults')]),
+        args.markdown)
     if args.estimates:
         report = os.path.join(args.estimates, 'report.csv')
         files = matched(report, args.items)
@@ -212,12 +214,10 @@ def group_name(group):
 
 
 def tabulate(files, threshold, markdown):
-    groups = sorted({g for g, _, _ in files}, key=lambda g: (math.isinf(g), -g if
-                                                            math.isinf(g) else g))
     header = ['input', 'files', 'true', 'reported', 'sd', 'lowest', 'highest', 'error',
               'flagged < {:g} dB'.format(threshold)]
     rows = []
-    for group in groups:
+    for group in sorted_groups(files):
         true = np.array([t for g, t, _ in files if g == group])
         got = np.array([r for g, _, r in files if g == group])
         alone = math.isinf(group)       # no true ratio: one source is silent
