@@ -96,6 +96,9 @@ NOISE_HIT_GAIN_DB = (-6.0, 0.0)     # each hit's level within its voice, dB
 MIX_LOADERS = 0           # worker processes drawing examples (0: in the trainer)
 STOP_GRACE_S = 10.0       # seconds a stopped ChainerMN rank other than 0 waits before it
                           # ends the run (train.py): rank 0, if stopped too, cleans up first
+ABORT_FLUSH_S = 0.5       # seconds a ChainerMN rank waits after its last line before it
+                          # ends the run, so that mpiexec passes the line on first (a loaded
+                          # machine's mpiexec could end the job with the line unread)
 RECALIBRATE_PATCHES = 4096  # examples scripts/recalibrate_bn.py measures the
                           # normalisation statistics over
 RECALIBRATE_BATCH = 16    # patches a batch there (train.py's 16 a step)

@@ -1022,8 +1022,7 @@ def abort_others_on_error(comm):
         if comm is None or comm.size == 1:
             raise
         print('{}: error: {}'.format(PROG, err), file=sys.stderr)
-        sys.stderr.flush()
-        comm.mpi_comm.Abort(cli.EXIT_ERROR)
+        abort_run(comm, cli.EXIT_ERROR)
 
 
 @contextlib.contextmanager
@@ -1042,10 +1041,17 @@ def end_others_on_stop(comm):
             raise
         line, status = cli.stop_outcome(PROG, err)
         print(line, file=sys.stderr)
-        sys.stderr.flush()
         if comm.rank != 0:
             time.sleep(const.STOP_GRACE_S)
-        comm.mpi_comm.Abort(status)
+        abort_run(comm, status)
+
+
+def abort_run(comm, status):
+    """End every process of the run with ``status``, once mpiexec has had
+    ``const.ABORT_FLUSH_S`` to pass on what this one wrote to stderr."""
+    sys.stderr.flush()
+    time.sleep(const.ABORT_FLUSH_S)
+    comm.mpi_comm.Abort(status)
 
 
 def run_trainer(args, trainer, unet, how, comm):
