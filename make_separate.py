@@ -391,7 +391,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):
             levels = separation_report.Levels() \
-                if args.report or gating(args) else None
+                if args.report or gating(args.keep_clean, args.gate_music) else None
             try:
                 check_outputs(source, (out, music), args.overwrite, args.skip_existing)
                 duration = separate_file(source, out, separator, music, args.sr,
@@ -429,10 +429,10 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                          gated)
 
 
-def gating(args):
-    """Whether any passage or file may be written other than separated
-    (--keep-clean, --gate-music)."""
-    return args.keep_clean is not None or args.gate_music is not None
+def gating(keep_clean, gate_music):
+    """Whether any passage or file may be written other than separated:
+    either threshold (--keep-clean, --gate-music) given."""
+    return keep_clean is not None or gate_music is not None
 
 
 def judged_per(passage):
@@ -627,7 +627,7 @@ def passage_seconds(value, keep_clean, gate_music):
     ``const.PASSAGE_MIN_S``, or one given with neither threshold."""
     if value is None:
         return const.PASSAGE_S
-    if keep_clean is None and gate_music is None:
+    if not gating(keep_clean, gate_music):
         raise cli.UserError('--passage {}: only applies with --keep-clean DB or --gate-music '
                             'DB'.format(value))
     if value == const.WHOLE_FILE_PASSAGE:
@@ -717,10 +717,10 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
 
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
-    gating = keep_clean is not None or gate_music is not None
-    if gating and levels is None:
+    judging = gating(keep_clean, gate_music)
+    if judging and levels is None:
         levels = separation_report.Levels()
-    whole_file = gating and passage is None
+    whole_file = judging and passage is None
     # speech and music; judged per file also the mixture for each output that
     # could be published instead of its estimate (the other one then silence,
     # or with --music-level for the speech the mixture turned down: the music bed)
@@ -758,7 +758,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if levels is not None:
             parts = levels.counted(parts)
         gate = None
-        if gating and not whole_file:
+        if judging and not whole_file:
             gate = passage_gate.PassageGate(keep_clean, gate_music,
                                             round(passage * parts_rate),
                                             round(const.PASSAGE_FADE_S * parts_rate))
