@@ -39,6 +39,7 @@ import equalising
 import high_band
 import network
 import passage_gate
+import passage_report
 import separation_report
 import standard_streams
 import util
@@ -102,11 +103,11 @@ def build_parser():
                              '(default: everything separated)')
     parser.add_argument('--passage', '--clean-passage', dest='passage', default=None,
                         metavar='SECONDS|file',
-                        help='how much --keep-clean and --gate-music judge at a time: '
-                             'passages of SECONDS (a music intro silenced, the talk after '
-                             'it kept), a gated one fading over {:g} s beside one judged '
-                             'otherwise; or "{}", the whole file at once (default: '
-                             '{:g})'.format(const.PASSAGE_FADE_S, const.WHOLE_FILE_PASSAGE,
+                        help='how much --keep-clean and --gate-music judge at a time, and '
+                             '--passage-report measures: passages of SECONDS (a music intro '
+                             'silenced, the talk after it kept), a gated one fading over '
+                             '{:g} s beside one judged otherwise; or "{}", the whole file at '
+                             'once (default: {:g})'.format(const.PASSAGE_FADE_S, const.WHOLE_FILE_PASSAGE,
                                             const.PASSAGE_S))
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary mask (threshold {}) as upstream ComputeMask; '
@@ -134,6 +135,12 @@ def build_parser():
                              'and the speech and music estimates\' levels relative to the '
                              'mixture and to each other (dB), to find the files that had '
                              'music under them')
+    parser.add_argument('--passage-report', default=None, metavar='CSV',
+                        help='also write one row per passage of each input (--passage '
+                             'seconds): its start and end, the speech and music '
+                             'estimates\' levels there (dB), and how it was written, to '
+                             'find where in a recording the music is and keep the clean '
+                             'stretches')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -210,7 +217,8 @@ def separate_main(args, world=(0, 1), report=None):
         if threshold is not None and not 0 < threshold < math.inf:
             raise cli.UserError('{} {:g}: must be a ratio above 0 dB, e.g. {}'.format(
                 option, threshold, example))
-    args.passage = passage_seconds(args.passage, args.keep_clean, args.gate_music)
+    args.passage = passage_seconds(args.passage, args.keep_clean, args.gate_music,
+                                   args.passage_report)
     check_patching(args)
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
@@ -222,17 +230,23 @@ def separate_main(args, world=(0, 1), report=None):
                                  if path and path != standard_streams.STREAM)
     files = len(plan)
     rank, size = world
-    earlier = {}
+    earlier, earlier_passages = {}, {}
+    audio = [path for item in plan for path in item if path and path != standard_streams.STREAM]
     if args.report:
         earlier = separation_report.previous(args.report) if args.skip_existing else {}
-        separation_report.check(args.report, args.overwrite or args.skip_existing,
-                                [path for item in plan for path in item
-                                 if path and path != standard_streams.STREAM])
+        separation_report.check(args.report, args.overwrite or args.skip_existing, audio)
+    if args.passage_report:
+        if args.skip_existing:
+            earlier_passages = passage_report.previous(args.passage_report)
+        passage_report.check(args.passage_report, args.overwrite or args.skip_existing, audio,
+                             args.report)
     plan = plan[rank::size]     # shared out before skipping: each file has one owner
     skipped = []
     if args.skip_existing:
         plan, skipped = skip_separated(plan)
     skipped_rows = separation_report.skipped_rows(skipped, earlier)
+    for entry in skipped_rows:  # an earlier --passage-report's rows of the files left out
+        entry['passages'] = earlier_passages.get(entry['input'], [])
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
                                level=args.level, speeds=args.speeds,
@@ -260,6 +274,9 @@ def separate_main(args, world=(0, 1), report=None):
          'kept, their inputs skipped' if args.skip_existing else 'refused')]
     if args.report:
         settings.append(('report', args.report))
+    if args.passage_report:
+        settings.append(('passage report', '{} (per {:g} s passage)'.format(
+            args.passage_report, args.passage)))
     if size > 1:
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
     if rank == 0:
@@ -390,8 +407,8 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):
-            levels = separation_report.Levels() \
-                if args.report or gating(args.keep_clean, args.gate_music) else None
+            levels = separation_report.Levels() if args.report or args.passage_report or \
+                gating(args.keep_clean, args.gate_music) else None
             try:
                 check_outputs(source, (out, music), args.overwrite, args.skip_existing)
                 duration = separate_file(source, out, separator, music, args.sr,
@@ -402,7 +419,8 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                                          stdout_extension=output_extension(args),
                                          music_gain=music_level_gain(args.music_level),
                                          levels=levels, keep_clean=args.keep_clean,
-                                         gate_music=args.gate_music, passage=args.passage)
+                                         gate_music=args.gate_music, passage=args.passage,
+                                         measure_passages=bool(args.passage_report))
             except cli.USER_ERRORS as err:
                 rows.append(separation_report.row(source, out, music, 'failed', note=str(err)))
                 if single or isinstance(err, util.OutputError):
@@ -415,11 +433,13 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                     count_gated(gated, levels)
                 rows.append(separation_report.row(source, out, music, 'separated', duration,
                                                   levels, note=gated_note(levels)))
+                if levels is not None and levels.spans is not None:
+                    rows[-1]['passages'] = passage_report.rows(source, levels.spans)
     finally:
         if report is not None:
             report['rows'] = rows           # also when stopped: rank 0 writes them
-        elif args.report:
-            separation_report.write(args.report, rows)
+        else:
+            write_reports(args, rows)
     elapsed = time.time() - started
     if report is not None:
         report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
@@ -427,6 +447,16 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
         return cli.EXIT_ERROR if failures else 0
     return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows),
                          gated)
+
+
+def write_reports(args, rows):
+    """Write the --report and the --passage-report asked for, of the
+    files with ``rows`` (``separation_report.row``, their passages under
+    ``'passages'``)."""
+    if args.report:
+        separation_report.write(args.report, rows)
+    if args.passage_report:
+        passage_report.write(args.passage_report, rows)
 
 
 def gating(keep_clean, gate_music):
@@ -596,8 +626,8 @@ def separate_sharded(args, rank, size):
                           args.out, sum(r['skipped'] for r in done),
                           {key: sum(r['gated'][key] for r in done) for key in GATED})
         started = [r for _, r in reports if 'rows' in r]    # got to their plan
-        if args.report and started:
-            separation_report.write(args.report, sum((r['rows'] for r in started), []))
+        if started:
+            write_reports(args, sum((r['rows'] for r in started), []))
         if len(done) < len(reports):
             print('{} of {} processes stopped before the end of their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)
@@ -619,18 +649,23 @@ def music_level_gain(level_db):
     return float(10.0 ** (level_db / 20.0))
 
 
-def passage_seconds(value, keep_clean, gate_music):
+def passage_seconds(value, keep_clean, gate_music, report=None):
     """Seconds per passage that ``--keep-clean`` and ``--gate-music`` judge
-    for ``--passage`` ``value`` (text; None: the default), or None for the
-    whole file (``const.WHOLE_FILE_PASSAGE``). Raises ``cli.UserError`` for a
-    value that is not a finite number of seconds from
-    ``const.PASSAGE_MIN_S``, or one given with neither threshold."""
+    and ``--passage-report`` ``report`` measures, for ``--passage``
+    ``value`` (text; None: the default), or None for the whole file
+    (``const.WHOLE_FILE_PASSAGE``). Raises ``cli.UserError`` for a value
+    that is not a finite number of seconds from ``const.PASSAGE_MIN_S``,
+    one given with neither threshold nor report, or the whole file with a
+    report."""
     if value is None:
         return const.PASSAGE_S
-    if not gating(keep_clean, gate_music):
-        raise cli.UserError('--passage {}: only applies with --keep-clean DB or --gate-music '
-                            'DB'.format(value))
+    if not gating(keep_clean, gate_music) and not report:
+        raise cli.UserError('--passage {}: only applies with --keep-clean DB, --gate-music '
+                            'DB or --passage-report CSV'.format(value))
     if value == const.WHOLE_FILE_PASSAGE:
+        if report:
+            raise cli.UserError('--passage {}: --passage-report needs passages of seconds; '
+                                '--report CSV gives a row per file'.format(value))
         return None
     try:
         seconds = float(value)
@@ -646,7 +681,7 @@ def passage_seconds(value, keep_clean, gate_music):
 def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=None,
                   progress=False, full_band=False, keep_channels=False, stdout=None,
                   music_gain=0.0, levels=None, keep_clean=None, gate_music=None,
-                  passage=const.PASSAGE_S, stdout_extension='.wav'):
+                  passage=const.PASSAGE_S, stdout_extension='.wav', measure_passages=False):
     """Separate one file (``separate_readable``); returns its duration in
     seconds. A file libsndfile cannot read (m4a, mp4, mkv...) is first
     decoded by ffmpeg into a temporary wav beside ``out_path``
@@ -668,13 +703,13 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
                                  progress, full_band, keep_channels, name=name,
                                  music_gain=music_gain, levels=levels,
                                  keep_clean=keep_clean, gate_music=gate_music,
-                                 passage=passage)
+                                 passage=passage, measure_passages=measure_passages)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
                       music_gain=0.0, levels=None, keep_clean=None, gate_music=None,
-                      passage=const.PASSAGE_S):
+                      passage=const.PASSAGE_S, measure_passages=False):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -699,6 +734,10 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     ``MUSIC``; None: not all of it one), ``kept`` and ``silenced`` the
     seconds written as they came in and as silence, and ``passages``
     ``(clean, music, all)``.
+    ``measure_passages``: ``levels`` (made here if None) also gets
+    ``spans``, each passage's bounds, energies and kind
+    (``passage_report.spans``), also with neither threshold
+    (``--passage-report``); ``passage`` must then be seconds.
     Outputs are renamed into place only when complete; one the format
     cannot hold (rate, length) is refused before any work. ``name``: the
     progress bar's label (default: the file's name).
@@ -718,7 +757,9 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
     judging = gating(keep_clean, gate_music)
-    if judging and levels is None:
+    if measure_passages and passage is None:
+        raise ValueError('passages are measured in seconds, not the whole file')
+    if (judging or measure_passages) and levels is None:
         levels = separation_report.Levels()
     whole_file = judging and passage is None
     # speech and music; judged per file also the mixture for each output that
@@ -758,7 +799,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if levels is not None:
             parts = levels.counted(parts)
         gate = None
-        if judging and not whole_file:
+        if passage is not None and (judging or measure_passages):
             gate = passage_gate.PassageGate(keep_clean, gate_music,
                                             round(passage * parts_rate),
                                             round(const.PASSAGE_FADE_S * parts_rate))
@@ -786,6 +827,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             levels.kept, levels.silenced = gate.kept / parts_rate, gate.silenced / parts_rate
             levels.passages = (gate.count(passage_gate.CLEAN), gate.count(passage_gate.MUSIC),
                                gate.passages)
+            if measure_passages:
+                levels.spans = passage_report.spans(gate, parts_rate)
         # the outputs' sinks: (speech, music) as separated, or as the whole file was judged
         roles = {passage_gate.SEPARATED: ('speech', 'music'),
                  passage_gate.CLEAN: ('mixture', 'silence'),

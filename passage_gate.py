@@ -60,9 +60,13 @@ class PassageGate:
     before it. ``fade``: samples over which a gated passage fades in or
     out next to one judged otherwise (at most a passage). After ``gated``
     is spent, ``decisions`` lists each passage's ``(first sample, samples,
-    kind)``, ``passages`` counts them and ``count(kind)`` those of a kind,
+    kind)`` and ``energies`` its estimates' ``(speech, music, mixture)``
+    energies (sums of squares, the mixture's of their sum, a short tail
+    included), ``passages`` counts them and ``count(kind)`` those of a kind,
     and ``kept`` and ``silenced`` are the samples written as they came in
-    and as silence (a fade counts for half).
+    and as silence (a fade counts for half). With both thresholds None
+    every passage is separated and the outputs are the estimates: the gate
+    then only cuts and measures passages (``--passage-report``).
     """
 
     def __init__(self, keep_clean, gate_music, passage, fade):
@@ -73,6 +77,7 @@ class PassageGate:
         self.fade = int(min(max(fade, 0), self.passage))
         self.kept = self.silenced = 0.0
         self.decisions = []     # (first sample, samples, kind) of each passage written
+        self.energies = []      # (speech, music, mixture) energies of each passage written
 
     @property
     def passages(self):
@@ -89,15 +94,17 @@ class PassageGate:
         held = None             # (speech, music, kind) of the passage waiting for its next
         before = None           # the kind of the passage before ``held`` (None: none)
         for speech, music in self._passages(parts):
+            energies = (energy(speech), energy(music), energy(speech + music))
             if held is not None and len(speech) < self.passage / 2:
                 held = (np.concatenate([held[0], speech]),     # a short tail joins
-                        np.concatenate([held[1], music]), held[2])   # the passage before it
+                        np.concatenate([held[1], music]), held[2],   # the passage before it
+                        tuple(a + b for a, b in zip(held[3], energies)))
                 break
-            kind = judge(energy(speech), energy(music), self.keep_clean, self.gate_music)
+            kind = judge(energies[0], energies[1], self.keep_clean, self.gate_music)
             if held is not None:
                 yield self._apply(held, before, kind)
                 before = held[2]
-            held = (speech, music, kind)
+            held = (speech, music, kind, energies)
         if held is not None:
             yield self._apply(held, before, None)
 
@@ -127,9 +134,10 @@ class PassageGate:
     def _apply(self, held, before, after):
         """The outputs of passage ``held`` given the kinds of the passages
         before and after it (None: there is none)."""
-        speech, music, kind = held
+        speech, music, kind, energies = held
         start = self.decisions[-1][0] + self.decisions[-1][1] if self.decisions else 0
         self.decisions.append((start, len(speech), kind))
+        self.energies.append(energies)
         if kind == SEPARATED:
             return speech, music
         gain = np.ones(len(speech), np.float32)

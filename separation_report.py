@@ -35,6 +35,7 @@ class Levels:
         self.kept = 0.0         # seconds written as they came in (--keep-clean)
         self.silenced = 0.0     # seconds written as silence (--gate-music)
         self.passages = None    # (clean, music alone, all) passages judged, if per passage
+        self.spans = None       # each passage's bounds, energies and kind (--passage-report)
 
     def counted(self, parts):
         """Yield ``parts`` unchanged, adding up their energies on the way."""
@@ -75,19 +76,19 @@ def row(source, out, music, status, seconds=None, levels=None, note=''):
                 seconds=seconds, note=note)
 
 
-def check(path, overwrite, audio=()):
-    """Refuse ``--report`` ``path`` before any work: stdout, a folder, one
-    of the run's ``audio`` files (inputs and outputs), or an existing file
-    without ``overwrite``; make its folder and clear the temporary files
-    killed runs left there."""
+def check(path, overwrite, audio=(), option='--report'):
+    """Refuse report ``path`` (given to ``option``) before any work: stdout,
+    a folder, one of the run's ``audio`` files (inputs and outputs), or an
+    existing file without ``overwrite``; make its folder and clear the
+    temporary files killed runs left there."""
     if path == '-':
-        raise cli.UserError('--report -: give a file name (stdout is for the speech)')
+        raise cli.UserError('{} -: give a file name (stdout is for the speech)'.format(option))
     if os.path.isdir(path):
-        raise cli.UserError('--report {}: is a folder; give a file name'.format(path))
+        raise cli.UserError('{} {}: is a folder; give a file name'.format(option, path))
     if os.path.realpath(path) in {os.path.realpath(p) for p in audio}:
-        raise cli.UserError('--report {}: is an audio file of this run, an input or an '
-                            'output; choose another file'.format(path))
-    cli.prepare_output(path, overwrite, '--report ')
+        raise cli.UserError('{} {}: is an audio file of this run, an input or an '
+                            'output; choose another file'.format(option, path))
+    cli.prepare_output(path, overwrite, option + ' ')
     cli.remove_stale_temporaries([path])
 
 
@@ -95,17 +96,25 @@ def previous(path):
     """``{input: row}`` of an earlier report at ``path`` (``{}`` if there is
     none), for the inputs --skip-existing leaves out; ``cli.UserError`` if
     the file is not such a report."""
+    return {entry['input']: entry
+            for entry in read_table(path, COLUMNS, '--report', 'a make_separate.py report')}
+
+
+def read_table(path, columns, option, what):
+    """The rows of the CSV file at ``path`` (none if there is no file) as
+    dicts of ``columns``; ``cli.UserError`` naming ``option`` if it cannot
+    be read or lacks a column, so is not ``what``."""
     if not os.path.isfile(path):
-        return {}
+        return []
     try:
         with open(path, newline='') as handle:
             reader = csv.DictReader(handle)
-            if reader.fieldnames is None or not set(COLUMNS) <= set(reader.fieldnames):
-                raise cli.UserError('--report {}: exists and is not a make_separate.py '
-                                    'report (no {} columns)'.format(path, ', '.join(COLUMNS)))
-            return {entry['input']: {k: entry[k] for k in COLUMNS} for entry in reader}
+            if reader.fieldnames is None or not set(columns) <= set(reader.fieldnames):
+                raise cli.UserError('{} {}: exists and is not {} (no {} columns)'.format(
+                    option, path, what, ', '.join(columns)))
+            return [{k: entry[k] for k in columns} for entry in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise cli.UserError('--report {}: cannot read it ({})'.format(path, err)) from None
+        raise cli.UserError('{} {}: cannot read it ({})'.format(option, path, err)) from None
 
 
 def skipped_rows(plan, earlier):

@@ -173,11 +173,10 @@ def judged_passages(report, lengths):
             for seconds, judged in passages.items():
                 gate = passage_gate.PassageGate(None, None, round(seconds * const.SR), 0)
                 for _ in gate.gated([(speech, music)]):
-                    pass                # no thresholds: cut only, the decisions' spans
-                for start, length, _ in gate.decisions:
+                    pass                # no thresholds: cut and measured only
+                for (start, length, _), energies in zip(gate.decisions, gate.energies):
                     span = slice(start, start + length)
-                    reported = separation_report.ratio_db(passage_gate.energy(speech[span]),
-                                                          passage_gate.energy(music[span]))
+                    reported = separation_report.ratio_db(*energies[:2])
                     judged.append((group, true_ratio_db(refs[0][span], refs[1][span]),
                                    reported, passage_gate.energy(refs[0][span])))
     return passages

@@ -42,6 +42,22 @@ def noise_bursts(seconds, sr=16000, seed=0, amp=0.2):
     return (amp * rng.standard_normal(n) * gate).astype(np.float32)
 
 
+def low_band_mask(patches):
+    """Speech below 2 kHz, music above: a mask of 1 and 0 by frequency."""
+    mask = np.zeros_like(patches)
+    mask[:, :, :2000 * 1024 // 16000] = 1.0
+    return mask
+
+
+def high_noise(seconds, seed=1):
+    """White noise above 3 kHz, as loud as ``harmonic_stack``."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.standard_normal(round(seconds * 16000)))
+    spectrum[:3000 * len(spectrum) // 8000] = 0
+    noise = np.fft.irfft(spectrum, round(seconds * 16000))
+    return (0.15 * noise / np.std(noise)).astype(np.float32)
+
+
 def write(path, signal, sr=16000, subtype='FLOAT'):
     os.makedirs(os.path.dirname(str(path)) or '.', exist_ok=True)
     sf.write(str(path), signal, sr, subtype=subtype)

@@ -288,7 +288,7 @@ def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_pa
         mpiexec(2) + ['sh', '-c', record, 'sh'] + script('make_separate.py') + [
             '-i', source, '-o', str(tmp_path / 'out'), '-m', model_path,
             '--report', str(tmp_path / 'report.csv'), '--keep-clean', '60', '--gate-music',
-            '60'],
+            '60', '--passage-report', str(tmp_path / 'passages.csv')],
         tmp_path)          # (the gates' counts gathered too; nothing that clean or alone here)
     assert status != 0
     with open(str(tmp_path / 'report.csv'), newline='') as handle:
@@ -296,6 +296,10 @@ def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_pa
     assert [(os.path.basename(r['input']), r['status']) for r in rows] == [
         ('mix0.wav', 'separated'), ('mix0b.wav', 'failed'), ('mix1.wav', 'separated'),
         ('mix2.wav', 'separated')]
+    with open(str(tmp_path / 'passages.csv'), newline='') as handle:
+        passages = list(csv.DictReader(handle))     # the separated files' passages, in order
+    assert [(os.path.basename(r['input']), r['start_s']) for r in passages] == [
+        ('mix0.wav', '0.00'), ('mix1.wav', '0.00'), ('mix2.wav', '0.00')]
     assert sorted(os.listdir(str(statuses))) == ['rank0', 'rank1']
     assert all((statuses / name).read_text().strip() == '1' for name in ('rank0', 'rank1'))
     assert stdout.count('separated 3 of 4 files') == 1

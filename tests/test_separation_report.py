@@ -11,7 +11,8 @@ import soundfile as sf
 import make_separate
 import separation_report
 import util
-from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+from conftest import (chirp, harmonic_stack, high_noise, low_band_mask, noise_bursts, tone,
+                      write)
 
 FAST = ['--shifts', '1', '--speeds', '1']
 
@@ -219,22 +220,6 @@ def test_gate_music_with_music_level_keeps_the_bed_turned_down(tmp_path, monkeyp
     assert sorted(os.listdir(str(tmp_path))) == ['intro.wav', 'music.wav', 'speech.wav']
 
 
-def low_band_mask(patches):
-    """Speech below 2 kHz, music above: a mask of 1 and 0 by frequency."""
-    mask = np.zeros_like(patches)
-    mask[:, :, :2000 * 1024 // 16000] = 1.0
-    return mask
-
-
-def high_noise(seconds, seed=1):
-    """White noise above 3 kHz, as loud as ``harmonic_stack``."""
-    rng = np.random.default_rng(seed)
-    spectrum = np.fft.rfft(rng.standard_normal(round(seconds * 16000)))
-    spectrum[:3000 * len(spectrum) // 8000] = 0
-    noise = np.fft.irfft(spectrum, round(seconds * 16000))
-    return (0.15 * noise / np.std(noise)).astype(np.float32)
-
-
 def test_keep_clean_keeps_the_clean_passages_after_a_music_intro(tmp_path, monkeypatch,
                                                                  capsys):
     """6 s of a voice under music (above 2 kHz, as loud), then 6 s of the
@@ -323,7 +308,7 @@ def test_passage_needs_keep_clean_or_gate_music(tmp_path, model_path, capsys):
     assert make_separate.main(['-i', source, '-o', str(out), '-m', model_path,
                                '--passage', '5']) == 1
     err = capsys.readouterr().err
-    assert 'only applies with --keep-clean DB or --gate-music DB' in err
+    assert 'only applies with --keep-clean DB, --gate-music DB or --passage-report CSV' in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 

@@ -1,0 +1,169 @@
+"""make_separate.py --passage-report: a row per passage of each input with
+its bounds, the speech and music estimates' levels there and how it was
+written."""
+import csv
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import make_separate
+import passage_report
+from conftest import harmonic_stack, high_noise, low_band_mask, tone, write
+
+SR = 16000
+
+
+def read_rows(path):
+    with open(path, newline='') as handle:
+        return list(csv.DictReader(handle))
+
+
+def energy(signal):
+    return float(np.sum(np.asarray(signal, np.float64) ** 2))
+
+
+def db(ratio):
+    return 10 * math.log10(ratio)
+
+
+@pytest.fixture
+def band_separator(monkeypatch):
+    """Separation by a fixed mask: speech below 2 kHz, music above."""
+    monkeypatch.setattr(make_separate, 'load_separator', lambda *a, **k: make_separate.Separator(
+        low_band_mask, shifts=1, speeds=()))
+
+
+def show(folder, name='show.wav'):
+    """4 s of music alone (above 3 kHz), 4 s of a voice under it, 2.8 s of
+    the voice over a hiss 40 dB down: ``(path, voice, music)``."""
+    voice = np.concatenate([np.zeros(4 * SR, np.float32), harmonic_stack(6.8)])
+    music = np.concatenate([high_noise(8.0), 0.01 * high_noise(2.8, seed=2)])
+    return write(folder / name, voice + music), voice, music
+
+
+def test_passage_report_says_where_the_music_is_and_changes_no_output(tmp_path,
+                                                                      band_separator):
+    """Without a threshold every passage is separated and the outputs are
+    those of a run without the report; each row's levels are those of the
+    written estimates over its span; the last passage takes the short
+    tail (0.8 s of 2 s passages joins the passage before it)."""
+    source, _, _ = show(tmp_path)
+    plain = str(tmp_path / 'plain.wav')
+    assert make_separate.main(['-i', source, '-o', plain]) == 0
+    out, residual, table = (str(tmp_path / n) for n in ('speech.wav', 'music.wav', 'p.csv'))
+    assert make_separate.main(['-i', source, '-o', out, '--music-out', residual,
+                               '--passage', '2', '--passage-report', table]) == 0
+    speech = sf.read(out, dtype='float32')[0]
+    music = sf.read(residual, dtype='float32')[0]
+    np.testing.assert_array_equal(speech, sf.read(plain, dtype='float32')[0])
+    rows = read_rows(table)
+    assert [(r['start_s'], r['end_s']) for r in rows] == [
+        ('0.00', '2.00'), ('2.00', '4.00'), ('4.00', '6.00'), ('6.00', '8.00'),
+        ('8.00', '10.80')]
+    assert {r['input'] for r in rows} == {source}
+    assert {r['written'] for r in rows} == {'separated'}
+    for r in rows:
+        span = slice(round(float(r['start_s']) * SR), round(float(r['end_s']) * SR))
+        s, m = energy(speech[span]), energy(music[span])
+        expected = (db(s / energy(speech[span] + music[span])),
+                    db(m / energy(speech[span] + music[span])), db(s / m))
+        got = tuple(float(r[k]) for k in ('speech_db', 'music_db', 'speech_to_music_db'))
+        np.testing.assert_allclose(got, expected, atol=0.011)
+    ratios = [float(r['speech_to_music_db']) for r in rows]
+    assert max(ratios[:2]) < -20                 # music alone
+    assert -10 < min(ratios[2:4]) and max(ratios[2:4]) < 10     # a voice under the music
+    assert ratios[4] > 20                        # the voice over a hiss
+
+
+def test_passage_report_says_how_each_passage_was_written(tmp_path, band_separator,
+                                                          capsys):
+    source, _, _ = show(tmp_path)
+    table = str(tmp_path / 'p.csv')
+    assert make_separate.main(['-i', source, '-o', str(tmp_path / 'speech.wav'),
+                               '--gate-music', '20', '--keep-clean', '10', '--passage', '2',
+                               '--passage-report', table]) == 0
+    assert [r['written'] for r in read_rows(table)] == [
+        'as silence', 'as silence', 'separated', 'separated', 'as it came in']
+    assert '# passage report: ' + table + ' (per 2 s passage)' in capsys.readouterr().out
+
+
+def test_folder_run_reports_the_passages_of_the_files_it_separated(tmp_path, band_separator):
+    """A file that fails has no rows; the others are listed in the order
+    of their names, each from 0 s; a resumed run keeps the rows of the
+    files it skips, and a report that did not list them leaves them out."""
+    folder = tmp_path / 'in'
+    show(folder, 'b_show.wav')
+    write(folder / 'a_tone.wav', tone(3.0))
+    (folder / 'c_junk.wav').write_text('not audio')
+    table = str(tmp_path / 'p.csv')
+    run = ['-i', str(folder), '-o', str(tmp_path / 'out'), '--passage-report', table]
+    assert make_separate.main(run) == 1                     # c_junk.wav failed
+    first = read_rows(table)
+    names = [r['input'].rsplit('/', 1)[1] for r in first]
+    assert names == ['a_tone.wav'] + ['b_show.wav'] * 2     # 5 s passages
+    assert [(r['start_s'], r['end_s']) for r in first] == [
+        ('0.00', '3.00'), ('0.00', '5.00'), ('5.00', '10.80')]
+    (folder / 'c_junk.wav').unlink()
+    write(folder / 'd_tone.wav', tone(1.0))
+    assert make_separate.main(run + ['--skip-existing']) == 0
+    second = read_rows(table)
+    assert second[:3] == first
+    assert [r['input'].rsplit('/', 1)[1] for r in second[3:]] == ['d_tone.wav']
+    fresh = str(tmp_path / 'fresh.csv')
+    assert make_separate.main(run[:-1] + [fresh, '--skip-existing']) == 0
+    assert read_rows(fresh) == []
+
+
+def test_an_interrupted_run_reports_the_passages_it_finished(tmp_path, band_separator,
+                                                             monkeypatch):
+    folder = tmp_path / 'in'
+    for name in ('a.wav', 'b.wav'):
+        write(folder / name, tone(1.0))
+    calls = []
+    separate_file = make_separate.separate_file
+
+    def stopped_at_the_second(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return separate_file(*args, **kwargs)
+
+    monkeypatch.setattr(make_separate, 'separate_file', stopped_at_the_second)
+    table = tmp_path / 'p.csv'
+    assert make_separate.main(['-i', str(folder), '-o', str(tmp_path / 'out'),
+                               '--passage-report', str(table)]) == 130
+    row, = read_rows(table)
+    assert row['input'].endswith('a.wav') and row['end_s'] == '1.00'
+
+
+@pytest.mark.parametrize('case', ['whole-file', 'same-as-report', 'exists', 'folder',
+                                  'stdout', 'output', 'bad-old-report'])
+def test_a_passage_report_that_cannot_be_written_is_refused_before_any_work(
+        tmp_path, band_separator, capsys, case):
+    source = write(tmp_path / 'mix.wav', tone(1.0))
+    out = tmp_path / 'out.wav'
+    table = {'whole-file': tmp_path / 'p.csv', 'same-as-report': tmp_path / 'r.csv',
+             'exists': tmp_path / 'old.csv', 'folder': tmp_path, 'stdout': '-',
+             'output': out, 'bad-old-report': tmp_path / 'old.csv'}[case]
+    extra = {'whole-file': ['--passage', 'file', '--gate-music', '30'],
+             'same-as-report': ['--report', str(tmp_path / 'r.csv')],
+             'bad-old-report': ['--skip-existing']}.get(case, [])
+    if case in ('exists', 'bad-old-report'):
+        table.write_text('name,score\nx,1\n')
+    assert make_separate.main(['-i', source, '-o', str(out), '--passage-report', str(table)]
+                              + extra) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert ('--passage file' if case == 'whole-file' else '--passage-report') in err
+    assert not out.exists()
+    if case in ('exists', 'bad-old-report'):
+        assert table.read_text() == 'name,score\nx,1\n'
+
+
+def test_rows_of_two_silences_leave_the_levels_empty():
+    """A silent passage has no levels: NaN, written as an empty cell."""
+    row, = passage_report.rows('in.wav', [(0.0, 5.0, 0.0, 0.0, 0.0, 'separated')])
+    assert row['written'] == 'separated'
+    assert all(math.isnan(row[k]) for k in ('speech_db', 'music_db', 'speech_to_music_db'))
