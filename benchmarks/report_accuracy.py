@@ -19,9 +19,10 @@ threshold) flags.
 ``--passages 5 2``: also the music estimates are written, and the files are
 judged in passages of those lengths as ``make_separate.py --keep-clean
 THRESHOLD --passage SECONDS`` judges them (``passage_gate``): per group,
-the share of passages kept as they came in, and over the kept passages of
+the share of passages kept as they came in, over the kept passages of
 mixtures the true ratio's lowest and mean value (how much music a kept
-passage can hold). With ``--gate-music 20 30`` also, for each of those
+passage can hold), and how far each passage's reported ratio (that of
+``make_separate.py --passage-report``) lies from its true one. With ``--gate-music 20 30`` also, for each of those
 thresholds, the share of passages ``make_separate.py --gate-music DB``
 writes as silence, and over the silenced passages of mixtures the true
 ratio's highest value (how much speech a silenced passage can hold) and
@@ -237,20 +238,32 @@ def tabulate(files, threshold, markdown):
 
 def tabulate_passages(passages, seconds, threshold, markdown):
     """Per group: passages of ``seconds``, the share kept (reported ratio
-    above ``threshold``), and the true ratio of the kept passages of
-    mixtures (lowest, mean)."""
+    above ``threshold``), the true ratio of the kept passages of mixtures
+    (lowest, mean), and how far the reported ratio (``--passage-report``'s
+    ``speech_to_music_db``) lies from the true one: mean error and median
+    absolute error; below it, over the passages of mixtures, the
+    correlation and the mean absolute error."""
     print('passages of {:g} s, kept above {:g} dB (--keep-clean {:g} --passage '
           '{:g}):'.format(seconds, threshold, threshold, seconds))
     rows = []
     for group in sorted_groups(passages):
         true = np.array([t for g, t, _, _ in passages if g == group])
-        clean = np.array([r > threshold for g, _, r, _ in passages if g == group], bool)
-        mixed = not math.isinf(group) and clean.any()
+        got = np.array([r for g, _, r, _ in passages if g == group])
+        clean = got > threshold
+        alone = math.isinf(group)
+        mixed = not alone and clean.any()
         rows.append([group_name(group), str(len(clean)), '{:.1f} %'.format(100 * clean.mean()),
                      '{:.1f}'.format(true[clean].min()) if mixed else '-',
-                     '{:.1f}'.format(true[clean].mean()) if mixed else '-'])
-    common.print_table(['input', 'passages', 'kept', 'kept: lowest true', 'kept: mean true'],
-                       rows, markdown, machine=False)
+                     '{:.1f}'.format(true[clean].mean()) if mixed else '-',
+                     '-' if alone else '{:+.1f}'.format((got - true).mean()),
+                     '-' if alone else '{:.1f}'.format(np.median(np.abs(got - true)))])
+    common.print_table(['input', 'passages', 'kept', 'kept: lowest true', 'kept: mean true',
+                        'error', 'median abs error'], rows, markdown, machine=False)
+    mixtures = [(t, r) for g, t, r, _ in passages if not math.isinf(g)]
+    if len(mixtures) > 1:
+        true, got = np.array(mixtures).T
+        print('\npassages of mixtures ({}): correlation {:.3f}, mean absolute error {:.2f} '
+              'dB'.format(len(true), np.corrcoef(true, got)[0, 1], np.mean(np.abs(got - true))))
 
 
 def tabulate_silenced(passages, seconds, thresholds, markdown):
