@@ -107,8 +107,9 @@ def build_parser():
                              '--passage-report measures: passages of SECONDS (a music intro '
                              'silenced, the talk after it kept), a gated one fading over '
                              '{:g} s beside one judged otherwise; or "{}", the whole file at '
-                             'once (default: {:g})'.format(const.PASSAGE_FADE_S, const.WHOLE_FILE_PASSAGE,
-                                            const.PASSAGE_S))
+                             'once (default: {:g})'.format(
+                                 const.PASSAGE_FADE_S, const.WHOLE_FILE_PASSAGE,
+                                 const.PASSAGE_S))
     parser.add_argument('--hard-mask', action='store_true',
                         help='binary mask (threshold {}) as upstream ComputeMask; '
                              'default soft mask'.format(const.HARD_MASK_THRESHOLD))

@@ -3,6 +3,7 @@
 No test reads the shared corpus or the shipped model; every signal is made
 here (tones, chirps, noise bursts, harmonic stacks) in ``tmp_path``.
 """
+import csv
 import os
 import sys
 
@@ -56,6 +57,17 @@ def high_noise(seconds, seed=1):
     spectrum[:3000 * len(spectrum) // 8000] = 0
     noise = np.fft.irfft(spectrum, round(seconds * 16000))
     return (0.15 * noise / np.std(noise)).astype(np.float32)
+
+
+def read_rows(path):
+    """The rows of the CSV file at ``path``, as dicts of its header."""
+    with open(path, newline='') as handle:
+        return list(csv.DictReader(handle))
+
+
+def energy(signal):
+    """The sum of squares of ``signal``, in float64."""
+    return float(np.sum(np.asarray(signal, np.float64) ** 2))
 
 
 def write(path, signal, sr=16000, subtype='FLOAT'):

@@ -1,7 +1,6 @@
 """make_separate.py --passage-report: a row per passage of each input with
 its bounds, the speech and music estimates' levels there and how it was
 written."""
-import csv
 import math
 
 import numpy as np
@@ -10,18 +9,9 @@ import soundfile as sf
 
 import make_separate
 import passage_report
-from conftest import harmonic_stack, high_noise, low_band_mask, tone, write
+from conftest import energy, harmonic_stack, high_noise, low_band_mask, read_rows, tone, write
 
 SR = 16000
-
-
-def read_rows(path):
-    with open(path, newline='') as handle:
-        return list(csv.DictReader(handle))
-
-
-def energy(signal):
-    return float(np.sum(np.asarray(signal, np.float64) ** 2))
 
 
 def db(ratio):
@@ -114,28 +104,6 @@ def test_folder_run_reports_the_passages_of_the_files_it_separated(tmp_path, ban
     fresh = str(tmp_path / 'fresh.csv')
     assert make_separate.main(run[:-1] + [fresh, '--skip-existing']) == 0
     assert read_rows(fresh) == []
-
-
-def test_an_interrupted_run_reports_the_passages_it_finished(tmp_path, band_separator,
-                                                             monkeypatch):
-    folder = tmp_path / 'in'
-    for name in ('a.wav', 'b.wav'):
-        write(folder / name, tone(1.0))
-    calls = []
-    separate_file = make_separate.separate_file
-
-    def stopped_at_the_second(*args, **kwargs):
-        calls.append(args[0])
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return separate_file(*args, **kwargs)
-
-    monkeypatch.setattr(make_separate, 'separate_file', stopped_at_the_second)
-    table = tmp_path / 'p.csv'
-    assert make_separate.main(['-i', str(folder), '-o', str(tmp_path / 'out'),
-                               '--passage-report', str(table)]) == 130
-    row, = read_rows(table)
-    assert row['input'].endswith('a.wav') and row['end_s'] == '1.00'
 
 
 @pytest.mark.parametrize('case', ['whole-file', 'same-as-report', 'exists', 'folder',

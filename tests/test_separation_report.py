@@ -1,6 +1,5 @@
 """make_separate.py --report: a row per input with its status and the levels
 of its speech and music estimates."""
-import csv
 import math
 import os
 
@@ -11,19 +10,10 @@ import soundfile as sf
 import make_separate
 import separation_report
 import util
-from conftest import (chirp, harmonic_stack, high_noise, low_band_mask, noise_bursts, tone,
-                      write)
+from conftest import (chirp, energy, harmonic_stack, high_noise, low_band_mask, noise_bursts,
+                      read_rows, tone, write)
 
 FAST = ['--shifts', '1', '--speeds', '1']
-
-
-def read_report(path):
-    with open(path, newline='') as handle:
-        return list(csv.DictReader(handle))
-
-
-def energy(signal):
-    return float(np.sum(np.asarray(signal, np.float64) ** 2))
 
 
 def corpus(folder):
@@ -42,7 +32,7 @@ def test_report_has_a_row_per_input_with_the_levels_of_what_was_written(tmp_path
                           str(tmp_path / 'report.csv'))
     assert make_separate.main(['-i', source, '-o', out, '--music-out', music, '-m', model_path,
                                '--report', report] + FAST) == 1      # d_junk.wav failed
-    rows = read_report(report)
+    rows = read_rows(report)
     assert [r['input'].rsplit('/', 1)[1] for r in rows] == \
         ['a_voice.wav', 'b_bed.wav', 'c_both.wav', 'd_junk.wav']
     assert [r['status'] for r in rows] == ['separated'] * 3 + ['failed']
@@ -79,7 +69,7 @@ def test_a_silent_input_has_no_levels(tmp_path, model_path):
     report = tmp_path / 'report.csv'
     assert make_separate.main(['-i', source, '-o', str(tmp_path / 'out.wav'), '-m', model_path,
                                '--report', str(report)] + FAST) == 0
-    entry, = read_report(report)
+    entry, = read_rows(report)
     assert entry['status'] == 'separated'
     assert [entry[k] for k in separation_report.LEVEL_COLUMNS] == ['', '', '']
 
@@ -91,18 +81,18 @@ def test_resumed_run_keeps_the_rows_of_the_files_it_skips(tmp_path, model_path):
     out, report = str(tmp_path / 'out'), str(tmp_path / 'report.csv')
     run = ['-i', str(source), '-o', out, '-m', model_path, '--report', report] + FAST
     assert make_separate.main(run) == 0
-    first = read_report(report)
+    first = read_rows(report)
     write(source / 'c.wav', tone(1.0))
     assert make_separate.main(run + ['--skip-existing']) == 0
-    second = read_report(report)
+    second = read_rows(report)
     assert second[:2] == first
     assert second[2]['input'].endswith('c.wav') and second[2]['status'] == 'separated'
     # without the earlier report the skipped files are listed without figures
     fresh = str(tmp_path / 'fresh.csv')
     assert make_separate.main(run[:-2 - len(FAST)] + ['--report', fresh, '--skip-existing']
                               + FAST) == 0
-    assert [r['status'] for r in read_report(fresh)] == ['skipped'] * 3
-    assert all('--skip-existing' in r['note'] for r in read_report(fresh))
+    assert [r['status'] for r in read_rows(fresh)] == ['skipped'] * 3
+    assert all('--skip-existing' in r['note'] for r in read_rows(fresh))
 
 
 def test_an_interrupted_run_reports_the_files_it_finished(tmp_path, model_path, monkeypatch):
@@ -120,10 +110,14 @@ def test_an_interrupted_run_reports_the_files_it_finished(tmp_path, model_path, 
         return separate_file(*args, **kwargs)
 
     monkeypatch.setattr(make_separate, 'separate_file', stopped_at_the_second)
+    passages = tmp_path / 'passages.csv'
     assert make_separate.main(['-i', str(source), '-o', str(tmp_path / 'out'), '-m',
-                               model_path, '--report', str(report)] + FAST) == 130
-    entry, = read_report(report)
+                               model_path, '--report', str(report), '--passage-report',
+                               str(passages)] + FAST) == 130
+    entry, = read_rows(report)
     assert entry['input'].endswith('a.wav') and entry['status'] == 'separated'
+    passage, = read_rows(passages)      # --passage-report too
+    assert passage['input'] == entry['input'] and passage['end_s'] == '0.50'
 
 
 @pytest.mark.parametrize('case', ['exists', 'folder', 'stdout', 'input', 'output',
@@ -180,7 +174,7 @@ def test_a_file_judged_clean_or_music_alone_is_written_whole(tmp_path, monkeypat
                                    '--report', report, '--overwrite']
                                   + options + extra + judged) == 0
         speech, residual = sf.read(out, dtype='float32')[0], sf.read(music, dtype='float32')[0]
-        entry, = read_report(report)
+        entry, = read_rows(report)
         summary = capsys.readouterr().out
         assert sorted(os.listdir(str(tmp_path))) == ['music.wav', 'report.csv', 'speech.wav',
                                                      'talk.wav']
@@ -245,7 +239,7 @@ def test_keep_clean_keeps_the_clean_passages_after_a_music_intro(tmp_path, monke
     before = slice(0, round(5.9 * 16000))
     left = energy(speech[before] - voice[before]) / energy(music[before])
     assert 10 * math.log10(left) < -20                   # the music taken out of the intro
-    entry, = read_report(report)
+    entry, = read_rows(report)
     assert entry['note'].startswith('clean in 3 of 6 passages (6.0 s)')   # 5.95: a fade
     assert '6.0 s of clean speech written as it came in, 0 files whole' in \
         capsys.readouterr().out
@@ -281,7 +275,7 @@ def test_gate_music_silences_the_intro_and_keep_clean_keeps_the_talk(tmp_path, m
     np.testing.assert_allclose(speech[talk], mixture[talk], atol=1e-5)
     assert not np.any(music_out[talk])
     np.testing.assert_allclose(speech + music_out, mixture, atol=1e-5)
-    entry, = read_report(report)
+    entry, = read_rows(report)
     assert entry['note'] == ('clean in 2 of 7 passages (4.0 s): written as they came in '
                              '(--keep-clean); music alone in 3 of 7 passages (6.0 s): '
                              'written as silence (--gate-music)')
