@@ -195,6 +195,10 @@ OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 # less 1 MiB for its header chunks. A longer wav is written as RF64; the
 # formats below hold any length, others are refused.
 MAX_32BIT_DATA_BYTES = 2 ** 32 - 2 ** 20
+# Bytes per sample and channel of make_separate.py's temporary output files
+# (32-bit float wav, converted to the output's format at the end): the least
+# disk space an output takes while it is made (util.check_free_space).
+SINK_SAMPLE_BYTES = 4
 LARGE_FILE_FORMATS = ('RF64', 'W64', 'CAF', 'FLAC', 'OGG', 'MP3')
 
 # Temporary files (.NAME.PID.partial): a file name holds at most NAME_MAX bytes

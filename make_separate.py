@@ -740,7 +740,9 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     (``passage_report.spans``), also with neither threshold
     (``--passage-report``); ``passage`` must then be seconds.
     Outputs are renamed into place only when complete; one the format
-    cannot hold (rate, length) is refused before any work. ``name``: the
+    cannot hold (rate, length), or whose disk has less space free than its
+    float samples take (``util.check_free_space``), is refused before any
+    work. ``name``: the
     progress bar's label (default: the file's name).
     """
     info = util.audio_info(path)
@@ -773,6 +775,8 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         wanted.append(('mixture as music', music_path))
         if music_gain:
             wanted.append(('music bed', out_path))
+    util.check_free_space([(output, n_out * channels * const.SINK_SAMPLE_BYTES)
+                           for _, output in wanted if output])
     sinks, bar = {}, None
 
     def sink(role, output):

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import os
 import re
+import shutil
 import stat
 import sys
 import time
@@ -35,6 +36,33 @@ class AudioError(Exception):
 class OutputError(AudioError):
     """A file that cannot be written (folder missing or read-only, disk
     full...); the message names the file. Fatal where bad inputs are not."""
+
+
+def check_free_space(needs):
+    """Refuse, before any work, outputs that cannot fit: ``needs`` lists
+    ``(path, bytes)``, the least each output will take on disk while it is
+    written; their sums per disk (the disk of each path's folder, which
+    must exist) are set against the space free there. Raises
+    ``OutputError`` naming the first path on a disk that falls short."""
+    per_disk = {}
+    for path, size in needs:
+        folder = os.path.dirname(os.path.abspath(path))
+        first, total = per_disk.get(os.stat(folder).st_dev, (path, 0))
+        per_disk[os.stat(folder).st_dev] = (first, total + size)
+    for path, total in per_disk.values():
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+        if free < total:
+            raise OutputError('{}: not enough disk space: writing it takes at least {} there '
+                              '(32-bit float samples while it is made), and {} is '
+                              'free'.format(path, byte_size(total), byte_size(free)))
+
+
+def byte_size(count):
+    """``count`` bytes in words: '512 bytes', '3.2 MB', '1.4 GB' (powers of 1000)."""
+    for unit, scale in (('GB', 1e9), ('MB', 1e6), ('kB', 1e3)):
+        if count >= scale:
+            return '{:.1f} {}'.format(count / scale, unit)
+    return '{} bytes'.format(int(count))
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ model is the random U-Net of ``conftest.model_path``.
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -336,6 +337,31 @@ def test_disk_full_while_writing(subtype, tmp_path, capsys, model_path, monkeypa
     status, _, err = separate(capsys, model_path, '-i', source, '-o', target,
                               '--subtype', subtype)
     assert_failed(status, err, names=[target, 'No space left'], missing=[target])
+    assert not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize('music_out', [False, True])
+def test_too_little_disk_space_is_refused_before_separating(music_out, tmp_path, capsys,
+                                                            model_path, monkeypatch):
+    """200 kB free: 2 s of speech (128 kB of float samples while it is
+    made) fits; with --music-out, twice that does not, and the run stops at
+    once with one line and nothing written or separated."""
+    source = write(tmp_path / 'in.wav', tone(2.0))
+    usage = shutil.disk_usage(str(tmp_path))
+    monkeypatch.setattr(shutil, 'disk_usage', lambda path: usage._replace(free=200000))
+    streams = []
+    stream = make_separate.Separator.stream
+    monkeypatch.setattr(make_separate.Separator, 'stream',
+                        lambda self, *a: streams.append(1) or stream(self, *a))
+    target, music = tmp_path / 'out' / 'speech.wav', tmp_path / 'out' / 'music.wav'
+    extra = ['--music-out', music] if music_out else []
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', target, *extra)
+    if not music_out:
+        assert status == 0 and target.exists()
+        return
+    line = assert_failed(status, err, names=[target, 'not enough disk space', '256.0 kB',
+                                             '200.0 kB'], missing=[target, music])
+    assert 'float' in line and not streams
     assert not leftovers(tmp_path)
 
 
