@@ -13,7 +13,11 @@ their folder, as ``scripts/channel_items.py`` hands channels or rooms out
 (the k-th item of a folder, sorted by name, took the (k mod N)-th of the N
 names, which are given sorted as channel_items.py sorts them).
 
+``--snrs -15 -10`` compares the items at other input SNRs instead (e.g.
+build/val_low's).
+
 Usage: python3 scripts/paired.py BASE.csv NEW.csv [--turns hall living-room small-room]
+                                 [--snrs -5 0 5]
 """
 import argparse
 import collections
@@ -27,7 +31,7 @@ from evaluate import ORACLE_LABEL_PREFIX, read_scores  # noqa: E402
 
 PROG = 'paired.py'
 
-SNRS_DB = (-5, 0, 5)      # the input SNRs of the issue's headline figure
+SNRS_DB = (-5, 0, 5)      # the input SNRs of the issue's headline figure (the default)
 
 
 def build_parser():
@@ -36,12 +40,14 @@ def build_parser():
     parser.add_argument('new', help='evaluate.py --csv of the candidate, the same items')
     parser.add_argument('--turns', nargs='+', default=None, metavar='NAME',
                         help='also group by turn within each folder (channel_items.py)')
+    parser.add_argument('--snrs', type=int, nargs='+', default=list(SNRS_DB), metavar='DB',
+                        help='the input SNRs compared (default: %(default)s)')
     return parser
 
 
-def gains(path):
-    """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at -5, 0 and +5 dB
-    (``--oracle`` rows are left out; a file with two models is refused)."""
+def gains(path, snrs=SNRS_DB):
+    """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at the input
+    SNRs ``snrs`` (dB; ``--oracle`` rows are left out; a file with two models is refused)."""
     rows = [r for r in read_scores(path) if not r['condition'] and r['snr_db']
             and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     try:
@@ -54,7 +60,7 @@ def gains(path):
         raise cli.UserError('{} scores several models ({}); give one per file'.format(
             path, ', '.join(methods)))
     return {name: (snr, gain) for name, _, snr, gain in scored
-            if snr in SNRS_DB and math.isfinite(gain)}
+            if snr in snrs and math.isfinite(gain)}
 
 
 def turn_groups(names, labels):
@@ -80,11 +86,11 @@ def main(argv=None):
 
 def compare(args):
     """Print the paired table of ``args.base`` against ``args.new``."""
-    base, new = gains(args.base), gains(args.new)
+    base, new = gains(args.base, args.snrs), gains(args.new, args.snrs)
     names = sorted(set(base) & set(new))
     if not names:
-        raise cli.UserError('{} and {} share no items at -5/0/+5 dB'.format(
-            args.base, args.new))
+        raise cli.UserError('{} and {} share no items at {} dB'.format(
+            args.base, args.new, '/'.join('{:+d}'.format(s) if s else '0' for s in args.snrs)))
     groups = collections.defaultdict(list)
     for name in names:
         groups['{:+d} dB'.format(base[name][0])].append(name)

@@ -48,6 +48,20 @@ def test_differences_are_paired_over_minus_five_to_plus_five_db(tmp_path, capsys
     assert '+10 dB' not in rows
 
 
+def test_other_snrs_are_compared_with_snrs(tmp_path, capsys):
+    """--snrs -15 -10: the items below -5 dB (build/val_low's), and no others."""
+    base = [('snr-15/a', -15, 1.0), ('snr-10/a', -10, 4.0), ('snr0/a', 0, 7.0)]
+    new = [('snr-15/a', -15, 3.0), ('snr-10/a', -10, 5.0), ('snr0/a', 0, 0.0)]
+    paired.main([write_scores(tmp_path / 'base.csv', 'm', base),
+                 write_scores(tmp_path / 'new.csv', 'm', new), '--snrs', '-15', '-10'])
+    rows = table(capsys)
+    assert rows['-15 dB'] == (1, 2.0) and rows['-10 dB'] == (1, 1.0)
+    assert rows['all'] == (2, 1.5) and '+0 dB' not in rows
+    base_only = write_scores(tmp_path / 'b.csv', 'm', [('snr0/a', 0, 1.0)])
+    assert 'share no items at -15/-10 dB' in refusal([base_only, base_only, '--snrs', '-15',
+                                                       '-10'], capsys)
+
+
 def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
     base = [('snr0/c', 0, 1.0), ('snr0/a', 0, 1.0), ('snr0/b', 0, 1.0), ('snr5/a', 5, 1.0)]
     new = [('snr0/c', 0, 4.0), ('snr0/a', 0, 2.0), ('snr0/b', 0, 1.5), ('snr5/a', 5, 3.0)]
