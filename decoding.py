@@ -148,7 +148,9 @@ def decode(path, wav_path):
 
     Raises ``util.AudioError`` naming ``path`` when there is no ffmpeg, no
     audio stream or nothing decodable, and ``util.OutputError`` when the
-    decoded audio cannot be written (disk full). A stream damaged part-way
+    decoded audio cannot be written: a disk that fills, or before ffmpeg
+    starts, one with less space free than ``decoded_size`` says the audio
+    takes. A stream damaged part-way
     (a download cut short) gives what ffmpeg could decode of it, with a
     warning on stderr, as libsndfile gives the samples of a cut wav.
     """
@@ -158,6 +160,7 @@ def decode(path, wav_path):
         raise util.AudioError('{}: libsndfile cannot read {} and no ffmpeg was found to '
                               'decode it ({})'.format(path, '{} files'.format(extension)
                                                       if extension else 'it', INSTALL_HINT))
+    check_room(ffmpeg, path, wav_path)
     command = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
                '-i', 'file:' + os.path.abspath(path),        # file: a name with ':' or '-'
                '-map', '0:a:0', '-c:a', 'pcm_f32le', '-rf64', 'auto', '-f', 'wav',
@@ -181,6 +184,52 @@ def decode(path, wav_path):
         raise util.OutputError('{}: no space left to decode {} into ({})'.format(
             os.path.dirname(wav_path) or '.', path, reason))
     raise util.AudioError('{}: ffmpeg cannot decode it ({})'.format(path, reason))
+
+
+def check_room(ffmpeg, path, wav_path):
+    """Raise ``util.OutputError`` where the disk of ``wav_path``'s folder
+    has less space free than decoding ``path`` takes (``decoded_size``, so
+    that a long file is refused before ffmpeg decodes any of it);
+    nothing where ffmpeg does not say how long the audio is."""
+    size = decoded_size(ffmpeg, path)
+    folder = os.path.dirname(os.path.abspath(wav_path))
+    free = shutil.disk_usage(folder).free
+    if size is not None and free < size:
+        raise util.OutputError('{}: not enough disk space to decode {} into: it takes '
+                               'about {} there (32-bit float samples), and {} is '
+                               'free'.format(folder, path, util.byte_size(size),
+                                             util.byte_size(free)))
+
+
+# what ffmpeg says of an input: "Duration: 01:02:03.45" and the first audio
+# stream's "Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, ..."
+DURATION = re.compile(r'Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)')
+AUDIO_STREAM = re.compile(r'Audio: .*?, (\d+) Hz, (mono|stereo|(\d+) channels)?')
+
+
+def decoded_size(ffmpeg, path):
+    """About how many bytes of samples ``path``'s first audio stream takes
+    decoded as ``decode`` writes it (4 bytes a sample and channel; one
+    channel where ffmpeg names a layout other than mono, stereo or N
+    channels), from ffmpeg's description of the input: its duration, to
+    10 ms, times its rate; None where it gives no duration or rate (a
+    stream, a damaged file: ``decode`` then says what is wrong)."""
+    try:
+        result = subprocess.run([ffmpeg, '-nostdin', '-hide_banner',
+                                 '-i', 'file:' + os.path.abspath(path)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+    except OSError:
+        return None             # decode says why ffmpeg cannot run
+    text = result.stderr.decode('utf-8', errors='replace')
+    duration, stream = DURATION.search(text), AUDIO_STREAM.search(text)
+    if duration is None or stream is None:
+        return None
+    hours, minutes, seconds = duration.groups()
+    layout, count = stream.group(2), stream.group(3)
+    channels = int(count) if count else 2 if layout == 'stereo' else 1
+    seconds = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return int(seconds * int(stream.group(1)) * channels * const.SINK_SAMPLE_BYTES)
 
 
 def ffmpeg_reason(message):

@@ -171,6 +171,46 @@ def test_what_libsndfile_reads_is_not_decoded(tmp_path):
     assert not decoding.needs_decoding(str(tmp_path / 'missing.m4a'))
 
 
+@pytest.mark.parametrize('container, codec, rate, channels', [
+    ('m4a', 'alac', 44100, 2), ('mkv', 'flac', 22050, 1), ('webm', 'libopus', 48000, 2)])
+def test_decoded_size_is_what_the_decoded_wav_holds(container, codec, rate, channels,
+                                                    tmp_path, ffmpeg):
+    """ffmpeg's duration (to 10 ms), rate and layout give about the bytes
+    of samples the decoded wav holds (Opus decodes at 48 kHz, its
+    container a little longer than the samples); nothing for a file that
+    is not audio."""
+    audio = stereo(2.3, 44100) if channels == 2 else harmonic_stack(2.3, 44100)
+    source = write(tmp_path / 'in.wav', audio, 44100)
+    packed = encode(ffmpeg, source, tmp_path / 'in.{}'.format(container), '-c:a', codec,
+                    '-ar', str(rate))
+    decoded = tmp_path / 'decoded.wav'
+    decoding.decode(packed, str(decoded))
+    info = sf.info(str(decoded))
+    assert (info.samplerate, info.channels) == (rate, channels)
+    held = info.frames * channels * 4
+    assert held * 0.99 <= decoding.decoded_size(ffmpeg, packed) <= held * 1.02
+    (tmp_path / 'junk.m4a').write_text('not audio')
+    assert decoding.decoded_size(ffmpeg, str(tmp_path / 'junk.m4a')) is None
+
+
+def test_no_room_to_decode_is_one_line_before_ffmpeg_decodes(tmp_path, model_path, ffmpeg,
+                                                             monkeypatch, capsys):
+    """200 kB free and 2.3 s of 44.1 kHz stereo to decode (811 kB): one
+    line naming the folder, the input and both sizes; nothing decoded,
+    written or left behind."""
+    source = write(tmp_path / 'in.wav', stereo(2.3, 44100), 44100)
+    packed = encode(ffmpeg, source, tmp_path / 'in.m4a', '-c:a', 'alac')
+    usage = decoding.shutil.disk_usage(str(tmp_path))
+    monkeypatch.setattr(decoding.shutil, 'disk_usage',
+                        lambda path: usage._replace(free=200000))
+    out = tmp_path / 'out' / 'speech.wav'
+    assert separate('-i', packed, '-o', str(out), '-m', model_path) == 1
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and 'not enough disk space to decode ' + packed in err
+    assert '811.4 kB' in err and '200.0 kB' in err
+    assert not out.exists() and not leftovers(tmp_path) and not hidden_files(out.parent)
+
+
 @pytest.mark.parametrize('room', [True, False])
 def test_decoded_once_keeps_what_it_decoded_while_the_disk_has_room(tmp_path, ffmpeg,
                                                                   monkeypatch, room):
