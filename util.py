@@ -41,14 +41,18 @@ class OutputError(AudioError):
 def check_free_space(needs):
     """Refuse, before any work, outputs that cannot fit: ``needs`` lists
     ``(path, bytes)``, the least each output will take on disk while it is
-    written; their sums per disk (the disk of each path's folder, which
-    must exist) are set against the space free there. Raises
-    ``OutputError`` naming the first path on a disk that falls short."""
+    written; their sums per disk (the disk of each path's folder; one
+    that does not exist is left to the writing to report) are set against
+    the space free there. Raises ``OutputError`` naming the first path on
+    a disk that falls short."""
     per_disk = {}
     for path, size in needs:
         folder = os.path.dirname(os.path.abspath(path))
-        first, total = per_disk.get(os.stat(folder).st_dev, (path, 0))
-        per_disk[os.stat(folder).st_dev] = (first, total + size)
+        if not os.path.isdir(folder):
+            continue
+        disk = os.stat(folder).st_dev
+        first, total = per_disk.get(disk, (path, 0))
+        per_disk[disk] = (first, total + size)
     for path, total in per_disk.values():
         free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
         if free < total:
