@@ -191,8 +191,10 @@ def check_room(ffmpeg, path, wav_path):
     has less space free than decoding ``path`` takes (``decoded_size``, so
     that a long file is refused before ffmpeg decodes any of it);
     nothing where ffmpeg does not say how long the audio is."""
-    size = decoded_size(ffmpeg, path)
     folder = os.path.dirname(os.path.abspath(wav_path))
+    if not os.path.isdir(folder):
+        return                  # ffmpeg's own error names it
+    size = decoded_size(ffmpeg, path)
     free = shutil.disk_usage(folder).free
     if size is not None and free < size:
         raise util.OutputError('{}: not enough disk space to decode {} into: it takes '
