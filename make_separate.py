@@ -801,14 +801,14 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if full_band:
             parts = full_band_parts(parts, path, info, rate, n16, channels,
                                     gain_per_channel=keep_channels == 'each')
-        if levels is not None:
-            parts = levels.counted(parts)
         gate = None
         if passage is not None and (judging or measure_passages):
             gate = passage_gate.PassageGate(keep_clean, gate_music,
                                             round(passage * parts_rate),
                                             round(const.PASSAGE_FADE_S * parts_rate))
             parts = gate.gated(parts)   # clean: the mixture, no music; music: silence
+        elif levels is not None:        # (with a gate, its passages' energies add up to them)
+            parts = levels.counted(parts)
         for speech, music in parts:
             for role in ('mixture', 'mixture as music'):
                 if role in sinks:
@@ -826,6 +826,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             levels.kept = n_parts / parts_rate if kind == passage_gate.CLEAN else 0.0
             levels.silenced = n_parts / parts_rate if kind == passage_gate.MUSIC else 0.0
         elif gate is not None:
+            levels.add(gate.energies)
             for judged in (passage_gate.CLEAN, passage_gate.MUSIC):
                 if 0 < gate.count(judged) == gate.passages:
                     levels.whole = judged

@@ -26,7 +26,8 @@ LIMIT_DB = 120.0    # ratios are clipped to +-LIMIT_DB: a silent estimate is -in
 class Levels:
     """Energies of one file's speech and music estimates and of their sum,
     the mixture, summed over the ``(speech, music)`` parts that pass
-    through ``counted`` (``(samples,)`` or ``(samples, channels)``)."""
+    through ``counted`` (``(samples,)`` or ``(samples, channels)``), or
+    given to ``add``."""
 
     def __init__(self):
         self.speech = self.music = self.mixture = 0.0
@@ -45,6 +46,15 @@ class Levels:
             self.music += float(np.sum(m * m))
             self.mixture += float(np.sum((s + m) ** 2))
             yield speech, music
+
+    def add(self, energies):
+        """Add up ``(speech, music, mixture)`` energies, such as those a
+        ``passage_gate.PassageGate`` measured of each passage (its
+        ``energies``), instead of passing the parts through ``counted``."""
+        for speech, music, mixture in energies:
+            self.speech += speech
+            self.music += music
+            self.mixture += mixture
 
     def figures(self):
         """``{'speech_db', 'music_db', 'speech_to_music_db'}``: the speech
