@@ -238,7 +238,7 @@ def separate_main(args, world=(0, 1), report=None):
         separation_report.check(args.report, args.overwrite or args.skip_existing, audio)
     if args.passage_report:
         if args.skip_existing:
-            earlier_passages = passage_report.previous(args.passage_report)
+            earlier_passages = passage_report.previous(args.passage_report, args.passage)
         passage_report.check(args.passage_report, args.overwrite or args.skip_existing, audio,
                              args.report)
     plan = plan[rank::size]     # shared out before skipping: each file has one owner

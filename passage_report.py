@@ -57,15 +57,41 @@ def check(path, overwrite, audio=(), report=None):
     separation_report.check(path, overwrite, audio, option=OPTION)
 
 
-def previous(path):
+def previous(path, seconds):
     """``{input: [row, ...]}`` of an earlier passage report at ``path``
     (``{}`` if there is none), for the inputs --skip-existing leaves out;
-    ``cli.UserError`` if the file is not such a report."""
+    ``cli.UserError`` if the file is not such a report, or if its passages
+    are not ``seconds`` long (``--passage`` changed between the runs: the
+    kept rows would lie on another grid than the new ones)."""
     earlier = {}
     for entry in separation_report.read_table(path, COLUMNS, OPTION,
                                               'a make_separate.py passage report'):
         earlier.setdefault(entry['input'], []).append(entry)
+    for source, entries in sorted(earlier.items()):
+        length = passage_length(entries)
+        if length is not None and abs(length - seconds) > GRID_TOLERANCE_S:
+            raise cli.UserError(
+                '{} {}: its passages of {} are {:g} s long and this run\'s --passage is '
+                '{:g} s; give --passage {:g} as before, or a new report file'.format(
+                    OPTION, path, source, length, seconds, length))
     return earlier
+
+
+# the report's bounds are written to 0.01 s, so a passage's length read
+# back is off by up to that
+GRID_TOLERANCE_S = 0.015
+
+
+def passage_length(entries):
+    """Seconds of the first passage of one input's report rows, or None
+    where it is the only one (the whole file, however long the passages
+    were) or its bounds are not numbers."""
+    if len(entries) < 2:
+        return None
+    try:
+        return float(entries[0]['end_s']) - float(entries[0]['start_s'])
+    except ValueError:
+        return None
 
 
 def write(path, file_rows):

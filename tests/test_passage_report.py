@@ -106,6 +106,29 @@ def test_folder_run_reports_the_passages_of_the_files_it_separated(tmp_path, ban
     assert read_rows(fresh) == []
 
 
+def test_a_resumed_run_with_other_passages_is_refused(tmp_path, band_separator, capsys):
+    """The rows kept for the skipped files would lie on another grid than
+    the new ones: refused in one line naming both lengths, the report and
+    the outputs untouched; the same --passage resumes."""
+    folder = tmp_path / 'in'
+    show(folder, 'b_show.wav')
+    table = tmp_path / 'p.csv'
+    run = ['-i', str(folder), '-o', str(tmp_path / 'out'), '--passage-report', str(table),
+           '--passage', '2']
+    assert make_separate.main(run) == 0
+    before = table.read_text()
+    write(folder / 'c_tone.wav', tone(1.0))
+    capsys.readouterr()
+    assert make_separate.main(run[:-1] + ['2.5', '--skip-existing']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'are 2 s long' in err[0] and "--passage is 2.5 s" in err[0]
+    assert '--passage 2 as before' in err[0]
+    assert table.read_text() == before
+    assert not (tmp_path / 'out' / 'c_tone.wav').exists()
+    assert make_separate.main(run + ['--skip-existing']) == 0
+    assert read_rows(table)[-1]['input'].endswith('c_tone.wav')
+
+
 @pytest.mark.parametrize('case', ['whole-file', 'same-as-report', 'exists', 'folder',
                                   'stdout', 'output', 'bad-old-report'])
 def test_a_passage_report_that_cannot_be_written_is_refused_before_any_work(
