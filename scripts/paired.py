@@ -16,8 +16,15 @@ names, which are given sorted as channel_items.py sorts them).
 ``--snrs -15 -10`` compares the items at other input SNRs instead (e.g.
 build/val_low's).
 
+``--harm`` adds the measures of what a model may spoil, side by side: the
++10 dB mixtures' mean and worst SI-SDRi, speech alone's mean and worst
+passthrough, and music alone's mean and worst leak, with the mean also
+taken over leaks counted no lower than -40 dB (``AUDIBLE_LEAK_DB``): a
+plain mean of decibels moves most with files already 60 to 90 dB down,
+which nobody hears either way.
+
 Usage: python3 scripts/paired.py BASE.csv NEW.csv [--turns hall living-room small-room]
-                                 [--snrs -5 0 5]
+                                 [--snrs -5 0 5] [--harm]
 """
 import argparse
 import collections
@@ -32,6 +39,8 @@ from evaluate import ORACLE_LABEL_PREFIX, read_scores  # noqa: E402
 PROG = 'paired.py'
 
 SNRS_DB = (-5, 0, 5)      # the input SNRs of the issue's headline figure (the default)
+HARM_SNR_DB = 10          # the quiet music bed of the issue's harm figures, dB
+AUDIBLE_LEAK_DB = -40.0   # music alone's leak counted no lower than this in --harm, dB
 
 
 def build_parser():
@@ -42,6 +51,8 @@ def build_parser():
                         help='also group by turn within each folder (channel_items.py)')
     parser.add_argument('--snrs', type=int, nargs='+', default=list(SNRS_DB), metavar='DB',
                         help='the input SNRs compared (default: %(default)s)')
+    parser.add_argument('--harm', action='store_true',
+                        help='also compare +10 dB, speech alone and music alone')
     return parser
 
 
@@ -61,6 +72,35 @@ def gains(path, snrs=SNRS_DB):
             path, ', '.join(methods)))
     return {name: (snr, gain) for name, _, snr, gain in scored
             if snr in snrs and math.isfinite(gain)}
+
+
+def harm(path):
+    """``[(measure, value)]`` (dB) of what the model in ``path`` may
+    spoil: +10 dB SI-SDRi mean and worst, speech alone's passthrough mean
+    and worst, music alone's leak mean, mean with each file counted no
+    lower than ``AUDIBLE_LEAK_DB``, and worst (NaN where there are no such
+    items)."""
+    rows = [r for r in read_scores(path) if not r['method'].startswith(ORACLE_LABEL_PREFIX)]
+    try:
+        quiet = [float(r['si_sdri']) for r in rows if not r['condition'] and r['snr_db']
+                 and round(float(r['snr_db'])) == HARM_SNR_DB]
+        clean = [float(r['passthrough']) for r in rows if r['condition'] == 'speech alone']
+        leaks = [float(r['leak_db']) for r in rows if r['condition'] == 'music alone']
+    except ValueError as err:
+        raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
+    audible = [max(leak, AUDIBLE_LEAK_DB) for leak in leaks]
+    return [('{:+d} dB SI-SDRi, mean'.format(HARM_SNR_DB), mean(quiet)),
+            ('{:+d} dB SI-SDRi, worst'.format(HARM_SNR_DB), min(quiet, default=math.nan)),
+            ('speech alone passthrough, mean', mean(clean)),
+            ('speech alone passthrough, worst', min(clean, default=math.nan)),
+            ('music alone leak, mean', mean(leaks)),
+            ('music alone leak, mean counted from {:g} dB'.format(AUDIBLE_LEAK_DB),
+             mean(audible)),
+            ('music alone leak, worst', max(leaks, default=math.nan))]
+
+
+def mean(values):
+    return sum(values) / len(values) if values else math.nan
 
 
 def turn_groups(names, labels):
@@ -105,6 +145,13 @@ def compare(args):
         print('| {} | {} | {:.2f} | {:.2f} | {:+.2f} ({:.2f}) |'.format(
             label, len(members), sum(base[n][1] for n in members) / len(members),
             sum(new[n][1] for n in members) / len(members), average, error))
+    if args.harm:
+        print()
+        print('| measure (dB) | base | new | new - base |')
+        print('| --- | ---: | ---: | ---: |')
+        for (label, before), (_, after) in zip(harm(args.base), harm(args.new)):
+            print('| {} | {:.2f} | {:.2f} | {:+.2f} |'.format(label, before, after,
+                                                           after - before))
 
 
 if __name__ == '__main__':

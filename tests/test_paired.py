@@ -62,6 +62,39 @@ def test_other_snrs_are_compared_with_snrs(tmp_path, capsys):
                                                        '-10'], capsys)
 
 
+def test_harm_sets_the_quiet_and_alone_measures_side_by_side(tmp_path, capsys):
+    """--harm: +10 dB mean and worst, speech alone mean and worst, music
+    alone mean, mean with leaks counted from -40 dB, worst; the ideal mask's
+    rows left out."""
+    def scores(path, gains, passes, leaks):
+        path = write_scores(path, 'm', gains)
+        with open(path, 'a', newline='') as handle:
+            writer = csv.DictWriter(handle, fieldnames=evaluate.CSV_COLUMNS, restval='')
+            for k, value in enumerate(passes):
+                writer.writerow({'name': 'speech/s{}'.format(k), 'method': 'm',
+                                 'condition': 'speech alone', 'passthrough': value})
+            for k, value in enumerate(leaks):
+                for method in ('m', 'oracle-irm'):
+                    writer.writerow({'name': 'music/m{}'.format(k), 'method': method,
+                                     'condition': 'music alone', 'leak_db': value})
+        return path
+    base = scores(tmp_path / 'base.csv', [('snr10/a', 10, 6.0), ('snr10/b', 10, -2.0),
+                                          ('snr0/a', 0, 1.0)], [], [-90.0, -20.0])
+    new = scores(tmp_path / 'new.csv', [('snr10/a', 10, 5.0), ('snr10/b', 10, 1.0),
+                                        ('snr0/a', 0, 1.0)], [30.0], [-60.0, -14.0])
+    paired.main([base, new, '--harm'])
+    lines = capsys.readouterr().out.split('\n\n')[1].splitlines()[2:]
+    got = {cells[0]: tuple(float(c) for c in cells[1:])
+           for cells in ([c.strip() for c in line.strip('|').split('|')] for line in lines)}
+    assert got['+10 dB SI-SDRi, mean'] == (2.0, 3.0, 1.0)
+    assert got['+10 dB SI-SDRi, worst'] == (-2.0, 1.0, 3.0)
+    assert got['speech alone passthrough, mean'][:2] == (40.0, 35.0)   # 40 from write_scores
+    assert got['speech alone passthrough, worst'] == (40.0, 30.0, -10.0)
+    assert got['music alone leak, mean'] == (-55.0, -37.0, 18.0)
+    assert got['music alone leak, mean counted from -40 dB'] == (-30.0, -27.0, 3.0)
+    assert got['music alone leak, worst'] == (-20.0, -14.0, 6.0)
+
+
 def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
     base = [('snr0/c', 0, 1.0), ('snr0/a', 0, 1.0), ('snr0/b', 0, 1.0), ('snr5/a', 5, 1.0)]
     new = [('snr0/c', 0, 4.0), ('snr0/a', 0, 2.0), ('snr0/b', 0, 1.5), ('snr5/a', 5, 3.0)]
