@@ -132,7 +132,7 @@ def compare(args):
         raise cli.UserError('{} and {} share no items at {} dB'.format(
             args.base, args.new, '/'.join('{:+d}'.format(s) if s else '0' for s in args.snrs)))
     groups = collections.defaultdict(list)
-    for name in names:
+    for name in sorted(names, key=lambda n: base[n][0]):     # the SNRs in order
         groups['{:+d} dB'.format(base[name][0])].append(name)
     if args.turns:
         for name, label in turn_groups(names, args.turns).items():

@@ -50,11 +50,12 @@ def test_differences_are_paired_over_minus_five_to_plus_five_db(tmp_path, capsys
 
 def test_other_snrs_are_compared_with_snrs(tmp_path, capsys):
     """--snrs -15 -10: the items below -5 dB (build/val_low's), and no others."""
-    base = [('snr-15/a', -15, 1.0), ('snr-10/a', -10, 4.0), ('snr0/a', 0, 7.0)]
-    new = [('snr-15/a', -15, 3.0), ('snr-10/a', -10, 5.0), ('snr0/a', 0, 0.0)]
+    base = [('snr-10/a', -10, 4.0), ('snr-15/a', -15, 1.0), ('snr0/a', 0, 7.0)]
+    new = [('snr-10/a', -10, 5.0), ('snr-15/a', -15, 3.0), ('snr0/a', 0, 0.0)]
     paired.main([write_scores(tmp_path / 'base.csv', 'm', base),
                  write_scores(tmp_path / 'new.csv', 'm', new), '--snrs', '-15', '-10'])
     rows = table(capsys)
+    assert list(rows) == ['-15 dB', '-10 dB', 'all']       # the SNRs in order
     assert rows['-15 dB'] == (1, 2.0) and rows['-10 dB'] == (1, 1.0)
     assert rows['all'] == (2, 1.5) and '+0 dB' not in rows
     base_only = write_scores(tmp_path / 'b.csv', 'm', [('snr0/a', 0, 1.0)])
