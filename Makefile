@@ -130,9 +130,6 @@ val-channels: $(STAMP)
 val-rooms: $(STAMP)
 	test -d $(BUILD)/val_rooms || $(PY) scripts/channel_items.py -i $(BUILD)/val_eval -o $(BUILD)/val_rooms -c rooms
 	$(PY) evaluate.py -i $(BUILD)/val_rooms -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_rooms.csv --overwrite $(EVAL_OPTS)
-# The validation speech and music mixed 10 and 15 dB under the music, below
-# the range the models are judged on (docs/MODEL.md, "Limits"), scored the
-# same way: whether a model still finds a voice under loud music.
 # A side's speech and music mixed 10 and 15 dB under the music (every speech
 # file once), below the range the bar judges: $(1) is val or test.
 define low_items
@@ -142,6 +139,9 @@ test -d $(BUILD)/$(1)_low || for snr in -10 -15; do \
       --snr $$snr --refs || exit 1; \
 done
 endef
+# The validation speech and music mixed 10 and 15 dB under the music, below
+# the range the models are judged on (docs/MODEL.md, "Limits"), scored the
+# same way: whether a model still finds a voice under loud music.
 val-low: $(STAMP)
 	$(call low_items,val)
 	$(PY) evaluate.py -i $(BUILD)/val_low -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_low.csv --overwrite $(EVAL_OPTS)

@@ -75,9 +75,9 @@ def test_harm_sets_the_quiet_and_alone_measures_side_by_side(tmp_path, capsys):
                 writer.writerow({'name': 'speech/s{}'.format(k), 'method': 'm',
                                  'condition': 'speech alone', 'passthrough': value})
             for k, value in enumerate(leaks):
-                for method in ('m', 'oracle-irm'):
+                for method, leak in (('m', value), ('oracle-irm', value - 100.0)):
                     writer.writerow({'name': 'music/m{}'.format(k), 'method': method,
-                                     'condition': 'music alone', 'leak_db': value})
+                                     'condition': 'music alone', 'leak_db': leak})
         return path
     base = scores(tmp_path / 'base.csv', [('snr10/a', 10, 6.0), ('snr10/b', 10, -2.0),
                                           ('snr0/a', 0, 1.0)], [], [-90.0, -20.0])
