@@ -191,16 +191,15 @@ def check_room(ffmpeg, path, wav_path):
     has less space free than decoding ``path`` takes (``decoded_size``, so
     that a long file is refused before ffmpeg decodes any of it);
     nothing where ffmpeg does not say how long the audio is."""
-    folder = os.path.dirname(os.path.abspath(wav_path))
-    if not os.path.isdir(folder):
-        return                  # ffmpeg's own error names it
+    free = util.free_bytes(wav_path)
+    if free is None:
+        return                  # no such folder: ffmpeg's own error names it
     size = decoded_size(ffmpeg, path)
-    free = shutil.disk_usage(folder).free
     if size is not None and free < size:
         raise util.OutputError('{}: not enough disk space to decode {} into: it takes '
                                'about {} there (32-bit float samples), and {} is '
-                               'free'.format(folder, path, util.byte_size(size),
-                                             util.byte_size(free)))
+                               'free'.format(os.path.dirname(os.path.abspath(wav_path)), path,
+                                             util.byte_size(size), util.byte_size(free)))
 
 
 # what ffmpeg says of an input: "Duration: 01:02:03.45" and the first audio

@@ -54,11 +54,18 @@ def check_free_space(needs):
         first, total = per_disk.get(disk, (path, 0))
         per_disk[disk] = (first, total + size)
     for path, total in per_disk.values():
-        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+        free = free_bytes(path)
         if free < total:
             raise OutputError('{}: not enough disk space: writing it takes at least {} there '
                               '(32-bit float samples while it is made), and {} is '
                               'free'.format(path, byte_size(total), byte_size(free)))
+
+
+def free_bytes(path):
+    """Bytes free on the disk of ``path``'s folder; None where that folder
+    does not exist (the writing then names what is wrong)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return shutil.disk_usage(folder).free if os.path.isdir(folder) else None
 
 
 def byte_size(count):
