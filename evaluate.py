@@ -226,8 +226,11 @@ def score(estimate, speech, mixture, music=None, quick=False):
     (reference; None: ``mixture - speech``): ``(samples,)`` at 16 kHz, one
     length. Music alone is scored by ``leak_db`` only; speech alone by
     ``passthrough`` and the metrics against the speech, without the SI-SDR
-    gain (the input is already clean). A metric undefined for these signals
-    (silence, too short) is NaN with a note saying which and why. ``quick``
+    gain (the input is already clean). A silent estimate of a sounding voice
+    scores ``-LIMIT_DB`` SI-SDR (and passthrough), with a note: the voice is
+    lost, and NaN would leave the file out of every mean and worst. Another
+    metric undefined for these signals (silence, too short) is NaN with a
+    note saying which and why. ``quick``
     leaves out the slow metrics, SDR, PESQ and STOI (NaN, without a note).
     """
     notes = []
@@ -241,8 +244,14 @@ def score(estimate, speech, mixture, music=None, quick=False):
         notes.append('speech reference is silent: no metric is defined')
         return values, notes
     values.update(si_sdr=si_sdr(estimate, speech), si_sdr_mix=si_sdr(mixture, speech))
-    if math.isnan(values['si_sdr']):
-        notes.append('si_sdr: the estimate is silent')
+    if math.isnan(values['si_sdr']) and np.ptp(np.asarray(estimate, np.float64)) == 0.0:
+        # The voice is lost whole, the worst outcome: scored as the floor, since
+        # NaN would drop the file from every mean and worst.
+        values['si_sdr'] = -LIMIT_DB
+        notes.append('si_sdr: the estimate is silent (the voice is lost: {:g} dB)'.format(
+            -LIMIT_DB))
+    elif math.isnan(values['si_sdr']):
+        notes.append('si_sdr: the speech reference is constant')
     if condition == 'speech alone':
         values['passthrough'] = values['si_sdr']
         values['si_sdr_mix'] = nan

@@ -79,15 +79,21 @@ def harm(path):
     spoil: +10 dB SI-SDRi mean and worst, speech alone's passthrough mean
     and worst, music alone's leak mean, mean with each file counted no
     lower than ``AUDIBLE_LEAK_DB``, and worst (NaN where there are no such
-    items)."""
+    items). A NaN score among them is refused, naming the item."""
     rows = [r for r in read_scores(path) if not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     try:
-        quiet = [float(r['si_sdri']) for r in rows if not r['condition'] and r['snr_db']
-                 and round(float(r['snr_db'])) == HARM_SNR_DB]
-        clean = [float(r['passthrough']) for r in rows if r['condition'] == 'speech alone']
-        leaks = [float(r['leak_db']) for r in rows if r['condition'] == 'music alone']
+        quiet = [(r['name'], float(r['si_sdri'])) for r in rows if not r['condition']
+                 and r['snr_db'] and round(float(r['snr_db'])) == HARM_SNR_DB]
+        clean = [(r['name'], float(r['passthrough'])) for r in rows
+                 if r['condition'] == 'speech alone']
+        leaks = [(r['name'], float(r['leak_db'])) for r in rows if r['condition'] == 'music alone']
     except ValueError as err:
         raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
+    for name, value in quiet + clean + leaks:
+        if math.isnan(value):     # min and max would depend on where it sits
+            raise cli.UserError('{}: {} has no score (nan); score it again with this '
+                                "evaluate.py, which floors a lost voice".format(path, name))
+    quiet, clean, leaks = ([value for _, value in pairs] for pairs in (quiet, clean, leaks))
     audible = [max(leak, AUDIBLE_LEAK_DB) for leak in leaks]
     return [('{:+d} dB SI-SDRi, mean'.format(HARM_SNR_DB), mean(quiet)),
             ('{:+d} dB SI-SDRi, worst'.format(HARM_SNR_DB), min(quiet, default=math.nan)),

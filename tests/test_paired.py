@@ -96,6 +96,22 @@ def test_harm_sets_the_quiet_and_alone_measures_side_by_side(tmp_path, capsys):
     assert got['music alone leak, worst'] == (-20.0, -14.0, 6.0)
 
 
+def test_harm_refuses_a_nan_score_naming_the_item(tmp_path, capsys):
+    """min and max over a list holding NaN depend on where it sits: a
+    speech-alone file scored NaN (a silenced voice before evaluate.py floored
+    it) is refused by name rather than dropped from the worst."""
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 6.0), ('snr10/a', 10, 6.0)])
+    new = write_scores(tmp_path / 'new.csv', 'm', [('snr0/a', 0, 7.0), ('snr10/a', 10, 5.0)])
+    with open(new, 'a', newline='') as handle:
+        csv.DictWriter(handle, fieldnames=evaluate.CSV_COLUMNS, restval='').writerow(
+            {'name': 'speech/lost', 'method': 'm', 'condition': 'speech alone',
+             'passthrough': 'nan'})
+    line = refusal([base, new, '--harm'], capsys)
+    assert 'new.csv' in line and 'speech/lost' in line and 'nan' in line
+    assert paired.main([base, new]) == 0      # without --harm the gains stand as before
+    assert table(capsys)['+0 dB'] == (1, 1.0)
+
+
 def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
     base = [('snr0/c', 0, 1.0), ('snr0/a', 0, 1.0), ('snr0/b', 0, 1.0), ('snr5/a', 5, 1.0)]
     new = [('snr0/c', 0, 4.0), ('snr0/a', 0, 2.0), ('snr0/b', 0, 1.5), ('snr5/a', 5, 3.0)]
