@@ -50,8 +50,10 @@ separate: $(SEPARATED)
 separate/out/%.wav: mixdown/%.wav unet.model | $(STAMP)
 	$(PY) make_separate.py -i $< -o $@ -m unet.model --overwrite
 
+# The tests run in TEST_WORKERS processes (pytest-xdist; auto: one per core).
+TEST_WORKERS ?= auto
 test: $(MPI_STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q tests
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n $(TEST_WORKERS) tests
 
 # --- the shipped model, from the shared corpus ----------------------------
 # docs/MODEL.md: three sides split by speaker and music track
