@@ -226,8 +226,8 @@ def score(estimate, speech, mixture, music=None, quick=False):
     (reference; None: ``mixture - speech``): ``(samples,)`` at 16 kHz, one
     length. Music alone is scored by ``leak_db`` only; speech alone by
     ``passthrough`` and the metrics against the speech, without the SI-SDR
-    gain (the input is already clean). A silent estimate of a sounding voice
-    scores ``-LIMIT_DB`` SI-SDR (and passthrough), with a note: the voice is
+    gain (the input is already clean). A silent (or constant) estimate of a
+    sounding voice scores ``-LIMIT_DB`` SI-SDR (and passthrough), with a note: the voice is
     lost, and NaN would leave the file out of every mean and worst. Another
     metric undefined for these signals (silence, too short) is NaN with a
     note saying which and why. ``quick``

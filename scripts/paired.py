@@ -91,8 +91,9 @@ def harm(path):
         raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
     for name, value in quiet + clean + leaks:
         if math.isnan(value):     # min and max would depend on where it sits
-            raise cli.UserError('{}: {} has no score (nan); score it again with this '
-                                "evaluate.py, which floors a lost voice".format(path, name))
+            raise cli.UserError('{}: {} is scored nan, which has no place among the others; '
+                                'score the items again (evaluate.py now scores a lost voice '
+                                '-200 dB)'.format(path, name))
     quiet, clean, leaks = ([value for _, value in pairs] for pairs in (quiet, clean, leaks))
     audible = [max(leak, AUDIBLE_LEAK_DB) for leak in leaks]
     return [('{:+d} dB SI-SDRi, mean'.format(HARM_SNR_DB), mean(quiet)),
