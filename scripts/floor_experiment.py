@@ -1,0 +1,95 @@
+"""A floor under the mask, tried in docs/MODEL.md ("A twenty-fourth
+session") and not adopted.
+
+Runs evaluate.py with each ``-m`` model scored as it separates and, beside
+it, blended with the mixture: ``estimate + g (mixture - estimate)`` for
+every ``g`` in ``FLOORS`` (the soft mask raised to at least ``g``, since the
+estimate is the mixture under that mask). A floor gives back some of the
+music where the mask cuts the voice; the question is whether the voice it
+restores outweighs the music, and at which input SNRs.
+
+Each mixture is separated once per model; the floored estimates are made
+from it, so a run costs what the plain evaluation costs.
+
+Usage: FLOORS="0.05 0.1 0.2" python3 scripts/floor_experiment.py \
+    -i build/val_eval -m unet.model --quick --shifts 1 --speeds 1 --csv floor.csv
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import evaluate  # noqa: E402
+
+DEFAULT_FLOORS = (0.05, 0.1, 0.2)
+
+
+class FlooredMethod:
+    """``base``'s estimate with the mixture ``floor`` (a share, 0 to 1)
+    under it; reads the estimate ``base`` made for the same item."""
+
+    def __init__(self, base, floor):
+        self.base, self.floor = base, floor
+        self.label = '{}+floor{:g}'.format(base.label, floor)
+
+    def describe(self):
+        return '{} with {:g} of the mixture left under the speech'.format(
+            self.base.label, self.floor)
+
+    def estimate(self, item):
+        speech = self.base.last_estimate(item)
+        return speech + self.floor * (item.mixture - speech)
+
+
+class RememberingMethod:
+    """A method whose last estimate the floored ones reuse."""
+
+    def __init__(self, method):
+        self.method = method
+        self.label = method.label
+        self.item = self.speech = None
+
+    def describe(self):
+        return self.method.describe()
+
+    def estimate(self, item):
+        self.item, self.speech = item, self.method.estimate(item)
+        return self.speech
+
+    def last_estimate(self, item):
+        if item is not self.item:      # evaluate_item scores the plain method first
+            self.estimate(item)
+        return self.speech
+
+
+def floors_from_environment():
+    """The floors in ``$FLOORS`` (space-separated shares), or the defaults."""
+    text = os.environ.get('FLOORS', '').split()
+    floors = tuple(float(value) for value in text) or DEFAULT_FLOORS
+    if not all(0 < floor < 1 for floor in floors):
+        sys.exit('floor_experiment.py: FLOORS must be shares between 0 and 1, e.g. "0.05 0.1"')
+    return floors
+
+
+def with_floors(build_methods, floors):
+    """``evaluate.build_methods`` with each model followed by its floored
+    versions."""
+    def build(args):
+        methods = []
+        for method in build_methods(args):
+            if isinstance(method, evaluate.ModelMethod):
+                plain = RememberingMethod(method)
+                methods.append(plain)
+                methods.extend(FlooredMethod(plain, floor) for floor in floors)
+            else:
+                methods.append(method)
+        return methods
+    return build
+
+
+def main(argv=None):
+    evaluate.build_methods = with_floors(evaluate.build_methods, floors_from_environment())
+    return evaluate.main(argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
