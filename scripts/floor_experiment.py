@@ -3,10 +3,12 @@ session") and not adopted.
 
 Runs evaluate.py with each ``-m`` model scored as it separates and, beside
 it, blended with the mixture: ``estimate + g (mixture - estimate)`` for
-every ``g`` in ``FLOORS`` (the soft mask raised to at least ``g``, since the
-estimate is the mixture under that mask). A floor gives back some of the
-music where the mask cuts the voice; the question is whether the voice it
-restores outweighs the music, and at which input SNRs.
+every ``g`` in ``FLOORS``. The estimate is the mixture under a soft mask
+``m``, so this is the mixture under ``g + (1 - g) m``, a mask no lower
+than ``g``; make_separate.py writes the same with ``--music-level`` at
+``20 log10(g)`` dB. A floor gives back a share of whatever the mask
+removed, the voice it cut and the music alike; the question is whether
+the voice outweighs the music, and at which input SNRs.
 
 Each mixture is separated once per model; the floored estimates are made
 from it, so a run costs what the plain evaluation costs.
@@ -14,6 +16,7 @@ from it, so a run costs what the plain evaluation costs.
 Usage: FLOORS="0.05 0.1 0.2" python3 scripts/floor_experiment.py \
     -i build/val_eval -m unet.model --quick --shifts 1 --speeds 1 --csv floor.csv
 """
+import math
 import os
 import sys
 
@@ -64,7 +67,10 @@ class RememberingMethod:
 def floors_from_environment():
     """The floors in ``$FLOORS`` (space-separated shares), or the defaults."""
     text = os.environ.get('FLOORS', '').split()
-    floors = tuple(float(value) for value in text) or DEFAULT_FLOORS
+    try:
+        floors = tuple(float(value) for value in text) or DEFAULT_FLOORS
+    except ValueError:
+        floors = (math.nan,)
     if not all(0 < floor < 1 for floor in floors):
         sys.exit('floor_experiment.py: FLOORS must be shares between 0 and 1, e.g. "0.05 0.1"')
     return floors
@@ -87,8 +93,12 @@ def with_floors(build_methods, floors):
 
 
 def main(argv=None):
-    evaluate.build_methods = with_floors(evaluate.build_methods, floors_from_environment())
-    return evaluate.main(argv)
+    build_methods = evaluate.build_methods
+    evaluate.build_methods = with_floors(build_methods, floors_from_environment())
+    try:
+        return evaluate.main(argv)
+    finally:
+        evaluate.build_methods = build_methods
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from conftest import ROOT
 from test_evaluate import make_refs
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import evaluate  # noqa: E402
 import floor_experiment  # noqa: E402
 
 
@@ -46,9 +47,11 @@ def test_cli_scores_each_floor_beside_the_model(model_path, tmp_path, monkeypatc
     names = make_refs(tmp_path / 'mix')
     monkeypatch.setenv('FLOORS', '0.5 0.9999')
     out_csv = tmp_path / 'floor.csv'
+    build_methods = evaluate.build_methods
     status = floor_experiment.main(['-i', str(tmp_path / 'mix'), '-m', model_path, '--quick',
                                     '--shifts', '1', '--speeds', '1', '--csv', str(out_csv)])
     assert status == 0, capsys.readouterr().err
+    assert evaluate.build_methods is build_methods      # evaluate.py as it was
     with open(out_csv, newline='') as handle:
         rows = list(csv.DictReader(handle))
     label = os.path.basename(model_path)
@@ -61,8 +64,9 @@ def test_cli_scores_each_floor_beside_the_model(model_path, tmp_path, monkeypatc
 
 
 def test_floors_outside_zero_to_one_are_refused(monkeypatch):
-    monkeypatch.setenv('FLOORS', '0.1 1.5')
-    with pytest.raises(SystemExit):
-        floor_experiment.floors_from_environment()
+    for text in ('0.1 1.5', '0', 'a tenth'):
+        monkeypatch.setenv('FLOORS', text)
+        with pytest.raises(SystemExit, match='FLOORS must be shares'):
+            floor_experiment.floors_from_environment()
     monkeypatch.delenv('FLOORS')
     assert floor_experiment.floors_from_environment() == floor_experiment.DEFAULT_FLOORS
