@@ -16,7 +16,6 @@ from it, so a run costs what the plain evaluation costs.
 Usage: FLOORS="0.05 0.1 0.2" python3 scripts/floor_experiment.py \
     -i build/val_eval -m unet.model --quick --shifts 1 --speeds 1 --csv floor.csv
 """
-import math
 import os
 import sys
 
@@ -69,9 +68,10 @@ def floors_from_environment():
     text = os.environ.get('FLOORS', '').split()
     try:
         floors = tuple(float(value) for value in text) or DEFAULT_FLOORS
-    except ValueError:
-        floors = (math.nan,)
-    if not all(0 < floor < 1 for floor in floors):
+        shares = all(0 < floor < 1 for floor in floors)
+    except ValueError:          # not a number
+        shares = False
+    if not shares:
         sys.exit('floor_experiment.py: FLOORS must be shares between 0 and 1, e.g. "0.05 0.1"')
     return floors
 
