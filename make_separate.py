@@ -231,7 +231,7 @@ def separate_main(args, world=(0, 1), report=None):
                                  if path and path != standard_streams.STREAM)
     files = len(plan)
     rank, size = world
-    earlier, earlier_passages = {}, {}
+    earlier, earlier_passages = {}, set()
     audio = [path for item in plan for path in item if path and path != standard_streams.STREAM]
     if args.report:
         earlier = separation_report.previous(args.report) if args.skip_existing else {}
@@ -246,8 +246,8 @@ def separate_main(args, world=(0, 1), report=None):
     if args.skip_existing:
         plan, skipped = skip_separated(plan)
     skipped_rows = separation_report.skipped_rows(skipped, earlier)
-    for entry in skipped_rows:  # an earlier --passage-report's rows of the files left out
-        entry['passages'] = earlier_passages.get(entry['input'], [])
+    # the inputs left out whose rows an earlier --passage-report keeps
+    kept = sorted(earlier_passages.intersection(source for source, _, _ in skipped))
     separator = load_separator(args.model, args.gpu, args.hard_mask, overlap=args.overlap,
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
                                level=args.level, speeds=args.speeds,
@@ -282,7 +282,7 @@ def separate_main(args, world=(0, 1), report=None):
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
     if rank == 0:
         cli.print_settings(settings)
-    return run_plan(plan, separator, args, report, skipped_rows)
+    return run_plan(plan, separator, args, report, skipped_rows, kept)
 
 
 def skip_separated(plan):
@@ -390,21 +390,24 @@ def output_rate(sr_option, input_rate):
     return rate
 
 
-def run_plan(plan, separator, args, report=None, skipped_rows=()):
+def run_plan(plan, separator, args, report=None, skipped_rows=(), kept=()):
     """Separate every planned file; a failure is reported and skipped.
 
     ``skipped_rows``: --report rows of the files left out by
     --skip-existing (``separation_report.skipped_rows``), counted in the
-    summary. With a ``report`` dict (one rank's share under mpiexec) the
-    counts and rows go there for rank 0 to sum up and write, instead of
-    being printed and written here. Either way the --report rows are kept
-    when the run stops (an error that ends it, Ctrl-C), with the files done
-    so far: written here, or left in ``report['rows']``.
+    summary; ``kept``: those of their inputs whose rows the earlier
+    --passage-report has. With a ``report`` dict (one rank's share under
+    mpiexec) the counts and rows go there for rank 0 to sum up and write,
+    instead of being printed and written here. Either way the reports are
+    kept when the run stops (an error that ends it, Ctrl-C), with the files
+    done so far: written here, or left in ``report`` (the --report rows,
+    and the file the --passage-report rows were spooled to).
     """
     failures, seconds, started = [], 0.0, time.time()
     gated = dict.fromkeys(GATED, 0)     # files and seconds written as they came in or silence
     rows = list(skipped_rows)
     single = len(plan) == 1 and report is None
+    spool = passage_report.Spool(args.passage_report) if args.passage_report else None
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):
@@ -434,13 +437,17 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                     count_gated(gated, levels)
                 rows.append(separation_report.row(source, out, music, 'separated', duration,
                                                   levels, note=gated_note(levels)))
-                if levels is not None and levels.spans is not None:
-                    rows[-1]['passages'] = passage_report.rows(source, levels.spans)
+                if spool is not None and levels.spans is not None:
+                    spool.add(passage_report.rows(source, levels.spans))
     finally:
-        if report is not None:
-            report['rows'] = rows           # also when stopped: rank 0 writes them
+        spools = []
+        if spool is not None:
+            spool.close()
+            spools.append(spool.path)
+        if report is not None:              # also when stopped: rank 0 writes them
+            report.update(rows=rows, spools=spools, kept=list(kept))
         else:
-            write_reports(args, rows)
+            write_reports(args, rows, spools, kept)
     elapsed = time.time() - started
     if report is not None:
         report.update(files=len(plan), failures=failures, seconds=seconds, elapsed=elapsed,
@@ -450,14 +457,15 @@ def run_plan(plan, separator, args, report=None, skipped_rows=()):
                          gated)
 
 
-def write_reports(args, rows):
-    """Write the --report and the --passage-report asked for, of the
-    files with ``rows`` (``separation_report.row``, their passages under
-    ``'passages'``)."""
+def write_reports(args, rows, spools=(), kept=()):
+    """Write the --report and the --passage-report asked for: the files
+    with ``rows`` (``separation_report.row``); the passages spooled to the
+    files ``spools`` and those the earlier passage report has of the
+    inputs ``kept`` (``passage_report.write``)."""
     if args.report:
         separation_report.write(args.report, rows)
     if args.passage_report:
-        passage_report.write(args.passage_report, rows)
+        passage_report.write(args.passage_report, spools, kept)
 
 
 def gating(keep_clean, gate_music):
@@ -628,7 +636,9 @@ def separate_sharded(args, rank, size):
                           {key: sum(r['gated'][key] for r in done) for key in GATED})
         started = [r for _, r in reports if 'rows' in r]    # got to their plan
         if started:
-            write_reports(args, sum((r['rows'] for r in started), []))
+            write_reports(args, sum((r['rows'] for r in started), []),
+                          sum((r['spools'] for r in started), []),
+                          sum((r['kept'] for r in started), []))
         if len(done) < len(reports):
             print('{} of {} processes stopped before the end of their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)

@@ -9,7 +9,15 @@ a subtitler finds where the music comes in. The passages are those
 ``--keep-clean`` and ``--gate-music`` judge (``--passage`` seconds from the
 start of each file, a short tail joined to the passage before it), so
 ``written`` says what each judged passage became.
+
+A run holds none of the rows in memory: each process writes the rows of
+every input it separates to a spool (``Spool``), a hidden file beside the
+report, and the report is merged from the spools and the rows an earlier
+report kept for the inputs skipped (``write``), however many and long the
+inputs are.
 """
+import csv
+import heapq
 import os
 
 import cli
@@ -58,23 +66,26 @@ def check(path, overwrite, audio=(), report=None):
 
 
 def previous(path, seconds):
-    """``{input: [row, ...]}`` of an earlier passage report at ``path``
-    (``{}`` if there is none), for the inputs --skip-existing leaves out;
+    """The inputs an earlier passage report at ``path`` has rows of (none
+    if there is no file), for the inputs --skip-existing leaves out;
     ``cli.UserError`` if the file is not such a report, or if its passages
     are not ``seconds`` long (``--passage`` changed between the runs: the
-    kept rows would lie on another grid than the new ones)."""
-    earlier = {}
+    kept rows would lie on another grid than the new ones). Reads the rows
+    one at a time: only each input's first two are held."""
+    firsts = {}
     for entry in separation_report.read_table(path, COLUMNS, OPTION,
                                               'a make_separate.py passage report'):
-        earlier.setdefault(entry['input'], []).append(entry)
-    for source, entries in sorted(earlier.items()):
+        entries = firsts.setdefault(entry['input'], [])
+        if len(entries) < 2:
+            entries.append(entry)
+    for source, entries in sorted(firsts.items()):
         length = passage_length(entries)
         if length is not None and abs(length - seconds) > GRID_TOLERANCE_S:
             raise cli.UserError(
                 '{} {}: its passages of {} are {:g} s long and this run\'s --passage is '
                 '{:g} s; give --passage {:g} as before, or a new report file'.format(
                     OPTION, path, source, length, seconds, length))
-    return earlier
+    return set(firsts)
 
 
 # the report's bounds are written to 0.01 s, so a passage's length read
@@ -94,10 +105,73 @@ def passage_length(entries):
         return None
 
 
-def write(path, file_rows):
-    """The passages of the ``--report`` rows ``file_rows`` (their
-    ``'passages'``; none for a failed file), in the order of their inputs,
-    written atomically."""
-    ordered = sorted(file_rows, key=lambda r: r['input'])
-    util.write_table(path, COLUMNS, [p for r in ordered for p in r.get('passages', ())],
-                     digits=2, nan='')
+class Spool:
+    """The passage rows of the inputs one process separates, written as CSV
+    cells to ``path`` as each input is done, in the order the process takes
+    its inputs (the plan's, sorted by name). By default ``path`` is a hidden
+    file beside the report (``util.temporary_path`` of ``report`` +
+    ``SPOOL_TAG``), which a killed run leaves for the next run to remove as
+    a stale temporary."""
+
+    def __init__(self, report, path=None):
+        self.report = report
+        self.path = path or util.temporary_path(report + SPOOL_TAG)  # one per process
+        with util.writing(report):
+            self.handle = open(self.path, 'w', newline='')
+        self.writer = csv.writer(self.handle)
+
+    def add(self, file_rows):
+        """Write one input's ``rows`` (dicts of ``COLUMNS``)."""
+        with util.writing(self.report):
+            self.writer.writerows([cells(r) for r in file_rows])
+
+    def close(self):
+        with util.writing(self.report):
+            self.handle.close()
+
+
+SPOOL_TAG = '.passages'
+
+
+def cells(row):
+    """A report row (dict of ``COLUMNS``) as the report's CSV cells: levels
+    to 0.01, NaN as an empty cell."""
+    return [util.table_cell(row[k], digits=2, nan='') for k in COLUMNS]
+
+
+def write(path, spools, kept=()):
+    """The report at ``path``, written atomically: the rows of the spool
+    files ``spools`` (``Spool.path``), and the rows the report already at
+    ``path`` has of the inputs ``kept`` (those --skip-existing left out),
+    merged in the order of their inputs; the spools are removed. Each spool
+    and the earlier report are in that order already, so the rows stream
+    through one at a time."""
+    try:
+        with util.replacing(path) as tmp:
+            with open(tmp, 'w', newline='') as handle:
+                writer = csv.writer(handle)
+                writer.writerow(COLUMNS)
+                streams = [spooled(p) for p in spools] + [earlier_rows(path, set(kept))]
+                for entry in heapq.merge(*streams, key=lambda cells: cells[0]):
+                    writer.writerow(entry)
+    finally:
+        for spool in spools:
+            if os.path.isfile(spool):
+                os.remove(spool)
+
+
+def spooled(spool):
+    """The rows (lists of cells) of the spool file ``spool``, one at a time."""
+    with open(spool, newline='') as handle:
+        yield from csv.reader(handle)
+
+
+def earlier_rows(path, kept):
+    """The rows (lists of cells) of the report at ``path`` whose input is in
+    ``kept``, one at a time; none if there is no report or nothing is kept."""
+    if not kept or not os.path.isfile(path):
+        return
+    with open(path, newline='') as handle:
+        for entry in csv.DictReader(handle):
+            if entry['input'] in kept:
+                yield [entry[k] for k in COLUMNS]

@@ -7,6 +7,7 @@ to a subprocess. A user mistake must end in exactly one line
 nothing under the final output name. All audio is synthetic and short; the
 model is the random U-Net of ``conftest.model_path``.
 """
+import csv
 import errno
 import json
 import os
@@ -640,12 +641,15 @@ def _interrupt_once_written(proc, path, signum, settle=0.0, on_ready=None):
                                                   (signal.SIGTERM, 143, 'terminated')])
 def test_interrupted_run_leaves_nothing(signum, status, word, tmp_path, model_path):
     """Interrupted while writing the second file of a folder: the first stays
-    whole, the second is neither under its name nor as a temporary file."""
+    whole, the second is neither under its name nor as a temporary file; the
+    reports list the first, and the passages' spool is gone."""
     mixes = tmp_path / 'mix'
     write(mixes / 'a.wav', tone(1.0))
     write(mixes / 'b.wav', tone(240.0, freq=300), subtype='PCM_16')
     out = tmp_path / 'sep'
-    proc = _start(['-i', mixes, '-o', out, '-m', model_path], tmp_path)
+    report, passages = tmp_path / 'report.csv', tmp_path / 'passages.csv'
+    proc = _start(['-i', mixes, '-o', out, '-m', model_path, '--report', report,
+                   '--passage-report', passages], tmp_path)
     # 0.3 s: well inside the separation loop (about 4 s of work)
     err = _interrupt_once_written(proc, str(out / '.b.wav.{}.partial'.format(proc.pid)),
                                   signum, settle=0.3)
@@ -655,6 +659,9 @@ def test_interrupted_run_leaves_nothing(signum, status, word, tmp_path, model_pa
     assert sf.info(str(out / 'a.wav')).frames == SR
     assert not os.path.exists(out / 'b.wav')
     assert not leftovers(tmp_path)
+    for table in (report, passages):
+        with open(str(table), newline='') as handle:
+            assert [os.path.basename(r['input']) for r in csv.DictReader(handle)] == ['a.wav']
 
 
 # --------------------------------------------------------------------------

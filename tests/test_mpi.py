@@ -300,6 +300,7 @@ def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_pa
         passages = list(csv.DictReader(handle))     # the separated files' passages, in order
     assert [(os.path.basename(r['input']), r['start_s']) for r in passages] == [
         ('mix0.wav', '0.00'), ('mix1.wav', '0.00'), ('mix2.wav', '0.00')]
+    assert not glob.glob(str(tmp_path / '.passages.csv*'))     # both ranks' spools merged, gone
     assert sorted(os.listdir(str(statuses))) == ['rank0', 'rank1']
     assert all((statuses / name).read_text().strip() == '1' for name in ('rank0', 'rank1'))
     assert stdout.count('separated 3 of 4 files') == 1

@@ -104,6 +104,7 @@ def test_folder_run_reports_the_passages_of_the_files_it_separated(tmp_path, ban
     fresh = str(tmp_path / 'fresh.csv')
     assert make_separate.main(run[:-1] + [fresh, '--skip-existing']) == 0
     assert read_rows(fresh) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith('.')]    # no spool left
 
 
 def test_a_resumed_run_with_other_passages_is_refused(tmp_path, band_separator, capsys):
@@ -158,3 +159,34 @@ def test_rows_of_two_silences_leave_the_levels_empty():
     row, = passage_report.rows('in.wav', [(0.0, 5.0, 0.0, 0.0, 0.0, 'separated')])
     assert row['written'] == 'separated'
     assert all(math.isnan(row[k]) for k in ('speech_db', 'music_db', 'speech_to_music_db'))
+
+
+def test_report_merges_spools_and_kept_rows_in_the_order_of_the_inputs(tmp_path):
+    """Two processes' spools (inputs taken in turn) and an earlier report's
+    rows of a skipped input come out as one report in input order, each
+    input's passages in time order; the earlier rows of inputs not kept
+    are dropped, and the spools are removed."""
+    table = str(tmp_path / 'p.csv')
+
+    def passages(source, count):
+        return passage_report.rows(source, [(5.0 * k, 5.0 * k + 5, 1.0, 0.1, 1.1, 'separated')
+                                            for k in range(count)])
+
+    # the second as another process would name it
+    spools = [passage_report.Spool(table),
+              passage_report.Spool(table, str(tmp_path / '.p.csv.passages.1.partial'))]
+    for spool, sources in zip(spools, (('in/a.wav', 'in/c.wav'), ('in/b.wav', 'in/d.wav'))):
+        for source in sources:
+            spool.add(passages(source, 2))
+        spool.close()
+    earlier = [passages('in/b0.wav', 3), passages('in/z.wav', 1)]
+    passage_report.util.write_table(table, passage_report.COLUMNS,
+                                    [r for rows in earlier for r in rows], digits=2, nan='')
+    passage_report.write(table, [s.path for s in spools], kept=['in/b0.wav'])
+    rows = read_rows(table)
+    assert [(r['input'], r['start_s']) for r in rows] == [
+        ('in/a.wav', '0.00'), ('in/a.wav', '5.00'), ('in/b.wav', '0.00'), ('in/b.wav', '5.00'),
+        ('in/b0.wav', '0.00'), ('in/b0.wav', '5.00'), ('in/b0.wav', '10.00'),
+        ('in/c.wav', '0.00'), ('in/c.wav', '5.00'), ('in/d.wav', '0.00'), ('in/d.wav', '5.00')]
+    assert rows[0]['speech_to_music_db'] == '10.00' and rows[0]['written'] == 'separated'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['p.csv']
