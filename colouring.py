@@ -24,6 +24,7 @@ The speech target is the coloured speech: the model learns to separate
 speech whatever the channel, not to undo the channel.
 """
 import numpy as np
+import scipy.fft
 
 import const
 
@@ -82,11 +83,11 @@ def colour(rng, signal):
 
 
 def colour_alike(rng, signals):
-    """Each of ``signals`` (16 kHz, ``(samples,)`` each) through one and the
-    same random zero-phase filter, as a whole mixture heard through one
-    channel: a list, float32."""
+    """Each of ``signals`` (16 kHz, ``(samples,)`` each, one length) through
+    one and the same random zero-phase filter, as a whole mixture heard
+    through one channel: a list, float32."""
     settings = draw_curve(rng)
-    return [filtered(signal, lambda freqs: curve_db(freqs, **settings)) for signal in signals]
+    return filtered_alike(signals, lambda freqs: curve_db(freqs, **settings))
 
 
 def filtered(signal, curve):
@@ -95,6 +96,18 @@ def filtered(signal, curve):
     float32. The signal is padded with ``const.COLOUR_PAD`` zeros before
     the FFT, so the filter's response does not wrap from one end of the
     crop to the other."""
-    size = len(signal) + const.COLOUR_PAD
-    gain = 10.0 ** (curve(np.fft.rfftfreq(size, 1.0 / const.SR)) / 20.0)
-    return np.fft.irfft(np.fft.rfft(signal, size) * gain, size)[:len(signal)].astype(np.float32)
+    return filtered_alike([signal], curve)[0]
+
+
+def filtered_alike(signals, curve):
+    """``filtered`` for each of ``signals`` (one length), the gain worked out
+    once: a list, float32. The FFTs run in single precision (scipy.fft),
+    about three times as fast as NumPy's double-precision ones, which
+    matters in train.py's example loaders."""
+    n = len(signals[0])
+    size = n + const.COLOUR_PAD
+    freqs = scipy.fft.rfftfreq(size, 1.0 / const.SR).astype(np.float32)
+    gain = np.power(np.float32(10.0), curve(freqs) / np.float32(20.0), dtype=np.float32)
+    return [scipy.fft.irfft(scipy.fft.rfft(np.asarray(signal, np.float32), size) * gain,
+                            size)[:n].astype(np.float32)
+            for signal in signals]

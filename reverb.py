@@ -22,6 +22,7 @@ A room response (16 kHz, ``(samples,)``) is
   (DRR, dB) below the direct sound's.
 """
 import numpy as np
+import scipy.fft
 
 import const
 
@@ -46,16 +47,18 @@ def room_response(rng, rt60, drr_db, predelay):
     the pre-delay and the lowest band's decay by 60 dB."""
     start = int(round(predelay * const.SR))
     length = max(1, int(np.ceil(rt60 * const.SR)))
-    spectrum = np.fft.rfft(rng.standard_normal(length))
-    freqs = np.fft.rfftfreq(length, 1.0 / const.SR)
+    # single precision (scipy.fft): three times as fast as NumPy's FFT, for
+    # train.py's example loaders; the draw is the same double-precision one
+    spectrum = scipy.fft.rfft(rng.standard_normal(length).astype(np.float32))
+    freqs = scipy.fft.rfftfreq(length, 1.0 / const.SR)
     edges = const.REVERB_BAND_EDGES_HZ
-    times = np.arange(length) / const.SR
-    tail = np.zeros(length)
+    times = (np.arange(length) / const.SR).astype(np.float32)
+    tail = np.zeros(length, np.float32)
     for band, share in enumerate(np.linspace(1.0, const.REVERB_HIGH_RT60_SHARE, len(edges) - 1)):
         inside = (freqs >= edges[band]) & (freqs < edges[band + 1])
-        band_noise = np.fft.irfft(np.where(inside, spectrum, 0.0), length)
-        tail += band_noise * np.exp(-DECAY_60_DB * times / (rt60 * share))
-    energy = float(np.sum(np.square(tail)))
+        band_noise = scipy.fft.irfft(np.where(inside, spectrum, np.complex64(0.0)), length)
+        tail += band_noise * np.exp(np.float32(-DECAY_60_DB / (rt60 * share)) * times)
+    energy = float(np.sum(np.square(tail, dtype=np.float64)))
     if energy > 0.0:
         tail *= np.sqrt(10.0 ** (-drr_db / 10.0) / energy)
     response = np.zeros(start + length, np.float32)
@@ -75,6 +78,6 @@ def reverberate(signal, response):
     dropped; its first ``len(response) - 1`` samples lack the reverberation
     of what came before), float32."""
     size = len(signal) + len(response) - 1
-    fft_size = 1 << int(np.ceil(np.log2(max(size, 1))))
-    out = np.fft.irfft(np.fft.rfft(signal, fft_size) * np.fft.rfft(response, fft_size), fft_size)
-    return out[:len(signal)].astype(np.float32)
+    fft_size = scipy.fft.next_fast_len(max(size, 1), real=True)
+    spectra = [scipy.fft.rfft(np.asarray(x, np.float32), fft_size) for x in (signal, response)]
+    return scipy.fft.irfft(spectra[0] * spectra[1], fft_size)[:len(signal)].astype(np.float32)
