@@ -15,7 +15,12 @@ import numpy as np
 from chainer import reporter
 
 import const
+import cpu_convolution
 import signal_loss
+
+# Chainer's CPU convolutions without tensordot's copies (cpu_convolution.py):
+# the same sums, a training step about a fifth faster; the GPU is untouched.
+cpu_convolution.install()
 
 
 INPUT_POWER_KEY = 'input_power'   # a model file's npz key of UNet.input_power
