@@ -282,7 +282,7 @@ def separate_main(args, world=(0, 1), report=None):
         settings.append(('processes', '{}, taking the files in turn'.format(size)))
     if rank == 0:
         cli.print_settings(settings)
-    return run_plan(plan, separator, args, report, skipped_rows, kept)
+    return run_plan(plan, separator, args, report, skipped_rows, kept, rank)
 
 
 def skip_separated(plan):
@@ -390,24 +390,25 @@ def output_rate(sr_option, input_rate):
     return rate
 
 
-def run_plan(plan, separator, args, report=None, skipped_rows=(), kept=()):
+def run_plan(plan, separator, args, report=None, skipped_rows=(), kept=(), rank=0):
     """Separate every planned file; a failure is reported and skipped.
 
     ``skipped_rows``: --report rows of the files left out by
     --skip-existing (``separation_report.skipped_rows``), counted in the
     summary; ``kept``: those of their inputs whose rows the earlier
-    --passage-report has. With a ``report`` dict (one rank's share under
-    mpiexec) the counts and rows go there for rank 0 to sum up and write,
-    instead of being printed and written here. Either way the reports are
-    kept when the run stops (an error that ends it, Ctrl-C), with the files
-    done so far: written here, or left in ``report`` (the --report rows,
-    and the file the --passage-report rows were spooled to).
+    --passage-report has. With a ``report`` dict (the share of process
+    ``rank`` under mpiexec) the counts and rows go there for rank 0 to sum
+    up and write, instead of being printed and written here. Either way
+    the reports are kept when the run stops (an error that ends it,
+    Ctrl-C), with the files done so far: written here, or left in
+    ``report`` (the --report rows, and the file the --passage-report rows
+    were spooled to).
     """
     failures, seconds, started = [], 0.0, time.time()
     gated = dict.fromkeys(GATED, 0)     # files and seconds written as they came in or silence
     rows = list(skipped_rows)
     single = len(plan) == 1 and report is None
-    spool = passage_report.Spool(args.passage_report) if args.passage_report else None
+    spool = passage_report.Spool(args.passage_report, rank) if args.passage_report else None
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
                                        disable=True if single else None):

@@ -172,9 +172,7 @@ def test_report_merges_spools_and_kept_rows_in_the_order_of_the_inputs(tmp_path)
         return passage_report.rows(source, [(5.0 * k, 5.0 * k + 5, 1.0, 0.1, 1.1, 'separated')
                                             for k in range(count)])
 
-    # the second as another process would name it
-    spools = [passage_report.Spool(table),
-              passage_report.Spool(table, str(tmp_path / '.p.csv.passages.1.partial'))]
+    spools = [passage_report.Spool(table, rank) for rank in range(2)]
     for spool, sources in zip(spools, (('in/a.wav', 'in/c.wav'), ('in/b.wav', 'in/d.wav'))):
         for source in sources:
             spool.add(passages(source, 2))
