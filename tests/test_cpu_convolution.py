@@ -42,6 +42,15 @@ def both_ways(op, x, W, b, seed=0):
     return fast, own
 
 
+def inputs(seed, x_shape, w_shape, bias_size):
+    """Random x, W (scaled down) and b (None for ``bias_size`` 0), float32."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    W = (rng.standard_normal(w_shape) * 0.2).astype(np.float32)
+    b = rng.standard_normal(bias_size).astype(np.float32) if bias_size else None
+    return x, W, b
+
+
 def assert_same(fast, own):
     for a, b in zip(fast, own):
         assert a.shape == b.shape and a.dtype == b.dtype
@@ -60,10 +69,7 @@ CASES = [   # (input shape, weight shape, stride, pad, extra options)
 @pytest.mark.parametrize('bias', [True, False])
 @pytest.mark.parametrize('x_shape, w_shape, stride, pad, extra', CASES)
 def test_convolution_matches_chainers_own(x_shape, w_shape, stride, pad, extra, bias):
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    W = (rng.standard_normal(w_shape) * 0.2).astype(np.float32)
-    b = rng.standard_normal(w_shape[0]).astype(np.float32) if bias else None
+    x, W, b = inputs(1, x_shape, w_shape, w_shape[0] if bias else 0)
     fast, own = both_ways(
         lambda x, W, b: F.convolution_2d(x, W, b, stride=stride, pad=pad, **extra), x, W, b)
     assert fast[0].flags.c_contiguous          # channels-first as it comes out
@@ -78,10 +84,7 @@ def test_convolution_matches_chainers_own(x_shape, w_shape, stride, pad, extra, 
     ((2, 6, 4, 5), (6, 4, 3, 2), (2, 3), (1, 0), None),
 ])
 def test_deconvolution_matches_chainers_own(x_shape, w_shape, stride, pad, outsize, bias):
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    W = (rng.standard_normal(w_shape) * 0.2).astype(np.float32)
-    b = rng.standard_normal(w_shape[1]).astype(np.float32) if bias else None
+    x, W, b = inputs(2, x_shape, w_shape, w_shape[1] if bias else 0)
     fast, own = both_ways(
         lambda x, W, b: F.deconvolution_2d(x, W, b, stride=stride, pad=pad, outsize=outsize),
         x, W, b)
