@@ -108,15 +108,15 @@ def passage_length(entries):
 class Spool:
     """The passage rows of the inputs one process separates, written as CSV
     cells to ``path`` as each input is done, in the order the process takes
-    its inputs (the plan's, sorted by name). By default ``path`` is a hidden
-    file beside the report (``util.temporary_path`` of ``report`` +
-    ``SPOOL_TAG`` and the process's ``rank`` under mpiexec, so that ranks
-    on machines sharing the folder never share a name), which a killed run
-    leaves for the next run to remove as a stale temporary."""
+    its inputs (the plan's, sorted by name). ``path`` is a hidden file
+    beside the report (``util.temporary_path`` of ``report`` + ``SPOOL_TAG``
+    and the process's ``rank`` under mpiexec, so that ranks on machines
+    sharing the folder never share a name), which a killed run leaves for
+    the next run to remove as a stale temporary."""
 
-    def __init__(self, report, rank=0, path=None):
+    def __init__(self, report, rank=0):
         self.report = report
-        self.path = path or util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
+        self.path = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
         with util.writing(report):
             self.handle = open(self.path, 'w', newline='')
         self.writer = csv.writer(self.handle)
