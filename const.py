@@ -183,6 +183,12 @@ MIN_SAMPLE_RATE = 1000
 # Input samples beyond this many times full scale are taken for a damaged
 # file, not audio: their squares and STFT sums would overflow float32
 MAX_SAMPLE_LEVEL = 1e9
+# Containers whose header's length libsndfile reports as a claim, not a count:
+# an Ogg stream cut short claims 2**63 - 1 samples, an MP3 the length its Xing
+# header gives. Their samples are counted by decoding them once.
+COUNTED_FORMATS = ('OGG', 'MP3')
+COUNT_BLOCK_FRAMES = 65536      # samples decoded at a time while counting
+UNKNOWN_FRAMES = 2 ** 62        # a claimed length this long is libsndfile's "unknown"
 
 # Output rates each encoder holds (Hz): libsndfile crashes writing Vorbis above
 # 200 kHz, and writes FLAC above 65 535 Hz that reads back only at multiples of 10

@@ -119,7 +119,34 @@ def audio_info(path):
     if info.samplerate < const.MIN_SAMPLE_RATE or info.channels <= 0:
         raise AudioError('{}: invalid header (rate {} Hz, {} channels)'.format(
             path, info.samplerate, info.channels))
+    if info.format in const.COUNTED_FORMATS:
+        info.frames = counted_frames(path, info.frames, info.samplerate)
+        info.duration = info.frames / info.samplerate
     return info
+
+
+_COUNTED = {}       # (path, device, inode, size, mtime) -> samples decoded
+
+
+def counted_frames(path, claimed, rate):
+    """The samples per channel that ``path`` decodes to, counted once per
+    version of the file (a file whose header's length is only a claim:
+    ``const.COUNTED_FORMATS``). Where the count falls short of the
+    header's ``claimed`` (an Ogg or MP3 download cut short), a warning on
+    stderr says so; what decodes is used, as for a cut wav."""
+    status = os.stat(path)
+    key = (os.path.abspath(path), status.st_dev, status.st_ino, status.st_size,
+           status.st_mtime_ns)
+    if key not in _COUNTED:
+        count = sum(len(block) for block in read_blocks(path, const.COUNT_BLOCK_FRAMES))
+        if count < claimed:
+            said = ('gives no length' if claimed >= const.UNKNOWN_FRAMES else
+                    'says {:.1f} s'.format(claimed / rate))
+            print('warning: {}: {:.1f} s of it decode where its header {} (a file cut '
+                  'short?); using what decodes'.format(path, count / rate, said),
+                  file=sys.stderr)
+        _COUNTED[key] = count
+    return _COUNTED[key]
 
 
 def _short_reason(err):

@@ -144,6 +144,57 @@ def test_truncated_data_keeps_what_is_there(tmp_path, capsys, model_path):
     assert rate == SR and len(out) == frames and np.all(np.isfinite(out))
 
 
+def cut_compressed(path, seconds=6.0, rate=44100):
+    """A stereo Ogg Vorbis or MP3 file (by ``path``'s extension) cut to a
+    third of its bytes, as a download cut short; returns the samples per
+    channel that still decode."""
+    music = 0.2 * np.random.default_rng(5).standard_normal((int(seconds * rate), 2))
+    with sf.SoundFile(str(path), 'w', rate, 2) as handle:
+        handle.write(music)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 3])
+    decoded = 0
+    with sf.SoundFile(str(path)) as handle:
+        while len(block := handle.read(4096)):
+            decoded += len(block)
+    assert 0 < decoded < len(music) // 2
+    return decoded
+
+
+@pytest.mark.parametrize('extension', ['ogg', 'mp3'])
+def test_compressed_file_cut_short_gives_what_decodes(extension, tmp_path, capsys,
+                                                      model_path):
+    """An Ogg stream cut short claims 2**63 - 1 samples, an MP3 the length of
+    the whole: both are separated as far as they decode, with a warning,
+    and a folder run goes on to the next file."""
+    source = tmp_path / 'in' / 'a_cut.{}'.format(extension)
+    source.parent.mkdir()
+    decoded = cut_compressed(source)
+    write(tmp_path / 'in' / 'b.wav', tone(1.0))
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',
+                              '--sr', '--shifts', '1', '--speeds', '1')
+    assert status == 0, err
+    out, rate = sf.read(str(tmp_path / 'out.wav'))
+    assert rate == 44100 and len(out) == decoded and np.all(np.isfinite(out))
+    warnings = [line for line in err.splitlines() if line.startswith('warning: ')]
+    assert len(warnings) == 1 and str(source) in warnings[0] and 'cut short' in warnings[0]
+    status, _, err = separate(capsys, model_path, '-i', tmp_path / 'in', '-o', tmp_path / 'out',
+                              '--shifts', '1', '--speeds', '1')
+    assert status == 0, err
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['a_cut.wav', 'b.wav']
+    assert len(sf.read(str(tmp_path / 'out' / 'b.wav'))[0]) == SR
+
+
+def test_whole_compressed_file_is_counted_without_warning(tmp_path, capsys):
+    source = tmp_path / 'whole.ogg'
+    with sf.SoundFile(str(source), 'w', 22050, 1) as handle:
+        handle.write(tone(2.0, 22050))
+    capsys.readouterr()
+    assert util.audio_info(str(source)).frames == 44100
+    assert len(util.load_audio(str(source))) == 2 * SR
+    assert capsys.readouterr().err == ''
+
+
 def test_zero_length_audio(tmp_path, capsys, model_path):
     source = write(tmp_path / 'zero.wav', np.zeros(0, np.float32))
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav')
