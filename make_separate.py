@@ -350,6 +350,7 @@ def plan_folder(args):
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.READ_EXTENSIONS)))
     plan, sources = [], {}
+    readable = {os.path.realpath(p): p for p in inputs}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
     for path, relative in zip(inputs, stems):
         if stems.count(relative) > 1:    # a.wav and a.flac: a.wav.wav and a.flac.wav
@@ -362,6 +363,10 @@ def plan_folder(args):
                                 'them'.format(sources[key], path, out))
         sources[key] = path
         music = os.path.join(args.music_out, relative) if args.music_out else None
+        for output in (out, music):      # -o holding -i: pod/raw/raw/a.wav -> pod/raw/a.wav
+            if output and os.path.realpath(output) in readable:
+                raise cli.UserError('{} would be separated into {}, which is an input; '
+                                    'choose another output folder'.format(path, output))
         plan.append((path, out, music))
     return plan
 

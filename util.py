@@ -558,9 +558,12 @@ def save_npz(path, **arrays):
 
 def find_mixtures(folder, exclude=(), extensions=const.AUDIO_EXTENSIONS):
     """``find_audio(folder, extensions)`` less references
-    (``NAME.speech.wav``, ``NAME.music.wav``) and the files inside the
-    folders ``exclude``."""
-    skip = [os.path.realpath(d) for d in exclude]
+    (``NAME.speech.wav``, ``NAME.music.wav``) and the files inside those of
+    the folders ``exclude`` that lie inside ``folder`` (an output folder
+    within the input folder; one that holds the input folder excludes
+    nothing)."""
+    root = os.path.realpath(folder)
+    skip = [s for s in map(os.path.realpath, exclude) if s.startswith(root + os.sep)]
     return [p for p in find_audio(folder, extensions)
             if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
             and not stem(p).endswith(const.REFERENCE_TAGS)]

@@ -487,6 +487,31 @@ def test_output_folder_is_input_folder(tmp_path, capsys, model_path):
     assert_failed(status, err, names=['mix', 'the output folder is the input folder'])
 
 
+def test_output_folder_holding_the_input_folder(tmp_path, capsys, model_path):
+    """-i pod/raw -o pod: the inputs are found (an output folder excludes only
+    what lies inside it below the input folder), the outputs land in pod."""
+    write(tmp_path / 'pod' / 'raw' / 'ep1.wav', tone(1.0))
+    write(tmp_path / 'pod' / 'raw' / 'ep2.wav', tone(0.5))
+    status, _, err = separate(capsys, model_path, '-i', tmp_path / 'pod' / 'raw',
+                              '-o', tmp_path / 'pod', '--music-out', tmp_path,
+                              '--shifts', '1', '--speeds', '1')
+    assert status == 0, err
+    assert sf.info(str(tmp_path / 'pod' / 'ep1.wav')).frames == SR
+    assert sf.info(str(tmp_path / 'ep2.wav')).frames == SR // 2
+
+
+def test_folder_output_that_would_replace_another_input(tmp_path, capsys, model_path):
+    """-i pod/raw -o pod, where pod/raw/raw/a.wav would be written over the
+    input pod/raw/a.wav: refused before any work, even with --overwrite."""
+    first = write(tmp_path / 'pod' / 'raw' / 'a.wav', tone(1.0))
+    write(tmp_path / 'pod' / 'raw' / 'raw' / 'a.wav', tone(0.5))
+    before = open(first, 'rb').read()
+    status, _, err = separate(capsys, model_path, '-i', tmp_path / 'pod' / 'raw',
+                              '-o', tmp_path / 'pod', '--overwrite')
+    assert_failed(status, err, names=['which is an input'])
+    assert open(first, 'rb').read() == before and not leftovers(tmp_path)
+
+
 def test_music_out_same_as_out(tmp_path, capsys, model_path):
     source = write(tmp_path / 'in.wav', tone(1.0))
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'x.wav',
