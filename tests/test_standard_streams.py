@@ -114,6 +114,23 @@ def test_stdout_gets_the_file_only_once_complete(tmp_path):
     assert not os.path.exists(path)
 
 
+def test_a_reader_that_closes_the_pipe_is_one_line(tmp_path, model_path, mixture):
+    """``make_separate.py -o - | head -c 0``: the pipe breaks while the
+    speech is copied out; one error line, status 1, no temporary left."""
+    os.makedirs(str(tmp_path / 'tmp'))
+    writer = subprocess.Popen([sys.executable, SCRIPT, '-i', mixture, '-o', '-',
+                               '-m', model_path, *FAST], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=str(tmp_path),
+                              env=dict(os.environ, TMPDIR=str(tmp_path / 'tmp')))
+    writer.stdout.close()                 # the reader is gone before a byte is written
+    err = writer.stderr.read().decode(errors='replace')
+    assert writer.wait(timeout=TIMEOUT) == 1
+    lines = [line for line in err.splitlines() if line and not line.startswith('# ')]
+    assert lines == ['make_separate.py: error: stdout: the program reading it closed the '
+                     'pipe before the speech was all written'], err
+    assert temporaries(tmp_path) == []
+
+
 @pytest.mark.parametrize('fmt, magic', [('flac', b'fLaC'), ('opus', b'OggS')])
 def test_format_sets_what_stdout_gets(tmp_path, model_path, mixture, fmt, magic):
     """--format flac puts a FLAC on stdout, the same speech as -o FILE.flac
