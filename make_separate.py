@@ -151,9 +151,10 @@ def add_separation_options(parser, scope=''):
     --patch-length, --level, --equalise, --shifts, --speeds), shared with
     evaluate.py, whose help adds ``scope`` (e.g. ``' for -m'``);
     ``separation_settings`` reads them."""
-    parser.add_argument('--overlap', type=int, default=const.PATCH_OVERLAP,
-                        help='frames shared by neighbouring patches{} (default: '
-                             '%(default)s)'.format(scope))
+    parser.add_argument('--overlap', type=int, default=None,
+                        help='frames shared by neighbouring patches{} (default: {}, or '
+                             'half the --patch-length where that is less)'.format(
+                                 scope, const.PATCH_OVERLAP))
     parser.add_argument('--patch-length', type=int, default=const.PATCH_LENGTH, metavar='FRAMES',
                         help='frames per network patch{}, a multiple of {} (default: '
                              '%(default)s, as in training)'.format(scope, const.PATCH_MULTIPLE))
@@ -1048,12 +1049,16 @@ def separation_settings(args):
 
 
 def check_patching(args):
-    """One line for a ``--patch-length``, ``--overlap`` or ``--shifts`` out of range."""
+    """One line for a ``--patch-length``, ``--overlap`` or ``--shifts`` out of
+    range; an ``--overlap`` not given becomes ``const.PATCH_OVERLAP``, or half
+    the patch where that is less (``--patch-length 64`` alone shares 32)."""
     length = args.patch_length
     if not (0 < length <= const.MAX_PATCH_LENGTH and length % const.PATCH_MULTIPLE == 0):
         raise cli.UserError('--patch-length {}: must be a multiple of {} from {} to {} '
                             'frames'.format(length, const.PATCH_MULTIPLE, const.PATCH_MULTIPLE,
                                             const.MAX_PATCH_LENGTH))
+    if args.overlap is None:
+        args.overlap = min(const.PATCH_OVERLAP, length // 2)
     cli.check_range('--overlap', args.overlap, 0, length - 1)
     cli.check_range('--shifts', args.shifts, 1, const.MAX_SHIFTS)
     if len(args.speeds) > const.MAX_SPEED_VIEWS:

@@ -102,6 +102,21 @@ def test_out_of_range_settings(option, value, tmp_path, capsys, model_path):
                   missing=[tmp_path / 'out.wav'])
 
 
+def test_short_patches_share_half_a_patch_unless_told(tmp_path, capsys, model_path):
+    """--patch-length 64 alone shares 32 frames (the default 64 would not
+    fit); an --overlap given that does not fit is still refused."""
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    status, out, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',
+                                '--patch-length', '64', '--shifts', '1', '--speeds', '1')
+    assert status == 0, err
+    assert '# patches: 64 frames, 32 shared' in out
+    assert sf.info(str(tmp_path / 'out.wav')).frames == SR
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out2.wav',
+                              '--patch-length', '64', '--overlap', '64')
+    assert_failed(status, err, names=['--overlap 64', 'must be'],
+                  missing=[tmp_path / 'out2.wav'])
+
+
 def test_empty_folder(tmp_path, capsys, model_path):
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'empty' / 'notes.txt').write_text('not audio, and not .wav')
