@@ -194,6 +194,9 @@ def check_folders(args):
     """Inputs must exist; outputs must not be an input folder, a file or a
     name with a file's extension (``-o mix.wav`` would become a folder)."""
     for kind, folder in (('music', args.music), ('speech', args.speech)):
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise cli.UserError('{} folder {} is a file; give the folder that holds the {} '
+                                '(-{} DIR)'.format(kind, folder, kind, kind[0]))
         if not os.path.isdir(folder):
             raise cli.UserError('{} folder {} does not exist (-{} DIR)'.format(
                 kind, folder, kind[0]))

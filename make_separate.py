@@ -312,6 +312,12 @@ def plan_outputs(args):
                             'a file')
     if args.input != stream and not os.path.exists(args.input):
         raise cli.UserError('-i {}: no such file or folder'.format(args.input))
+    for option, path in (('-o', args.out), ('--music-out', args.music_out)):
+        if path and path != stream and not has_audio_extension(path) and \
+                os.path.exists(path) and not os.path.isdir(path):
+            raise cli.UserError('{} {}: is a file without an audio extension, so neither '
+                                'an output file nor a folder; give a folder or a name '
+                                'ending in .wav, .flac, .ogg, .opus or .mp3'.format(option, path))
     if args.input != stream and os.path.isdir(args.input):
         if args.out == stream:
             raise cli.UserError('-o -: a folder gives many outputs; give a folder')
@@ -521,18 +527,20 @@ def gated_note(levels):
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
     """Refuse to write over the input, or over an existing file without
-    --overwrite; make the output folders. A folder that cannot be made or
+    --overwrite; make the output folders. ``outputs``: ``(speech, music)``
+    paths (``-o``, ``--music-out``; None where not written). A folder that cannot be made or
     written to raises ``util.OutputError``, which stops a folder run.
 
     ``skip_existing``: the files whose outputs all exist are already out of
     the plan, so one that exists here has a partner that does not (a run
     stopped between the two, or --music-out added since).
     """
+    for option, out in zip(('-o', '--music-out'), outputs):
+        if out and out != standard_streams.STREAM and source != standard_streams.STREAM \
+                and os.path.exists(out) and os.path.samefile(out, source):
+            raise cli.UserError('{}: the output is the input file; choose another '
+                                '{}'.format(out, option))
     outputs = [path for path in outputs if path and path != standard_streams.STREAM]
-    for out in outputs:
-        if source != standard_streams.STREAM and os.path.exists(out) and \
-                os.path.samefile(out, source):
-            raise cli.UserError('{}: the output is the input file; choose another -o'.format(out))
     present = [path for path in outputs if os.path.exists(path)]
     if skip_existing and present and len(present) < len(outputs):
         missing = [path for path in outputs if path not in present]

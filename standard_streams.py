@@ -57,7 +57,7 @@ def stdout_file(target=None, extension='.wav'):
     target = target or sys.stdout.buffer
     path = os.path.join(tempfile.gettempdir(), 'make_separate-{}-stdout{}'.format(
         os.getpid(), extension))
-    with util.standing_in(path):
+    with util.standing_in(path, 'stdout'):     # a refusal names stdout, not the file
         yield path
         try:
             with open(path, 'rb') as finished:

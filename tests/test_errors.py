@@ -491,8 +491,29 @@ def test_output_is_input(tmp_path, capsys, model_path):
     assert open(source, 'rb').read() == before
     # the same through a folder: -o of the input file's folder
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path, '--overwrite')
-    assert_failed(status, err, names=['in.wav', 'the output is the input'])
+    assert_failed(status, err, names=['in.wav', 'the output is the input', 'another -o'])
     assert open(source, 'rb').read() == before
+    # and as the music: the message names the option that was given
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'speech.wav',
+                              '--music-out', source, '--overwrite')
+    assert_failed(status, err, names=['in.wav', 'the output is the input', 'another --music-out'],
+                  missing=[tmp_path / 'speech.wav'])
+    assert open(source, 'rb').read() == before
+
+
+@pytest.mark.parametrize('option', ['-o', '--music-out'])
+def test_output_named_as_an_existing_file_that_is_not_audio(option, tmp_path, capsys,
+                                                             model_path):
+    source = write(tmp_path / 'in' / 'a.wav', tone(1.0))
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('keep me')
+    for given in (source, tmp_path / 'in'):
+        outputs = ['-o', notes] if option == '-o' else ['-o', tmp_path / 'out',
+                                                        '--music-out', notes]
+        status, _, err = separate(capsys, model_path, '-i', given, *outputs)
+        assert_failed(status, err, names=['{} {}'.format(option, notes),
+                                          'is a file without an audio extension'])
+        assert notes.read_text() == 'keep me'
 
 
 def test_output_folder_is_input_folder(tmp_path, capsys, model_path):
@@ -761,6 +782,16 @@ def test_interrupted_run_leaves_nothing(signum, status, word, tmp_path, model_pa
 def dataset(capsys, music, speech, tmp_path, *extra):
     return run(make_dataset, ['-m', music, '-s', speech, '-t', tmp_path / 'stft',
                               '-o', tmp_path / 'mixdown'] + list(extra), capsys)
+
+
+@pytest.mark.parametrize('which', ['music', 'speech'])
+def test_dataset_input_folder_given_as_a_file(which, tmp_path, capsys, speech_music_dirs):
+    music, speech = speech_music_dirs
+    a_file = write(tmp_path / 'one.wav', tone(1.0))
+    music, speech = (a_file, speech) if which == 'music' else (music, a_file)
+    status, _, err = dataset(capsys, music, speech, tmp_path)
+    assert_failed(status, err, 'make_dataset.py', names=['one.wav', 'is a file'])
+    assert not os.path.exists(tmp_path / 'stft')
 
 
 @pytest.mark.parametrize('which', ['music', 'speech'])

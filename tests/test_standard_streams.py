@@ -99,6 +99,11 @@ def test_streams_refused_where_they_cannot_work(tmp_path, model_path, mixture):
     status, out, err = piped(b'', '-i', mixture, '-o', '-', '--music-out', '-',
                              '-m', model_path, cwd=tmp_path)
     assert status == 1 and out == b'' and 'only the speech can go to stdout' in err
+    status, out, err = piped(b'', '-i', mixture, '-o', '-', '--format', 'opus', '--sr', '44100',
+                             '-m', model_path, cwd=tmp_path)
+    assert status == 1 and out == b''
+    assert 'error: stdout: cannot write 44100 Hz' in err     # not the temporary file's name
+    assert temporaries(tmp_path) == []
 
 
 def test_stdout_gets_the_file_only_once_complete(tmp_path):
