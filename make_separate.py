@@ -354,6 +354,12 @@ def plan_folder(args):
                             'replace the mixtures'.format(args.out))
     inputs = util.find_mixtures(args.input, outputs, const.READ_EXTENSIONS)
     if not inputs:
+        references = [p for p in util.find_audio(args.input, const.READ_EXTENSIONS)
+                      if util.stem(p).endswith(const.REFERENCE_TAGS)]
+        if references:
+            raise cli.UserError('-i {}: no mixtures in this folder, only references '
+                                '(NAME.speech.*, NAME.music.*: {} files), which are not '
+                                'separated'.format(args.input, len(references)))
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.READ_EXTENSIONS)))
     plan, sources = [], {}

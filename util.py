@@ -194,7 +194,8 @@ def read_blocks(path, block_frames, mix=True):
                 if len(block) == 0:
                     return
                 if not np.all(np.isfinite(block)):
-                    raise AudioError('{}: contains NaN or Inf samples; '
+                    raise AudioError('{}: contains NaN or Inf samples (or samples too '
+                                     'large for 32-bit floats); '
                                      'repair or re-export it'.format(path))
                 peak = float(np.max(np.abs(block)))
                 if peak > const.MAX_SAMPLE_LEVEL:

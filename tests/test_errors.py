@@ -126,6 +126,14 @@ def test_empty_folder(tmp_path, capsys, model_path):
     assert not leftovers(tmp_path)
 
 
+def test_folder_of_references_only(tmp_path, capsys, model_path):
+    write(tmp_path / 'refs' / 'a.speech.wav', tone(1.0))
+    write(tmp_path / 'refs' / 'a.music.wav', tone(1.0, freq=220.0))
+    status, _, err = separate(capsys, model_path, '-i', tmp_path / 'refs',
+                              '-o', tmp_path / 'out')
+    assert_failed(status, err, names=['refs', 'only references', '2 files'])
+
+
 def _not_audio(kind, path):
     if kind == 'text':
         path.write_text('this is a text file, not a wav\n' * 20)
@@ -249,6 +257,15 @@ def test_non_finite_samples_rejected(bad, where, tmp_path, capsys, model_path):
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav')
     assert_failed(status, err, names=[source, 'NaN or Inf'], missing=[tmp_path / 'out.wav'])
     assert not leftovers(tmp_path)
+
+
+def test_double_samples_beyond_float_range_rejected(tmp_path, capsys, model_path):
+    signal_ = tone(1.0).astype(np.float64)
+    signal_[100] = 1e200          # finite as a double, infinite as a float
+    source = write(tmp_path / 'huge.wav', signal_, subtype='DOUBLE')
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav')
+    assert_failed(status, err, names=[source, 'too large for 32-bit floats'],
+                  missing=[tmp_path / 'out.wav'])
 
 
 def test_beyond_full_scale(tmp_path, capsys, model_path):
