@@ -143,8 +143,8 @@ def mix_all(args, snr_range, speed_range, decoded):
             continue
         rows.append(row)
         seconds += row['seconds']
-    if args.refs:
-        write_manifest(os.path.join(args.mixdown, const.MANIFEST), rows)
+    update_manifest(os.path.join(args.mixdown, const.MANIFEST), rows, args.refs,
+                    [name for _, _, name in pairs])
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
         len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
     if not rows:
@@ -313,6 +313,11 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load):
     if args.refs:
         util.write_audio(base + '.speech.wav', speech)
         util.write_audio(base + '.music.wav', music)
+    else:           # an earlier --refs run's references no longer match the mixture
+        for tag in const.REFERENCE_TAGS:
+            if os.path.lexists(base + tag + '.wav'):
+                with util.writing(base + tag + '.wav'):
+                    os.remove(base + tag + '.wav')
     return {'name': name, 'speech_file': speech_path, 'music_file': music_path,
             'snr_db': round(measured_snr(speech, music), 2), 'speed': round(speed, 4),
             'seconds': length / const.SR}
@@ -336,12 +341,41 @@ def measured_snr(speech, music):
     return float(10.0 * np.log10(p_speech / p_music))
 
 
+def update_manifest(path, rows, refs, names):
+    """``manifest.csv`` after a run that mixed the pairs ``names`` (``rows``:
+    those it wrote, with ``refs`` their references too): this run's rows,
+    then the earlier rows of mixtures it left alone that are still there;
+    none of ``names`` keeps an earlier row (its mixture was rewritten, so
+    that row no longer describes it). Without rows left, no manifest."""
+    folder, earlier = os.path.dirname(path), []
+    if os.path.isfile(path):
+        try:
+            with open(path, newline='') as handle:
+                earlier = [row for row in csv.DictReader(handle)
+                           if row.get('name') and row['name'] not in names
+                           and os.path.exists(os.path.join(folder, row['name'] + '.wav'))]
+        except (OSError, UnicodeDecodeError, csv.Error):
+            earlier = []          # unreadable: this run's rows replace it
+    for row in earlier:
+        try:
+            row['seconds'] = float(row.get('seconds'))
+        except (TypeError, ValueError):
+            row['seconds'] = float('nan')
+    kept = (rows if refs else []) + earlier
+    if kept:
+        write_manifest(path, kept)
+    elif os.path.isfile(path):
+        with util.writing(path):
+            os.remove(path)
+
+
 def write_manifest(path, rows):
     """``manifest.csv``: name, speech_file, music_file, snr_db, speed, seconds."""
     with util.replacing(path) as tmp:
         with open(tmp, 'w', newline='') as handle:
             writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
-                                             'snr_db', 'speed', 'seconds'])
+                                             'snr_db', 'speed', 'seconds'],
+                                    extrasaction='ignore')
             writer.writeheader()
             for row in rows:
                 writer.writerow(dict(row, seconds=round(row['seconds'], 3)))

@@ -68,6 +68,39 @@ def test_snr_and_refs_write_references_that_sum_to_the_mixture(speech_music_dirs
         assert abs(measured + 5.0) < 0.01
 
 
+def manifest_snrs(mix):
+    with open(os.path.join(mix, 'manifest.csv')) as handle:
+        return {row['name']: float(row['snr_db']) for row in csv.DictReader(handle)}
+
+
+def test_rerun_leaves_no_reference_or_manifest_row_that_no_longer_matches(
+        speech_music_dirs, tmp_path):
+    """--refs at -5 dB for four pairs, then two of them mixed again at +15 dB
+    without --refs: their references and manifest rows go (they described
+    the old mixtures), the other two keep theirs; then --refs at +15 dB
+    for those two gives them rows again, beside the two kept."""
+    music, speech = speech_music_dirs
+    status, _, mix = run(music, speech, tmp_path, '-b', '2', '--snr', '-5', '--refs')
+    assert status == 0 and set(manifest_snrs(mix)) == {'s1_m1', 's2_m2', 's2_m1', 's1_m2'}
+    status, _, _ = run(music, speech, tmp_path, '-b', '1', '--snr', '15')
+    assert status == 0
+    assert sorted(os.listdir(mix)) == sorted(
+        ['manifest.csv', 's1_m1.wav', 's2_m2.wav'] +
+        ['{}{}.wav'.format(name, tag) for name in ('s2_m1', 's1_m2')
+         for tag in ('', '.speech', '.music')])
+    assert set(manifest_snrs(mix)) == {'s2_m1', 's1_m2'}
+    status, _, _ = run(music, speech, tmp_path, '-b', '1', '--snr', '15', '--refs')
+    assert status == 0
+    snrs = manifest_snrs(mix)
+    assert set(snrs) == {'s1_m1', 's2_m2', 's2_m1', 's1_m2'}
+    for name, snr in snrs.items():
+        assert abs(snr - (15 if name in ('s1_m1', 's2_m2') else -5)) < 0.01
+        base = os.path.join(mix, name)
+        np.testing.assert_allclose(util.load_audio(base + '.speech.wav')
+                                   + util.load_audio(base + '.music.wav'),
+                                   util.load_audio(base + '.wav'), atol=1e-5)
+
+
 def test_snr_range_is_drawn_per_pair_and_repeatable(speech_music_dirs, tmp_path):
     music, speech = speech_music_dirs
     snrs = []
