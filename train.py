@@ -218,11 +218,12 @@ def main(argv=None):
 # --------------------------------------------------------------------------
 # Data
 
-def npz_files(folder):
-    """npz files directly in ``folder``, sorted by name."""
+def npz_files(folder, option='-t'):
+    """npz files directly in ``folder`` (given as ``option``), sorted by name."""
     if not os.path.isdir(folder):
-        raise cli.UserError('stft folder {} does not exist; run make_dataset.py '
-                            'first or give -t DIR'.format(folder))
+        raise cli.UserError('{} folder {} does not exist; run make_dataset.py '
+                            'first or give {} DIR'.format(
+                                'stft' if option == '-t' else option, folder, option))
     names = sorted(n for n in os.listdir(folder) if n.endswith('.npz'))
     if not names:
         raise cli.UserError('no npz files in {}; run make_dataset.py first'.format(folder))
@@ -329,17 +330,20 @@ def load_datasets(args):
     """``(train, val, description)`` datasets of patches."""
     if args.mix:
         train, described = mixing_dataset(args)
-        val_items = load_items(npz_files(args.val_dir), args.target) if args.val_dir else []
+        val_items = load_items(npz_files(args.val_dir, '--val-dir'), args.target) \
+            if args.val_dir else []
+        check_validation(args, val_items)
         val = FixedPatchDataset(val_items, args.patchlength) if val_items else None
         return train, val, '{}; validation {} files, {} patches'.format(
             described, len(val_items), len(val) if val else 0)
     paths = npz_files(args.stft)
     if args.val_dir:
-        train_paths, val_paths = paths, npz_files(args.val_dir)
+        train_paths, val_paths = paths, npz_files(args.val_dir, '--val-dir')
     else:
         train_paths, val_paths = split_by_name(paths, args.val)
     train_items = load_items(train_paths, args.target)
     val_items = load_items(val_paths, args.target)
+    check_validation(args, val_items)
     if not train_items:
         raise cli.UserError('no usable training npz in {} (see the warnings above)'.format(
             args.stft))
@@ -351,6 +355,15 @@ def load_datasets(args):
     description = '{} files, {} patches/epoch; validation {} files, {} patches'.format(
         len(train_items), len(train), len(val_items), len(val) if val else 0)
     return train, val, description
+
+
+def check_validation(args, val_items):
+    """One line where --val-dir was given and none of its files could be used
+    (each was named in a warning): a run would go on without validation
+    and without ``model_best``."""
+    if args.val_dir and not val_items:
+        raise cli.UserError('--val-dir {}: no usable npz for --target {} (see the warnings '
+                            'above)'.format(args.val_dir, args.target))
 
 
 def mixing_dataset(args, stream=0):
@@ -597,6 +610,29 @@ class ProgressStop:
         return self.progress.iterations, 'iteration'
 
 
+class EpochOrEnd:
+    """Trigger: at the end of each epoch, and at the run's last iteration
+    (its ``RunProgress`` at 1), so that a run stopped within an epoch still
+    logs, validates, plots and keeps its best model."""
+
+    def __init__(self, progress=None):
+        self.progress = progress      # None: epochs only (a run of -e epochs)
+        self.epoch = training.triggers.IntervalTrigger(1, 'epoch')
+        self.ended = False
+
+    def __call__(self, trainer):
+        new_epoch = self.epoch(trainer)     # called every time: it keeps its own count
+        if self.progress is None or self.ended or self.progress(trainer) < 1.0:
+            return new_epoch
+        self.ended = True
+        return True
+
+    def serialize(self, serializer):
+        """As the epoch trigger alone, so that snapshots of runs before this
+        trigger resume, and theirs resume here."""
+        self.epoch.serialize(serializer)
+
+
 class FallingRate(training.Extension):
     """Adam's rate from ``start`` to ``end`` in proportion to a
     ``RunProgress``; like LinearShift, iteration k uses the value set after
@@ -640,7 +676,10 @@ def build_trainer(args, unet, train, val, comm=None):
     trainer = training.Trainer(updater, ProgressStop(progress) if args.stop_seconds else stop,
                                out=args.out)
 
-    epoch = (1, 'epoch')
+    def epoch():
+        """Each epoch, and the run's last iteration (--stop or --stop-seconds
+        within an epoch): a trigger of its own for each extension."""
+        return EpochOrEnd(progress if args.stop or args.stop_seconds else None)
     snapshot_at = stop if args.frequency == -1 else (max(1, args.frequency), 'epoch')
     trainer.extend(StopOnNonFinite())
     if args.lr_end is not None:
@@ -648,7 +687,7 @@ def build_trainer(args, unet, train, val, comm=None):
         # snapshots of runs that used Chainer's LinearShift for the same ramp.
         trainer.extend(FallingRate(optimizer, args.lr, args.lr_end, progress))
     trainer.extend(extensions.observe_value('lr', lambda _: optimizer.alpha),
-                   trigger=epoch)
+                   trigger=epoch())
     if comm is not None:
         # Averaging the running means every iteration costs a few small
         # all-reduces and keeps whatever rank 0 writes equal on every rank.
@@ -661,23 +700,23 @@ def build_trainer(args, unet, train, val, comm=None):
         evaluator = extensions.Evaluator(val_iter, model, device=device)
         if comm is not None:
             evaluator = chainermn.create_multi_node_evaluator(evaluator, comm)
-        trainer.extend(evaluator, trigger=epoch)
+        trainer.extend(evaluator, trigger=epoch())
     if not is_root(comm):
         return trainer
     if val is not None:
         trainer.extend(extensions.snapshot_object(unet, 'model_best',
                                                   savefun=save_uncompressed),
                        trigger=training.triggers.MinValueTrigger(
-                           'validation/main/loss', epoch))
+                           'validation/main/loss', epoch()))
     trainer.extend(extensions.snapshot(savefun=save_uncompressed), trigger=snapshot_at)
     trainer.extend(extensions.snapshot_object(unet, 'model_{.updater.iteration}',
                                               savefun=save_uncompressed),
                    trigger=snapshot_at)
-    trainer.extend(extensions.LogReport(trigger=epoch))
+    trainer.extend(extensions.LogReport(trigger=epoch()))
     losses = ['main/loss'] + (['validation/main/loss'] if val is not None else [])
     if extensions.PlotReport.available():
-        trainer.extend(extensions.PlotReport(losses, 'epoch', file_name='loss.png'),
-                       trigger=epoch)
+        trainer.extend(extensions.PlotReport(losses, 'epoch', trigger=epoch(),
+                                             file_name='loss.png'), trigger=epoch())
     terminal = sys.stdout.isatty()    # a redirected log gets the epoch lines only
     snr = ['main/snr'] if args.loss in const.WAVEFORM_LOSSES else []
     trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses + snr +
@@ -947,6 +986,8 @@ def drop_own_temporaries(folder, started):
 def train(args):
     started = time.time()
     check_numbers(args)
+    if args.val_dir:
+        npz_files(args.val_dir, '--val-dir')      # before --mix loads its audio
     if args.mix:
         check_mixing(args)
     check_output(args.out)
@@ -999,6 +1040,10 @@ def train_on(args, comm, started):
     trainer = build_trainer(args, unet, train_set, val_set, comm)
     if args.resume:
         resume(trainer, args.resume)
+        if args.stop and trainer.updater.iteration >= args.stop:
+            raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
+                                'give a larger --stop'.format(
+                                    args.resume, trainer.updater.iteration, args.stop))
     lock, held = None, False
     try:
         with abort_others_on_error(comm):

@@ -223,3 +223,52 @@ def test_an_unknown_feed_is_refused_in_one_line(tmp_path, capsys):
         train.main(['--feed', 'sideways', '-o', str(tmp_path / 'r')])
     assert "invalid choice: 'sideways'" in capsys.readouterr().err
     assert not os.path.exists(str(tmp_path / 'r'))
+
+
+def test_a_run_stopped_within_an_epoch_still_logs_validates_and_plots(tmp_path):
+    """--stop 3 with 2 iterations an epoch: the run's last iteration is
+    logged, validated, plotted and may give model_best, as an epoch end."""
+    status, out = run(tmp_path, '--stop', '3')
+    assert status == 0
+    assert {'model_3', 'snapshot_iter_3', 'log', 'loss.png', 'model_best'} <= \
+        set(os.listdir(out))
+    with open(os.path.join(out, 'log')) as handle:
+        log = json.load(handle)
+    assert [entry['iteration'] for entry in log] == [2, 3]
+    assert all(np.isfinite(entry['validation/main/loss']) for entry in log)
+
+
+def test_resume_at_or_past_stop_is_refused_in_one_line(tmp_path, capsys):
+    status, out = run(tmp_path, '--stop', '3')
+    assert status == 0
+    snapshot = os.path.join(out, 'snapshot_iter_3')
+    for stop in ('2', '3'):
+        capsys.readouterr()
+        status, _ = run(tmp_path, '--stop', stop, '-r', snapshot)
+        err = capsys.readouterr().err
+        assert status == 1
+        assert 'the snapshot is at iteration 3, already at --stop {}'.format(stop) in err
+    assert not os.path.exists(os.path.join(out, 'model_4'))
+
+
+def test_val_dir_missing_or_unusable_is_one_line(tmp_path, capsys):
+    status, _ = run(tmp_path, '--stop', '1', '--val-dir', str(tmp_path / 'nothing'))
+    err = capsys.readouterr().err
+    assert status == 1 and '--val-dir folder {}'.format(tmp_path / 'nothing') in err
+    bad = tmp_path / 'bad_val'
+    bad.mkdir()
+    np.savez(str(bad / 'a.npz'), mix=np.ones((513, 140), np.float32))   # no 'vocal'
+    status, _ = run(tmp_path, '--stop', '1', '--val-dir', str(bad))
+    err = capsys.readouterr().err
+    assert status == 1 and '--val-dir {}: no usable npz'.format(bad) in err
+    assert not os.path.exists(str(tmp_path / 'result' / 'model_1'))
+
+
+def test_val_dir_is_checked_before_mixing_loads_audio(tmp_path, capsys, speech_music_dirs,
+                                                      monkeypatch):
+    music, speech = speech_music_dirs
+    monkeypatch.setattr(train, 'mix_tracks', lambda *a, **k: pytest.fail('audio loaded'))
+    status = train.main(['--mix', '-s', speech, '-m', music, '-o', str(tmp_path / 'r'),
+                         '--val-dir', str(tmp_path / 'nothing'), '--stop', '1'])
+    assert status == 1
+    assert '--val-dir folder' in capsys.readouterr().err
