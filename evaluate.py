@@ -335,7 +335,7 @@ class FolderMethod:
             raise util.AudioError('{}: no estimate in {} (looked for {}.wav or another '
                                   'audio type)'.format(item.name, self.folder,
                                                        os.path.join(self.folder, item.name)))
-        signal = decoding.load_audio(path)
+        signal = rounded_to(decoding.load_audio(path), path, item.mixture, item.mixture_path)
         if len(signal) != len(item.mixture):
             raise util.AudioError(
                 '{}: the estimate has {} samples at {} Hz but its mixture {} has {}; '
@@ -409,7 +409,7 @@ class Item:
             self.music = self._reference(self.music_path)
 
     def _reference(self, path):
-        signal = decoding.load_audio(path)
+        signal = rounded_to(decoding.load_audio(path), path, self.mixture, self.mixture_path)
         if len(signal) != len(self.mixture):
             raise util.AudioError('{}: {} samples at {} Hz but the mixture {} has {}; a '
                                   'reference must have its mixture\'s length'.format(
@@ -419,6 +419,27 @@ class Item:
 
     def release(self):
         self.mixture = self.speech = self.music = None
+
+
+def rounded_to(signal, path, mixture, mixture_path):
+    """``signal`` (16 kHz, read from ``path``) with its last sample dropped or
+    a zero added where it is one sample longer or shorter than ``mixture``
+    and the two files are not both at 16 kHz: the same duration, rounded
+    apart on the way to 16 kHz (a 44.1 kHz mixture of 132 301 samples is
+    48 000 at 16 kHz, a reference made at 16 kHz of it 48 001). Otherwise
+    ``signal`` as it is."""
+    if abs(len(signal) - len(mixture)) != 1:
+        return signal
+    if native_rate(path) == const.SR and native_rate(mixture_path) == const.SR:
+        return signal
+    return signal[:len(mixture)] if len(signal) > len(mixture) else np.pad(signal, (0, 1))
+
+
+def native_rate(path):
+    """``path``'s own sample rate in Hz, None for a file ffmpeg decodes."""
+    if decoding.needs_decoding(path):
+        return None
+    return util.audio_info(path).samplerate
 
 
 def name_of(path, root):

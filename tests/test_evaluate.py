@@ -218,6 +218,29 @@ def test_est_of_another_length_is_named_and_fails_the_run(tmp_path, capsys):
     assert all(float(r['si_sdr']) > 100 for r in rows)        # estimates are the references
 
 
+def test_references_at_another_rate_may_round_one_sample_apart(tmp_path, capsys):
+    """A 44.1 kHz mixture of 132 301 samples is 48 000 at 16 kHz; its
+    references, made at 16 kHz of the same 3.00002 s, hold 48 001 and 47 999:
+    both scored. Two samples apart, or both at 16 kHz, is still an error."""
+    rate, n = 44100, 132301
+    speech16, music16 = chirp(3.0), noise_bursts(3.0)
+    mixture = np.interp(np.arange(n) / rate, np.arange(48000) / 16000, speech16 + music16)
+    write(tmp_path / 'mix' / 'a.wav', mixture.astype(np.float32), rate)
+    write(tmp_path / 'mix' / 'a.speech.wav', np.append(speech16, 0.0).astype(np.float32))
+    write(tmp_path / 'mix' / 'a.music.wav', music16[:-1])
+    write(tmp_path / 'mix' / 'b.wav', (speech16 + music16)[:-1])          # 16 kHz throughout
+    write(tmp_path / 'mix' / 'b.speech.wav', speech16)
+    write(tmp_path / 'mix' / 'b.music.wav', music16[:-1])
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick',
+                            '--csv', out_csv], capsys)
+    assert status == 1
+    assert str(tmp_path / 'mix' / 'b.speech.wav') in err and "its mixture's length" in err
+    assert str(tmp_path / 'mix' / 'a.') not in err
+    _, rows = read_csv(out_csv)
+    assert [r['name'] for r in rows] == ['a'] and float(rows[0]['si_sdri']) > 6.0
+
+
 @pytest.mark.parametrize('settings', [['--shifts', '1'], ['--shifts', '2'],
                                       ['--shifts', '1', '--patch-length', '256',
                                        '--overlap', '16'], ['--shifts', '1', '--level', 'file']])
