@@ -850,9 +850,21 @@ def resume(trainer, path):
     try:
         chainer.serializers.load_npz(path, trainer)
     except KeyError as err:
+        missing = str(err)
+        if 'extension_triggers' in missing or 'extensions/' in missing:
+            raise cli.UserError(
+                '-r {}: a snapshot of a run with other extensions (validation on or off: '
+                '--val, --val-dir; --lr-end; --communicator), missing {}; resume with the '
+                'same ones, or start from its weights with --init {}'.format(
+                    path, missing, path)) from None
         raise cli.UserError('-r {}: not a snapshot of this trainer (missing {})'.format(
             path, err)) from None
     except ValueError as err:
+        if 'broadcast' in str(err):
+            raise cli.UserError(
+                '-r {}: its training iterator was made for another number of patches '
+                'an epoch (-b, --epoch-size, the npz files, --val); resume with the same '
+                'ones, or start from its weights with --init {}'.format(path, path)) from None
         raise cli.UserError('-r {}: snapshot of another model or settings ({})'.format(
             path, str(err).splitlines()[0][:120])) from None
     except Exception as err:  # a damaged zip raises several unrelated types

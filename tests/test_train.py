@@ -272,3 +272,19 @@ def test_val_dir_is_checked_before_mixing_loads_audio(tmp_path, capsys, speech_m
                          '--val-dir', str(tmp_path / 'nothing'), '--stop', '1'])
     assert status == 1
     assert '--val-dir folder' in capsys.readouterr().err
+
+
+def test_resume_after_adding_data_names_the_settings_and_init(tmp_path, capsys):
+    status, out = run(tmp_path, '--stop', '2')
+    assert status == 0
+    snapshot = os.path.join(out, 'snapshot_iter_2')
+    make_npz(str(tmp_path / 'more'), count=5, seed=3)
+    for name in os.listdir(str(tmp_path / 'more')):      # more patches an epoch now
+        os.rename(str(tmp_path / 'more' / name), str(tmp_path / 'stft' / ('more_' + name)))
+    capsys.readouterr()
+    status, _ = run(tmp_path, '--stop', '4', '-r', snapshot)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert 'another number of patches an epoch (-b' in err and '--init ' + snapshot in err
+    status, _ = run(tmp_path, '--stop', '4', '--init', snapshot)      # as the line says
+    assert status == 0
