@@ -111,6 +111,9 @@ def mix_all(args, snr_range, speed_range, decoded):
     music = readable_files(args.music, 'music', decoded)
     speech = readable_files(args.speech, 'speech', decoded)
     pairs = pair_files(music, speech, args.loop, args.every_file)
+    names = {name for _, _, name in pairs}
+    if args.refs:
+        check_reference_names(sorted(names))
     cli.print_settings([
         ('music', '{} ({} files)'.format(args.music, len(music))),
         ('speech', '{} ({} files)'.format(args.speech, len(speech))),
@@ -134,7 +137,7 @@ def mix_all(args, snr_range, speed_range, decoded):
         speed = speed_rng.uniform(*speed_range) if speed_range else 1.0
         try:
             row = mix_pair(music_path, speech_path, name, args, snr_db, speed,
-                           decoded.load_audio)
+                           decoded.load_audio, names)
         except util.OutputError:
             raise                   # the output folder, not this pair: stop
         except util.AudioError as err:
@@ -143,8 +146,7 @@ def mix_all(args, snr_range, speed_range, decoded):
             continue
         rows.append(row)
         seconds += row['seconds']
-    update_manifest(os.path.join(args.mixdown, const.MANIFEST), rows, args.refs,
-                    [name for _, _, name in pairs])
+    update_manifest(os.path.join(args.mixdown, const.MANIFEST), rows, args.refs, names)
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
         len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
     if not rows:
@@ -246,19 +248,35 @@ def pair_files(music, speech, loops, every_file=False):
     music_names = stem_names(music)
     speech_names = stem_names(speech)
     order = list(range(len(speech)))
-    pairs, seen = [], set()
+    pairs, seen = [], {}
     per_loop = max(len(music), len(speech)) if every_file else min(len(music), len(speech))
     for _ in range(min(loops, len(speech))):
         for k in range(per_loop):
             i, j = k % len(music), order[k % len(speech)]
             name = '{}_{}'.format(speech_names[j], music_names[i])
             if name in seen:
-                print('warning: skipped a second pair named {}'.format(name), file=sys.stderr)
+                if seen[name] != (music[i], speech[j]):      # not the same pair again
+                    print('warning: skipped a second pair named {} ({} + {})'.format(
+                        name, speech[j], music[i]), file=sys.stderr)
                 continue
-            seen.add(name)
+            seen[name] = (music[i], speech[j])
             pairs.append((music[i], speech[j], name))
         order = [order[-1]] + order[:-1]
     return pairs
+
+
+def check_reference_names(names):
+    """One line, before anything is written, where a pair's reference would
+    carry another pair's mixture name (music ``x.wav`` and ``x.music.wav``
+    mixed with speech ``s``: ``s_x.music.wav`` twice)."""
+    mixtures = set(names)
+    for name in names:
+        for tag in const.REFERENCE_TAGS:
+            if name + tag in mixtures:
+                raise cli.UserError('{0}{1}.wav would be both the {2} reference of pair {0} '
+                                    'and the mixture of pair {0}{1}; rename the input whose '
+                                    'name ends in {1} (an earlier --refs output fed back '
+                                    'in?)'.format(name, tag, tag.lstrip('.')))
 
 
 def stem_names(paths):
@@ -269,12 +287,15 @@ def stem_names(paths):
             for p, s in zip(paths, stems)]
 
 
-def mix_pair(music_path, speech_path, name, args, snr_db, speed, load):
+def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=()):
     """Mix one pair and write its files; return its manifest row.
 
     ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
     speed factor (1.0 unchanged); ``load(path)`` reads a file as 16 kHz
-    mono (``decoding.DecodedOnce.load_audio``).
+    mono (``decoding.DecodedOnce.load_audio``). Without ``args.refs`` an
+    earlier run's references of ``name`` are removed, unless their names are
+    among ``mixtures``, this run's pairs (music ``x.music.wav``: pair
+    ``s_x.music`` is no reference of ``s_x``).
     """
     music = load(music_path)
     speech = util.change_speed(load(speech_path), speed)
@@ -286,6 +307,11 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load):
         music = np.zeros_like(music)
     elif args.alone == 'music':
         speech = np.zeros_like(speech)
+    else:
+        for source, signal, alone in (('speech', speech, 'music'), ('music', music, 'speech')):
+            if length and not np.any(signal):
+                tqdm.write('warning: {}: the {} is silent, so the mixture is {} alone'.format(
+                    name, source, alone), file=sys.stderr)
     mixture = speech + music
     if not np.all(np.isfinite(mixture)):
         raise util.AudioError('{} + {}: the mixture is not finite'.format(
@@ -315,7 +341,7 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load):
         util.write_audio(base + '.music.wav', music)
     else:           # an earlier --refs run's references no longer match the mixture
         for tag in const.REFERENCE_TAGS:
-            if os.path.lexists(base + tag + '.wav'):
+            if name + tag not in mixtures and os.path.lexists(base + tag + '.wav'):
                 with util.writing(base + tag + '.wav'):
                     os.remove(base + tag + '.wav')
     return {'name': name, 'speech_file': speech_path, 'music_file': music_path,

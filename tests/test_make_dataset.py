@@ -7,6 +7,7 @@ import soundfile as sf
 
 import make_dataset
 import util
+from conftest import chirp, noise_bursts, write
 
 
 def run(music, speech, tmp_path, *extra):
@@ -175,3 +176,37 @@ def test_every_file_pairs_each_speech_file_when_music_is_scarcer():
     pairs = make_dataset.pair_files(music, speech, 1, every_file=True)
     assert sorted(p[1] for p in pairs) == speech
     assert [p[0] for p in pairs] == ['m0.wav', 'm1.wav'] * 2 + ['m0.wav']
+
+
+def test_a_reference_name_that_is_another_pairs_mixture_is_refused(tmp_path, capsys):
+    """Music x.wav and x.music.wav (an earlier --refs output fed back in) with
+    speech s: s_x.music.wav would be s_x's music and pair s_x.music's
+    mixture. Refused in one line before anything is written."""
+    write(tmp_path / 'mu' / 'x.wav', noise_bursts(1.0))
+    write(tmp_path / 'mu' / 'x.music.wav', noise_bursts(1.0, seed=2))
+    write(tmp_path / 'sp' / 's.wav', chirp(1.0))
+    status, _, mix = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '--refs',
+                         '--every-file')
+    err = capsys.readouterr().err
+    assert status == 1
+    assert 's_x.music.wav would be both the music reference of pair s_x' in err
+    assert not os.path.exists(mix)
+    status, _, mix = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '--every-file')
+    assert status == 0 and sorted(os.listdir(mix)) == ['s_x.music.wav', 's_x.wav']
+
+
+def test_a_silent_source_is_mixed_with_a_warning(tmp_path, capsys):
+    write(tmp_path / 'mu' / 'm.wav', noise_bursts(1.0))
+    write(tmp_path / 'sp' / 's.wav', np.zeros(16000, np.float32))
+    status, _, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '--snr', '0')
+    assert status == 0
+    assert 'warning: s_m: the speech is silent, so the mixture is music alone' in \
+        capsys.readouterr().err
+
+
+def test_the_same_pair_again_is_skipped_without_a_warning(speech_music_dirs, tmp_path, capsys):
+    """--every-file -b 5 with two files each: loops 3 to 5 repeat loops 1 and 2."""
+    music, speech = speech_music_dirs
+    status, stft, _ = run(music, speech, tmp_path, '--every-file', '-b', '5')
+    assert status == 0 and len(os.listdir(stft)) == 4
+    assert 'skipped a second pair' not in capsys.readouterr().err
