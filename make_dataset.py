@@ -308,8 +308,9 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=
     elif args.alone == 'music':
         speech = np.zeros_like(speech)
     else:
-        for source, signal, alone in (('speech', speech, 'music'), ('music', music, 'speech')):
-            if length and not np.any(signal):
+        for source, signal, alone, other in (('speech', speech, 'music', music),
+                                             ('music', music, 'speech', speech)):
+            if not np.any(signal) and np.any(other):    # both silent: skipped below
                 tqdm.write('warning: {}: the {} is silent, so the mixture is {} alone'.format(
                     name, source, alone), file=sys.stderr)
     mixture = speech + music
