@@ -529,6 +529,9 @@ def initial_model(args):
     """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model."""
     unet = network.UNet()
     if args.resume:
+        if args.init:
+            print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
+                  'weights'.format(args.init, args.resume), file=sys.stderr)
         return unet, 'snapshot {}'.format(args.resume)
     if args.init == 'none':
         return unet, 'random initialisation (--init none)'

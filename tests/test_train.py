@@ -36,11 +36,14 @@ def test_two_iterations_write_models_snapshots_log_and_plot(tmp_path):
             assert {entry.compress_type for entry in archive.infolist()} == {zipfile.ZIP_STORED}
 
 
-def test_resume_continues_the_iteration_count(tmp_path):
+def test_resume_continues_the_iteration_count(tmp_path, capsys):
     status, out = run(tmp_path, '--stop', '2')
     assert status == 0 and os.path.exists(os.path.join(out, 'snapshot_iter_2'))
+    capsys.readouterr()
     status, out = run(tmp_path, '--stop', '3', '-r', os.path.join(out, 'snapshot_iter_2'))
     assert status == 0
+    # run() also gives --init none, which -r leaves unused: said so
+    assert 'warning: --init none is not used: -r' in capsys.readouterr().err
     assert os.path.exists(os.path.join(out, 'model_3'))
     assert not os.path.exists(os.path.join(out, 'model_1'))
 
