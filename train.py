@@ -1059,6 +1059,10 @@ def train_on(args, comm, started):
             raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
                                 'give a larger --stop'.format(
                                     args.resume, trainer.updater.iteration, args.stop))
+        # npz crops and dropout draw from NumPy's global generator, which a
+        # snapshot does not hold: seeded by the iteration too, a resumed run
+        # crops afresh rather than replaying the crops of its first steps
+        np.random.seed([args.seed + (comm.rank if comm else 0), trainer.updater.iteration])
     lock, held = None, False
     try:
         with abort_others_on_error(comm):

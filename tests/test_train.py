@@ -291,3 +291,24 @@ def test_resume_after_adding_data_names_the_settings_and_init(tmp_path, capsys):
     assert 'another number of patches an epoch (-b' in err and '--init ' + snapshot in err
     status, _ = run(tmp_path, '--stop', '4', '--init', snapshot)      # as the line says
     assert status == 0
+
+
+def test_a_resumed_run_does_not_replay_the_first_crops(tmp_path, monkeypatch):
+    """The npz crops after -r at iteration 2 are not those of iterations 1
+    and 2 (NumPy's generator is seeded by the iteration too), and resuming
+    the same snapshot twice crops the same."""
+    starts = []
+    draw = np.random.randint
+    monkeypatch.setattr(train.np.random, 'randint',
+                        lambda *a, **k: starts.append(draw(*a, **k)) or starts[-1])
+    status, out = run(tmp_path, '--stop', '2')
+    assert status == 0
+    first, starts[:] = list(starts), []
+    snapshot = os.path.join(out, 'snapshot_iter_2')
+    resumed = []
+    for k in range(2):
+        assert run(tmp_path / str(k), '--stop', '4', '-r', snapshot)[0] == 0
+        resumed.append(list(starts))
+        starts[:] = []
+    assert resumed[0] == resumed[1] and len(resumed[0]) == len(first)
+    assert resumed[0] != first
