@@ -943,7 +943,9 @@ def check_output(folder):
 def claim_output(folder, started):
     """Make ``folder``, lock it for this run and remove Chainer's stale
     temporary folders from it; returns the open lock file (keep it open)
-    and whether this run holds the lock.
+    and whether this run holds the lock (always, now: a folder another
+    live train.py holds is refused in one line, as two runs would write the
+    same ``model_N`` and ``log``).
 
     Chainer's names carry no process id, so a temporary folder is removed
     only when no other train.py holds the lock (a live writer would) and
@@ -959,9 +961,10 @@ def claim_output(folder, started):
     except OSError as err:
         if err.errno not in (errno.EWOULDBLOCK, errno.EACCES):
             raise
-        print('warning: another train.py is writing to {}; its temporary folders '
-              'are left alone'.format(folder), file=sys.stderr)
-        return lock, False
+        lock.close()
+        raise cli.UserError('-o {}: another train.py is training into it (it holds {}); '
+                            'give another -o, or wait for that run to end'.format(
+                                folder, os.path.join(folder, LOCK_FILE))) from None
     stale = [name for name, newest in chainer_temporaries(folder)
              if newest < started - STALE_SECONDS]
     for name in stale:

@@ -312,3 +312,16 @@ def test_a_resumed_run_does_not_replay_the_first_crops(tmp_path, monkeypatch):
         starts[:] = []
     assert resumed[0] == resumed[1] and len(resumed[0]) == len(first)
     assert resumed[0] != first
+
+
+def test_a_folder_another_run_trains_into_is_refused(tmp_path, capsys):
+    import fcntl
+    out = tmp_path / 'result'
+    out.mkdir()
+    with open(str(out / train.LOCK_FILE), 'a') as other_run:
+        fcntl.flock(other_run, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        status, _ = run(tmp_path, '--stop', '1')
+    err = capsys.readouterr().err
+    assert status == 1 and 'another train.py is training into it' in err
+    assert not os.path.exists(str(out / 'model_1')) and not os.path.exists(str(out / 'log'))
+    assert run(tmp_path, '--stop', '1')[0] == 0        # once it has ended
