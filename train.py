@@ -529,9 +529,6 @@ def initial_model(args):
     """``(unet, how)``: a fresh U-Net or one loaded from --init / ./unet.model."""
     unet = network.UNet()
     if args.resume:
-        if args.init:
-            print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
-                  'weights'.format(args.init, args.resume), file=sys.stderr)
         return unet, 'snapshot {}'.format(args.resume)
     if args.init == 'none':
         return unet, 'random initialisation (--init none)'
@@ -1062,6 +1059,9 @@ def train_on(args, comm, started):
             raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
                                 'give a larger --stop'.format(
                                     args.resume, trainer.updater.iteration, args.stop))
+        if args.init and is_root(comm):
+            print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
+                  'weights'.format(args.init, args.resume), file=sys.stderr)
         # npz crops and dropout draw from NumPy's global generator, which a
         # snapshot does not hold: seeded by the iteration too, a resumed run
         # crops afresh rather than replaying the crops of its first steps
