@@ -25,6 +25,7 @@ Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
                                [--speed LOW HIGH] [--psa]
 """
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -130,23 +131,32 @@ def mix_all(args, snr_range, speed_range, decoded):
 
     rng = np.random.default_rng(args.seed)
     speed_rng = np.random.default_rng([args.seed, 1])   # SNR draws stay as without --speed
-    rows, skipped, seconds = [], [], 0.0
-    for music_path, speech_path, name in tqdm(pairs, desc='mixing', unit='pair',
-                                              disable=None):   # off unless a TTY
-        snr_db = rng.uniform(*snr_range) if snr_range else None
-        speed = speed_rng.uniform(*speed_range) if speed_range else 1.0
-        try:
-            row = mix_pair(music_path, speech_path, name, args, snr_db, speed,
-                           decoded.load_audio, names)
-        except util.OutputError:
-            raise                   # the output folder, not this pair: stop
-        except util.AudioError as err:
-            tqdm.write('warning: skipped {}: {}'.format(name, err), file=sys.stderr)
-            skipped.append(name)
-            continue
-        rows.append(row)
-        seconds += row['seconds']
-    update_manifest(os.path.join(args.mixdown, const.MANIFEST), rows, args.refs, names)
+    rows, skipped, seconds, reached = [], [], 0.0, set()
+    manifest = os.path.join(args.mixdown, const.MANIFEST)
+    try:
+        for music_path, speech_path, name in tqdm(pairs, desc='mixing', unit='pair',
+                                                  disable=None):   # off unless a TTY
+            snr_db = rng.uniform(*snr_range) if snr_range else None
+            speed = speed_rng.uniform(*speed_range) if speed_range else 1.0
+            reached.add(name)
+            try:
+                row = mix_pair(music_path, speech_path, name, args, snr_db, speed,
+                               decoded.load_audio, names)
+            except util.OutputError:
+                raise                   # the output folder, not this pair: stop
+            except util.AudioError as err:
+                tqdm.write('warning: skipped {}: {}'.format(name, err), file=sys.stderr)
+                skipped.append(name)
+                continue
+            rows.append(row)
+            seconds += row['seconds']
+    except BaseException:
+        # stopped (Ctrl-C, SIGTERM, a full disk): the manifest still lists the
+        # pairs finished, beside those of the earlier run not reached
+        with contextlib.suppress(Exception):
+            update_manifest(manifest, rows, args.refs, reached)
+        raise
+    update_manifest(manifest, rows, args.refs, names)
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
         len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
     if not rows:

@@ -210,3 +210,20 @@ def test_the_same_pair_again_is_skipped_without_a_warning(speech_music_dirs, tmp
     status, stft, _ = run(music, speech, tmp_path, '--every-file', '-b', '5')
     assert status == 0 and len(os.listdir(stft)) == 4
     assert 'skipped a second pair' not in capsys.readouterr().err
+
+
+def test_an_interrupted_refs_run_lists_the_pairs_it_finished(speech_music_dirs, tmp_path,
+                                                             monkeypatch):
+    music, speech = speech_music_dirs
+    mix_pair = make_dataset.mix_pair
+    done = []
+
+    def stopped_at_the_third(*args, **kwargs):
+        if len(done) == 2:
+            raise KeyboardInterrupt
+        done.append(args[2])
+        return mix_pair(*args, **kwargs)
+    monkeypatch.setattr(make_dataset, 'mix_pair', stopped_at_the_third)
+    status, _, mix = run(music, speech, tmp_path, '-b', '2', '--snr', '0', '--refs')
+    assert status == 130
+    assert sorted(manifest_snrs(mix)) == sorted(done)
