@@ -448,10 +448,16 @@ def name_of(path, root):
 
 
 def index_by_name(folder):
-    """``{name: path}`` of the audio files below ``folder`` (first by sort order)."""
+    """``{name: path}`` of the audio files below ``folder`` (first by sort
+    order; a warning names each file left out for another of its name)."""
     index = {}
     for path in util.find_audio(folder, const.READ_EXTENSIONS):
-        index.setdefault(name_of(path, folder), path)
+        name = name_of(path, folder)
+        if name in index:
+            print('warning: {} and {} are both named {}; using the first'.format(
+                index[name], path, name), file=sys.stderr)
+            continue
+        index[name] = path
     return index
 
 

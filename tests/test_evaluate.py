@@ -218,6 +218,19 @@ def test_est_of_another_length_is_named_and_fails_the_run(tmp_path, capsys):
     assert all(float(r['si_sdr']) > 100 for r in rows)        # estimates are the references
 
 
+def test_two_estimates_of_one_name_are_warned_about(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix', snrs=(0.0,))
+    speech, _ = sf.read(str(tmp_path / 'mix' / (names[0] + '.speech.wav')), dtype='float32')
+    write(tmp_path / 'est' / (names[0] + '.flac'), speech, subtype='PCM_24')
+    write(tmp_path / 'est' / (names[0] + '.wav'), np.zeros_like(speech))
+    status, out, err = run(['-i', tmp_path / 'mix', '--est', tmp_path / 'est', '--quick'],
+                           capsys)
+    assert status == 0, err
+    assert 'warning: {} and {} are both named {}; using the first'.format(
+        tmp_path / 'est' / (names[0] + '.flac'), tmp_path / 'est' / (names[0] + '.wav'),
+        names[0]) in err
+
+
 def test_references_at_another_rate_may_round_one_sample_apart(tmp_path, capsys):
     """A 44.1 kHz mixture of 132 301 samples is 48 000 at 16 kHz; its
     references, made at 16 kHz of the same 3.00002 s, hold 48 001 and 47 999:
