@@ -183,6 +183,9 @@ MIN_SAMPLE_RATE = 1000
 # Input samples beyond this many times full scale are taken for a damaged
 # file, not audio: their squares and STFT sums would overflow float32
 MAX_SAMPLE_LEVEL = 1e9
+# npz magnitudes beyond this are taken for a damaged file: make_dataset.py
+# divides them by the mixture's peak, so they stay within a few times 1
+MAX_NPZ_MAGNITUDE = 1e6
 # Containers whose header's length libsndfile reports as a claim, not a count:
 # an Ogg stream cut short claims 2**63 - 1 samples, an MP3 the length its Xing
 # header gives. Their samples are counted by decoding them once.

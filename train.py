@@ -271,6 +271,13 @@ def load_items(paths, target='vocal'):
         if not (np.all(np.isfinite(mix)) and np.all(np.isfinite(speech))):
             print('warning: skipped {}: holds NaN or Inf'.format(path), file=sys.stderr)
             continue
+        peak = max(float(np.max(np.abs(mix), initial=0.0)),
+                   float(np.max(np.abs(speech), initial=0.0)))
+        if peak > const.MAX_NPZ_MAGNITUDE:
+            print('warning: skipped {}: magnitudes reach {:.3g}, where make_dataset.py '
+                  'divides them by the mixture\'s peak (a damaged file?)'.format(path, peak),
+                  file=sys.stderr)
+            continue
         items.append((np.ascontiguousarray(mix[1:], np.float32),
                       np.ascontiguousarray(speech[1:], np.float32)))
     return items
@@ -573,10 +580,13 @@ class StopOnNonFinite(training.Extension):
         model = trainer.updater.get_optimizer('main').target
         weights_ok = all(bool(model.xp.isfinite(p.array).all()) for p in model.params())
         if not (loss_ok and weights_ok):
+            snapshots = [name for name in os.listdir(trainer.out)
+                         if name.startswith('snapshot_iter_')]
             raise cli.UserError(
-                'the loss became NaN or Inf at iteration {}; stopped. Resume from the '
-                'last snapshot in {} with a lower --lr'.format(
-                    trainer.updater.iteration, trainer.out))
+                'the loss became NaN or Inf at iteration {}; stopped. {} with a lower '
+                '--lr'.format(trainer.updater.iteration,
+                              'Resume from the last snapshot in {}'.format(trainer.out)
+                              if snapshots else 'No snapshot was written yet: start again'))
 
 
 class RunProgress:

@@ -1042,6 +1042,20 @@ def test_train_stops_when_loss_is_not_finite(tmp_path, capsys):
     assert all(_all_finite(out / n) for n in written)
     for name in (n for n in written if n.startswith('model_')):
         network.load_unet(str(out / name))        # loadable: finite weights
+    snapshots = [n for n in written if n.startswith('snapshot_')]
+    assert ('Resume from the last snapshot' in line) == bool(snapshots)
+    assert ('No snapshot was written yet' in line) == (not snapshots)
+
+
+def test_train_skips_npz_of_absurd_magnitudes(tmp_path, capsys):
+    stft = three_npz(tmp_path / 'stft')
+    with np.load(os.path.join(stft, os.listdir(stft)[0])) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays['mix'] = arrays['mix'] * np.float32(3e38)
+    np.savez(os.path.join(stft, 'huge.npz'), **arrays)
+    status, _, err = training(capsys, stft, tmp_path / 'result', '--stop', '1', '--val', '0')
+    assert status == 0, err
+    assert 'skipped {}: magnitudes reach 3e+38'.format(os.path.join(stft, 'huge.npz')) in err
 
 
 def test_train_resume_missing_and_foreign(tmp_path, capsys, model_path):
