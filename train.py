@@ -597,12 +597,18 @@ class RunProgress:
     def __init__(self, iterations, seconds=0.0):
         self.iterations = iterations
         self.seconds = seconds
+        self._clock = (-1, 0.0)     # (iteration, elapsed_time read at it)
 
     def __call__(self, trainer, last=0):
-        """The share; ``last`` iterations short of ``iterations`` count as done."""
-        share = trainer.updater.iteration / max(1, self.iterations - last)
+        """The share; ``last`` iterations short of ``iterations`` count as done.
+        The time is read once an iteration, so that the extensions' triggers
+        and the stop trigger agree on whether this iteration is the last."""
+        iteration = trainer.updater.iteration
+        share = iteration / max(1, self.iterations - last)
         if self.seconds:
-            share = max(share, trainer.elapsed_time / self.seconds)
+            if self._clock[0] != iteration:
+                self._clock = (iteration, trainer.elapsed_time)
+            share = max(share, self._clock[1] / self.seconds)
         return min(1.0, share)
 
 

@@ -127,10 +127,19 @@ class _Clock:
 def test_run_progress_is_the_further_of_iterations_and_time():
     progress = train.RunProgress(10, seconds=100.0)
     assert progress(_Clock(5, 20.0)) == 0.5
-    assert progress(_Clock(5, 90.0)) == 0.9
+    assert progress(_Clock(6, 90.0)) == 0.9
     assert progress(_Clock(2, 500.0)) == 1.0
     assert train.RunProgress(10)(_Clock(5, 1e9)) == 0.5       # no time limit
     assert train.ProgressStop(progress)(_Clock(3, 100.0))
+
+
+def test_run_progress_reads_the_time_once_an_iteration():
+    """The extensions' triggers and the stop trigger ask at different moments
+    of one iteration; they must agree whether it is the last."""
+    progress = train.RunProgress(10, seconds=100.0)
+    assert progress(_Clock(4, 99.9)) == pytest.approx(0.999)
+    assert progress(_Clock(4, 100.1)) == pytest.approx(0.999)   # one iteration, one time
+    assert progress(_Clock(5, 100.1)) == 1.0
 
 
 def test_stop_seconds_without_reaching_it_keeps_the_iteration_schedule(tmp_path):
@@ -153,9 +162,11 @@ def test_stop_seconds_ends_the_run_on_a_saved_resumable_model(tmp_path):
     assert 0 < last < 100000
     assert os.path.exists(os.path.join(out, 'snapshot_iter_{}'.format(last)))
     with open(os.path.join(out, 'log')) as handle:
-        rates = [entry['lr'] for entry in json.load(handle)]
+        log = json.load(handle)
+    rates = [entry['lr'] for entry in log]
     # the rate falls by time: well below what 2 of 100 000 iterations would give
     assert rates[0] < 0.00099 and rates == sorted(rates, reverse=True)
+    assert log[-1]['iteration'] == last          # the last iteration logged, mid-epoch too
 
 
 @pytest.mark.parametrize('extra', [['--stop-seconds', '-1'], ['--stop-seconds', 'nan'],
