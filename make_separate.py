@@ -363,7 +363,7 @@ def plan_folder(args):
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.READ_EXTENSIONS)))
     plan, sources = [], {}
-    readable = {os.path.realpath(p): p for p in inputs}
+    readable = {os.path.realpath(p) for p in inputs}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
     for path, relative in zip(inputs, stems):
         if stems.count(relative) > 1:    # a.wav and a.flac: a.wav.wav and a.flac.wav

@@ -138,7 +138,8 @@ def counted_frames(path, claimed, rate):
     key = (os.path.abspath(path), status.st_dev, status.st_ino, status.st_size,
            status.st_mtime_ns)
     if key not in _COUNTED:
-        count = sum(len(block) for block in read_blocks(path, const.COUNT_BLOCK_FRAMES))
+        count = sum(len(block) for block in read_blocks(path, const.COUNT_BLOCK_FRAMES,
+                                                        mix=False))
         if count < claimed:
             said = ('gives no length' if claimed >= const.UNKNOWN_FRAMES else
                     'says {:.1f} s'.format(claimed / rate))

@@ -30,6 +30,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 import const  # noqa: E402
 import evaluate  # noqa: E402
 import make_separate  # noqa: E402
@@ -142,7 +143,6 @@ def fit_main(argv):
     rng = np.random.default_rng(args.seed)
     speech_files, music_files = util.find_audio(args.speech), util.find_audio(args.music)
     unet = network.load_unet(args.model)
-    import cli
     mask_fn = make_separate.fed_as_separation_feeds(
         make_separate.network_mask_fn(unet, cli.get_device(-1)))
     parts = []
