@@ -571,7 +571,8 @@ def read_manifest(path):
     from a manifest.csv; ``{}`` if absent or without snr_db.
 
     An SNR that is not a finite number (silent music gives ``inf``) is None;
-    a file column the manifest lacks is left out.
+    a file column the manifest lacks is left out. A name listed again with a
+    different row keeps its last row, with a warning.
     """
     if not os.path.isfile(path):
         return {}
@@ -582,13 +583,25 @@ def read_manifest(path):
                 print('warning: {}: no name and snr_db columns; results are not grouped '
                       'by SNR'.format(path), file=sys.stderr)
                 return {}
-            return {row['name']: dict({key: row[key] for key in ('speech_file', 'music_file')
-                                       if row.get(key)}, snr_db=parse_snr(row['snr_db']))
-                    for row in reader}
+            table, repeated = {}, []
+            for row in reader:
+                entry = dict({key: row[key] for key in ('speech_file', 'music_file')
+                              if row.get(key)}, snr_db=parse_snr(row['snr_db']))
+                if row['name'] in table and table[row['name']] != entry:
+                    repeated.append(row['name'])
+                table[row['name']] = entry
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         print('warning: {}: unreadable ({}); results are not grouped by SNR'.format(
             path, err), file=sys.stderr)
         return {}
+    if repeated:
+        names = sorted(set(repeated))
+        print('warning: {}: {} name{} listed again with a different row ({}{}); the last '
+              'row of each is used'.format(path, len(names), cli.plural(len(names)),
+                                           ', '.join(names[:3]),
+                                           ', ...' if len(names) > 3 else ''),
+              file=sys.stderr)
+    return table
 
 
 def read_scores(path):

@@ -194,6 +194,21 @@ def test_by_music_source_groups_the_tracks_of_one_source(tmp_path, capsys):
     assert {r['speech_source'] for r in records} == {'reader'}
 
 
+def test_a_name_listed_twice_in_the_manifest_is_warned_about(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
+    manifest = tmp_path / 'mix' / 'manifest.csv'
+    rows = manifest.read_text().splitlines()
+    again = rows[1].replace(',-5.0,', ',10.0,').replace(',-5,', ',10,')
+    assert again != rows[1]
+    manifest.write_text('\n'.join(rows + [again, rows[2]]) + '\n')   # one changed, one identical
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm'], capsys)
+    assert status == 0, err
+    warned = [line for line in err.splitlines() if 'listed again' in line]
+    assert len(warned) == 1 and str(manifest) in warned[0]
+    assert warned[0].split('(')[-1].split(')')[0] == names[0]
+    assert [line.split()[0] for line in snr_rows(out)] == ['+5', '+10']   # the last row wins
+
+
 def test_no_manifest_means_no_grouping(tmp_path, capsys):
     make_refs(tmp_path / 'mix', snrs=(0.0, 3.0), manifest=False, music_refs=False)
     status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm'], capsys)
