@@ -250,8 +250,10 @@ def load_items(paths, target='vocal'):
 
     ``speech`` is the npz array named ``target``: ``vocal`` (the magnitude)
     or ``vocal_psa`` (the phase-sensitive target, make_dataset.py --psa).
-    Files without ``mix``/``target``, of another shape or unreadable are
-    skipped with a warning naming them.
+    Files without ``mix``/``target``, of another shape, with a negative
+    ``mix`` (a log spectrogram) or unreadable are skipped with a warning
+    naming them; complex arrays (an STFT saved whole) give their magnitudes,
+    with a warning.
     """
     items = []
     for path in paths:
@@ -264,12 +266,25 @@ def load_items(paths, target='vocal'):
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
             print('warning: skipped {}: {}'.format(path, err), file=sys.stderr)
             continue
+        kinds = {mix.dtype.kind, speech.dtype.kind}
+        if not kinds <= set('biufc'):
+            print('warning: skipped {}: mix and {} must hold numbers, not {} and {}'.format(
+                path, target, mix.dtype, speech.dtype), file=sys.stderr)
+            continue
         if mix.shape != speech.shape or mix.ndim != 2 or mix.shape[0] != const.N_BINS:
             print('warning: skipped {}: mix {} and {} {} must both be ({}, frames)'.format(
                 path, mix.shape, target, speech.shape, const.N_BINS), file=sys.stderr)
             continue
+        if 'c' in kinds:
+            print('warning: {}: holds complex values (an STFT, not its magnitude); '
+                  'magnitudes are used'.format(path), file=sys.stderr)
+            mix, speech = magnitudes_of(mix, speech, target)
         if not (np.all(np.isfinite(mix)) and np.all(np.isfinite(speech))):
             print('warning: skipped {}: holds NaN or Inf'.format(path), file=sys.stderr)
+            continue
+        if np.min(mix, initial=0.0) < 0:
+            print('warning: skipped {}: mix holds negative values, where magnitudes are '
+                  'never below 0 (a log or dB spectrogram?)'.format(path), file=sys.stderr)
             continue
         peak = max(float(np.max(np.abs(mix), initial=0.0)),
                    float(np.max(np.abs(speech), initial=0.0)))
@@ -281,6 +296,15 @@ def load_items(paths, target='vocal'):
         items.append((np.ascontiguousarray(mix[1:], np.float32),
                       np.ascontiguousarray(speech[1:], np.float32)))
     return items
+
+
+def magnitudes_of(mix, speech, target):
+    """``(mix, speech)`` of an npz that holds complex STFTs: their magnitudes,
+    or for ``vocal_psa`` with both complex the phase-sensitive target that
+    make_dataset.py --psa stores (``util.phase_sensitive_magnitude``)."""
+    if target == 'vocal_psa' and np.iscomplexobj(mix) and np.iscomplexobj(speech):
+        return np.abs(mix), util.phase_sensitive_magnitude(speech, mix)
+    return np.abs(mix), np.abs(speech)
 
 
 def crop(item, start, length):

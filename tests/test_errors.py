@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import chainer
 import numpy as np
@@ -1056,6 +1057,35 @@ def test_train_skips_npz_of_absurd_magnitudes(tmp_path, capsys):
     status, _, err = training(capsys, stft, tmp_path / 'result', '--stop', '1', '--val', '0')
     assert status == 0, err
     assert 'skipped {}: magnitudes reach 3e+38'.format(os.path.join(stft, 'huge.npz')) in err
+
+
+def test_train_reads_complex_npz_as_magnitudes(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    mix = (rng.standard_normal((513, 70)) + 1j * rng.standard_normal((513, 70))).astype(np.complex64)
+    speech = (0.5 * mix * np.exp(0.7j)).astype(np.complex64)
+    path = str(tmp_path / 'whole_stft.npz')
+    np.savez(path, mix=mix, vocal=speech, vocal_psa=speech)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')          # no ComplexWarning: nothing discarded silently
+        (got_mix, got_speech), = train.load_items([path], 'vocal')
+        (_, got_psa), = train.load_items([path], 'vocal_psa')
+    err = capsys.readouterr().err
+    assert err.count('{}: holds complex values'.format(path)) == 2
+    np.testing.assert_allclose(got_mix, np.abs(mix[1:]), rtol=1e-6)
+    np.testing.assert_allclose(got_speech, np.abs(speech[1:]), rtol=1e-6)
+    np.testing.assert_allclose(got_psa, util.phase_sensitive_magnitude(speech, mix)[1:], rtol=1e-5)
+    assert np.all(got_psa < got_speech)          # 0.7 rad out of phase: less than |S|
+
+
+def test_train_skips_npz_that_are_not_magnitudes(tmp_path, capsys):
+    mix = np.random.default_rng(5).random((513, 70)).astype(np.float32)
+    log_path, text_path = str(tmp_path / 'log.npz'), str(tmp_path / 'text.npz')
+    np.savez(log_path, mix=np.log(mix), vocal=np.log(mix * 0.5))
+    np.savez(text_path, mix=np.full((513, 70), 'x'), vocal=mix)
+    assert train.load_items([log_path, text_path]) == []
+    err = capsys.readouterr().err
+    assert 'skipped {}: mix holds negative values'.format(log_path) in err
+    assert 'skipped {}: mix and vocal must hold numbers'.format(text_path) in err
 
 
 def test_train_resume_missing_and_foreign(tmp_path, capsys, model_path):
