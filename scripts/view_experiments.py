@@ -11,6 +11,10 @@ Runs evaluate.py with its model's estimate replaced by one of:
   and 1.05 (content at bin k moved to k times the factor, no resampling),
   masked, the masks warped back and averaged with the plain mask; bins a
   view does not cover keep the plain mask;
+* ``VIEWS=reverse``: each patch also masked played backwards (its frames in
+  reverse order), the mask turned round and averaged with the plain mask:
+  the network's kernels are not symmetric in time, so the reversed patch is
+  a second view of the same sound;
 * ``VIEWS=model OTHER_MODEL=PATH``: each patch's mask the mean of the
   ``-m`` model's and the model in ``PATH``'s (a two-model ensemble; each
   network applies its own input power).
@@ -67,6 +71,14 @@ def warped(mask_fn):
     return fn
 
 
+def reversed_in_time(mask_fn):
+    """``mask_fn`` averaged with its mask of each patch played backwards."""
+    def fn(patches):
+        backwards = mask_fn(np.ascontiguousarray(patches[..., ::-1]))[..., ::-1]
+        return (mask_fn(patches) + backwards) / 2.0
+    return fn
+
+
 def with_other_model(path):
     """``make_separate.network_mask_fn`` that averages its network's mask with
     the mask of the model in ``path`` (on the CPU)."""
@@ -87,10 +99,13 @@ def main():
     elif variant == 'warp':
         levelled = make_separate.levelled
         make_separate.levelled = lambda fn, *a, **k: warped(levelled(fn, *a, **k))
+    elif variant == 'reverse':
+        levelled = make_separate.levelled
+        make_separate.levelled = lambda fn, *a, **k: reversed_in_time(levelled(fn, *a, **k))
     elif variant == 'model' and os.environ.get('OTHER_MODEL'):
         make_separate.network_mask_fn = with_other_model(os.environ['OTHER_MODEL'])
     else:
-        sys.exit('view_experiments.py: set VIEWS=resample-plain, VIEWS=warp or '
+        sys.exit('view_experiments.py: set VIEWS=resample-plain, VIEWS=warp, VIEWS=reverse or '
                  'VIEWS=model with OTHER_MODEL=PATH')
     return evaluate.main()
 
