@@ -4,6 +4,7 @@ A user mistake ends in one line on stderr (``prog: error: ...``) and exit
 status 1; Ctrl-C (or SIGTERM) in status 130 (143); ``--debug`` or
 ``SPEECHSEP_DEBUG=1`` shows the traceback instead.
 """
+import contextlib
 import gc
 import os
 import signal
@@ -27,6 +28,23 @@ USER_ERRORS = (UserError, util.AudioError, network.ModelError)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+
+
+class Reported(Exception):
+    """A user error that another process of the same MPI run, rank 0, finds
+    alike and reports: this one ends with status 1 without a second line."""
+
+
+@contextlib.contextmanager
+def reported_by_rank_zero(rank):
+    """Within, a user error is one that every process of an MPI run meets
+    alike (the options, the shared inputs): only rank 0 prints it."""
+    try:
+        yield
+    except USER_ERRORS:
+        if rank > 0:
+            raise Reported() from None
+        raise
 
 
 class Terminated(BaseException):
@@ -63,6 +81,8 @@ def run(prog, job, debug=False):
         if debug:
             raise
         return _report(err, '{}: error: {}'.format(prog, err), EXIT_ERROR)
+    except Reported:
+        return EXIT_ERROR
     except KeyboardInterrupt as err:
         if debug:
             raise

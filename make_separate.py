@@ -209,6 +209,47 @@ def separate_main(args, world=(0, 1), report=None):
     ``rank, rank + size, ...`` of the sorted plan and fills ``report`` for
     ``separate_sharded`` instead of printing a summary.
     """
+    rank, size = world
+    # every process of an mpiexec run checks the same options and inputs alike
+    with cli.reported_by_rank_zero(rank):
+        plan, files, skipped_rows, kept, separator = prepare(args, world)
+    settings = [
+        ('input', 'stdin' if args.input == standard_streams.STREAM else
+         '{} ({} file{})'.format(args.input, files, cli.plural(files))),
+        ('output', 'stdout ({})'.format(args.format or const.OUTPUT_FORMATS[0])
+         if args.out == standard_streams.STREAM else args.out),
+        ('model', args.model)] + separation_settings(args) + [
+        ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
+         + (', full band' if args.full_band else '')),
+        ('music', 'removed' if not music_level_gain(args.music_level) else   # -inf: removed
+         'kept {:g} dB down in the speech output'.format(-args.music_level)),
+        ('clean speech', 'separated' if args.keep_clean is None else
+         'written as it came in above {:g} dB speech to music, judged {}'.format(
+             args.keep_clean, judged_per(args.passage))),
+        ('music alone', 'separated' if args.gate_music is None else
+         'written as silence above {:g} dB music to speech, judged {}'.format(
+             args.gate_music, judged_per(args.passage))),
+        ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
+                      'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
+        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
+        ('existing outputs', 'replaced' if args.overwrite else
+         'kept, their inputs skipped' if args.skip_existing else 'refused')]
+    if args.report:
+        settings.append(('report', args.report))
+    if args.passage_report:
+        settings.append(('passage report', '{} (per {:g} s passage)'.format(
+            args.passage_report, args.passage)))
+    if size > 1:
+        settings.append(('processes', '{}, taking the files in turn'.format(size)))
+    if rank == 0:
+        cli.print_settings(settings)
+    return run_plan(plan, separator, args, report, skipped_rows, kept, rank)
+
+
+def prepare(args, world):
+    """Check the options, plan the outputs (this process's share of them
+    under mpiexec, ``world``) and load the model: ``(plan, files,
+    skipped_rows, kept, separator)``, ``files`` counting the whole plan."""
     if args.batch <= 0:
         raise cli.UserError('--batch {}: must be at least 1'.format(args.batch))
     if args.full_band and args.sr is None:
@@ -253,37 +294,7 @@ def separate_main(args, world=(0, 1), report=None):
                                batch=args.batch, shifts=args.shifts, length=args.patch_length,
                                level=args.level, speeds=args.speeds,
                                equalise=args.equalise)
-    settings = [
-        ('input', 'stdin' if args.input == standard_streams.STREAM else
-         '{} ({} file{})'.format(args.input, files, cli.plural(files))),
-        ('output', 'stdout ({})'.format(args.format or const.OUTPUT_FORMATS[0])
-         if args.out == standard_streams.STREAM else args.out),
-        ('model', args.model)] + separation_settings(args) + [
-        ('rate', ('the input\'s' if args.sr == 'input' else '{} Hz'.format(args.sr or const.SR))
-         + (', full band' if args.full_band else '')),
-        ('music', 'removed' if not music_level_gain(args.music_level) else   # -inf: removed
-         'kept {:g} dB down in the speech output'.format(-args.music_level)),
-        ('clean speech', 'separated' if args.keep_clean is None else
-         'written as it came in above {:g} dB speech to music, judged {}'.format(
-             args.keep_clean, judged_per(args.passage))),
-        ('music alone', 'separated' if args.gate_music is None else
-         'written as silence above {:g} dB music to speech, judged {}'.format(
-             args.gate_music, judged_per(args.passage))),
-        ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
-                      'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
-        ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
-        ('existing outputs', 'replaced' if args.overwrite else
-         'kept, their inputs skipped' if args.skip_existing else 'refused')]
-    if args.report:
-        settings.append(('report', args.report))
-    if args.passage_report:
-        settings.append(('passage report', '{} (per {:g} s passage)'.format(
-            args.passage_report, args.passage)))
-    if size > 1:
-        settings.append(('processes', '{}, taking the files in turn'.format(size)))
-    if rank == 0:
-        cli.print_settings(settings)
-    return run_plan(plan, separator, args, report, skipped_rows, kept, rank)
+    return plan, files, skipped_rows, kept, separator
 
 
 def skip_separated(plan):
@@ -425,7 +436,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=(), kept=(), rank=
     failures, seconds, started = [], 0.0, time.time()
     gated = dict.fromkeys(GATED, 0)     # files and seconds written as they came in or silence
     rows = list(skipped_rows)
-    single = len(plan) == 1 and report is None
+    single = report is None and not os.path.isdir(args.input)    # a file, or stdin
     spool = passage_report.Spool(args.passage_report, rank) if args.passage_report else None
     try:
         for source, out, music in tqdm(plan, desc='separating', unit='file',
@@ -660,7 +671,7 @@ def separate_sharded(args, rank, size):
             write_reports(args, sum((r['rows'] for r in started), []),
                           sum((r['spools'] for r in started), []),
                           sum((r['kept'] for r in started), []))
-        if len(done) < len(reports):
+        if started and len(done) < len(reports):    # else the options or inputs failed
             print('{} of {} processes stopped before the end of their files (errors '
                   'above)'.format(len(reports) - len(done), len(reports)), file=sys.stderr)
     return comm.bcast(status, root=0)

@@ -538,7 +538,7 @@ def scatter_datasets(args, comm):
         try:
             train, val, described = load_datasets(args)
             outcome = (None, val is not None, described)
-        except cli.UserError as err:
+        except cli.USER_ERRORS as err:
             outcome = (str(err), False, '')
     failure, has_val, described = comm.bcast_obj(outcome)
     if failure:
@@ -548,9 +548,11 @@ def scatter_datasets(args, comm):
     else:
         train = chainermn.scatter_dataset(train, comm)
     val = chainermn.scatter_dataset(val, comm) if has_val else None
-    return train, val, '{}; {} processes, each {} training{} patches'.format(
-        described, comm.size, len(train),
-        ' and {} validation'.format(len(val)) if val is not None else '')
+    share = ('drawing its own {} training patches an epoch' if args.mix else
+             'with {} training patches').format(len(train))
+    return train, val, '{}; {} processes, each {}{}'.format(
+        described, comm.size, share,
+        ' and {} validation patches'.format(len(val)) if val is not None else '')
 
 
 # --------------------------------------------------------------------------
@@ -883,10 +885,26 @@ def run_iterations(args, train):
     return args.epoch * max(1, len(train) // args.batchsize)
 
 
-def resume(trainer, path):
-    """Load a trainer snapshot, or say in one line why it cannot be."""
+def resume(trainer, path, whole=True):
+    """Load a trainer snapshot, or say in one line why it cannot be.
+
+    ``whole``: the trainer has every extension of the run (one process, or
+    rank 0 under MPI), so that validation on in one and off in the other is
+    refused first: Chainer refuses the one way after warnings and takes the
+    other without a word, dropping the best model's state. Other
+    extensions may change (``-f``: Chainer then warns that their triggers
+    guess).
+    """
     if not os.path.isfile(path):
         raise cli.UserError('-r {}: snapshot not found'.format(path))
+    if whole:     # before Chainer's load, which warns about what it then refuses
+        saved, ours = extension_keys(path), extension_keys(trainer)
+        validated = [any(key.endswith('/best_value') for key in keys) for keys in (saved, ours)]
+        if saved and validated[0] != validated[1]:
+            raise cli.UserError(
+                '-r {}: the snapshot\'s run had validation {} and this one has it {} (--val, '
+                '--val-dir); resume with the same, or start from its weights with --init '
+                '{}'.format(path, *['on' if v else 'off' for v in validated], path))
     try:
         chainer.serializers.load_npz(path, trainer)
     except KeyError as err:
@@ -903,13 +921,35 @@ def resume(trainer, path):
         if 'broadcast' in str(err):
             raise cli.UserError(
                 '-r {}: its training iterator was made for another number of patches '
-                'an epoch (-b, --epoch-size, the npz files, --val); resume with the same '
+                'an epoch (-b, --epoch-size, the npz files, --val, the number of MPI '
+                'processes); resume with the same '
                 'ones, or start from its weights with --init {}'.format(path, path)) from None
         raise cli.UserError('-r {}: snapshot of another model or settings ({})'.format(
             path, str(err).splitlines()[0][:120])) from None
     except Exception as err:  # a damaged zip raises several unrelated types
         raise cli.UserError('-r {}: unreadable snapshot ({})'.format(
             path, type(err).__name__)) from None
+
+
+def extension_keys(source):
+    """The names a trainer (``source``) or a snapshot file (a path) gives the
+    state of its extensions and their triggers; empty for a file that is not
+    an npz (its load then says what is wrong)."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with np.load(source) as data:
+                names = data.files
+        except Exception:  # noqa: BLE001  (a damaged zip raises several types)
+            return set()
+    else:      # as Trainer.serialize names them (its elapsed time fails before a run)
+        serializer = chainer.serializers.DictionarySerializer()
+        for name, entry in source._extensions.items():
+            for part, obj in (('extensions', entry.extension), ('extension_triggers',
+                                                               entry.trigger)):
+                if hasattr(obj, 'serialize'):
+                    obj.serialize(serializer[part][name])
+        names = serializer.target
+    return {name for name in names if name.startswith(('extensions/', 'extension_triggers/'))}
 
 
 def save_args(args, how):
@@ -1040,13 +1080,15 @@ def drop_own_temporaries(folder, started):
 
 def train(args):
     started = time.time()
-    check_numbers(args)
-    if args.val_dir:
-        npz_files(args.val_dir, '--val-dir')      # before --mix loads its audio
-    if args.mix:
-        check_mixing(args)
-    check_output(args.out)
-    comm = create_communicator(args)
+    # under mpiexec every process checks the same options and inputs alike
+    with cli.reported_by_rank_zero(make_separate.mpi_world()[0] if args.communicator else 0):
+        check_numbers(args)
+        if args.val_dir:
+            npz_files(args.val_dir, '--val-dir')      # before --mix loads its audio
+        if args.mix:
+            check_mixing(args)
+        check_output(args.out)
+        comm = create_communicator(args)
     with end_others_on_stop(comm):
         return train_on(args, comm, started)
 
@@ -1063,10 +1105,12 @@ def train_on(args, comm, started):
     """The run of ``train``, once the communicator (or None) is made;
     ``started``: time.time() when the run began, in s."""
     np.random.seed(args.seed + (comm.rank if comm else 0))   # each rank crops its own
-    cli.get_device(args.gpu)      # one line if CuPy or the GPU is missing; made current
-    train_set, val_set, described = (load_datasets(args) if comm is None
-                                     else scatter_datasets(args, comm))
-    unet, how = initial_model(args)
+    with abort_others_on_error(comm, (cli.UserError,)):    # a rank's own GPU can be missing
+        cli.get_device(args.gpu)  # one line if CuPy or the GPU is missing; made current
+    with cli.reported_by_rank_zero(comm.rank if comm else 0):    # alike on every rank
+        train_set, val_set, described = (load_datasets(args) if comm is None
+                                         else scatter_datasets(args, comm))
+        unet, how = initial_model(args)
     unet.dropout = args.dropout
     if args.input_power is not None:
         unet.input_power = args.input_power
@@ -1093,24 +1137,16 @@ def train_on(args, comm, started):
         cli.print_settings(settings)
     chainer.global_config.autotune = True
     trainer = build_trainer(args, unet, train_set, val_set, comm)
-    if args.resume:
-        resume(trainer, args.resume)
-        if args.stop and trainer.updater.iteration >= args.stop:
-            raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
-                                'give a larger --stop'.format(
-                                    args.resume, trainer.updater.iteration, args.stop))
-        if args.init and is_root(comm):
-            print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
-                  'weights'.format(args.init, args.resume), file=sys.stderr)
-        # npz crops and dropout draw from NumPy's global generator, which a
-        # snapshot does not hold: seeded by the iteration too, a resumed run
-        # crops afresh rather than replaying the crops of its first steps
-        np.random.seed([args.seed + (comm.rank if comm else 0), trainer.updater.iteration])
     lock, held = None, False
     try:
-        with abort_others_on_error(comm):
+        # rank 0 alone holds some extensions and the lock: what it refuses
+        # there must stop the others, which would wait for it in training
+        with abort_others_on_error(comm, (util.OutputError, cli.UserError)):
+            if args.resume:
+                resume_run(args, trainer, comm)
             if is_root(comm):
                 lock, held = claim_output(args.out, started)
+        with abort_others_on_error(comm):
             return run_trainer(args, trainer, unet, how, comm)
     finally:
         if held:
@@ -1119,13 +1155,32 @@ def train_on(args, comm, started):
             lock.close()
 
 
+def resume_run(args, trainer, comm):
+    """Load ``args.resume`` into ``trainer`` (one line if it cannot be) and
+    reseed NumPy's generator for the rest of the run."""
+    resume(trainer, args.resume, whole=is_root(comm))
+    if args.stop and trainer.updater.iteration >= args.stop:
+        raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
+                            'give a larger --stop'.format(
+                                args.resume, trainer.updater.iteration, args.stop))
+    if args.init and is_root(comm):
+        print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
+              'weights'.format(args.init, args.resume), file=sys.stderr)
+    # npz crops and dropout draw from NumPy's global generator, which a
+    # snapshot does not hold: seeded by the iteration too, a resumed run
+    # crops afresh rather than replaying the crops of its first steps
+    np.random.seed([args.seed + (comm.rank if comm else 0), trainer.updater.iteration])
+
+
 @contextlib.contextmanager
-def abort_others_on_error(comm):
-    """Under mpiexec, a write that fails on rank 0 alone stops every process
-    (after the one line) instead of leaving the others waiting for it."""
+def abort_others_on_error(comm, errors=(util.OutputError,)):
+    """Under mpiexec, an error of ``errors`` found on one process alone (a
+    write that fails on rank 0, a snapshot only rank 0 can tell apart)
+    stops every process after the one line, instead of leaving the others
+    waiting for it."""
     try:
         yield
-    except util.OutputError as err:
+    except errors as err:
         if comm is None or comm.size == 1:
             raise
         print('{}: error: {}'.format(PROG, err), file=sys.stderr)

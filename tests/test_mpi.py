@@ -7,6 +7,7 @@ process is held to one BLAS thread; each launch has a time limit after which
 its whole process group is killed, so a hung rank cannot stall the suite.
 """
 import csv
+import fcntl
 import glob
 import json
 import os
@@ -23,6 +24,7 @@ import soundfile as sf
 from conftest import ROOT, make_npz, noise_bursts, tone, write
 
 import make_separate
+import train
 
 MPIEXEC = shutil.which('mpiexec')
 needs_mpiexec = pytest.mark.skipif(
@@ -184,6 +186,49 @@ def test_every_rank_resumes_from_the_same_snapshot(two_rank_run):
             np.testing.assert_array_equal(mine[key], written[key], err_msg=key)
 
 
+@needs_mpiexec
+def test_a_snapshot_rank_0_refuses_ends_every_rank(tmp_path):
+    """Only rank 0 validates, so only it can tell that the snapshot's run had
+    no validation: its one line must end the run, not leave rank 1 waiting
+    in the gradient exchange."""
+    stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
+    val = make_npz(str(tmp_path / 'val'), count=1, frames=100, seed=7)
+    out = str(tmp_path / 'result')
+    status, stdout, stderr = launch(train_command(stft, out, '--stop', '1', '--val', '0'),
+                                    tmp_path)
+    assert status == 0, stdout + stderr
+    status, _, stderr = launch(train_command(
+        stft, str(tmp_path / 'resumed'), '--stop', '2', '--val', '0', '--val-dir', val,
+        '-r', os.path.join(out, 'snapshot_iter_1')), tmp_path)
+    assert status != 0
+    assert 'had validation off and this one has it on' in stderr
+    assert 'Traceback' not in stderr and 'UserWarning' not in stderr, stderr
+
+
+@needs_mpiexec
+def test_a_locked_output_ends_every_rank(tmp_path):
+    stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
+    out = tmp_path / 'result'
+    out.mkdir()
+    with open(str(out / train.LOCK_FILE), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)     # as a running train.py holds it
+        status, _, stderr = launch(train_command(stft, str(out), '--stop', '2'), tmp_path)
+    assert status != 0
+    assert 'another train.py is training into it' in stderr and 'Traceback' not in stderr
+    assert not [n for n in os.listdir(str(out)) if n.startswith(('model_', 'snapshot_'))]
+
+
+@needs_mpiexec
+def test_a_mistake_every_rank_makes_is_printed_once(tmp_path):
+    stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
+    for mistake in (['--lr', '-1'], ['--init', 'nothere.model']):   # before / after MPI starts
+        status, _, stderr = launch(train_command(stft, str(tmp_path / 'r'), *mistake),
+                                   tmp_path)
+        assert status == 1
+        assert stderr.count('train.py: error:') == 1, stderr
+        assert mistake[1] in stderr and 'Traceback' not in stderr
+
+
 def test_without_communicator_mpi_is_not_imported(tmp_path):
     code = ('import sys, train, make_separate\n'
             'assert train.main(["-t", "missing"]) == 1\n'
@@ -306,6 +351,17 @@ def test_a_failed_file_fails_every_rank_and_is_summed_up_once(tmp_path, model_pa
     assert stdout.count('separated 3 of 4 files') == 1
     assert stderr.count('1 failed:') == 1 and 'mix0b.wav' in stderr
     assert sorted(os.listdir(str(tmp_path / 'out'))) == ['mix0.wav', 'mix1.wav', 'mix2.wav']
+
+
+@needs_mpiexec
+def test_an_option_mistake_on_a_folder_is_printed_once(tmp_path, model_path):
+    source = mixtures(str(tmp_path / 'mix'), count=3)
+    status, _, stderr = launch(mpiexec(2) + script('make_separate.py') + [
+        '-i', source, '-o', str(tmp_path / 'out'), '-m', model_path, '--batch', '0'], tmp_path)
+    assert status != 0
+    assert stderr.count('error: --batch 0') == 1, stderr
+    assert 'processes stopped' not in stderr and 'Traceback' not in stderr
+    assert not os.path.exists(str(tmp_path / 'out'))
 
 
 @needs_mpiexec

@@ -348,6 +348,21 @@ def test_skip_existing_picks_up_a_stopped_folder_run(tmp_path, model_path, capsy
     assert 'nothing to separate: the outputs of all 3 files exist' in capsys.readouterr().out
 
 
+def test_a_folder_run_left_with_one_failing_file_still_sums_up(tmp_path, model_path, capsys):
+    """The last file of a folder run (the others skipped) fails as a folder's
+    file does: listed in the summary, which counts the skipped ones."""
+    source = tmp_path / 'mixdown'
+    write(source / 'a.wav', tone(1.0))
+    (source / 'c.wav').write_text('not audio')
+    out = tmp_path / 'separate'
+    write(out / 'a.wav', tone(0.25))
+    assert separate('-i', str(source), '-o', str(out), '-m', model_path, '--skip-existing') == 1
+    printed = capsys.readouterr()
+    assert 'separated 0 of 1 file' in printed.out and 'skipped 1 whose outputs exist' in printed.out
+    assert '1 failed:' in printed.err and 'c.wav' in printed.err
+    assert sorted(os.listdir(str(out))) == ['a.wav']
+
+
 def test_skip_existing_needs_both_outputs(tmp_path, model_path, capsys):
     """A speech file without its music (--music-out added since) is not done,
     and is not written over either."""

@@ -1,6 +1,7 @@
 """train.py: a tiny real run writes what the seed wrote, and resumes."""
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -302,6 +303,25 @@ def test_resume_after_adding_data_names_the_settings_and_init(tmp_path, capsys):
     assert 'another number of patches an epoch (-b' in err and '--init ' + snapshot in err
     status, _ = run(tmp_path, '--stop', '4', '--init', snapshot)      # as the line says
     assert status == 0
+
+
+def test_resume_with_validation_turned_on_or_off_is_refused_in_one_line(tmp_path, capsys):
+    """Validation dropped on resume was accepted (its best-model state lost
+    without a word); turned on, it was refused after Chainer's warnings."""
+    val = make_npz(str(tmp_path / 'val'), count=1, seed=5)
+    for before, after, words in ((['--val-dir', val], [], 'on and this one has it off'),
+                                 ([], ['--val-dir', val], 'off and this one has it on')):
+        out = str(tmp_path / ('r' + str(len(before))))
+        status, _ = run(tmp_path, '--stop', '1', '--val', '0', '-o', out, *before)
+        assert status == 0
+        capsys.readouterr()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            status, _ = run(tmp_path, '--stop', '2', '--val', '0', *after,
+                            '-r', os.path.join(out, 'snapshot_iter_1'))
+        assert status == 1
+        assert "the snapshot's run had validation " + words in capsys.readouterr().err
+        assert not [w for w in caught if 'not saved' in str(w.message)]
 
 
 def test_a_resumed_run_does_not_replay_the_first_crops(tmp_path, monkeypatch):
