@@ -361,6 +361,8 @@ class OracleMethod:
 def build_methods(args):
     """The estimators to score, in the order given: models, folders, oracles."""
     methods = []
+    given_once('-m', args.model or [])
+    given_once('--est', args.est or [])
     labels = unique_labels(args.model or [])
     for label, path in zip(labels, args.model or []):
         methods.append(ModelMethod(label, path, args))
@@ -369,6 +371,19 @@ def build_methods(args):
         methods.append(FolderMethod(label, folder))
     methods.extend(OracleMethod(kind) for kind in dict.fromkeys(args.oracle))
     return methods
+
+
+def given_once(option, paths):
+    """A ``UserError`` where ``option`` names one file or folder twice (its
+    rows would be scored twice under two labels and its counts doubled)."""
+    seen = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise cli.UserError('{} {}: given twice ({} is the same); give each once'.format(
+                option, path, seen[key]) if seen[key] != path else
+                '{} {}: given twice; give each once'.format(option, path))
+        seen[key] = path
 
 
 def unique_labels(paths):
@@ -846,7 +861,7 @@ def evaluate_main(args):
     seconds = sum(r['seconds'] for r in records) / max(1, len(labels))
     print('evaluated {} of {} file{} ({:.1f} s of audio) with {} method{}{}{}'.format(
         done, len(items), cli.plural(len(items)), seconds, len(labels), cli.plural(len(labels)),
-        '; {} score{} with undefined values (see notes)'.format(noted, cli.plural(noted))
+        '; {} score{} with a note (above)'.format(noted, cli.plural(noted))
         if noted else '', '; wrote ' + args.csv if args.csv and records else ''))
     status = cli.print_failures(failures)
     if not records:

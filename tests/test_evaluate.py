@@ -352,8 +352,8 @@ def test_make_dataset_refs_output_is_evaluated_directly(tmp_path, capsys, speech
 
 
 @pytest.mark.parametrize('case', ['no-folder', 'empty', 'no-refs', 'est-empty', 'est-unmatched',
-                                  'est-missing', 'bad-model'])
-def test_user_errors_are_one_line(tmp_path, capsys, case):
+                                  'est-missing', 'bad-model', 'est-twice', 'model-twice'])
+def test_user_errors_are_one_line(tmp_path, capsys, case, model_path):
     make_refs(tmp_path / 'mix', snrs=(0.0,))
     (tmp_path / 'empty').mkdir()
     argv = {
@@ -364,6 +364,9 @@ def test_user_errors_are_one_line(tmp_path, capsys, case):
         'est-unmatched': ['-i', tmp_path / 'mix', '--est', _other_names(tmp_path)],
         'est-missing': ['-i', tmp_path / 'mix', '--est', tmp_path / 'nope'],
         'bad-model': ['-i', tmp_path / 'mix', '-m', tmp_path / 'mix' / 'manifest.csv'],
+        'est-twice': ['-i', tmp_path / 'mix', '--est', tmp_path / 'mix',
+                      '--est', str(tmp_path / 'mix') + '/'],
+        'model-twice': ['-i', tmp_path / 'mix', '-m', model_path, '-m', model_path],
     }[case]
     status, out, err = run(argv, capsys)
     assert status == 1
