@@ -60,8 +60,9 @@ def build_parser():
                         help='output folder for the npz magnitudes (default: %(default)s)')
     parser.add_argument('--mixdown', '-o', default=const.PATH_MIXDOWN,
                         help='output folder for the mixtures (default: %(default)s)')
-    parser.add_argument('--mixratio', '-r', type=float, default=const.MIX_RATIO,
-                        help='speech-to-music amplitude ratio (default: %(default)s)')
+    parser.add_argument('--mixratio', '-r', type=float,
+                        help='speech-to-music amplitude ratio (default: {})'.format(
+                            const.MIX_RATIO))
     parser.add_argument('--snr', type=float, nargs='+', metavar='DB',
                         help='speech-to-music ratio in dB instead of -r: one value, '
                              'or LOW HIGH to draw one per pair uniformly')
@@ -111,7 +112,8 @@ def mix_all(args, snr_range, speed_range, decoded):
     ``decoding.DecodedOnce`` the audio is loaded through."""
     music = readable_files(args.music, 'music', decoded)
     speech = readable_files(args.speech, 'speech', decoded)
-    pairs = pair_files(music, speech, args.loop, args.every_file)
+    dropped = []            # pairs of a name already taken: skipped before mixing
+    pairs = pair_files(music, speech, args.loop, args.every_file, dropped)
     names = {name for _, _, name in pairs}
     if args.refs:
         check_reference_names(sorted(names))
@@ -158,16 +160,21 @@ def mix_all(args, snr_range, speed_range, decoded):
         raise
     update_manifest(manifest, rows, args.refs, names)
     print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
-        len(rows), seconds / 60, args.mixdown, args.stft, len(skipped)))
+        len(rows), seconds / 60, args.mixdown, args.stft, len(skipped) + len(dropped)))
     if not rows:
         raise cli.UserError('no mixture was written{}'.format(
-            '; see the warnings above' if skipped else ''))
+            '; see the warnings above' if skipped or dropped else ''))
     return 0
 
 
 def check_numbers(args):
     """One line for a setting that is not a usable number, before any work:
     a NaN or infinite ratio would mix NaN."""
+    if args.mixratio is not None and args.snr:
+        raise cli.UserError('-r {:g} and --snr {}: give one of them (--snr replaces the '
+                            'ratio)'.format(args.mixratio, ' '.join(map(str, args.snr))))
+    if args.mixratio is None:
+        args.mixratio = const.MIX_RATIO
     if not (np.isfinite(args.mixratio) and args.mixratio >= 0):
         raise cli.UserError('-r {}: the ratio must be a finite number, 0 or more'.format(
             args.mixratio))
@@ -246,14 +253,14 @@ def readable_files(folder, kind, decoded):
     return good
 
 
-def pair_files(music, speech, loops, every_file=False):
+def pair_files(music, speech, loops, every_file=False, dropped=None):
     """``[(music, speech, name)]`` by the seed's scheme, names made unique.
 
     Loop ``k`` pairs music i with speech ``(i - k) mod len(speech)``; at most
     ``len(speech)`` loops. Each loop has as many pairs as the shorter list, or
     with ``every_file`` as the longer one, the shorter list cycled. A name repeated (same stems from different
     subfolders) gets the subfolder in it; one still repeated is dropped with
-    a warning.
+    a warning, and its name appended to the list ``dropped`` when given.
     """
     music_names = stem_names(music)
     speech_names = stem_names(speech)
@@ -268,6 +275,8 @@ def pair_files(music, speech, loops, every_file=False):
                 if seen[name] != (music[i], speech[j]):      # not the same pair again
                     print('warning: skipped a second pair named {} ({} + {})'.format(
                         name, speech[j], music[i]), file=sys.stderr)
+                    if dropped is not None:
+                        dropped.append(name)
                 continue
             seen[name] = (music[i], speech[j])
             pairs.append((music[i], speech[j], name))

@@ -929,6 +929,13 @@ def test_dataset_disk_full(tmp_path, capsys, speech_music_dirs, monkeypatch):
     assert not leftovers(tmp_path)
 
 
+def test_dataset_ratio_and_snr_together_are_refused(tmp_path, capsys, speech_music_dirs):
+    music, speech = speech_music_dirs
+    status, _, err = dataset(capsys, music, speech, tmp_path, '-r', '2', '--snr', '5')
+    assert_failed(status, err, 'make_dataset.py', names=['-r 2', '--snr 5.0', 'give one'],
+                  missing=[tmp_path / 'stft', tmp_path / 'mixdown'])
+
+
 def test_dataset_rerun_overwrites_its_outputs(tmp_path, capsys, speech_music_dirs):
     music, speech = speech_music_dirs
     assert dataset(capsys, music, speech, tmp_path, '--refs')[0] == 0

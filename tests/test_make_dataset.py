@@ -212,6 +212,24 @@ def test_the_same_pair_again_is_skipped_without_a_warning(speech_music_dirs, tmp
     assert 'skipped a second pair' not in capsys.readouterr().err
 
 
+def test_a_pair_dropped_for_its_name_counts_as_skipped(tmp_path, capsys):
+    """Speech a + music b_c and speech a_b + music c are both named a_b_c:
+    the second is skipped with a warning and counted in the summary."""
+    for folder, name in (('mu', 'b_c'), ('mu', 'c'), ('sp', 'a'), ('sp', 'a_b')):
+        write(tmp_path / folder / (name + '.wav'), noise_bursts(1.0, seed=len(name)))
+    status, stft, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1')
+    out, err = capsys.readouterr()
+    assert status == 0 and os.listdir(stft) == ['a_b_c.npz']
+    assert 'skipped a second pair named a_b_c' in err
+    assert 'wrote 1 mixtures' in out and out.rstrip().endswith('skipped 1')
+
+
+def test_the_same_pair_again_is_not_counted_as_skipped(speech_music_dirs, tmp_path, capsys):
+    music, speech = speech_music_dirs
+    status, _, _ = run(music, speech, tmp_path, '--every-file', '-b', '5')
+    assert status == 0 and capsys.readouterr().out.rstrip().endswith('skipped 0')
+
+
 def test_an_interrupted_refs_run_lists_the_pairs_it_finished(speech_music_dirs, tmp_path,
                                                              monkeypatch):
     music, speech = speech_music_dirs
