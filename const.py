@@ -180,6 +180,9 @@ REFERENCE_TAGS = ('.speech', '.music')   # NAME.speech.wav, NAME.music.wav: the 
 # Input rates below this are taken for a damaged header, not audio (Hz); no
 # output is written below it either
 MIN_SAMPLE_RATE = 1000
+# An array given to Separator.separate as (samples, channels) with more
+# channels than this and than samples is taken for (channels, samples)
+MAX_ARRAY_CHANNELS = 1024
 # Input samples beyond this many times full scale are taken for a damaged
 # file, not audio: their squares and STFT sums would overflow float32
 MAX_SAMPLE_LEVEL = 1e9

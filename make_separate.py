@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import itertools
 import math
+import numbers
 import os
 import sys
 import time
@@ -1237,9 +1238,19 @@ class Separator:
         is separated) at ``rate`` Hz. Returns two float32 arrays of shape
         ``(samples,)`` at ``rate`` Hz; they end below 8 kHz, the network's
         band, and add up to the mixture's 16 kHz version. Raises
-        ``util.AudioError`` for NaN or Inf samples.
+        ``util.AudioError`` for NaN or Inf samples, ``ValueError`` for a
+        rate below ``const.MIN_SAMPLE_RATE`` or an array that reads as
+        more channels than samples (channels first).
         """
         mixture = np.asarray(mixture, dtype=np.float32)
+        if not (isinstance(rate, numbers.Real) and math.isfinite(rate)
+                and rate >= const.MIN_SAMPLE_RATE):
+            raise ValueError('rate: expected a sample rate of at least {} Hz, got {!r}'.format(
+                const.MIN_SAMPLE_RATE, rate))
+        if mixture.ndim == 2 and mixture.shape[1] > max(mixture.shape[0], const.MAX_ARRAY_CHANNELS):
+            raise ValueError('mixture: shape {} reads as {} channels of {} samples; give '
+                             '(samples, channels), e.g. mixture.T'.format(
+                                 mixture.shape, mixture.shape[1], mixture.shape[0]))
         if mixture.ndim == 2:
             mixture = mixture.mean(axis=1)
         if mixture.ndim != 1:
@@ -1247,10 +1258,10 @@ class Separator:
                              '{}'.format(mixture.shape))
         if not np.all(np.isfinite(mixture)):
             raise util.AudioError('mixture: holds NaN or Inf samples')
+        n_out = len(mixture)            # as long as it came in, as files are written
         mixture = _resampled(mixture, rate, const.SR)
         scale = normalisation(peak_magnitude([mixture]))
         parts = list(self.stream([mixture], len(mixture), scale))
-        n_out = util.resampled_length(len(mixture), const.SR, rate)
         return tuple(_resampled(np.concatenate([p[k] for p in parts]), const.SR, rate, n_out)
                      for k in (0, 1))
 

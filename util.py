@@ -44,7 +44,8 @@ def check_free_space(needs):
     written; their sums per disk (the disk of each path's folder; one
     that does not exist is left to the writing to report) are set against
     the space free there. Raises ``OutputError`` naming the first path on
-    a disk that falls short."""
+    a disk that falls short. A folder that cannot be written to, or a file
+    system of no size (``/proc``), is left to the writing to report."""
     per_disk = {}
     for path, size in needs:
         folder = os.path.dirname(os.path.abspath(path))
@@ -54,7 +55,11 @@ def check_free_space(needs):
         first, total = per_disk.get(disk, (path, 0))
         per_disk[disk] = (first, total + size)
     for path, total in per_disk.values():
-        free = free_bytes(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        usage = shutil.disk_usage(folder)
+        if usage.total == 0 or not os.access(folder, os.W_OK):
+            continue        # /proc and the like, or read-only: the writing says so
+        free = usage.free
         if free < total:
             raise OutputError('{}: not enough disk space: writing it takes at least {} there '
                               '(32-bit float samples while it is made), and {} is '
@@ -116,9 +121,13 @@ def audio_info(path):
             raise AudioError('{}: cannot read ({})'.format(path, system)) from None
         raise AudioError('{}: not a readable audio file ({})'.format(
             path, _short_reason(err))) from None
-    if info.samplerate < const.MIN_SAMPLE_RATE or info.channels <= 0:
+    if info.channels <= 0 or info.samplerate <= 0:
         raise AudioError('{}: invalid header (rate {} Hz, {} channels)'.format(
             path, info.samplerate, info.channels))
+    if info.samplerate < const.MIN_SAMPLE_RATE:
+        raise AudioError('{}: a rate of {} Hz is below the {} Hz this reads (a damaged '
+                         'header, or not audio)'.format(path, info.samplerate,
+                                                        const.MIN_SAMPLE_RATE))
     if info.format in const.COUNTED_FORMATS:
         info.frames = counted_frames(path, info.frames, info.samplerate)
         info.duration = info.frames / info.samplerate

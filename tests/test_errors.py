@@ -450,6 +450,16 @@ def test_too_little_disk_space_is_refused_before_separating(music_out, tmp_path,
     assert not leftovers(tmp_path)
 
 
+def test_a_file_system_of_no_size_is_not_called_full(tmp_path, monkeypatch):
+    """/proc reports 0 bytes free of 0: writing there is what fails, not space."""
+    usage = shutil.disk_usage(str(tmp_path))
+    monkeypatch.setattr(shutil, 'disk_usage', lambda path: usage._replace(total=0, free=0))
+    util.check_free_space([(str(tmp_path / 'x.wav'), 10 ** 6)])          # no error
+    monkeypatch.setattr(shutil, 'disk_usage', lambda path: usage._replace(free=0))
+    with pytest.raises(util.OutputError, match='not enough disk space'):
+        util.check_free_space([(str(tmp_path / 'x.wav'), 10 ** 6)])
+
+
 def test_rename_fails(tmp_path, capsys, model_path, monkeypatch):
     source = write(tmp_path / 'in.wav', tone(1.0))
     monkeypatch.setattr(os, 'replace', _fail_after(

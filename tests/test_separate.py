@@ -438,6 +438,13 @@ def test_separating_an_array_in_python_equals_the_cli(tmp_path, model_path):
     assert speech.shape == music.shape == (len(mixture),) and speech.dtype == np.float32
     np.testing.assert_allclose(speech, sf.read(speech_file)[0], atol=1e-6)
     np.testing.assert_allclose(music, sf.read(music_file)[0], atol=1e-6)
+    with pytest.raises(ValueError, match=r'reads as 74970 channels of 2 samples.*mixture\.T'):
+        separator.separate(mixture.T, rate)              # channels first: refused, not misread
+    for bad_rate in (0, -16000, float('nan'), 100):
+        with pytest.raises(ValueError, match='sample rate of at least'):
+            separator.separate(mixture, bad_rate)
+    one_sample = separator.separate(mixture[:1], rate)   # (1, 2): one stereo sample is fine
+    assert one_sample[0].shape == (1,) and np.all(np.isfinite(one_sample[0]))
     mixture[100] = np.nan
     with pytest.raises(util.AudioError, match='NaN'):
         separator.separate(mixture, rate)
