@@ -8,23 +8,31 @@ separation to ignored ``separate/out/``), and with ``--figure PNG`` draws the
 first sample's mixture, estimated speech and reference speech spectrograms
 one above the other into that file.
 
+Every input, its reference, the model and the options are checked, and the
+samples cut, before anything is written: a mistake is one line and leaves
+the sample set as it was.
+
 Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.model]
                                        [--figure build/example.png]
 """
 import argparse
+import math
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 import const  # noqa: E402
 import make_separate  # noqa: E402
 import util  # noqa: E402
 
+PROG = 'make_samples.py'
+
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('mixtures', nargs='+', help='NAME.wav files with NAME.speech.wav beside')
     parser.add_argument('--model', '-m', default=const.MODEL_FILE)
     parser.add_argument('--seconds', type=float, default=10.0, help='length of each sample')
@@ -32,6 +40,7 @@ def build_parser():
     parser.add_argument('--separate', default=const.PATH_SEPARATE)
     parser.add_argument('--figure', default=None, metavar='PNG',
                         help='also draw the first sample\'s spectrograms into this file')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
 
@@ -44,19 +53,47 @@ def loudest_window(speech, length):
     return int(np.argmax(sums[::const.H]) * const.H)
 
 
-def cut_sample(path, seconds):
-    """``(name, mixture, speech)`` cut from a mixture and its reference."""
+def sample_length(seconds):
+    """``--seconds`` in samples; ``cli.UserError`` unless at least one."""
+    if not (math.isfinite(seconds) and seconds * const.SR >= 1):
+        raise cli.UserError('--seconds {:g}: the length of each sample must be a positive '
+                            'number of seconds'.format(seconds))
+    return int(seconds * const.SR)
+
+
+def cut_sample(path, length):
+    """``(name, mixture, speech)`` of ``length`` samples cut from a mixture and
+    its reference; ``cli.UserError`` when the reference is missing."""
     base = os.path.splitext(path)[0]
+    if os.path.isfile(path) and not os.path.isfile(base + '.speech.wav'):
+        raise cli.UserError('{}: no reference {} beside it (make_dataset.py --refs writes '
+                            'one)'.format(path, base + '.speech.wav'))
     mixture, speech = util.load_audio(path), util.load_audio(base + '.speech.wav')
-    length = int(seconds * const.SR)
     start = loudest_window(speech, length)
     return os.path.basename(base), mixture[start:start + length], speech[start:start + length]
 
 
-def plot(figure, name, panels):
+def pyplot():
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    return plt
+
+
+def figure_format(figure):
+    """The matplotlib format of ``--figure``'s extension; ``cli.UserError``
+    for one it cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    fmt = os.path.splitext(figure)[1][1:].lower()
+    if fmt not in formats:
+        raise cli.UserError('--figure {}: not a format matplotlib writes; give one of {}'.format(
+            figure, ', '.join('.' + f for f in sorted(formats))))
+    return fmt
+
+
+def plot(figure, name, panels):
+    plt = pyplot()
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 7), sharex=True)
     for axis, (title, signal) in zip(axes, panels):
         magnitude = util.magnitude(signal)
@@ -70,18 +107,29 @@ def plot(figure, name, panels):
     axes[-1].set_xlabel('seconds')
     fig.colorbar(image, ax=axes, label='dB', shrink=0.8)
     fig.suptitle(name, fontsize=9)
-    fig.savefig(figure, dpi=80)
+    with util.replacing(figure) as tmp:
+        fig.savefig(tmp, dpi=80, format=figure_format(figure))
+    plt.close(fig)
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    return cli.main(PROG, build_parser(), make_samples, argv)
+
+
+def make_samples(args):
+    """Cut, write and separate the samples of ``args.mixtures``."""
+    length = sample_length(args.seconds)
+    if args.figure:
+        figure_format(args.figure)
     separator = make_separate.load_separator(args.model)
-    os.makedirs(args.mixdown, exist_ok=True)
-    os.makedirs(args.separate, exist_ok=True)
-    for k, path in enumerate(args.mixtures):
-        source, mixture, speech = cut_sample(path, args.seconds)
-        name = 'sample{}'.format(k + 1)
-        print('{}: {} s from {}'.format(name, args.seconds, source))
+    samples = [cut_sample(path, length) for path in args.mixtures]
+    names = ['sample{}'.format(k + 1) for k in range(len(samples))]
+    outputs = [os.path.join(folder, name + '.wav') for folder in (args.mixdown, args.separate)
+               for name in names] + ([args.figure] if args.figure else [])
+    for path in outputs:
+        cli.prepare_output(path, True, inputs=args.mixtures)
+    for k, (name, (source, mixture, speech)) in enumerate(zip(names, samples)):
+        print('{}: {:g} s from {}'.format(name, len(mixture) / const.SR, source))
         mix_path = os.path.join(args.mixdown, name + '.wav')
         out_path = os.path.join(args.separate, name + '.wav')
         util.write_audio(mix_path, mixture, subtype='PCM_16')
@@ -99,4 +147,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

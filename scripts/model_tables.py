@@ -4,7 +4,9 @@ One row per input SNR or condition and method: mean SI-SDR improvement
 with the worst file's, PESQ and STOI for the mixtures; for speech alone the
 output's SI-SDR against the clean input (mean, worst); for music alone the
 output level relative to the input (mean, worst). Then the figures the
-issue's bar names.
+issue's bar names. Every mixture row needs its input SNR (evaluate.py
+takes it from the manifest.csv beside the mixtures); a file with one
+without is refused in one line.
 
 Usage: python3 scripts/model_tables.py build/test_eval.csv [--labels A B ...]
 """
@@ -16,6 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 from evaluate import mean, read_scores, worst  # noqa: E402  (mean, worst: finite only)
+from paired import input_snr  # noqa: E402
 
 PROG = 'model_tables.py'
 
@@ -95,7 +98,7 @@ def tables(args):
     """Print the three tables of ``args.csv``."""
     rows = read_scores(args.csv)
     labels = args.labels or list(dict.fromkeys(r['method'] for r in rows))
-    groups = sorted({group_of(r) for r in rows if not r['condition']})
+    groups = sorted({input_snr(args.csv, r) for r in rows if not r['condition']})
     print('\n'.join(mixture_rows(rows, labels, groups)))
     print()
     print('\n'.join(alone_rows(rows, labels)))

@@ -34,7 +34,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
-from evaluate import ORACLE_LABEL_PREFIX, read_scores  # noqa: E402
+from evaluate import ORACLE_LABEL_PREFIX, parse_snr, read_scores  # noqa: E402
 
 PROG = 'paired.py'
 
@@ -59,10 +59,10 @@ def build_parser():
 def gains(path, snrs=SNRS_DB):
     """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at the input
     SNRs ``snrs`` (dB; ``--oracle`` rows are left out; a file with two models is refused)."""
-    rows = [r for r in read_scores(path) if not r['condition'] and r['snr_db']
+    rows = [r for r in read_scores(path) if not r['condition']
             and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     try:
-        scored = [(r['name'], r['method'], round(float(r['snr_db'])), float(r['si_sdri']))
+        scored = [(r['name'], r['method'], input_snr(path, r), float(r['si_sdri']))
                   for r in rows]
     except (TypeError, ValueError) as err:
         raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
@@ -74,6 +74,19 @@ def gains(path, snrs=SNRS_DB):
             if snr in snrs and math.isfinite(gain)}
 
 
+def input_snr(path, row):
+    """The input SNR (dB, rounded to a whole dB) of a mixture row of the
+    ``evaluate.py --csv`` file ``path``; ``cli.UserError`` naming the file and
+    item when its snr_db is empty, text or infinite (evaluate.py scored a
+    folder without manifest.csv): these tables group mixtures by input SNR."""
+    snr = parse_snr(row['snr_db'])
+    if snr is None:
+        raise cli.UserError("{}: its mixture rows have no input SNR ({}: snr_db '{}'); "
+                            "score mixtures that have make_dataset.py's manifest.csv "
+                            "beside them".format(path, row['name'], row['snr_db']))
+    return int(round(snr))
+
+
 def harm(path):
     """``[(measure, value)]`` (dB) of what the model in ``path`` may
     spoil: +10 dB SI-SDRi mean and worst, speech alone's passthrough mean
@@ -83,7 +96,7 @@ def harm(path):
     rows = [r for r in read_scores(path) if not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     try:
         quiet = [(r['name'], float(r['si_sdri'])) for r in rows if not r['condition']
-                 and r['snr_db'] and round(float(r['snr_db'])) == HARM_SNR_DB]
+                 and input_snr(path, r) == HARM_SNR_DB]
         clean = [(r['name'], float(r['passthrough'])) for r in rows
                  if r['condition'] == 'speech alone']
         leaks = [(r['name'], float(r['leak_db'])) for r in rows if r['condition'] == 'music alone']

@@ -5,37 +5,105 @@ Each run's LogReport ``log`` (JSON) is read in order; a run started with
 shows the whole history of a model trained in stages.
 
 Usage: python3 scripts/plot_training.py result/log result2/log ... [-o docs/loss.png]
+
+``-o`` without an extension gets ``.png``; the figure is written through a
+temporary file, so a failure leaves an earlier one whole.
 """
 import argparse
 import json
+import math
+import os
+import sys
 
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
+import util  # noqa: E402
+
+PROG = 'plot_training.py'
+KEYS = ('iteration', 'main/loss')     # what every LogReport entry must hold
+DEFAULT_OUT = 'docs/loss.png'         # from the repository root
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('logs', nargs='+', help='LogReport files, in training order')
     parser.add_argument('--labels', nargs='+', help='one label per log (stage names)')
-    parser.add_argument('--out', '-o', default='docs/loss.png')
+    parser.add_argument('--out', '-o', default=DEFAULT_OUT,
+                        help='the figure; its extension gives the format (default: %(default)s, '
+                             'from the repository root)')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    fig, axis = plt.subplots(figsize=(8, 4.5))
-    offset, train_x, train_y, val_x, val_y, borders = 0, [], [], [], [], []
-    for path in args.logs:
+    return cli.main(PROG, build_parser(), draw, argv)
+
+
+def output_path(out):
+    """``(path, format)`` of the figure ``-o out``: ``.png`` added when it has
+    no extension; ``cli.UserError`` for a format matplotlib cannot write or a
+    folder that does not exist."""
+    path = out if os.path.splitext(out)[1] else out + '.png'
+    fmt = os.path.splitext(path)[1][1:].lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in formats:
+        raise cli.UserError('-o {}: matplotlib cannot write .{} files; give one of {}'.format(
+            out, fmt, ', '.join('.' + f for f in sorted(formats))))
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise cli.UserError('-o {}: the folder {} does not exist{}'.format(
+            out, folder, '; run from the repository root or give -o' if out == DEFAULT_OUT
+            else ''))
+    return path, fmt
+
+
+def read_log(path):
+    """The entries of a LogReport ``log``: a non-empty JSON list of objects
+    with a numeric ``iteration`` and ``main/loss``; ``cli.UserError`` naming
+    the file otherwise."""
+    try:
         with open(path) as handle:
             entries = json.load(handle)
+    except OSError as err:
+        raise cli.UserError('{}: {}'.format(path, err.strerror)) from None
+    except ValueError as err:     # invalid JSON or UTF-8
+        raise cli.UserError('{}: not a JSON LogReport log ({})'.format(path, err)) from None
+    if not isinstance(entries, list):
+        raise cli.UserError('{}: not a LogReport log (a JSON list of entries)'.format(path))
+    if not entries:
+        raise cli.UserError('{}: no entries yet (LogReport adds one each time the run '
+                            'reports)'.format(path))
+    for entry in entries:
+        for key in KEYS:
+            if not isinstance(entry, dict) or not is_number(entry.get(key)):
+                raise cli.UserError('{}: an entry without a number for {} (is this train.py\'s '
+                                    'LogReport log?)'.format(path, key))
+    return entries
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def draw(args):
+    """Draw the losses of ``args.logs`` into ``args.out``."""
+    out, fmt = output_path(args.out)
+    logs = [read_log(path) for path in args.logs]
+    fig, axis = plt.subplots(figsize=(8, 4.5))
+    offset, train_x, train_y, val_x, val_y, borders = 0, [], [], [], [], []
+    for entries in logs:
         for entry in entries:
             train_x.append(offset + entry['iteration'])
             train_y.append(entry['main/loss'])
             if 'validation/main/loss' in entry:
                 val_x.append(offset + entry['iteration'])
                 val_y.append(entry['validation/main/loss'])
-        offset += entries[-1]['iteration'] if entries else 0
+        offset += entries[-1]['iteration']
         borders.append(offset)
     axis.plot(train_x, train_y, 'o-', label='main/loss (training)')
     axis.plot(val_x, val_y, 's-', label='validation/main/loss')
@@ -43,7 +111,7 @@ def main(argv=None):
         axis.axvline(border, color='grey', linestyle=':', linewidth=1)
     labels = args.labels or ['run {}'.format(k + 1) for k in range(len(args.logs))]
     starts = [0] + borders[:-1]
-    top = max(train_y + val_y)
+    top = max([y for y in train_y + val_y if is_number(y) and math.isfinite(y)], default=1.0)
     for start, label in zip(starts, labels):
         axis.text(start, top, ' ' + label, va='top', fontsize=8, color='grey')
     axis.set_xlim(left=0)
@@ -52,9 +120,11 @@ def main(argv=None):
     axis.grid(alpha=0.3)
     axis.legend()
     fig.tight_layout()
-    fig.savefig(args.out, dpi=80)
-    print('wrote', args.out)
+    with util.replacing(out) as tmp:
+        fig.savefig(tmp, dpi=80, format=fmt)
+    plt.close(fig)
+    print('wrote', out)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -25,7 +25,15 @@ tenth by hash rank to validation.
 
 Output (FLAC, 16 kHz mono): ``OUT/speech_wav``, ``OUT/music_wav`` (training),
 ``OUT/val/...`` and ``OUT/test/...``, plus ``OUT/split.json`` listing which
-corpus files went where.
+corpus files went where. Music tracks are named ``mNNN-FILE.flac`` (FILE:
+the corpus file's name), speech tracks ``sNNN-SOURCE.flac``.
+
+The manifest's columns and every file it lists (present, 16 kHz mono) are
+checked before anything is written. Running again into the same OUT (another
+``--seed``, a changed corpus) replaces the tracks: the files of those names
+that this script wrote there before (FILE and SOURCE of the manifest, or of
+the earlier OUT/split.json) and that the new split does not write are
+removed; anything else in OUT (GTZAN's files, say) is left alone.
 
 Usage: python3 scripts/prepare_corpus.py [--corpus ../shared/corpus] [--out music_speech]
 """
@@ -35,13 +43,18 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 
 import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 import const  # noqa: E402
+import util  # noqa: E402
+
+PROG = 'prepare_corpus.py'
 
 # Single-speaker sources held out whole. Test: telephone (Italian), old
 # validation speakers (Russian, English game voices, CMU Sphinx readers),
@@ -59,10 +72,12 @@ MIN_MUSIC_SECONDS = 10.0      # shorter music loops are tiled...
 TILE_TO_SECONDS = 20.0        # ...up to this length
 TRACK_SURPLUS = 1.2           # speech tracks per music track, at least
 SIDES = ('train', 'val', 'test')
+COLUMNS = ('file', 'kind', 'dur_s', 'source_id', 'member', 'speaker', 'sex')  # of manifest.csv
+TRACK_NAME = re.compile(r'^([ms])\d{3,}-(.+)\.flac$')   # (m or s, FILE or SOURCE)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('--corpus', default='../shared/corpus',
                         help='corpus folder with manifest.csv (default: %(default)s)')
     parser.add_argument('--out', default='music_speech',
@@ -70,18 +85,65 @@ def build_parser():
     parser.add_argument('--list', default='',
                         help='also write the split as CSV here (file, kind, side)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
 
 def read_manifest(corpus):
+    """The rows of ``corpus/manifest.csv``; ``cli.UserError`` naming the file
+    when it is missing, unreadable, lacks one of ``COLUMNS`` or gives a
+    duration (s) that is not a number."""
     path = os.path.join(corpus, 'manifest.csv')
     if not os.path.exists(path):
-        sys.exit('prepare_corpus.py: error: {} not found: this script reads the corpus '
-                 'the shipped model was trained on, which is not part of this repository; '
-                 'give its folder with `make corpus CORPUS=DIR`, or train on GTZAN or your '
-                 'own audio (README.md, "Training data")'.format(path))
-    with open(path, newline='') as handle:
-        return list(csv.DictReader(handle))
+        raise cli.UserError('{} not found: this script reads the corpus '
+                            'the shipped model was trained on, which is not part of this '
+                            'repository; give its folder with `make corpus CORPUS=DIR`, or '
+                            'train on GTZAN or your own audio (README.md, "Training '
+                            'data")'.format(path))
+    try:
+        with open(path, newline='') as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise cli.UserError('{}: no {} column (a corpus manifest has {})'.format(
+                    path, missing[0], ', '.join(COLUMNS)))
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise cli.UserError('{}: {}'.format(path, getattr(err, 'strerror', None) or err))
+    for line, row in enumerate(rows, 2):
+        try:
+            float(row['dur_s'])
+        except (TypeError, ValueError):
+            raise cli.UserError('{} line {}: dur_s {!r} is not a number of seconds'.format(
+                path, line, row['dur_s'])) from None
+    return rows
+
+
+def check_audio(corpus, rows):
+    """``cli.UserError`` unless every speech and music file of ``rows`` is in
+    ``corpus`` and 16 kHz mono (its header read only)."""
+    used = [r for r in rows if r['kind'] in ('music', 'speech')]
+    missing = [r['file'] for r in used if not os.path.isfile(os.path.join(corpus, r['file']))]
+    if missing:
+        raise cli.UserError('{}: listed in {} but not found{}'.format(
+            os.path.join(corpus, missing[0]), os.path.join(corpus, 'manifest.csv'),
+            ' (nor {} more)'.format(len(missing) - 1) if len(missing) > 1 else ''))
+    for row in used:
+        path = os.path.join(corpus, row['file'])
+        try:
+            info = sf.info(path)
+        except (sf.SoundFileError, RuntimeError) as err:
+            raise cli.UserError('{}: not audio libsndfile reads ({})'.format(path, err)) from None
+        if info.samplerate != const.SR or info.channels != 1:
+            raise cli.UserError('{} is not {} Hz mono'.format(path, const.SR))
+
+
+def check_sides(split):
+    """``cli.UserError`` for a side with speech but no music to pair it with."""
+    for side, parts in split.items():
+        if parts['speech'] and not parts['music']:
+            raise cli.UserError('the {} side has speech but no music track to mix it with; '
+                                'the corpus needs more music tracks'.format(side))
 
 
 def rank(name):
@@ -147,32 +209,42 @@ def split_rows(rows):
 
 
 def load(corpus, row):
-    audio, rate = sf.read(os.path.join(corpus, row['file']), dtype='float32')
+    path = os.path.join(corpus, row['file'])
+    try:
+        audio, rate = sf.read(path, dtype='float32')
+    except (sf.SoundFileError, RuntimeError) as err:
+        raise cli.UserError('{}: not audio libsndfile reads ({})'.format(path, err)) from None
     if rate != const.SR or audio.ndim != 1:
-        raise SystemExit('prepare_corpus.py: error: {} is not {} Hz mono'.format(
-            row['file'], const.SR))
+        raise cli.UserError('{} is not {} Hz mono'.format(path, const.SR))
     return audio
 
 
 def music_tracks(corpus, rows, folder, rng):
     """Write the music tracks in a seeded random order (index-prefixed names,
-    so that the sorted list interleaves sources)."""
+    so that the sorted list interleaves sources); returns their paths."""
     os.makedirs(folder, exist_ok=True)
     order = list(range(len(rows)))
     rng.shuffle(order)
+    written = []
     for rank, k in enumerate(order):
         audio = load(corpus, rows[k])
         if len(audio) < MIN_MUSIC_SECONDS * const.SR:
             repeats = int(np.ceil(TILE_TO_SECONDS * const.SR / max(1, len(audio))))
             audio = np.tile(audio, repeats)
-        name = os.path.splitext(os.path.basename(rows[k]['file']))[0]
-        sf.write(os.path.join(folder, 'm{:03d}-{}.flac'.format(rank, name)), audio, const.SR)
-    return len(rows)
+        written.append(os.path.join(folder, 'm{:03d}-{}.flac'.format(rank, stem(rows[k]))))
+        util.write_audio(written[-1], audio, const.SR, subtype='PCM_16')
+    return written
+
+
+def stem(row):
+    """The corpus file's name without folder and extension."""
+    return os.path.splitext(os.path.basename(row['file']))[0]
 
 
 def speech_tracks(corpus, rows, n_tracks, folder, rng):
     """Join utterances per speaker into at least ``n_tracks`` tracks, written
-    in a seeded random order (index-prefixed names interleave speakers)."""
+    in a seeded random order (index-prefixed names interleave speakers);
+    returns their paths."""
     os.makedirs(folder, exist_ok=True)
     total = sum(float(r['dur_s']) + np.mean(PAUSE_SECONDS) for r in rows)
     target = total / (n_tracks * TRACK_SURPLUS)
@@ -196,32 +268,83 @@ def speech_tracks(corpus, rows, n_tracks, folder, rng):
                 pieces.append(np.zeros(int(pause * const.SR), np.float32))
                 length += pause
     rng.shuffle(tracks)
+    written = []
     for rank, (source, audio) in enumerate(tracks):
-        sf.write(os.path.join(folder, 's{:03d}-{}.flac'.format(rank, source)), audio, const.SR)
-    return len(tracks)
+        written.append(os.path.join(folder, 's{:03d}-{}.flac'.format(rank, source)))
+        util.write_audio(written[-1], audio, const.SR, subtype='PCM_16')
+    return written
 
 
 def write_list(path, split):
     """The split as CSV: one row per corpus file with its side."""
     rows = sorted((r['file'], kind, side) for side, parts in split.items()
                   for kind, part in parts.items() for r in part)
-    with open(path, 'w', newline='') as handle:
-        writer = csv.writer(handle)
-        writer.writerow(['file', 'kind', 'side'])
-        writer.writerows(rows)
+    with util.replacing(path) as tmp:
+        with open(tmp, 'w', newline='') as handle:
+            writer = csv.writer(handle)
+            writer.writerow(['file', 'kind', 'side'])
+            writer.writerows(rows)
+
+
+def side_folder(out, side):
+    return out if side == 'train' else os.path.join(out, side)
+
+
+def earlier_tracks(out, rows):
+    """The paths of the tracks in ``out`` that this script wrote before:
+    in a side's music_wav (speech_wav), ``mNNN-FILE.flac`` (``sNNN-SOURCE.flac``)
+    with FILE a music file (SOURCE a speech source) of ``rows`` or of the
+    earlier run's ``out/split.json``."""
+    names = {'m': {stem(r) for r in rows if r['kind'] == 'music'},
+             's': {r['source_id'] for r in rows if r['kind'] == 'speech'}}
+    for part in earlier_split(out).values():
+        if isinstance(part, dict):
+            names['m'] |= {stem({'file': f}) for f in part.get('music_files', [])}
+            names['s'] |= {s.split(': ', 1)[0] for s in part.get('speakers', [])}
+    found = []
+    for side in SIDES:
+        for kind in ('music', 'speech'):
+            folder = os.path.join(side_folder(out, side), kind + '_wav')
+            for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+                match = TRACK_NAME.match(name)
+                if match and match.group(1) == kind[0] and match.group(2) in names[kind[0]]:
+                    found.append(os.path.join(folder, name))
+    return found
+
+
+def earlier_split(out):
+    """``{side: {...}}`` of ``out/split.json``; ``{}`` if absent or unreadable."""
+    try:
+        with open(os.path.join(out, 'split.json')) as handle:
+            report = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return report if isinstance(report, dict) else {}
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    return cli.main(PROG, build_parser(), prepare, argv)
+
+
+def prepare(args):
+    """Split the corpus of ``args.corpus`` and write its tracks into ``args.out``."""
     rows = read_manifest(args.corpus)
+    check_audio(args.corpus, rows)
     rng = random.Random(args.seed)
     split = split_rows(rows)
-    report = {}
+    check_sides(split)
+    cli.prepare_output(os.path.join(args.out, 'split.json'), True)
+    if args.list:
+        cli.prepare_output(args.list, True)
+    earlier = earlier_tracks(args.out, rows)
+    report, written = {}, []
     for side, parts in split.items():
-        base = args.out if side == 'train' else os.path.join(args.out, side)
-        n_music = music_tracks(args.corpus, parts['music'], os.path.join(base, 'music_wav'), rng)
-        n_speech = speech_tracks(args.corpus, parts['speech'], n_music,
-                                 os.path.join(base, 'speech_wav'), rng)
+        base = side_folder(args.out, side)
+        music = music_tracks(args.corpus, parts['music'], os.path.join(base, 'music_wav'), rng)
+        speech = speech_tracks(args.corpus, parts['speech'], len(music),
+                               os.path.join(base, 'speech_wav'), rng)
+        written += music + speech
+        n_music, n_speech = len(music), len(speech)
         speakers = sorted({(r['source_id'], r['speaker'], r['sex']) for r in parts['speech']})
         report[side] = {'music_files': [r['file'] for r in parts['music']],
                         'speech_files': [r['file'] for r in parts['speech']],
@@ -233,11 +356,18 @@ def main(argv=None):
                   len(speakers), men, len({r['source_id'] for r in parts['speech']}),
                   sum(float(r['dur_s']) for r in parts['speech']) / 60,
                   sum(float(r['dur_s']) for r in parts['music']) / 60))
-    with open(os.path.join(args.out, 'split.json'), 'w') as handle:
-        json.dump(report, handle, indent=1)
+    with util.replacing(os.path.join(args.out, 'split.json')) as tmp:
+        with open(tmp, 'w') as handle:
+            json.dump(report, handle, indent=1)
     if args.list:
         write_list(args.list, split)
+    stale = sorted(set(earlier) - set(written))
+    for path in stale:
+        os.remove(path)
+    if stale:
+        print('removed {} track{} of an earlier run that the split no longer '
+              'has'.format(len(stale), cli.plural(len(stale))))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -173,3 +173,26 @@ def test_model_tables_names_a_missing_csv_in_one_line(tmp_path, capsys):
     assert model_tables.main([missing]) == 1
     err = capsys.readouterr().err.strip()
     assert err == 'model_tables.py: error: {}: No such file or directory'.format(missing)
+
+
+@pytest.mark.parametrize('snr_db', ['', 'loud', 'inf', 'nan'])
+def test_mixture_rows_without_an_input_snr_are_one_line_naming_the_file(snr_db, tmp_path,
+                                                                        capsys):
+    """evaluate.py run on a folder without manifest.csv leaves snr_db empty:
+    both scripts group mixtures by input SNR, so both refuse such a file."""
+    import model_tables
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
+    blank = write_scores(tmp_path / 'blank.csv', 'm', [('x/a', snr_db, 1.0)])
+    wanted = "{}: its mixture rows have no input SNR (x/a: snr_db '{}')".format(blank, snr_db)
+    assert wanted in refusal([base, blank], capsys)
+    assert model_tables.main([blank]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('model_tables.py: error: ' + wanted) and '\n' not in err
+
+
+def test_model_tables_keeps_the_alone_rows_that_have_no_snr(tmp_path, capsys):
+    import model_tables
+    scores = write_scores(tmp_path / 'scores.csv', 'm', [('snr0/a', 0, 1.0), ('snr5/a', 5, 3.0)])
+    assert model_tables.main([scores]) == 0
+    out = capsys.readouterr().out
+    assert '| +0 dB | m | 1 | 1.00 |' in out and '| speech alone | m | 1 | 40.0 dB |' in out

@@ -1,0 +1,84 @@
+"""scripts/make_samples.py: the README's samples, checked whole before any is written."""
+import os
+import sys
+
+import pytest
+
+import util
+from conftest import chirp, harmonic_stack, noise_bursts, write
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import make_samples  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def plain_errors(monkeypatch):
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+
+
+def mixture(folder, name, reference=True):
+    """``folder/name.wav`` (2 s), with ``name.speech.wav`` beside it unless not ``reference``."""
+    speech = chirp(2.0)
+    if reference:
+        write(folder / (name + '.speech.wav'), speech)
+    return write(folder / (name + '.wav'), speech + noise_bursts(2.0))
+
+
+def outputs(tmp_path):
+    return ['--mixdown', str(tmp_path / 'mixdown'), '--separate', str(tmp_path / 'separate')]
+
+
+def test_each_mixture_becomes_a_cut_sample_and_its_separation(tmp_path, model_path, capsys):
+    inputs = [mixture(tmp_path / 'eval', 'a'), mixture(tmp_path / 'eval', 'b')]
+    assert make_samples.main(inputs + ['-m', model_path, '--seconds', '1'] + outputs(tmp_path)) == 0
+    for k in (1, 2):
+        for folder in ('mixdown', 'separate'):
+            path = str(tmp_path / folder / 'sample{}.wav'.format(k))
+            assert len(util.load_audio(path)) == 16000
+    out = capsys.readouterr().out
+    assert 'sample1: 1 s from a' in out and 'sample2: 1 s from b' in out
+
+
+def test_a_missing_reference_is_one_line_and_the_old_samples_stay(tmp_path, model_path,
+                                                                  capsys):
+    """The second input lacks NAME.speech.wav: before, sample1 was rewritten
+    and then a traceback left the set half-updated."""
+    old = write(tmp_path / 'mixdown' / 'sample1.wav', harmonic_stack(1.0), subtype='PCM_16')
+    before = open(old, 'rb').read()
+    inputs = [mixture(tmp_path / 'eval', 'a'), mixture(tmp_path / 'eval', 'b', reference=False)]
+    err = refusal(inputs + ['-m', model_path] + outputs(tmp_path), capsys)
+    assert 'b.wav: no reference {} beside it'.format(tmp_path / 'eval' / 'b.speech.wav') in err
+    assert open(old, 'rb').read() == before
+    assert os.listdir(str(tmp_path / 'mixdown')) == ['sample1.wav']
+    assert not (tmp_path / 'separate').exists()
+
+
+@pytest.mark.parametrize('case, words', [
+    ('no input', 'none.wav: no such file'),
+    ('no model', 'nomodel: model file not found'),
+    ('--seconds 0', '--seconds 0: the length of each sample must be a positive number'),
+    ('--seconds -1', '--seconds -1: the length of each sample must be a positive number'),
+    ('--figure', 'fig.xyz: not a format matplotlib writes'),
+])
+def test_a_mistake_is_one_line_and_nothing_is_written(case, words, tmp_path, model_path,
+                                                      capsys):
+    argv = [mixture(tmp_path / 'eval', 'a'), '-m', model_path] + outputs(tmp_path)
+    if case == 'no input':
+        argv.insert(1, str(tmp_path / 'eval' / 'none.wav'))
+    elif case == 'no model':
+        argv[2] = 'nomodel'
+    elif case == '--figure':
+        argv += ['--figure', str(tmp_path / 'fig.xyz')]
+    else:
+        argv += case.split()
+    assert words in refusal(argv, capsys)
+    assert sorted(os.listdir(str(tmp_path))) == ['eval']
+
+
+def refusal(argv, capsys):
+    """The one stderr line of a ``make_samples.main(argv)`` that must end in status 1."""
+    capsys.readouterr()
+    assert make_samples.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and err.startswith('make_samples.py: error: '), err
+    return err

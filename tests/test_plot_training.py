@@ -1,0 +1,88 @@
+"""scripts/plot_training.py: the loss history of staged train.py runs."""
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import plot_training  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def plain_errors(monkeypatch):
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+
+
+def write_log(path, entries):
+    path.write_text(json.dumps(entries))
+    return str(path)
+
+
+def two_entries(tmp_path):
+    return write_log(tmp_path / 'log', [
+        {'iteration': 10, 'main/loss': 0.5, 'validation/main/loss': 0.6},
+        {'iteration': 20, 'main/loss': 0.4}])
+
+
+def refusal(argv, capsys):
+    """The one stderr line of a ``plot_training.main(argv)`` that must end in status 1."""
+    capsys.readouterr()
+    assert plot_training.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and err.startswith('plot_training.py: error: '), err
+    return err
+
+
+def test_two_staged_logs_are_drawn_into_the_file_named(tmp_path, capsys):
+    out = tmp_path / 'loss.svg'
+    log = two_entries(tmp_path)
+    assert plot_training.main([log, log, '--labels', 'a', 'b', '-o', str(out)]) == 0
+    assert out.read_text().startswith('<?xml')
+    assert capsys.readouterr().out == 'wrote {}\n'.format(out)
+    assert sorted(os.listdir(str(tmp_path))) == ['log', 'loss.svg']     # no temporary left
+
+
+def test_an_output_without_extension_is_a_png_and_printed_so(tmp_path, capsys):
+    out = tmp_path / 'mylog'
+    assert plot_training.main([two_entries(tmp_path), '-o', str(out)]) == 0
+    assert (tmp_path / 'mylog.png').read_bytes().startswith(b'\x89PNG')
+    assert capsys.readouterr().out == 'wrote {}.png\n'.format(out)
+
+
+@pytest.mark.parametrize('content, words', [
+    (None, 'No such file or directory'),
+    ('folder', 'Is a directory'),
+    ('{', 'not a JSON LogReport log'),
+    ('{"iteration": 1}', 'not a LogReport log (a JSON list of entries)'),
+    ('[]', 'no entries yet'),
+    ('[{"iteration": 1}]', 'an entry without a number for main/loss'),
+    ('[{"main/loss": 0.5}]', 'an entry without a number for iteration'),
+    ('[{"iteration": 1, "main/loss": null}]', 'an entry without a number for main/loss'),
+])
+def test_a_bad_log_is_one_line_naming_it_and_nothing_is_written(content, words, tmp_path,
+                                                                capsys):
+    log = tmp_path / 'log'
+    if content == 'folder':
+        log.mkdir()
+    elif content is not None:
+        log.write_text(content)
+    out = tmp_path / 'loss.png'
+    err = refusal([str(log), '-o', str(out)], capsys)
+    assert '{}: {}'.format(log, words) in err
+    assert not out.exists()
+
+
+def test_a_format_matplotlib_cannot_write_is_one_line(tmp_path, capsys):
+    err = refusal([two_entries(tmp_path), '-o', str(tmp_path / 'out.xyz')], capsys)
+    assert 'out.xyz: matplotlib cannot write .xyz files' in err
+    assert not (tmp_path / 'out.xyz').exists()
+
+
+def test_the_default_output_outside_the_repository_root_is_one_line(tmp_path, capsys,
+                                                                    monkeypatch):
+    log = two_entries(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    err = refusal([log], capsys)
+    assert '-o docs/loss.png: the folder docs does not exist; run from the repository root' in err
+    assert not (tmp_path / 'docs').exists()
