@@ -448,6 +448,7 @@ def mixing_args(options, speech_folder, music_folder, seed, epoch_size=None):
             args = build_parser().parse_args(argv)
     except SystemExit:
         raise cli.UserError(complaint.getvalue().strip().splitlines()[-1].split('error: ', 1)[-1])
+    check_numbers(args)
     check_mixing(args)
     return args
 
@@ -962,9 +963,12 @@ def save_args(args, how):
 
 def check_numbers(args):
     """One line for each setting that is out of range or not a number."""
-    if args.patchlength <= 0 or args.patchlength % const.PATCH_MULTIPLE:
-        raise cli.UserError('-l {}: the patch length must be a positive multiple of {} '
-                            '(six stride-2 layers)'.format(args.patchlength, const.PATCH_MULTIPLE))
+    if not 0 < args.patchlength <= const.MAX_PATCH_LENGTH or \
+            args.patchlength % const.PATCH_MULTIPLE:
+        raise cli.UserError('-l {}: the patch length must be a multiple of {} (six stride-2 '
+                            'layers) from {} to {}'.format(
+                                args.patchlength, const.PATCH_MULTIPLE, const.PATCH_MULTIPLE,
+                                const.MAX_PATCH_LENGTH))
     if args.batchsize <= 0:
         raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
     if args.epoch < 1 or args.stop < 0:

@@ -97,12 +97,11 @@ def examples(args):
     """A ``mixing.MixingDataset`` over the two folders, drawn as ``train.py
     --mix`` with the options of ``args.mixing`` draws its examples; one
     ``cli.UserError`` line for a string that does not split as a shell would
-    (an open quote) or an option train.py refuses (``train.check_numbers``:
-    ``-l`` a positive multiple of ``const.PATCH_MULTIPLE``, say)."""
+    (an open quote) or an option train.py refuses (``-l`` not a multiple of
+    ``const.PATCH_MULTIPLE``, say)."""
     try:
         train_args = train.mixing_args(shlex.split(args.mixing), args.speech, args.music,
                                        args.seed, epoch_size=args.patches)
-        train.check_numbers(train_args)
     except ValueError as err:     # shlex: "No closing quotation", "No escaped character"
         raise cli.UserError('--mixing {}: {}'.format(args.mixing, err)) from None
     except cli.UserError as err:

@@ -124,13 +124,15 @@ def test_mixing_options_train_py_refuses_are_one_line(tmp_path, model_path, caps
 
 def test_mixing_strings_that_do_not_split_or_give_a_bad_patch_length_are_one_line(
         tmp_path, model_path, capsys):
-    """An open quote (shlex) and a -l that is no positive multiple of 64
-    (train.py's own check) are refused before anything is drawn or written."""
+    """An open quote (shlex) and a -l that is no multiple of 64 from 64 to
+    2048 (train.py's own check) are refused before anything is drawn or
+    written."""
     out = tmp_path / 'recal.model'
     for mixing, reason in (('"unbalanced', '--mixing "unbalanced: No closing quotation'),
-                           ('-l 100', '-l 100: the patch length must be a positive multiple '
-                                      'of 64'),
-                           ('-l 0', '-l 0: the patch length must be a positive multiple')):
+                           ('-l 100', '-l 100: the patch length must be a multiple of 64'),
+                           ('-l 0', '-l 0: the patch length must be a multiple of 64'),
+                           ('-l 4096', '-l 4096: the patch length must be a multiple of 64 '
+                                       '(six stride-2 layers) from 64 to 2048')):
         assert recalibrate_bn.main([model_path, '-o', str(out), '--mixing=' + mixing]
                                    + folders(tmp_path)) == 1
         err = capsys.readouterr().err
