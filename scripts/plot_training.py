@@ -93,6 +93,10 @@ def is_number(value):
 def draw(args):
     """Draw the losses of ``args.logs`` into ``args.out``."""
     out, fmt = output_path(args.out)
+    if args.labels and len(args.labels) != len(args.logs):
+        raise cli.UserError('--labels: {} label{} for {} log{}; give one per log'.format(
+            len(args.labels), cli.plural(len(args.labels)), len(args.logs),
+            cli.plural(len(args.logs))))
     logs = [read_log(path) for path in args.logs]
     fig, axis = plt.subplots(figsize=(8, 4.5))
     offset, train_x, train_y, val_x, val_y, borders = 0, [], [], [], [], []

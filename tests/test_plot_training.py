@@ -86,3 +86,9 @@ def test_the_default_output_outside_the_repository_root_is_one_line(tmp_path, ca
     err = refusal([log], capsys)
     assert '-o docs/loss.png: the folder docs does not exist; run from the repository root' in err
     assert not (tmp_path / 'docs').exists()
+
+
+def test_labels_that_do_not_match_the_logs_are_one_line(tmp_path, capsys):
+    log, out = two_entries(tmp_path), tmp_path / 'loss.png'
+    err = refusal([log, log, '--labels', 'only-one', '-o', str(out)], capsys)
+    assert '1 label for 2 logs' in err and not out.exists()
