@@ -5,6 +5,7 @@ status 1; Ctrl-C (or SIGTERM) in status 130 (143); ``--debug`` or
 ``SPEECHSEP_DEBUG=1`` shows the traceback instead.
 """
 import contextlib
+import csv
 import gc
 import os
 import signal
@@ -139,6 +140,21 @@ def _drop_interrupted(err):
         gc.collect()
     finally:
         sys.unraisablehook = hook
+
+
+def csv_rows(path, columns, what):
+    """The rows (dicts) of the CSV file ``path``; a ``UserError`` naming it
+    when it cannot be read or lacks one of ``columns`` (the message says it
+    is not ``what``: 'an evaluate.py --csv file', say)."""
+    try:
+        with open(path, newline='') as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            if missing:
+                raise UserError('{} is not {} (no {} column)'.format(path, what, missing[0]))
+            return list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise UserError('{}: {}'.format(path, getattr(err, 'strerror', None) or err)) from None
 
 
 def get_device(gpu):

@@ -623,16 +623,7 @@ def read_scores(path):
     """The rows (dicts of ``CSV_COLUMNS``) of a file written by ``--csv``;
     ``cli.UserError`` naming the file when it cannot be read or lacks those
     columns."""
-    try:
-        with open(path, newline='') as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise cli.UserError('{} is not an evaluate.py --csv file (no {} column)'.format(
-                    path, missing[0]))
-            return list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise cli.UserError('{}: {}'.format(path, getattr(err, 'strerror', None) or err))
+    return cli.csv_rows(path, CSV_COLUMNS, 'an evaluate.py --csv file')
 
 
 def parse_snr(text):

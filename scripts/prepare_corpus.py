@@ -100,16 +100,7 @@ def read_manifest(corpus):
                             'repository; give its folder with `make corpus CORPUS=DIR`, or '
                             'train on GTZAN or your own audio (README.md, "Training '
                             'data")'.format(path))
-    try:
-        with open(path, newline='') as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise cli.UserError('{}: no {} column (a corpus manifest has {})'.format(
-                    path, missing[0], ', '.join(COLUMNS)))
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise cli.UserError('{}: {}'.format(path, getattr(err, 'strerror', None) or err))
+    rows = cli.csv_rows(path, COLUMNS, 'a corpus manifest')
     for line, row in enumerate(rows, 2):
         try:
             float(row['dur_s'])

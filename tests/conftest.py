@@ -76,6 +76,16 @@ def write(path, signal, sr=16000, subtype='FLOAT'):
     return str(path)
 
 
+def refusal(main, prog, argv, capsys):
+    """The one stderr line of ``main(argv)``, a script that must refuse
+    ``argv`` with status 1 and a single ``prog: error: ...`` line."""
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and err.startswith(prog + ': error: '), err
+    return err
+
+
 def make_npz(folder, count=3, frames=140, seed=0):
     """``count`` npz files as make_dataset.py writes: mix, vocal, inst (513, frames)."""
     rng = np.random.default_rng(seed)

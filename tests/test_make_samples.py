@@ -8,6 +8,7 @@ import util
 from conftest import chirp, harmonic_stack, noise_bursts, write
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import conftest  # noqa: E402
 import make_samples  # noqa: E402
 
 
@@ -76,9 +77,4 @@ def test_a_mistake_is_one_line_and_nothing_is_written(case, words, tmp_path, mod
 
 
 def refusal(argv, capsys):
-    """The one stderr line of a ``make_samples.main(argv)`` that must end in status 1."""
-    capsys.readouterr()
-    assert make_samples.main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert '\n' not in err and err.startswith('make_samples.py: error: '), err
-    return err
+    return conftest.refusal(make_samples.main, 'make_samples.py', argv, capsys)

@@ -8,6 +8,7 @@ import pytest
 import evaluate
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import conftest  # noqa: E402
 import paired  # noqa: E402
 
 
@@ -123,12 +124,7 @@ def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
 
 
 def refusal(argv, capsys):
-    """The one stderr line of a ``paired.main(argv)`` that must end in status 1."""
-    capsys.readouterr()
-    assert paired.main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert '\n' not in err and err.startswith('paired.py: error: '), err
-    return err
+    return conftest.refusal(paired.main, 'paired.py', argv, capsys)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import conftest  # noqa: E402
 import plot_training  # noqa: E402
 
 
@@ -26,12 +27,7 @@ def two_entries(tmp_path):
 
 
 def refusal(argv, capsys):
-    """The one stderr line of a ``plot_training.main(argv)`` that must end in status 1."""
-    capsys.readouterr()
-    assert plot_training.main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert '\n' not in err and err.startswith('plot_training.py: error: '), err
-    return err
+    return conftest.refusal(plot_training.main, 'plot_training.py', argv, capsys)
 
 
 def test_two_staged_logs_are_drawn_into_the_file_named(tmp_path, capsys):

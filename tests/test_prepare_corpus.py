@@ -9,6 +9,7 @@ import pytest
 from conftest import chirp, harmonic_stack, tone, write
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'scripts'))
+import conftest  # noqa: E402
 import prepare_corpus  # noqa: E402
 
 COLUMNS = ('file', 'kind', 'dur_s', 'source_id', 'member', 'speaker', 'sex')
@@ -53,12 +54,7 @@ def tracks(out):
 
 
 def refusal(argv, capsys):
-    """The one stderr line of a ``prepare_corpus.main(argv)`` that must end in status 1."""
-    capsys.readouterr()
-    assert prepare_corpus.main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert '\n' not in err and err.startswith('prepare_corpus.py: error: '), err
-    return err
+    return conftest.refusal(prepare_corpus.main, 'prepare_corpus.py', argv, capsys)
 
 
 def test_a_listed_file_that_is_missing_is_one_line_and_nothing_is_written(tmp_path, capsys):
@@ -75,7 +71,8 @@ def test_a_manifest_without_a_column_is_one_line_naming_it(tmp_path, capsys):
     root = corpus(tmp_path / 'corpus', columns=('file', 'kind', 'dur_s', 'member'))
     out = tmp_path / 'out'
     err = refusal(['--corpus', root, '--out', str(out)], capsys)
-    assert '{}: no source_id column'.format(os.path.join(root, 'manifest.csv')) in err
+    assert '{} is not a corpus manifest'.format(os.path.join(root, 'manifest.csv')) in err
+    assert '(no source_id column)' in err
     assert not out.exists()
 
 
