@@ -22,7 +22,7 @@ all: separate
 # imports pkg_resources: it builds with setuptools<74 and without build
 # isolation, after NumPy<2 (it calls np.sctypes, removed in NumPy 2).
 $(STAMP): requirements.txt
-	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed (Chainer 7.8.1 does not run on 3.12)"'
+	$(PYTHON) -c 'import sys; sys.exit(None if sys.version_info[:2] == (3, 11) else "make: Python 3.11 is needed (Chainer 7.8.1 does not run on 3.12); $(PYTHON) is " + sys.version.split()[0])'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet "setuptools<74" wheel
 	$(PIP) install --quiet -r requirements.txt
@@ -67,21 +67,30 @@ corpus: $(STAMP)
 # watches, and for each side evaluate.py items at -5, 0, +5 and +10 dB
 # (every speech track once, the music cycled), speech alone and music alone.
 EVAL_SNRS := -5 0 5 10
+# Every set is made anew (a changed corpus leaves none of its old items),
+# under NAME.partial, renamed NAME when whole: an interrupted run leaves no
+# set that a later one would take as done. The sets made from them
+# (val_low, val_channels, ...) go too.
+DATA_SETS := val_stft val_mix val_eval val_eval_stft test_eval test_eval_stft \
+    val_low val_low_stft test_low test_low_stft val_channels val_rooms
 model-data: corpus
+	cd $(BUILD) 2>/dev/null && rm -rf $(DATA_SETS) $(DATA_SETS:=.partial) || true
 	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
-	    -t $(BUILD)/val_stft -o $(BUILD)/val_mix -b 2 --snr -10 20 --seed 2
+	    -t $(BUILD)/val_stft.partial -o $(BUILD)/val_mix -b 2 --snr -10 20 --seed 2
+	mv $(BUILD)/val_stft.partial $(BUILD)/val_stft
 	for side in val test; do \
 	  for snr in $(EVAL_SNRS); do \
 	    $(PY) make_dataset.py -m music_speech/$$side/music_wav -s music_speech/$$side/speech_wav \
-	        -t $(BUILD)/$${side}_eval_stft/snr$$snr -o $(BUILD)/$${side}_eval/snr$$snr \
+	        -t $(BUILD)/$${side}_eval_stft/snr$$snr -o $(BUILD)/$${side}_eval.partial/snr$$snr \
 	        -b 1 --every-file --snr $$snr --refs || exit 1; \
 	  done; \
 	  $(PY) make_dataset.py -m music_speech/$$side/music_wav -s music_speech/$$side/speech_wav \
-	      -t $(BUILD)/$${side}_eval_stft/speech -o $(BUILD)/$${side}_eval/speech \
+	      -t $(BUILD)/$${side}_eval_stft/speech -o $(BUILD)/$${side}_eval.partial/speech \
 	      -b 1 --every-file --alone speech --refs || exit 1; \
 	  $(PY) make_dataset.py -m music_speech/$$side/music_wav -s music_speech/$$side/speech_wav \
-	      -t $(BUILD)/$${side}_eval_stft/music -o $(BUILD)/$${side}_eval/music \
+	      -t $(BUILD)/$${side}_eval_stft/music -o $(BUILD)/$${side}_eval.partial/music \
 	      -b 1 --alone music --refs || exit 1; \
+	  mv $(BUILD)/$${side}_eval.partial $(BUILD)/$${side}_eval || exit 1; \
 	done
 
 # Train on examples mixed on the fly from the training side, continuing from
@@ -104,6 +113,8 @@ OUT ?= result
 TARGET ?= vocal
 TRAIN_OPTS ?= --balance-music --music-speed 0.9 1.1
 train-model: $(MPI_STAMP)
+	@test "$(ITERS)" -gt 0 2>/dev/null && test "$(RANKS)" -gt 0 2>/dev/null || \
+	    { echo "make: ITERS=$(ITERS) RANKS=$(RANKS): give whole numbers above 0" >&2; exit 1; }
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
 	    $(PY) train.py --communicator naive --mix -s music_speech/speech_wav \
 	    -m music_speech/music_wav --val-dir $(BUILD)/val_stft --target $(TARGET) \
@@ -133,13 +144,16 @@ val-rooms: $(STAMP)
 	test -d $(BUILD)/val_rooms || $(PY) scripts/channel_items.py -i $(BUILD)/val_eval -o $(BUILD)/val_rooms -c rooms
 	$(PY) evaluate.py -i $(BUILD)/val_rooms -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_rooms.csv --overwrite $(EVAL_OPTS)
 # A side's speech and music mixed 10 and 15 dB under the music (every speech
-# file once), below the range the bar judges: $(1) is val or test.
+# file once), below the range the bar judges: $(1) is val or test. Built
+# under NAME.partial and renamed when whole, as channel_items.py builds its
+# sets, so that an interrupted run is made again, not scored in part.
 define low_items
-test -d $(BUILD)/$(1)_low || for snr in -10 -15; do \
-  $(PY) make_dataset.py -m music_speech/$(1)/music_wav -s music_speech/$(1)/speech_wav \
-      -t $(BUILD)/$(1)_low_stft/snr$$snr -o $(BUILD)/$(1)_low/snr$$snr -b 1 --every-file \
-      --snr $$snr --refs || exit 1; \
-done
+test -d $(BUILD)/$(1)_low || { rm -rf $(BUILD)/$(1)_low.partial $(BUILD)/$(1)_low_stft && \
+  for snr in -10 -15; do \
+    $(PY) make_dataset.py -m music_speech/$(1)/music_wav -s music_speech/$(1)/speech_wav \
+        -t $(BUILD)/$(1)_low_stft/snr$$snr -o $(BUILD)/$(1)_low.partial/snr$$snr -b 1 \
+        --every-file --snr $$snr --refs || exit 1; \
+  done && mv $(BUILD)/$(1)_low.partial $(BUILD)/$(1)_low; }
 endef
 # The validation speech and music mixed 10 and 15 dB under the music, below
 # the range the models are judged on (docs/MODEL.md, "Limits"), scored the
@@ -161,7 +175,10 @@ test-low: $(STAMP)
 # not of data (docs/MODEL.md, "A sixth session").
 FIT_EVERY ?= 6
 fit-model: $(STAMP)
-	rm -rf $(BUILD)/fit && mkdir -p $(BUILD)/fit/speech $(BUILD)/fit/music
+	@test -d music_speech/speech_wav && test -d music_speech/music_wav || \
+	    { echo "make: music_speech/ has no training side; run make corpus first" >&2; exit 1; }
+	rm -rf $(BUILD)/fit $(BUILD)/fit_eval $(BUILD)/fit_stft
+	mkdir -p $(BUILD)/fit/speech $(BUILD)/fit/music
 	for kind in speech music; do \
 	  ls music_speech/$${kind}_wav | LC_ALL=C sort | awk 'NR % $(FIT_EVERY) == 1' | \
 	    while read -r name; do \

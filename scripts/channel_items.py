@@ -32,6 +32,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 import colouring  # noqa: E402
 import const  # noqa: E402
 import reverb  # noqa: E402
@@ -59,14 +60,18 @@ ROOMS = {
 }
 
 
+PROG = 'channel_items.py'
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('--input', '-i', required=True, help='folder of evaluation items')
     parser.add_argument('--output', '-o', required=True, help='new folder (must not exist)')
     parser.add_argument('--channel', '-c', required=True,
                         choices=sorted(CHANNELS) + sorted(ROOMS) + [MIXED, MIXED_ROOMS],
                         help='one channel or room for every item, or "mixed" ("rooms"): '
                              'the channels (rooms) in turn, item by item of each folder')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
 
@@ -142,15 +147,32 @@ def copy_items(source, target, channels):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    return cli.main(PROG, build_parser(), make_items, argv)
+
+
+def make_items(args):
+    """Copy the items of ``args.input`` through the channels into the new
+    folder ``args.output``, built as ``OUTPUT.partial`` and renamed when
+    whole: an interrupted or failed run leaves no folder that looks done."""
     if os.path.exists(args.output):
-        sys.exit('channel_items.py: {} exists; give a new folder'.format(args.output))
+        raise cli.UserError('-o {}: exists; give a new folder'.format(args.output))
+    if not os.path.isdir(args.input) or not util.find_mixtures(args.input):
+        raise cli.UserError('-i {}: no evaluation items there (NAME.wav with NAME{}.wav; '
+                            '`make model-data` writes build/val_eval)'.format(
+                                args.input, SPEECH_TAG))
     channels = {MIXED: sorted(CHANNELS), MIXED_ROOMS: sorted(ROOMS)}.get(args.channel,
                                                                       [args.channel])
-    count = copy_items(args.input, args.output, channels)
+    partial = args.output.rstrip(os.sep) + '.partial'
+    shutil.rmtree(partial, ignore_errors=True)      # a killed run's
+    try:
+        count = copy_items(args.input, partial, channels)
+        os.rename(partial, args.output)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     print('{} items of {} through the {} channel(s) in {}'.format(
         count, args.input, args.channel, args.output))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

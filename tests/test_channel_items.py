@@ -75,9 +75,34 @@ def test_mixed_takes_the_channels_in_turn_and_an_existing_output_is_refused(tmp_
     np.testing.assert_array_equal(read(out / 'snr0' / 'a.wav'), first)
     np.testing.assert_array_equal(read(out / 'snr0' / 'b.wav'), second)
     assert not np.allclose(first, second, atol=1e-3)
-    with pytest.raises(SystemExit) as stop:
-        channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(out), '-c', 'dull'])
-    assert 'exists' in str(stop.value)
+    assert channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(out), '-c', 'dull']) == 1
+
+
+def test_a_missing_input_or_an_interrupted_copy_leaves_no_folder(tmp_path, capsys,
+                                                                 monkeypatch):
+    """No items is one line, not '0 items'; Ctrl-C half-way is one line and
+    leaves no folder that a later run (make val-channels) would take as done."""
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+    out = tmp_path / 'out'
+    assert channel_items.main(['-i', str(tmp_path / 'nothing'), '-o', str(out), '-c',
+                               'dull']) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('channel_items.py: error: -i ') and 'make model-data' in err
+    assert '\n' not in err and not out.exists()
+    items(tmp_path / 'in')
+    written = []
+    write_audio = channel_items.util.write_audio
+
+    def interrupted(path, *args, **kwargs):
+        if written:
+            raise KeyboardInterrupt
+        written.append(path)
+        return write_audio(path, *args, **kwargs)
+    monkeypatch.setattr(channel_items.util, 'write_audio', interrupted)
+    assert channel_items.main(['-i', str(tmp_path / 'in'), '-o', str(out), '-c',
+                               'dull']) == 130
+    assert capsys.readouterr().err.strip() == 'channel_items.py: interrupted'
+    assert written and sorted(os.listdir(str(tmp_path))) == ['in']
 
 
 def test_a_room_reverberates_the_speech_alone_and_keeps_ratio_and_level(tmp_path):
