@@ -76,7 +76,7 @@ DATA_SETS := val_stft val_mix val_eval val_eval_stft test_eval test_eval_stft \
 model-data: corpus
 	cd $(BUILD) 2>/dev/null && rm -rf $(DATA_SETS) $(DATA_SETS:=.partial) || true
 	$(PY) make_dataset.py -m music_speech/val/music_wav -s music_speech/val/speech_wav \
-	    -t $(BUILD)/val_stft.partial -o $(BUILD)/val_mix -b 2 --snr -10 20 --seed 2
+	    -t $(BUILD)/val_stft.partial -o $(BUILD)/val_mix -b 2 --snr -10 20 --seed 2 --psa
 	mv $(BUILD)/val_stft.partial $(BUILD)/val_stft
 	for side in val test; do \
 	  for snr in $(EVAL_SNRS); do \
@@ -98,7 +98,8 @@ model-data: corpus
 # LR_END over ITERS steps of 16 patches (the defaults are stage 12's recipe
 # of docs/MODEL.md, which ran ITERS=6144 SEED=12: music sources drawn
 # equally often, music speed perturbed); TRAIN_OPTS gives other train.py
-# options (TRAIN_OPTS= for stage 8's length-weighted music). Two single-threaded ChainerMN
+# options (TRAIN_OPTS= for stage 8's length-weighted music); TARGET=vocal_psa
+# fits the phase-sensitive target (build/val_stft holds both). Two single-threaded ChainerMN
 # processes train about 1.8x faster than one process with two BLAS threads
 # on a 2-core machine (docs/BENCHMARKS.md); with a GPU use
 # `train.py -g 0 -b 32 --mix --loaders N ...` (docs/SCALING.md).
