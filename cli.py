@@ -147,7 +147,7 @@ def csv_rows(path, columns, what):
     when it cannot be read or lacks one of ``columns`` (the message says it
     is not ``what``: 'an evaluate.py --csv file', say)."""
     try:
-        with open(path, newline='') as handle:
+        with open(path, newline='', encoding='utf-8-sig') as handle:   # Excel's BOM
             reader = csv.DictReader(handle)
             missing = [c for c in columns if c not in (reader.fieldnames or ())]
             if missing:

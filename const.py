@@ -186,6 +186,10 @@ MAX_ARRAY_CHANNELS = 1024
 # Input samples beyond this many times full scale are taken for a damaged
 # file, not audio: their squares and STFT sums would overflow float32
 MAX_SAMPLE_LEVEL = 1e9
+# evaluate.py: a reference this far (dB) under the other source counts as
+# silent, so the item is "speech alone" or "music alone" (rounding where a
+# source was silence, in a reference of another bit depth or a lossy one)
+ALONE_BELOW_DB = 60.0
 # npz magnitudes beyond this are taken for a damaged file: make_dataset.py
 # divides them by the mixture's peak, so they stay within a few times 1
 MAX_NPZ_MAGNITUDE = 1e6

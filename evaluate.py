@@ -202,8 +202,16 @@ def stoi(estimate, reference):
 
 
 def condition_of(speech, music):
-    """``'speech alone'``, ``'music alone'`` or None (both, or neither)."""
-    has_speech, has_music = bool(np.any(speech)), bool(np.any(music))
+    """``'speech alone'``, ``'music alone'`` or None (both, or neither).
+
+    A source more than ``const.ALONE_BELOW_DB`` under the other counts as
+    absent: a reference stored at another bit depth than its mixture (or
+    decoded from a lossy file) leaves a trace of rounding where the source
+    was silence."""
+    energies = [float(np.dot(np.asarray(x, np.float64), np.asarray(x, np.float64)))
+                for x in (speech, music)]
+    floor = sum(energies) * 10.0 ** (-const.ALONE_BELOW_DB / 10.0)
+    has_speech, has_music = (energy > floor for energy in energies)
     if has_speech != has_music:
         return CONDITIONS[0] if has_speech else CONDITIONS[1]
     return None
@@ -526,10 +534,12 @@ def plan_items(args):
 
 
 def beside(stem):
-    """The audio file ``stem.EXT`` (any audio extension), or None."""
+    """The audio file ``stem.EXT`` (any audio extension, in lower or upper
+    case as mixtures are found: ``a.speech.WAV`` beside ``a.WAV``), or None."""
     for ext in const.READ_EXTENSIONS:
-        if os.path.isfile(stem + ext):
-            return stem + ext
+        for case in (ext, ext.upper()):
+            if os.path.isfile(stem + case):
+                return stem + case
     return None
 
 
@@ -592,7 +602,7 @@ def read_manifest(path):
     if not os.path.isfile(path):
         return {}
     try:
-        with open(path, newline='') as handle:
+        with open(path, newline='', encoding='utf-8-sig') as handle:   # Excel's BOM
             reader = csv.DictReader(handle)
             if not reader.fieldnames or not {'name', 'snr_db'} <= set(reader.fieldnames):
                 print('warning: {}: no name and snr_db columns; results are not grouped '

@@ -396,7 +396,7 @@ def update_manifest(path, rows, refs, names):
     folder, earlier = os.path.dirname(path), []
     if os.path.isfile(path):
         try:
-            with open(path, newline='') as handle:
+            with open(path, newline='', encoding='utf-8-sig') as handle:
                 earlier = [row for row in csv.DictReader(handle)
                            if row.get('name') and row['name'] not in names
                            and os.path.exists(os.path.join(folder, row['name'] + '.wav'))]

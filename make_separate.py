@@ -1096,20 +1096,59 @@ def check_patching(args):
                 factor, *const.SPEED_VIEW_LIMITS))
 
 
-def load_separator(model_path, gpu=-1, hard_mask=False, overlap=const.PATCH_OVERLAP,
+def load_separator(model_path, gpu=-1, hard_mask=False, overlap=None,
                    batch=const.SEPARATE_BATCH, shifts=const.SHIFTS, length=const.PATCH_LENGTH,
                    level=const.LEVELS[0], speeds=const.SPEEDS, equalise=const.EQUALISE[0]):
     """The ``Separator`` of the U-Net in ``model_path`` (model or trainer
     snapshot) on GPU ``gpu``, or the CPU for ``gpu < 0`` (``cli.get_device``);
-    patches of ``length`` frames sharing ``overlap``, each levelled by
-    ``levelled`` when ``level`` is 'patch' and, before that, raised towards
-    the training mixtures' shape by ``equalising.equalised`` when ``equalise``
-    is 'boost'; ``shifts`` and ``speeds`` as ``Separator``."""
+    patches of ``length`` frames sharing ``overlap`` (None: as the CLI's
+    ``--overlap``, ``const.PATCH_OVERLAP`` or half the patch where that is
+    less), each levelled by ``levelled`` when ``level`` is 'patch' and,
+    before that, raised towards the training mixtures' shape by
+    ``equalising.equalised`` when ``equalise`` is 'boost'; ``shifts`` and
+    ``speeds`` as ``Separator``. A setting the CLI would refuse raises
+    ``ValueError`` naming it."""
+    overlap = api_settings(gpu, overlap, batch, shifts, length, level, speeds, equalise)
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
     mask_fn = fed_as_separation_feeds(network_mask_fn(unet, device), level, equalise)
     return Separator(mask_fn, hard_mask=hard_mask, overlap=overlap,
                      batch=batch, length=length, shifts=shifts, speeds=speeds)
+
+
+API_NAMES = {'--patch-length': 'length', '--overlap': 'overlap', '--shifts': 'shifts',
+             '--speeds': 'speeds'}
+
+
+def api_settings(gpu, overlap, batch, shifts, length, level, speeds, equalise):
+    """``load_separator``'s settings checked as the CLI checks its options
+    (``check_patching``), a ``ValueError`` naming the keyword where one is
+    out of range or of the wrong kind; returns the overlap to use."""
+    for name, value in (('gpu', gpu), ('batch', batch), ('shifts', shifts), ('length', length)) + \
+            ((('overlap', overlap),) if overlap is not None else ()):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError('{}={!r}: must be a whole number'.format(name, value))
+    if batch < 1:
+        raise ValueError('batch={}: must be at least 1'.format(batch))
+    for name, value, allowed in (('level', level, const.LEVELS),
+                                 ('equalise', equalise, const.EQUALISE)):
+        if value not in allowed:
+            raise ValueError('{}={!r}: must be one of {}'.format(
+                name, value, ', '.join(repr(a) for a in allowed)))
+    try:
+        factors = [float(f) for f in speeds]
+    except TypeError:
+        raise ValueError('speeds={!r}: give a sequence of factors, e.g. (0.95, 1.05)'.format(
+            speeds)) from None
+    settings = argparse.Namespace(patch_length=length, overlap=overlap, shifts=shifts,
+                                  speeds=factors)
+    try:
+        check_patching(settings)
+    except cli.UserError as err:
+        option, rest = str(err).split(' ', 1)
+        raise ValueError('{}={}'.format(API_NAMES.get(option.rstrip(':'), option), rest)
+                         if option.rstrip(':') in API_NAMES else str(err)) from None
+    return settings.overlap
 
 
 def fed_as_separation_feeds(mask_fn, level=const.LEVELS[0], equalise=const.EQUALISE[0]):
@@ -1238,10 +1277,12 @@ class Separator:
         is separated) at ``rate`` Hz. Returns two float32 arrays of shape
         ``(samples,)`` at ``rate`` Hz; they end below 8 kHz, the network's
         band, and add up to the mixture's 16 kHz version. Raises
-        ``util.AudioError`` for NaN or Inf samples, ``ValueError`` for a
-        rate below ``const.MIN_SAMPLE_RATE`` or an array that reads as
-        more channels than samples (channels first).
+        ``util.AudioError`` for NaN or Inf samples or floating-point samples
+        beyond ``const.MAX_SAMPLE_LEVEL`` (as files are refused), ``ValueError`` for
+        a rate below ``const.MIN_SAMPLE_RATE`` or an array that reads as
+        more channels than samples (channels first) or has none.
         """
+        floating = np.asarray(mixture).dtype.kind not in 'biu'    # integers keep their units
         mixture = np.asarray(mixture, dtype=np.float32)
         if not (isinstance(rate, numbers.Real) and math.isfinite(rate)
                 and rate >= const.MIN_SAMPLE_RATE):
@@ -1251,6 +1292,8 @@ class Separator:
             raise ValueError('mixture: shape {} reads as {} channels of {} samples; give '
                              '(samples, channels), e.g. mixture.T'.format(
                                  mixture.shape, mixture.shape[1], mixture.shape[0]))
+        if mixture.ndim == 2 and mixture.shape[1] == 0:
+            raise ValueError('mixture: shape {} has no channels'.format(mixture.shape))
         if mixture.ndim == 2:
             mixture = mixture.mean(axis=1)
         if mixture.ndim != 1:
@@ -1258,6 +1301,11 @@ class Separator:
                              '{}'.format(mixture.shape))
         if not np.all(np.isfinite(mixture)):
             raise util.AudioError('mixture: holds NaN or Inf samples')
+        peak = float(np.max(np.abs(mixture), initial=0.0))
+        if floating and peak > const.MAX_SAMPLE_LEVEL:
+            raise util.AudioError('mixture: samples reach {:.3g} times full scale (more than '
+                                  '{:g}: not audio in floating point, whose full scale is '
+                                  '1)'.format(peak, const.MAX_SAMPLE_LEVEL))
         n_out = len(mixture)            # as long as it came in, as files are written
         mixture = _resampled(mixture, rate, const.SR)
         scale = normalisation(peak_magnitude([mixture]))

@@ -76,9 +76,12 @@ def source_name(path):
     """The source a track belongs to: its file name up to ``__``, without the
     running number ``m012-`` that scripts/prepare_corpus.py puts in front
     (``m012-wesnoth__suspense__116s.flac`` -> ``wesnoth``); a name without
-    ``__`` is a source of its own."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return re.sub(r'^[ms]\d+-', '', stem).split('__')[0]
+    ``__`` is a source of its own. A path written on Windows
+    (``C:\\music\\x.flac``, in a manifest) is split at its backslashes too;
+    a name with nothing before ``__`` is its own source."""
+    stem = os.path.splitext(os.path.basename(path.replace('\\', '/')))[0]
+    name = re.sub(r'^[ms]\d+-', '', stem)
+    return name.split('__')[0] or stem
 
 
 def load_tracks(paths, kind):

@@ -97,7 +97,12 @@ def main(argv=None):
 def tables(args):
     """Print the three tables of ``args.csv``."""
     rows = read_scores(args.csv)
-    labels = args.labels or list(dict.fromkeys(r['method'] for r in rows))
+    methods = list(dict.fromkeys(r['method'] for r in rows))
+    unknown = [label for label in args.labels or () if label not in methods]
+    if unknown:
+        raise cli.UserError('--labels {}: not a method of {} (it has {})'.format(
+            unknown[0], args.csv, ', '.join(methods)))
+    labels = args.labels or methods
     groups = sorted({input_snr(args.csv, r) for r in rows if not r['condition']})
     print('\n'.join(mixture_rows(rows, labels, groups)))
     print()

@@ -67,6 +67,9 @@ def gains(path, snrs=SNRS_DB):
     except (TypeError, ValueError) as err:
         raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
     methods = sorted({method for _, method, _, _ in scored})
+    if not methods:
+        raise cli.UserError('{}: no model\'s mixture rows (only --oracle ones, or none); '
+                            'score a model with evaluate.py -m'.format(path))
     if len(methods) > 1:
         raise cli.UserError('{} scores several models ({}); give one per file'.format(
             path, ', '.join(methods)))

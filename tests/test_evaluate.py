@@ -194,6 +194,19 @@ def test_by_music_source_groups_the_tracks_of_one_source(tmp_path, capsys):
     assert {r['speech_source'] for r in records} == {'reader'}
 
 
+def test_a_manifest_saved_with_a_byte_order_mark_still_groups(tmp_path, capsys):
+    """Excel's "CSV UTF-8" starts the file with a BOM (and CRLF lines)."""
+    make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
+    manifest = tmp_path / 'mix' / 'manifest.csv'
+    manifest.write_bytes(b'\xef\xbb\xbf' + manifest.read_bytes().replace(b'\n', b'\r\n'))
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '-c', out_csv], capsys)
+    assert status == 0 and 'warning' not in err, err
+    assert [line.split()[0] for line in snr_rows(out)] == ['-5', '+5']
+    out_csv.write_bytes(b'\xef\xbb\xbf' + out_csv.read_bytes())      # the scores, re-saved
+    assert len(evaluate.read_scores(str(out_csv))) == 2
+
+
 def test_a_name_listed_twice_in_the_manifest_is_warned_about(tmp_path, capsys):
     names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
     manifest = tmp_path / 'mix' / 'manifest.csv'
@@ -385,6 +398,33 @@ def _other_names(tmp_path):
 
 # --------------------------------------------------------------------------
 # Harm: speech alone and music alone
+
+def test_references_in_upper_case_are_found_beside_their_mixture(tmp_path, capsys):
+    music, speech = noise_bursts(1.0), harmonic_stack(1.0)
+    for tag, signal in (('', speech + music), ('.speech', speech), ('.music', music)):
+        write(tmp_path / 'mix' / ('UP' + tag + '.WAV'), signal)
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick'], capsys)
+    assert status == 0 and 'evaluated 1 of 1 file' in out, err
+
+
+def test_a_reference_rounded_to_another_bit_depth_is_still_speech_alone(tmp_path, capsys):
+    """A 16-bit mixture of speech alone beside a float reference, no music
+    file: what the subtraction leaves is rounding, not music."""
+    speech = harmonic_stack(1.0)
+    write(tmp_path / 'mix' / 'a.wav', speech, subtype='PCM_16')
+    write(tmp_path / 'mix' / 'a.speech.wav', speech)
+    rounded = sf.read(str(tmp_path / 'mix' / 'a.wav'), dtype='float32')[0]
+    assert 0 < np.abs(rounded - speech).max() < 1e-4
+    assert evaluate.condition_of(speech, rounded - speech) == 'speech alone'
+    assert evaluate.condition_of(speech, 0.1 * noise_bursts(1.0)) is None        # -20 dB: music
+    assert evaluate.condition_of(np.zeros(8), np.zeros(8)) is None
+    out_csv = tmp_path / 'scores.csv'
+    status, _, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick', '-c', out_csv],
+                         capsys)
+    assert status == 0, err
+    (row,) = read_csv(out_csv)[1]
+    assert row['condition'] == 'speech alone' and row['si_sdri'] in ('', 'nan')
+
 
 def test_score_of_speech_alone_is_the_output_against_the_clean_input():
     speech = harmonic_stack(1.0)

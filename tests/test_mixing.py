@@ -99,7 +99,9 @@ def test_mixing_dataset_repeats_short_music_unless_told(short_music, silent):
 @pytest.mark.parametrize('path, source', [
     ('music_wav/m012-wesnoth__suspense__116s.flac', 'wesnoth'),
     ('ext/music/fof-sectoid__Escape_from_chaosland__61s.flac', 'fof-sectoid'),
-    ('music_wav/blues.00001.wav', 'blues.00001')])
+    ('music_wav/blues.00001.wav', 'blues.00001'),
+    ('C:\\music\\m001-wesnoth__battle.flac', 'wesnoth'),      # a manifest from Windows
+    ('/x/__anon.flac', '__anon'), ('m12-.flac', 'm12-')])   # nothing before __: own source
 def test_source_name_is_the_file_name_up_to_the_double_underscore(path, source):
     assert mixing.source_name(path) == source
 

@@ -192,3 +192,17 @@ def test_model_tables_keeps_the_alone_rows_that_have_no_snr(tmp_path, capsys):
     assert model_tables.main([scores]) == 0
     out = capsys.readouterr().out
     assert '| +0 dB | m | 1 | 1.00 |' in out and '| speech alone | m | 1 | 40.0 dB |' in out
+
+
+def test_a_file_of_the_ideal_mask_alone_is_named_as_such(tmp_path, capsys):
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 1.0)])
+    oracle = write_scores(tmp_path / 'oracle.csv', 'oracle-irm', [('snr0/a', 0, 1.0)])
+    assert 'oracle.csv: no model\'s mixture rows' in refusal([oracle, base], capsys)
+
+
+def test_model_tables_refuses_a_label_the_file_does_not_have(tmp_path, capsys):
+    import model_tables
+    scores = write_scores(tmp_path / 'scores.csv', 'unet.model', [('snr0/a', 0, 1.0)])
+    err = conftest.refusal(model_tables.main, 'model_tables.py',
+                           [scores, '--labels', 'unet.modl'], capsys)
+    assert '--labels unet.modl: not a method of' in err and 'unet.model' in err

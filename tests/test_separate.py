@@ -423,6 +423,38 @@ def test_opus_output_by_its_extension(tmp_path, model_path, capsys):
     assert sf.info(str(tmp_path / 'cd.opus')).channels == 2
 
 
+@pytest.mark.parametrize('setting, named', [
+    (dict(equalise=True), 'equalise=True'), (dict(level='Patch'), "level='Patch'"),
+    (dict(shifts=0), 'shifts=0'), (dict(speeds=(0,)), 'speeds=0'),
+    (dict(speeds=1.05), 'speeds=1.05'), (dict(speeds=(3.0,)), 'speeds=3'),
+    (dict(length=100), 'length=100'), (dict(overlap=64.5), 'overlap=64.5'),
+    (dict(batch=0), 'batch=0'), (dict(gpu=None), 'gpu=None')])
+def test_python_settings_the_cli_would_refuse_are_a_value_error(model_path, setting, named):
+    """load_separator checks what make_separate.py's options check, naming
+    the keyword, instead of failing deep inside (or silently turning the
+    equaliser off for equalise=True)."""
+    with pytest.raises(ValueError) as refused:
+        make_separate.load_separator(model_path, **setting)
+    assert str(refused.value).startswith(named), refused.value
+
+
+def test_python_patches_of_64_share_half_a_patch_as_the_cli_does(model_path):
+    separator = make_separate.load_separator(model_path, length=64, shifts=1, speeds=())
+    assert separator.patching['overlap'] == 32
+    speech, _ = separator.separate(noise_bursts(1.5))
+    assert speech.shape == (24000,) and np.all(np.isfinite(speech))
+
+
+def test_python_refuses_float_samples_far_beyond_full_scale(model_path):
+    separator = make_separate.load_separator(model_path, shifts=1, speeds=())
+    with pytest.raises(util.AudioError, match='times full scale'):
+        separator.separate(tone(1.0) * np.float32(3e36))      # finite, but NaN out before
+    with pytest.raises(ValueError, match='no channels'):
+        separator.separate(np.zeros((100, 0), np.float32))
+    loud = separator.separate((tone(1.0) * 2 ** 30).astype(np.int32))[0]   # integer units
+    assert np.all(np.isfinite(loud)) and np.abs(loud).max() > 1e6
+
+
 def test_separating_an_array_in_python_equals_the_cli(tmp_path, model_path):
     """README's "From Python": ``load_separator(model).separate(mixture, rate)``
     gives what ``make_separate.py --sr`` writes for the same recording."""
