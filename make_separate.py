@@ -1145,9 +1145,10 @@ def api_settings(gpu, overlap, batch, shifts, length, level, speeds, equalise):
     try:
         check_patching(settings)
     except cli.UserError as err:
-        option, rest = str(err).split(' ', 1)
-        raise ValueError('{}={}'.format(API_NAMES.get(option.rstrip(':'), option), rest)
-                         if option.rstrip(':') in API_NAMES else str(err)) from None
+        option, rest = str(err).split(' ', 1)      # '--shifts 0: ...', '--speeds: ...'
+        name = API_NAMES.get(option.rstrip(':'), option)
+        raise ValueError('{}: {}'.format(name, rest) if option.endswith(':') else
+                         '{}={}'.format(name, rest)) from None
     return settings.overlap
 
 
