@@ -3,9 +3,13 @@
 Nothing here measures anything; ``separate_speed.py`` and ``train_speed.py``
 import it, which puts the repository root on ``sys.path`` for them.
 """
+import contextlib
 import os
 import platform
+import signal
+import subprocess
 import sys
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -154,3 +158,40 @@ def describe_seconds(seconds):
     if seconds >= 60 and seconds % 60 == 0:
         return '{:g} min'.format(seconds / 60)
     return '{:g} s'.format(seconds)
+
+
+@contextlib.contextmanager
+def child_process(command, **kwargs):
+    """``subprocess.Popen(command, **kwargs)`` for the block; when the block
+    is left before the child ended (an error, Ctrl-C, SIGTERM), the child is
+    terminated and waited for, so that nothing keeps running (or writing in
+    a work folder about to be removed) after the benchmark ends."""
+    process = subprocess.Popen(command, **kwargs)
+    try:
+        yield process
+    finally:
+        stop_process(process)
+
+
+def stop_process(process, grace=10.0):
+    """Terminate ``process`` unless it has ended (or been reaped, its
+    ``returncode`` set), and wait for it: ``grace`` seconds, then SIGKILL.
+    Deaf to Ctrl-C meanwhile (in the main thread), so a second Ctrl-C
+    cannot leave the child running."""
+    if process.returncode is not None:
+        return
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        if process.poll() is None:
+            try:
+                process.terminate()
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            except ProcessLookupError:
+                pass
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)

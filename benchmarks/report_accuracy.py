@@ -43,7 +43,6 @@ import functools
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,14 +50,22 @@ import time
 import common   # puts the repository root on sys.path
 import numpy as np
 
+import cli
 import const
 import passage_gate
 import separation_report
 import util
 
 
+PROG = 'report_accuracy.py'
+# The report's columns this script reads (make_separate.py --report).
+REPORT_COLUMNS = ('input', 'status', 'speech_to_music_db')
+PASSAGE_COLUMNS = ('output', 'music_output')
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
+        prog=PROG,
         description='Reported against true speech-to-music ratios on evaluation items')
     parser.add_argument('--items', '-i', default=os.path.join('build', 'val_eval'),
                         help='folder of evaluation items with manifest.csv files '
@@ -78,16 +85,18 @@ def build_parser():
     parser.add_argument('--workdir', default=None, help='where the work folder is made')
     parser.add_argument('--keep', action='store_true', help='keep the work folder')
     parser.add_argument('--markdown', action='store_true', help='print markdown tables')
+    parser.add_argument('--debug', action='store_true', help='show tracebacks')
     parser.add_argument('separation', nargs='*', metavar='-- OPTION',
                         help='make_separate.py options')
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if not os.path.isdir(args.items):
-        sys.exit('report_accuracy.py: error: -i {}: no such folder (make model-data writes '
-                 'build/val_eval)'.format(args.items))
+    return cli.main(PROG, build_parser(), run, argv)
+
+
+def run(args):
+    check_args(args)
     common.print_machine([('items', args.items)] + (
         [('estimates', '{} (not separated again)'.format(args.estimates))] if args.estimates
         else [('model', args.model),
@@ -109,10 +118,63 @@ def main(argv=None):
     return 0
 
 
+def check_args(args):
+    """A ``cli.UserError`` for the first problem with the arguments, found
+    before anything is separated."""
+    if not os.path.isdir(args.items):
+        raise cli.UserError('-i {}: no such folder (make model-data writes '
+                            'build/val_eval)'.format(args.items))
+    if not math.isfinite(args.threshold):
+        raise cli.UserError('--threshold {}: must be a finite number of dB'.format(
+            args.threshold))
+    for seconds in args.passages:
+        if not (math.isfinite(seconds) and round(seconds * const.SR) >= 1):
+            raise cli.UserError('--passages {}: a passage must be a finite length of at '
+                                'least one sample ({:g} s)'.format(seconds, 1 / const.SR))
+    for db in args.gate_music:
+        if not math.isfinite(db):
+            raise cli.UserError('--gate-music {}: must be a finite number of dB'.format(db))
+    if args.estimates:
+        check_estimates(args.estimates, bool(args.passages))
+    elif args.workdir is not None and not os.path.isdir(args.workdir):
+        raise cli.UserError('--workdir {}: no such folder'.format(args.workdir))
+
+
+def check_estimates(work, passages):
+    """A ``cli.UserError`` unless ``work`` holds a report.csv (and, for
+    ``passages``, the speech and music estimates it names)."""
+    if not os.path.isdir(work):
+        raise cli.UserError('--estimates {}: no such folder'.format(work))
+    report = os.path.join(work, 'report.csv')
+    if not os.path.isfile(report):
+        raise cli.UserError('--estimates {}: no report.csv (the work folder of a '
+                            'report_accuracy.py --keep run)'.format(work))
+    rows = cli.csv_rows(report, REPORT_COLUMNS + (PASSAGE_COLUMNS if passages else ()),
+                        'a make_separate.py --report file')
+    if not passages:
+        return
+    for entry in rows:
+        if entry['status'] != 'separated':
+            continue
+        for column in PASSAGE_COLUMNS:
+            if not entry[column] or not os.path.isfile(entry[column]):
+                raise cli.UserError(
+                    '--estimates {}: {} {} missing; --passages needs the estimates of a '
+                    '--keep run with --passages'.format(
+                        work, 'music estimate' if column == 'music_output' else 'estimate',
+                        entry[column] or 'of {}'.format(entry['input'])))
+
+
 def separated(args):
     """Separate the items into a work folder (``--keep``: left there) and
-    return ``(matched files, judged passages)``."""
-    work = tempfile.mkdtemp(prefix='report_accuracy_', dir=args.workdir)
+    return ``(matched files, judged passages)``. Whatever ends the run (an
+    error, Ctrl-C, SIGTERM), make_separate.py is stopped and waited for and
+    the work folder removed (unless ``--keep``)."""
+    try:
+        work = tempfile.mkdtemp(prefix='report_accuracy_', dir=args.workdir)
+    except OSError as err:
+        raise cli.UserError('--workdir {}: cannot make the work folder there ({})'.format(
+            args.workdir, err.strerror or err)) from None
     try:
         report = os.path.join(work, 'report.csv')
         music_out = ['--music-out', os.path.join(work, 'music')] if args.passages else []
@@ -120,8 +182,10 @@ def separated(args):
                    '-i', args.items, '-o', os.path.join(work, 'speech'), '-m', args.model,
                    '--report', report] + music_out + args.separation
         started = time.time()
-        if subprocess.run(command).returncode != 0:
-            sys.exit('report_accuracy.py: error: make_separate.py failed')
+        with common.child_process(command) as process:
+            status = process.wait()
+        if status != 0:
+            raise cli.UserError('make_separate.py failed (exit status {})'.format(status))
         print('separated in {:.0f} s'.format(time.time() - started), file=sys.stderr)
         return matched(report, args.items), judged_passages(report, args.passages)
     finally:

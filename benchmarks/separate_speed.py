@@ -41,6 +41,7 @@ Usage: python benchmarks/separate_speed.py                     (10 s .. 60 min)
 """
 import argparse
 import contextlib
+import math
 import os
 import re
 import shlex
@@ -111,7 +112,9 @@ def build_parser():
                         help='where the temporary folder is made (default: the system\'s); '
                              'needs room for the longest mixture and its output')
     parser.add_argument('--keep', '-k', action='store_true',
-                        help='keep the temporary folder (inputs, outputs, logs)')
+                        help='keep the temporary folder: each run\'s make_separate.py log '
+                             '(and the random model); the inputs and outputs are removed '
+                             'after their runs to save room')
     parser.add_argument('--seed', '-s', type=int, default=0,
                         help='seed of the noise bursts and the random model (default: %(default)s)')
     return parser
@@ -127,7 +130,14 @@ def run(args):
         raise cli.UserError(problem)
     if args.batches is None:
         args.batches = [const.SEPARATE_BATCH] if args.profile else DEFAULT_BATCHES
-    workdir = tempfile.mkdtemp(prefix='separate_speed_', dir=args.workdir)
+    try:
+        # Absolute: make_separate.py runs with the repository root as its
+        # working folder, wherever this script was started.
+        workdir = os.path.abspath(tempfile.mkdtemp(prefix='separate_speed_',
+                                                   dir=args.workdir))
+    except OSError as err:
+        raise cli.UserError('--workdir {}: cannot make the temporary folder there ({})'.format(
+            args.workdir, err.strerror or err)) from None
     try:
         model, model_note = resolve_model(args.model, workdir, args.seed)
         lengths = [args.profile] if args.profile else args.lengths
@@ -144,10 +154,11 @@ def run(args):
 
 def check_args(args):
     """The first problem with the arguments, as a message, or None."""
-    if any(length <= 0 for length in args.lengths):
-        return '--lengths: every length must be positive (seconds)'
-    if args.profile is not None and args.profile <= 0:
-        return '--profile {:g}: the length must be positive (seconds)'.format(args.profile)
+    if not all(math.isfinite(length) and length > 0 for length in args.lengths):
+        return '--lengths: every length must be a positive, finite number of seconds'
+    if args.profile is not None and not (math.isfinite(args.profile) and args.profile > 0):
+        return '--profile {:g}: the length must be a positive, finite number of ' \
+               'seconds'.format(args.profile)
     if args.batches and any(b <= 0 for b in args.batches):
         return '--batches: every batch size must be at least 1'
     if args.sr <= 0 or args.channels <= 0:
@@ -162,6 +173,10 @@ def check_args(args):
     if args.encode and '.' + args.encode.lower() not in const.DECODED_EXTENSIONS:
         return '--encode {}: not one of {}'.format(args.encode, ' '.join(
             e[1:] for e in const.DECODED_EXTENSIONS))
+    try:
+        shlex.split(args.sep_args)
+    except ValueError as err:
+        return '--sep-args {}: {}'.format(args.sep_args, err)
     if args.encode and decoding.ffmpeg_executable() is None:
         return '--encode {}: no ffmpeg ({})'.format(args.encode, decoding.INSTALL_HINT)
     return None
@@ -281,17 +296,18 @@ def run_measured(command, log_path):
     """
     with open(log_path, 'wb') as log:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=common.ROOT)
-        if hasattr(os, 'wait4'):
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - started
-            process.returncode = os.waitstatus_to_exitcode(status)
-            scale = 1 if sys.platform == 'darwin' else 1024     # Linux reports KiB
-            return dict(status=process.returncode, wall=wall,
-                        cpu=usage.ru_utime + usage.ru_stime,
-                        peak_rss=usage.ru_maxrss * scale)
-        return _run_sampled(process, started)
+        # Stopped and waited for if this process is interrupted or terminated.
+        with common.child_process(command, stdout=log, stderr=subprocess.STDOUT,
+                                  cwd=common.ROOT) as process:
+            if hasattr(os, 'wait4'):
+                _, status, usage = os.wait4(process.pid, 0)
+                wall = time.perf_counter() - started
+                process.returncode = os.waitstatus_to_exitcode(status)
+                scale = 1 if sys.platform == 'darwin' else 1024     # Linux reports KiB
+                return dict(status=process.returncode, wall=wall,
+                            cpu=usage.ru_utime + usage.ru_stime,
+                            peak_rss=usage.ru_maxrss * scale)
+            return _run_sampled(process, started)
 
 
 def _run_sampled(process, started):
@@ -324,17 +340,22 @@ def separate_command(input_path, output_path, model, batch, extra):
             '-m', model, '--batch', str(batch), '--overwrite'] + shlex.split(extra)
 
 
-def reported_seconds(log_path):
+def reported_seconds(log_path, audio_seconds):
     """The separation time make_separate.py printed, or None.
 
-    Taken as its real-time factor (three decimals) times the audio seconds,
-    which is finer than the seconds it prints (one decimal)."""
+    Its real-time factor (three decimals) times ``audio_seconds``, the
+    known length of the generated mixture (the audio seconds it prints are
+    rounded to 0.1 s: 0.01 s shows as 0.0, 2.26 s as 2.3), or the elapsed
+    seconds it prints (one decimal) where those are finer: for mixtures
+    longer than 100 s, or a factor printed as 0.000."""
     with open(log_path, errors='replace') as handle:
         found = SEPARATE_TIME.findall(handle.read())
     if not found:
         return None
-    audio, elapsed, factor = map(float, found[-1])
-    return factor * audio if factor > 0 else elapsed
+    _, elapsed, factor = map(float, found[-1])
+    if factor > 0 and 0.0005 * audio_seconds < 0.05:
+        return factor * audio_seconds
+    return elapsed
 
 
 def tail(path, lines=15):
@@ -346,17 +367,20 @@ def benchmark(args, model, workdir):
     header = ['audio', 'batch', 'wall s', 'separate s', 'RTF', 'CPU s', 'peak RSS MB']
     rows, failed = [], 0
     output = os.path.join(workdir, 'speech.wav')
-    log_path = os.path.join(workdir, 'make_separate.log')
     for seconds in args.lengths:
         input_path = make_input(args, seconds, workdir)
+        audio_seconds = int(round(seconds * args.sr)) / args.sr     # as write_mixture writes
         for batch in args.batches:
             command = separate_command(input_path, output, model, batch, args.sep_args)
             best, peak = None, 0
-            for _ in range(args.repeat):
+            for attempt in range(args.repeat):
+                # One log per run, so that --keep keeps them all.
+                log_path = os.path.join(workdir, 'make_separate_{:g}s_batch{}_run{}.log'.format(
+                    seconds, batch, attempt + 1))
                 result = run_measured(command, log_path)
                 if result['status'] != 0:
                     break
-                result['separate'] = reported_seconds(log_path)
+                result['separate'] = reported_seconds(log_path, audio_seconds)
                 peak = max(peak, result['peak_rss'])
                 if best is None or result['wall'] < best['wall']:
                     best = result

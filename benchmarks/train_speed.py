@@ -50,6 +50,7 @@ import chainer  # noqa: E402
 import cli  # noqa: E402
 import const  # noqa: E402
 import network  # noqa: E402
+import train  # noqa: E402  (its communicators)
 
 PROG = 'train_speed.py'
 DEFAULT_BATCHES = [16, 64]
@@ -72,8 +73,11 @@ def build_parser():
     parser.add_argument('--patchlength', '-l', type=int, default=const.PATCH_LENGTH,
                         help='frames per patch, a multiple of {} (default: %(default)s)'.format(
                             const.PATCH_MULTIPLE))
-    parser.add_argument('--communicator', default='naive',
-                        help='ChainerMN communicator for R > 1 (default: %(default)s)')
+    parser.add_argument('--communicator', default='naive', choices=train.COMMUNICATORS,
+                        metavar='NAME',
+                        help='ChainerMN communicator for R > 1: {}; the others need GPUs, '
+                             'which this benchmark does not use (default: %(default)s)'.format(
+                                 ', '.join(train.COMMUNICATORS)))
     parser.add_argument('--threads', '-t', type=int, default=None,
                         help='BLAS threads per rank for R > 1 (default: cores / R, at '
                              'least 1; 0 leaves the environment as it is)')
@@ -108,6 +112,11 @@ def check_args(args):
             args.patchlength, const.PATCH_MULTIPLE)
     if args.threads is not None and args.threads < 0:
         return '--threads must be 0 (inherit) or more'
+    if args.communicator != 'naive':
+        return ('--communicator {}: needs GPUs, and this benchmark runs on the CPU; use '
+                '--communicator naive'.format(args.communicator))
+    if args.mpiexec is not None and find_mpiexec(args.mpiexec) is None:
+        return '--mpiexec {}: not found or not executable'.format(args.mpiexec)
     return None
 
 

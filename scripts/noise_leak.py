@@ -11,6 +11,7 @@ for real music.
 Usage: python3 scripts/noise_leak.py unet.model [result/model_N ...]
 """
 import argparse
+import math
 import os
 import sys
 
@@ -25,13 +26,15 @@ import make_separate  # noqa: E402
 import noise_loops  # noqa: E402
 
 PROG = 'noise_leak.py'
+MIN_SECONDS = 0.01      # shorter loops are a few samples, some silent (a NaN leak)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument('models', nargs='+')
-    parser.add_argument('--items', type=int, default=30)
-    parser.add_argument('--seconds', type=float, default=12.0)
+    parser.add_argument('--items', type=int, default=30, help='loops (default: %(default)s)')
+    parser.add_argument('--seconds', type=float, default=12.0,
+                        help='length of each loop (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=20261126)
     return parser
 
@@ -55,6 +58,11 @@ def main(argv=None):
 
 def measure(args):
     """Print each model's leak over the loops of ``args``."""
+    if args.items < 1:
+        raise cli.UserError('--items {}: must be at least 1'.format(args.items))
+    if not (math.isfinite(args.seconds) and args.seconds >= MIN_SECONDS):
+        raise cli.UserError('--seconds {}: must be a finite length of at least {:g} s'.format(
+            args.seconds, MIN_SECONDS))
     loops = items(args.items, args.seconds, args.seed)
     print('{} noise-percussion loops of {} s (seed {})'.format(args.items, args.seconds, args.seed))
     for model in args.models:
