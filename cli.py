@@ -213,7 +213,7 @@ def prepare_output(path, overwrite, option='', inputs=()):
     (``util.OutputError`` naming the folder)."""
     if os.path.exists(path) and not overwrite:
         raise UserError('{}{}: exists; use --overwrite to replace it'.format(option, path))
-    if os.path.realpath(path) in {os.path.realpath(p) for p in inputs}:
+    if is_one_of(path, inputs):
         raise UserError('{}{}: the output is one of the inputs'.format(option, path))
     folder = os.path.dirname(path)
     if folder:
@@ -224,6 +224,16 @@ def prepare_output(path, overwrite, option='', inputs=()):
                 folder, err.strerror)) from None
     if not os.access(folder or '.', os.W_OK):
         raise util.OutputError('{}: the output folder is not writable'.format(folder or '.'))
+
+
+def is_one_of(path, others):
+    """Whether ``path`` is one of the files ``others``: the same path once
+    links are resolved, or the same file on disk (a hard link)."""
+    if os.path.realpath(path) in {os.path.realpath(p) for p in others}:
+        return True
+    if not os.path.isfile(path):
+        return False
+    return any(os.path.isfile(p) and os.path.samefile(path, p) for p in others)
 
 
 def remove_stale_temporaries(outputs):

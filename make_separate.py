@@ -270,12 +270,17 @@ def prepare(args, world):
         if music and os.path.abspath(music) == os.path.abspath(out):
             raise cli.UserError('--music-out {}: the same file as the speech output {}; '
                                 'choose another'.format(music, out))
+        for option, path in (('-o', out), ('--music-out', music)):
+            if path and path != standard_streams.STREAM and cli.is_one_of(path, [args.model]):
+                raise cli.UserError('{} {}: is the model (-m {}); choose another file'.format(
+                    option, path, args.model))
     cli.remove_stale_temporaries(path for _, out, music in plan for path in (out, music)
                                  if path and path != standard_streams.STREAM)
     files = len(plan)
     rank, size = world
     earlier, earlier_passages = {}, set()
     audio = [path for item in plan for path in item if path and path != standard_streams.STREAM]
+    audio.append(args.model)       # the reports may not land on it either
     if args.report:
         earlier = separation_report.previous(args.report) if args.skip_existing else {}
         separation_report.check(args.report, args.overwrite or args.skip_existing, audio)

@@ -88,16 +88,16 @@ def row(source, out, music, status, seconds=None, levels=None, note=''):
 
 def check(path, overwrite, audio=(), option='--report'):
     """Refuse report ``path`` (given to ``option``) before any work: stdout,
-    a folder, one of the run's ``audio`` files (inputs and outputs), or an
+    a folder, one of the run's files ``audio`` (inputs, outputs, the model), or an
     existing file without ``overwrite``; make its folder and clear the
     temporary files killed runs left there."""
     if path == '-':
         raise cli.UserError('{} -: give a file name (stdout is for the speech)'.format(option))
     if os.path.isdir(path):
         raise cli.UserError('{} {}: is a folder; give a file name'.format(option, path))
-    if os.path.realpath(path) in {os.path.realpath(p) for p in audio}:
-        raise cli.UserError('{} {}: is an audio file of this run, an input or an '
-                            'output; choose another file'.format(option, path))
+    if cli.is_one_of(path, audio):
+        raise cli.UserError('{} {}: is a file of this run (an input, an output or the '
+                            'model); choose another file'.format(option, path))
     cli.prepare_output(path, overwrite, option + ' ')
     cli.remove_stale_temporaries([path])
 

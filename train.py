@@ -56,6 +56,7 @@ TARGETS = ('vocal', 'vocal_psa')
 PSA_HINT = '; make it with make_dataset.py --psa'
 # Held (flock) by the train.py writing to a result folder, for the whole run.
 LOCK_FILE = '.train.lock'
+RUN_OUTPUT = re.compile(r'^(model_\d+|model_best|snapshot_iter_\d+)$')   # what -o gets
 # Chainer's temporary folders: 'tmp' + file name + tempfile's 8 random characters.
 CHAINER_TEMPORARY = re.compile(r'^tmp(snapshot_iter_\d+|model_(\d+|best))[a-z0-9_]{8}$')
 # A temporary folder untouched this long (s) before the run began is stale.
@@ -1092,9 +1093,24 @@ def train(args):
         if args.mix:
             check_mixing(args)
         check_output(args.out)
+        check_init_kept(args)
         comm = create_communicator(args)
     with end_others_on_stop(comm):
         return train_on(args, comm, started)
+
+
+def check_init_kept(args):
+    """One line where the ``--init`` model is a file this run would write
+    over: ``model_N``, ``model_best`` or ``snapshot_iter_N`` in ``-o`` (the
+    continuation of a run into its own folder)."""
+    if not args.init or args.init == 'none' or not os.path.isfile(args.init):
+        return
+    name = os.path.basename(os.path.realpath(args.init))
+    folder = os.path.dirname(os.path.realpath(args.init))
+    if folder == os.path.realpath(args.out) and RUN_OUTPUT.match(name):
+        raise cli.UserError('--init {}: this run writes {} into -o {} and would replace it; '
+                            'copy it out of the folder or give another -o'.format(
+                                args.init, name, args.out))
 
 
 def network_feed(feed):

@@ -126,17 +126,21 @@ def make_samples(args):
     names = ['sample{}'.format(k + 1) for k in range(len(samples))]
     outputs = [os.path.join(folder, name + '.wav') for folder in (args.mixdown, args.separate)
                for name in names] + ([args.figure] if args.figure else [])
+    inputs = args.mixtures + [os.path.splitext(p)[0] + '.speech.wav' for p in args.mixtures] \
+        + [args.model]
+    for path in outputs:          # every output checked before any folder is made
+        if cli.is_one_of(path, inputs):
+            raise cli.UserError('{}{}: the output is one of the inputs'.format(
+                '--figure ' if path == args.figure else '', path))
     for path in outputs:
-        cli.prepare_output(path, True, inputs=args.mixtures)
+        cli.prepare_output(path, True)
     for k, (name, (source, mixture, speech)) in enumerate(zip(names, samples)):
         print('{}: {:g} s from {}'.format(name, len(mixture) / const.SR, source))
         mix_path = os.path.join(args.mixdown, name + '.wav')
         out_path = os.path.join(args.separate, name + '.wav')
         util.write_audio(mix_path, mixture, subtype='PCM_16')
         mixture = util.load_audio(mix_path)          # exactly what users will separate
-        if os.path.exists(out_path):
-            os.remove(out_path)
-        make_separate.separate_file(mix_path, out_path, separator)
+        make_separate.separate_file(mix_path, out_path, separator)   # renamed over the old
         print('wrote', mix_path, 'and', out_path)
         if k == 0 and args.figure:
             estimate = util.load_audio(out_path)

@@ -93,6 +93,8 @@ def is_number(value):
 def draw(args):
     """Draw the losses of ``args.logs`` into ``args.out``."""
     out, fmt = output_path(args.out)
+    if cli.is_one_of(out, args.logs):
+        raise cli.UserError('-o {}: is one of the logs; give another file'.format(out))
     if args.labels and len(args.labels) != len(args.logs):
         raise cli.UserError('--labels: {} label{} for {} log{}; give one per log'.format(
             len(args.labels), cli.plural(len(args.labels)), len(args.logs),

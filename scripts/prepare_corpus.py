@@ -324,9 +324,11 @@ def prepare(args):
     rng = random.Random(args.seed)
     split = split_rows(rows)
     check_sides(split)
+    if args.list:         # never onto the corpus it reads
+        cli.prepare_output(args.list, True, '--list ', inputs=[
+            os.path.join(args.corpus, 'manifest.csv')] + [
+            os.path.join(args.corpus, r['file']) for r in rows])
     cli.prepare_output(os.path.join(args.out, 'split.json'), True)
-    if args.list:
-        cli.prepare_output(args.list, True)
     earlier = earlier_tracks(args.out, rows)
     report, written = {}, []
     for side, parts in split.items():

@@ -60,6 +60,7 @@ def test_a_missing_reference_is_one_line_and_the_old_samples_stay(tmp_path, mode
     ('--seconds 0', '--seconds 0: the length of each sample must be a positive number'),
     ('--seconds -1', '--seconds -1: the length of each sample must be a positive number'),
     ('--figure', 'fig.xyz: not a format matplotlib writes'),
+    ('figure on the model', 'the output is one of the inputs'),
 ])
 def test_a_mistake_is_one_line_and_nothing_is_written(case, words, tmp_path, model_path,
                                                       capsys):
@@ -70,6 +71,12 @@ def test_a_mistake_is_one_line_and_nothing_is_written(case, words, tmp_path, mod
         argv[2] = 'nomodel'
     elif case == '--figure':
         argv += ['--figure', str(tmp_path / 'fig.xyz')]
+    elif case == 'figure on the model':          # a model named .png was made a figure
+        model = str(tmp_path / 'eval' / 'model.png')
+        with open(model_path, 'rb') as source, open(model, 'wb') as target:
+            target.write(source.read())
+        argv[2] = model
+        argv += ['--figure', model]
     else:
         argv += case.split()
     assert words in refusal(argv, capsys)

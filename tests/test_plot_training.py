@@ -88,3 +88,10 @@ def test_labels_that_do_not_match_the_logs_are_one_line(tmp_path, capsys):
     log, out = two_entries(tmp_path), tmp_path / 'loss.png'
     err = refusal([log, log, '--labels', 'only-one', '-o', str(out)], capsys)
     assert '1 label for 2 logs' in err and not out.exists()
+
+
+def test_the_figure_never_replaces_a_log(tmp_path, capsys):
+    log = write_log(tmp_path / 'log.png', [{'iteration': 1, 'main/loss': 0.5}])
+    err = refusal([log, '-o', log], capsys)
+    assert 'is one of the logs' in err
+    assert json.loads((tmp_path / 'log.png').read_text()) == [{'iteration': 1, 'main/loss': 0.5}]

@@ -76,6 +76,18 @@ def test_a_manifest_without_a_column_is_one_line_naming_it(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_the_list_never_lands_on_the_corpus(tmp_path, capsys):
+    root = corpus(tmp_path / 'corpus')
+    manifest = os.path.join(root, 'manifest.csv')
+    with open(manifest) as handle:
+        before = handle.read()
+    err = refusal(['--corpus', root, '--out', str(tmp_path / 'out'), '--list', manifest], capsys)
+    assert '--list {}: the output is one of the inputs'.format(manifest) in err
+    with open(manifest) as handle:
+        assert handle.read() == before
+    assert not (tmp_path / 'out').exists()
+
+
 def test_a_rerun_with_another_seed_replaces_the_tracks_and_keeps_other_files(tmp_path):
     root = corpus(tmp_path / 'corpus')
     out, fresh = str(tmp_path / 'out'), str(tmp_path / 'fresh')

@@ -317,3 +317,29 @@ def test_keep_clean_and_gate_music_need_a_ratio_above_0_db(tmp_path, model_path,
     err = capsys.readouterr().err
     assert option + ' ' in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_the_model_is_never_overwritten_by_a_report_or_an_output(tmp_path, model_path, capsys):
+    """--report (or --passage-report, -o, --music-out) naming the -m model,
+    directly, through a symlink or a hard link, is refused even with
+    --overwrite: the model was replaced by a 137-byte CSV."""
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    model = str(tmp_path / 'm.wav')                  # a model named like audio, for -o
+    with open(model_path, 'rb') as handle:
+        weights = handle.read()
+    with open(model, 'wb') as handle:
+        handle.write(weights)
+    os.symlink(model, str(tmp_path / 'link.csv'))
+    os.link(model, str(tmp_path / 'hard.csv'))
+    out = str(tmp_path / 'out.wav')
+    for extra in (['--report', model], ['--report', str(tmp_path / 'link.csv')],
+                  ['--keep-clean', '20', '--passage-report', str(tmp_path / 'hard.csv')],
+                  ['--music-out', model]):
+        status = make_separate.main(['-i', source, '-o', out, '-m', model, '--overwrite']
+                                    + FAST + extra)
+        err = capsys.readouterr().err
+        assert status == 1 and ('the model' in err), (extra, err)
+    assert make_separate.main(['-i', source, '-o', model, '-m', model, '--overwrite'] + FAST) == 1
+    assert 'is the model' in capsys.readouterr().err
+    with open(model, 'rb') as handle:
+        assert handle.read() == weights

@@ -301,7 +301,9 @@ def test_resume_after_adding_data_names_the_settings_and_init(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 1
     assert 'another number of patches an epoch (-b' in err and '--init ' + snapshot in err
-    status, _ = run(tmp_path, '--stop', '4', '--init', snapshot)      # as the line says
+    status, _ = run(tmp_path, '--stop', '4', '--init', snapshot)      # as the line says...
+    assert status == 1 and 'would replace it' in capsys.readouterr().err   # ...not over itself
+    status, _ = run(tmp_path, '--stop', '4', '--init', snapshot, '-o', str(tmp_path / 'r2'))
     assert status == 0
 
 
@@ -356,3 +358,21 @@ def test_a_folder_another_run_trains_into_is_refused(tmp_path, capsys):
     assert status == 1 and 'another train.py is training into it' in err
     assert not os.path.exists(str(out / 'model_1')) and not os.path.exists(str(out / 'log'))
     assert run(tmp_path, '--stop', '1')[0] == 0        # once it has ended
+
+
+def test_an_init_model_the_run_would_write_over_is_refused(tmp_path, capsys):
+    status, out = run(tmp_path, '--stop', '2')
+    assert status == 0
+    first = os.path.join(out, 'model_2')
+    with open(first, 'rb') as handle:
+        before = handle.read()
+    os.symlink(first, str(tmp_path / 'start.model'))
+    for init in (first, str(tmp_path / 'start.model')):
+        capsys.readouterr()
+        status, _ = run(tmp_path, '--stop', '2', '--init', init)
+        assert status == 1
+        assert 'would replace it' in capsys.readouterr().err
+    with open(first, 'rb') as handle:
+        assert handle.read() == before
+    status, _ = run(tmp_path, '--stop', '2', '--init', first, '-o', str(tmp_path / 'next'))
+    assert status == 0                                  # into another folder: fine
