@@ -900,9 +900,8 @@ def resume(trainer, path, whole=True):
     if not os.path.isfile(path):
         raise cli.UserError('-r {}: snapshot not found'.format(path))
     if whole:     # before Chainer's load, which warns about what it then refuses
-        saved, ours = extension_keys(path), extension_keys(trainer)
-        validated = [any(key.endswith('/best_value') for key in keys) for keys in (saved, ours)]
-        if saved and validated[0] != validated[1]:
+        validated = [snapshot_validates(path), trainer_validates(trainer)]
+        if validated[0] is not None and validated[0] != validated[1]:
             raise cli.UserError(
                 '-r {}: the snapshot\'s run had validation {} and this one has it {} (--val, '
                 '--val-dir); resume with the same, or start from its weights with --init '
@@ -933,25 +932,25 @@ def resume(trainer, path, whole=True):
             path, type(err).__name__)) from None
 
 
-def extension_keys(source):
-    """The names a trainer (``source``) or a snapshot file (a path) gives the
-    state of its extensions and their triggers; empty for a file that is not
-    an npz (its load then says what is wrong)."""
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            with np.load(source) as data:
-                names = data.files
-        except Exception:  # noqa: BLE001  (a damaged zip raises several types)
-            return set()
-    else:      # as Trainer.serialize names them (its elapsed time fails before a run)
-        serializer = chainer.serializers.DictionarySerializer()
-        for name, entry in source._extensions.items():
-            for part, obj in (('extensions', entry.extension), ('extension_triggers',
-                                                               entry.trigger)):
-                if hasattr(obj, 'serialize'):
-                    obj.serialize(serializer[part][name])
-        names = serializer.target
-    return {name for name in names if name.startswith(('extensions/', 'extension_triggers/'))}
+def snapshot_validates(path):
+    """Whether the run that wrote snapshot ``path`` kept a best model (the
+    state of its ``model_best`` trigger); None for a file that is not a
+    trainer's npz, a model's say (its load then says what is wrong)."""
+    try:
+        with np.load(path) as data:
+            names = data.files
+    except Exception:  # noqa: BLE001  (a damaged zip raises several types)
+        return None
+    if not any(name.startswith('extension_triggers/') for name in names):
+        return None
+    return any(name.endswith('/best_value') for name in names)
+
+
+def trainer_validates(trainer):
+    """Whether ``trainer`` keeps a best model (``build_trainer``'s
+    ``model_best``, on validation)."""
+    return any(isinstance(entry.trigger, training.triggers.BestValueTrigger)
+               for entry in trainer._extensions.values())
 
 
 def save_args(args, how):
@@ -1024,10 +1023,9 @@ def check_output(folder):
 
 def claim_output(folder, started):
     """Make ``folder``, lock it for this run and remove Chainer's stale
-    temporary folders from it; returns the open lock file (keep it open)
-    and whether this run holds the lock (always, now: a folder another
-    live train.py holds is refused in one line, as two runs would write the
-    same ``model_N`` and ``log``).
+    temporary folders from it; returns the open lock file (keep it open).
+    A folder another live train.py holds is refused in one line, as two runs
+    would write the same ``model_N`` and ``log``.
 
     Chainer's names carry no process id, so a temporary folder is removed
     only when no other train.py holds the lock (a live writer would) and
@@ -1055,7 +1053,7 @@ def claim_output(folder, started):
         print('warning: removed {} stale temporary folder{} of a killed run from {}: '
               '{}'.format(len(stale), cli.plural(len(stale)), folder,
                           ', '.join(stale)), file=sys.stderr)
-    return lock, True
+    return lock
 
 
 def chainer_temporaries(folder):
@@ -1157,7 +1155,7 @@ def train_on(args, comm, started):
         cli.print_settings(settings)
     chainer.global_config.autotune = True
     trainer = build_trainer(args, unet, train_set, val_set, comm)
-    lock, held = None, False
+    lock = None         # held by rank 0 once claimed
     try:
         # rank 0 alone holds some extensions and the lock: what it refuses
         # there must stop the others, which would wait for it in training
@@ -1165,13 +1163,12 @@ def train_on(args, comm, started):
             if args.resume:
                 resume_run(args, trainer, comm)
             if is_root(comm):
-                lock, held = claim_output(args.out, started)
+                lock = claim_output(args.out, started)
         with abort_others_on_error(comm):
             return run_trainer(args, trainer, unet, how, comm)
     finally:
-        if held:
-            drop_own_temporaries(args.out, started)
         if lock is not None:
+            drop_own_temporaries(args.out, started)
             lock.close()
 
 
