@@ -1305,13 +1305,8 @@ class Separator:
         if mixture.ndim != 1:
             raise ValueError('mixture: expected (samples,) or (samples, channels), got shape '
                              '{}'.format(mixture.shape))
-        if not np.all(np.isfinite(mixture)):
-            raise util.AudioError('mixture: holds NaN or Inf samples')
-        peak = float(np.max(np.abs(mixture), initial=0.0))
-        if floating and peak > const.MAX_SAMPLE_LEVEL:
-            raise util.AudioError('mixture: samples reach {:.3g} times full scale (more than '
-                                  '{:g}: not audio in floating point, whose full scale is '
-                                  '1)'.format(peak, const.MAX_SAMPLE_LEVEL))
+        util.check_samples(mixture, 'mixture', 'give float samples of full scale 1',
+                           level=floating)
         n_out = len(mixture)            # as long as it came in, as files are written
         mixture = _resampled(mixture, rate, const.SR)
         scale = normalisation(peak_magnitude([mixture]))

@@ -203,19 +203,25 @@ def read_blocks(path, block_frames, mix=True):
                 block = source.read(block_frames, dtype='float32', always_2d=True)
                 if len(block) == 0:
                     return
-                if not np.all(np.isfinite(block)):
-                    raise AudioError('{}: contains NaN or Inf samples (or samples too '
-                                     'large for 32-bit floats); '
-                                     'repair or re-export it'.format(path))
-                peak = float(np.max(np.abs(block)))
-                if peak > const.MAX_SAMPLE_LEVEL:
-                    raise AudioError('{}: samples reach {:.3g}, over {:.0e} times full '
-                                     'scale (a damaged file?); repair or re-export '
-                                     'it'.format(path, peak, const.MAX_SAMPLE_LEVEL))
+                check_samples(block, path, 'repair or re-export it')
                 yield block.mean(axis=1, dtype=np.float32) if mix else block
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError('{}: decoding failed ({})'.format(
             path, _short_reason(err))) from None
+
+
+def check_samples(samples, where, advice, level=True):
+    """``AudioError`` naming ``where`` (a file, 'mixture') and ending in
+    ``advice`` when ``samples`` hold NaN or Inf, or with ``level`` samples
+    beyond ``const.MAX_SAMPLE_LEVEL`` times full scale, which are not audio
+    (a damaged file) and whose STFT sums would overflow float32."""
+    if not np.all(np.isfinite(samples)):
+        raise AudioError('{}: contains NaN or Inf samples (or samples too large for 32-bit '
+                         'floats); {}'.format(where, advice))
+    peak = float(np.max(np.abs(samples), initial=0.0))
+    if level and peak > const.MAX_SAMPLE_LEVEL:
+        raise AudioError('{}: samples reach {:.3g}, over {:.0e} times full scale (a damaged '
+                         'file?); {}'.format(where, peak, const.MAX_SAMPLE_LEVEL, advice))
 
 
 def stem(path):
