@@ -222,7 +222,7 @@ def prepare_output(path, overwrite, option='', inputs=()):
         except OSError as err:
             raise util.OutputError('{}: cannot create the output folder ({})'.format(
                 folder, err.strerror)) from None
-    if not os.access(folder or '.', os.W_OK):
+    if not util.can_create_in(folder):
         raise util.OutputError('{}: the output folder is not writable'.format(folder or '.'))
 
 

@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import sys
+import tempfile
 import time
 import warnings
 
@@ -447,6 +448,21 @@ def replacing(path):
         finally:
             if os.path.isfile(tmp):
                 os.remove(tmp)
+
+
+def can_create_in(folder):
+    """Whether a file can be created in ``folder`` ('' is the working
+    folder): asked of ``os.access``, then tried with an empty temporary
+    file, as ``os.access`` says yes to root everywhere (/proc included)."""
+    if not os.access(folder or '.', os.W_OK | os.X_OK):
+        return False
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder or '.', prefix='.', suffix='.probe')
+    except OSError:
+        return False
+    os.close(handle)
+    os.remove(probe)
+    return True
 
 
 def temporary_path(final_path):

@@ -1,5 +1,6 @@
 """evaluate.py: oracle masks, the CLI on tiny synthetic folders, its errors."""
 import csv
+import errno
 import math
 import os
 
@@ -384,6 +385,29 @@ def test_user_errors_are_one_line(tmp_path, capsys, case, model_path):
     status, out, err = run(argv, capsys)
     assert status == 1
     assert err.count('\n') == 1 and err.startswith('evaluate.py: error: ')
+
+
+def test_a_csv_folder_that_refuses_files_is_named_before_scoring(tmp_path, capsys, monkeypatch):
+    """``os.access`` says yes (as it does to root, even in /proc) but a file
+    cannot be made there: the folder is named before any file is scored,
+    not after the whole evaluation."""
+    make_refs(tmp_path / 'mix', snrs=(0.0,))
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):
+        if os.path.dirname(os.path.realpath(path)) == str(locked):
+            raise OSError(errno.EROFS, 'Read-only file system', path)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, 'open', refuse)
+    scored = []
+    monkeypatch.setattr(evaluate, 'score', lambda *a, **k: scored.append(a))
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm',
+                            '--csv', locked / 'scores.csv'], capsys)
+    assert status == 1
+    assert err.count('\n') == 1 and 'locked: the output folder is not writable' in err
+    assert not scored and os.listdir(locked) == []
 
 
 def _only_mixture(tmp_path):
