@@ -15,6 +15,7 @@ import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
 from chainer.backends import cuda
 
+import interrupts
 import network
 import util
 
@@ -27,7 +28,7 @@ class UserError(Exception):
 USER_ERRORS = (UserError, util.AudioError, network.ModelError)
 
 EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = interrupts.EXIT_INTERRUPTED
 EXIT_TERMINATED = 143
 
 
@@ -74,6 +75,7 @@ def run(prog, job, debug=False):
     error, 130 after Ctrl-C, 143 after SIGTERM.
     """
     debug = debug or os.environ.get('SPEECHSEP_DEBUG', '') not in ('', '0')
+    interrupts.restore()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         status = job()

@@ -29,6 +29,10 @@ checkpoints on a validation set.
 Usage: python3 evaluate.py -i build/eval/snr0 -m unet.model --oracle irm ibm psm
        python3 evaluate.py --mix DIR --ref DIR --est separate --csv scores.csv
 """
+import interrupts  # first: Ctrl-C while the rest loads is one line, not a traceback
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+
 import argparse
 import csv
 import math

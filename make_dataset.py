@@ -24,6 +24,10 @@ about 4.1 GB; cut recordings that long into pieces of a few minutes first.
 Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
                                [--speed LOW HIGH] [--psa]
 """
+import interrupts  # first: Ctrl-C while the rest loads is one line, not a traceback
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+
 import argparse
 import contextlib
 import csv

@@ -16,6 +16,10 @@ Usage: python3 make_separate.py -i mix.wav -o speech.wav [-m unet.model]
                                  (the folder's files shared out among N processes)
        ... | python3 make_separate.py -i - -o - | ...   (stdin to stdout, a wav or --format)
 """
+import interrupts  # first: Ctrl-C while the rest loads is one line, not a traceback
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+
 import argparse
 import contextlib
 import itertools

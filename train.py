@@ -17,6 +17,10 @@ Usage: python3 train.py [-g GPU] [-b BATCH] [-e EPOCHS] [-r SNAPSHOT] [--init MO
        python3 train.py --mix [-s SPEECH_DIR] [-m MUSIC_DIR] --val-dir NPZ_DIR ...
        mpiexec -n N python3 train.py --communicator naive ...   (docs/SCALING.md)
 """
+import interrupts  # first: Ctrl-C while the rest loads is one line, not a traceback
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+
 import argparse
 import contextlib
 import errno

@@ -14,6 +14,11 @@ import threading
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is one line)
+_PROGRAM = getattr(sys.modules.get('__main__'), '__file__', None)
+if _PROGRAM and os.path.dirname(os.path.abspath(_PROGRAM)) == os.path.dirname(
+        os.path.abspath(__file__)):     # a benchmark script is the program
+    interrupts.quiet_while_loading()
 import cli  # noqa: E402
 
 # Environment variables that set how many threads the BLAS behind NumPy (and so

@@ -17,9 +17,11 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is one line)
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+import numpy as np  # noqa: E402
 import compat  # noqa: E402,F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer  # noqa: E402
 import cli  # noqa: E402

@@ -20,9 +20,11 @@ import math
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is one line)
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+import numpy as np  # noqa: E402
 import cli  # noqa: E402
 import const  # noqa: E402
 import make_separate  # noqa: E402

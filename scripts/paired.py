@@ -33,6 +33,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is one line)
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
 import cli  # noqa: E402
 from evaluate import ORACLE_LABEL_PREFIX, parse_snr, read_scores  # noqa: E402
 

@@ -15,12 +15,14 @@ import math
 import os
 import sys
 
-import matplotlib
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is one line)
+if __name__ == '__main__':
+    interrupts.quiet_while_loading()
+import matplotlib  # noqa: E402
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cli  # noqa: E402
 import util  # noqa: E402
 

@@ -26,6 +26,7 @@ import soundfile as sf
 from conftest import ROOT, tone, write
 
 import cli  # noqa: E402
+import interrupts  # noqa: E402
 import make_dataset  # noqa: E402
 import make_separate  # noqa: E402
 import network  # noqa: E402
@@ -729,6 +730,57 @@ def test_a_second_ctrl_c_while_the_stop_is_reported_gives_no_traceback(capsys, m
     assert status == cli.EXIT_INTERRUPTED
     assert capsys.readouterr().err == 'prog: interrupted\n'
     assert signal.getsignal(signal.SIGINT) is before
+
+
+_INTERRUPT_WHILE_LOADING = """
+import importlib.abc, os, runpy, signal, sys
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == 'chainer':
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))   # as running the script does
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+@pytest.mark.parametrize('script', [
+    'make_separate.py', 'train.py', 'evaluate.py', 'make_dataset.py',
+    'scripts/average_models.py', 'scripts/band_errors.py', 'scripts/channel_items.py',
+    'scripts/make_samples.py', 'scripts/model_tables.py', 'scripts/noise_leak.py',
+    'scripts/paired.py', 'scripts/plot_training.py', 'scripts/prepare_corpus.py',
+    'scripts/recalibrate_bn.py', 'benchmarks/example_speed.py',
+    'benchmarks/report_accuracy.py', 'benchmarks/separate_speed.py',
+    'benchmarks/train_speed.py'])
+def test_ctrl_c_while_the_libraries_load_is_one_line(script, tmp_path):
+    """Ctrl-C while Chainer is being imported (a second or more after the
+    command starts) ends in one line and status 130, not in a page of
+    import traceback."""
+    proc = subprocess.run([sys.executable, '-c', _INTERRUPT_WHILE_LOADING,
+                           os.path.join(ROOT, script), '--help'], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert (proc.returncode, proc.stderr) == (
+        130, '{}: interrupted\n'.format(os.path.basename(script)))
+    assert proc.stdout == ''
+
+
+def test_once_the_work_begins_ctrl_c_is_the_runs_to_report(capsys):
+    """``cli.run`` hands Ctrl-C back from the loading handler to Python's, so
+    the run's own clean-up and line follow, and the handler stays Python's."""
+    interrupts.quiet_while_loading()
+    try:
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+
+        def job():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        assert cli.run('prog', job) == cli.EXIT_INTERRUPTED
+        assert capsys.readouterr().err == 'prog: interrupted\n'
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,34 @@
+"""Ctrl-C while a command starts: one line, not the traceback of an import.
+
+A script imports NumPy, Chainer, librosa and numba before its work begins,
+which takes a second or more; Ctrl-C then would print a page of import
+traceback. Run as a program, a script calls ``quiet_while_loading()``
+first of all (under ``if __name__ == '__main__':``), and ``cli.run`` gives Ctrl-C back to Python (a
+``KeyboardInterrupt`` that the run turns into its own line) when the work
+begins. Imported as a module (the tests, the Python API), nothing changes.
+"""
+import os
+import signal
+import sys
+
+EXIT_INTERRUPTED = 130      # as the shell reports a program ended by SIGINT
+
+
+def _interrupted(signum, frame):
+    os.write(2, '{}: interrupted\n'.format(os.path.basename(sys.argv[0])).encode())
+    os._exit(EXIT_INTERRUPTED)      # nothing is written yet, nothing to clean up
+
+
+def quiet_while_loading():
+    """Until ``restore`` is called, Ctrl-C ends the program with one line
+    and status 130, unless Ctrl-C is ignored (a background job of a shell
+    script, ``nohup``) or handled otherwise."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted)
+
+
+def restore():
+    """Ctrl-C raises ``KeyboardInterrupt`` again, if ``quiet_while_loading``
+    had taken it over (called where the work begins)."""
+    if signal.getsignal(signal.SIGINT) is _interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
