@@ -78,9 +78,10 @@ SEPARATE_TIME = re.compile(
 def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG, description='Real-time factor and peak memory of make_separate.py')
-    parser.add_argument('--lengths', '-l', type=float, nargs='+', default=DEFAULT_LENGTHS,
+    parser.add_argument('--lengths', '-l', type=float, nargs='+', default=None,
                         metavar='SECONDS',
-                        help='mixture lengths in seconds (default: %(default)s)')
+                        help='mixture lengths in seconds (default: {}; not with --profile)'.format(
+                            ' '.join('{:g}'.format(s) for s in DEFAULT_LENGTHS)))
     parser.add_argument('--batches', '-b', type=int, nargs='+', default=None, metavar='B',
                         help='patches per forward pass, make_separate.py --batch (default: '
                              '{}; with --profile {})'.format(
@@ -98,7 +99,8 @@ def build_parser():
                         help='pass the mixture encoded by ffmpeg as this type, e.g. m4a '
                              '(AAC), to time decoding it (default: the wav itself)')
     parser.add_argument('--repeat', '-r', type=int, default=1,
-                        help='runs per cell; the fastest is reported (default: %(default)s)')
+                        help='runs per cell; the fastest is reported (default: %(default)s; '
+                             'not with --profile)')
     parser.add_argument('--profile', '-p', type=float, nargs='?', const=PROFILE_SECONDS,
                         default=None, metavar='SECONDS',
                         help='time the stages in-process on one mixture of SECONDS '
@@ -128,6 +130,8 @@ def run(args):
     problem = check_args(args)
     if problem:
         raise cli.UserError(problem)
+    if args.lengths is None:
+        args.lengths = DEFAULT_LENGTHS
     if args.batches is None:
         args.batches = [const.SEPARATE_BATCH] if args.profile else DEFAULT_BATCHES
     try:
@@ -154,7 +158,12 @@ def run(args):
 
 def check_args(args):
     """The first problem with the arguments, as a message, or None."""
-    if not all(math.isfinite(length) and length > 0 for length in args.lengths):
+    if args.profile is not None and (args.lengths is not None or args.repeat != 1
+                                     or args.sep_args):
+        return '--profile times one mixture of the length it is given, once, as ' \
+               'make_separate.py runs by default: --lengths, --repeat and --sep-args ' \
+               'do not apply to it'
+    if not all(math.isfinite(length) and length > 0 for length in args.lengths or ()):
         return '--lengths: every length must be a positive, finite number of seconds'
     if args.profile is not None and not (math.isfinite(args.profile) and args.profile > 0):
         return '--profile {:g}: the length must be a positive, finite number of ' \

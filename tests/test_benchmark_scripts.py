@@ -147,7 +147,9 @@ def test_report_accuracy_stops_the_child_and_removes_the_work_folder(
 @pytest.mark.parametrize('option,start', [
     (['-l', 'nan'], '--lengths'), (['-l', '10', 'inf'], '--lengths'),
     (['--profile', 'nan'], '--profile'), (['--profile', 'inf'], '--profile'),
-    (['--sep-args', '--shifts "1'], '--sep-args')])
+    (['--sep-args', '--shifts "1'], '--sep-args'),
+    (['--profile', '5', '-l', '10'], '--profile'), (['--profile', '-r', '3'], '--profile'),
+    (['--profile', '--sep-args=--shifts 1'], '--profile')])
 def test_separate_speed_refuses_bad_options_in_one_line(tmp_path, capsys, monkeypatch,
                                                         option, start):
     monkeypatch.setattr(separate_speed.tempfile, 'mkdtemp',
