@@ -29,7 +29,9 @@ ratio's highest value (how much speech a silenced passage can hold) and
 the share of the mixtures' speech energy silenced.
 
 ``--keep`` leaves the work folder (estimates and report) and says where;
-``--estimates WORK`` tabulates such a folder again without separating.
+``--estimates WORK`` tabulates such a folder again without separating,
+for the items its report names (``-i`` may be left out; other items are
+refused).
 
 Unlike separate_speed.py it needs the evaluation items and the model; it
 writes only in its work folder (removed unless ``--keep``). Options after
@@ -61,15 +63,17 @@ PROG = 'report_accuracy.py'
 # The report's columns this script reads (make_separate.py --report).
 REPORT_COLUMNS = ('input', 'status', 'speech_to_music_db')
 PASSAGE_COLUMNS = ('output', 'music_output')
+DEFAULT_ITEMS = os.path.join('build', 'val_eval')     # make model-data's validation items
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG,
         description='Reported against true speech-to-music ratios on evaluation items')
-    parser.add_argument('--items', '-i', default=os.path.join('build', 'val_eval'),
+    parser.add_argument('--items', '-i', default=None,
                         help='folder of evaluation items with manifest.csv files '
-                             '(default: %(default)s)')
+                             '(default: {}; with --estimates, the items its report '
+                             'names)'.format(DEFAULT_ITEMS))
     parser.add_argument('--model', '-m', default=const.MODEL_FILE,
                         help='model (default: %(default)s)')
     parser.add_argument('--threshold', type=float, default=20.0, metavar='DB',
@@ -104,7 +108,7 @@ def run(args):
         args.markdown)
     if args.estimates:
         report = os.path.join(args.estimates, 'report.csv')
-        files = matched(report, args.items)
+        files = matched(report)
         passages = judged_passages(report, args.passages)
     else:
         files, passages = separated(args)
@@ -120,7 +124,11 @@ def run(args):
 
 def check_args(args):
     """A ``cli.UserError`` for the first problem with the arguments, found
-    before anything is separated."""
+    before anything is separated; sets ``args.items`` where it was left out."""
+    if args.estimates:
+        args.items = check_estimates(args.estimates, bool(args.passages), args.items)
+    elif args.items is None:
+        args.items = DEFAULT_ITEMS
     if not os.path.isdir(args.items):
         raise cli.UserError('-i {}: no such folder (make model-data writes '
                             'build/val_eval)'.format(args.items))
@@ -134,15 +142,15 @@ def check_args(args):
     for db in args.gate_music:
         if not math.isfinite(db):
             raise cli.UserError('--gate-music {}: must be a finite number of dB'.format(db))
-    if args.estimates:
-        check_estimates(args.estimates, bool(args.passages))
-    elif args.workdir is not None and not os.path.isdir(args.workdir):
+    if not args.estimates and args.workdir is not None and not os.path.isdir(args.workdir):
         raise cli.UserError('--workdir {}: no such folder'.format(args.workdir))
 
 
-def check_estimates(work, passages):
+def check_estimates(work, passages, items):
     """A ``cli.UserError`` unless ``work`` holds a report.csv (and, for
-    ``passages``, the speech and music estimates it names)."""
+    ``passages``, the speech and music estimates it names) whose separated
+    items lie in ``items`` (None: wherever they are) beside their
+    manifest.csv. Returns the items' folder."""
     if not os.path.isdir(work):
         raise cli.UserError('--estimates {}: no such folder'.format(work))
     report = os.path.join(work, 'report.csv')
@@ -151,8 +159,28 @@ def check_estimates(work, passages):
                             'report_accuracy.py --keep run)'.format(work))
     rows = cli.csv_rows(report, REPORT_COLUMNS + (PASSAGE_COLUMNS if passages else ()),
                         'a make_separate.py --report file')
-    if not passages:
-        return
+    inputs = [entry['input'] for entry in rows if entry['status'] == 'separated']
+    if not inputs:
+        raise cli.UserError('--estimates {}: its report.csv names no separated file'.format(work))
+    found = os.path.commonpath([os.path.dirname(os.path.abspath(path)) for path in inputs])
+    if items is not None and os.path.commonpath(
+            [os.path.realpath(found), os.path.realpath(items)]) != os.path.realpath(items):
+        raise cli.UserError('--estimates {}: its report.csv separated the items in {}, '
+                            'not those in -i {} (leave -i out to use the report\'s)'.format(
+                                work, found, items))
+    for path in inputs:
+        folder = os.path.dirname(path)
+        if not os.path.isfile(os.path.join(folder, const.MANIFEST)):
+            raise cli.UserError('--estimates {}: {} has no {} beside it (were the items '
+                                'moved?)'.format(work, path, const.MANIFEST))
+    if passages:
+        check_passage_estimates(work, rows)
+    return items if items is not None else found
+
+
+def check_passage_estimates(work, rows):
+    """A ``cli.UserError`` unless every separated row of the report names
+    its speech and music estimates, and they are there."""
     for entry in rows:
         if entry['status'] != 'separated':
             continue
@@ -187,7 +215,7 @@ def separated(args):
         if status != 0:
             raise cli.UserError('make_separate.py failed (exit status {})'.format(status))
         print('separated in {:.0f} s'.format(time.time() - started), file=sys.stderr)
-        return matched(report, args.items), judged_passages(report, args.passages)
+        return matched(report), judged_passages(report, args.passages)
     finally:
         if args.keep:
             print('kept {}'.format(work), file=sys.stderr)
@@ -195,7 +223,7 @@ def separated(args):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def matched(report, items):
+def matched(report):
     """``[(group, true_db, reported_db)]`` of the report's separated files:
     the group is the manifest's ``snr_db`` (``inf`` speech alone, ``-inf``
     music alone), the true ratio that of the references beside the input."""

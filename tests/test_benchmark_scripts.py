@@ -6,7 +6,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
@@ -101,6 +103,7 @@ def test_report_accuracy_refuses_a_missing_workdir_and_estimates(tmp_path, capsy
     # A report without music estimates, tabulated with --passages.
     speech = work / 'speech.wav'
     speech.write_bytes(b'')
+    (tmp_path / 'manifest.csv').write_text('name,snr_db\na,3.0\n')
     with open(work / 'report.csv', 'w', newline='') as handle:
         writer = csv.writer(handle)
         writer.writerow(['input', 'output', 'music_output', 'status', 'speech_to_music_db'])
@@ -109,6 +112,57 @@ def test_report_accuracy_refuses_a_missing_workdir_and_estimates(tmp_path, capsy
                                  '--passages', '5']) == 1
     assert 'music estimate' in one_error_line(capsys, 'report_accuracy.py')
     assert not FakeChild.made
+
+
+def evaluation_items(folder, snrs=(0.0, 5.0)):
+    """Items as make_dataset.py --refs writes them (a tone under noise at
+    each SNR, references beside, manifest.csv) and a make_separate.py
+    --report of them in ``folder/work`` whose reported ratio is the truth
+    plus 1 dB; returns the work folder."""
+    rng = np.random.default_rng(0)
+    items = folder / 'items'
+    items.mkdir()
+    rows = []
+    for snr in snrs:
+        name = 'item{:g}'.format(snr)
+        speech = 0.1 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16000)
+        noise = rng.standard_normal(8000)
+        music = noise * np.sqrt(np.mean(speech ** 2) / np.mean(noise ** 2)) * 10 ** (-snr / 20)
+        for tag, audio in (('', speech + music), ('.speech', speech), ('.music', music)):
+            sf.write(str(items / (name + tag + '.wav')), audio, 16000, subtype='FLOAT')
+        rows.append((name, snr))
+    (items / 'manifest.csv').write_text(
+        'name,snr_db\n' + ''.join('{},{}\n'.format(*row) for row in rows))
+    work = folder / 'work'
+    work.mkdir()
+    with open(work / 'report.csv', 'w', newline='') as handle:
+        writer = csv.writer(handle)
+        writer.writerow(['input', 'status', 'speech_to_music_db'])
+        for name, snr in rows:
+            writer.writerow([str(items / (name + '.wav')), 'separated', snr + 1.0])
+    return work
+
+
+def test_report_accuracy_estimates_are_of_the_items_their_report_names(tmp_path, capsys,
+                                                                       monkeypatch):
+    """``--estimates`` tabulates the items its report separated; an -i of
+    other items is refused, not silently ignored."""
+    fake_popen(monkeypatch, never)
+    work = evaluation_items(tmp_path)
+    other = tmp_path / 'other'
+    other.mkdir()
+    assert report_accuracy.main(['-i', str(other), '--estimates', str(work)]) == 1
+    line = one_error_line(capsys, 'report_accuracy.py')
+    assert 'separated the items in {}'.format(tmp_path / 'items') in line
+    assert '-i {}'.format(other) in line
+    for given in ([], ['-i', str(tmp_path / 'items')], ['-i', str(tmp_path)]):
+        assert report_accuracy.main(given + ['--estimates', str(work)]) == 0
+        out = capsys.readouterr().out
+        assert str(tmp_path / 'items') in out or given
+        assert 'mixtures (2 files): correlation 1.000, mean absolute error 1.00 dB' in out
+    (tmp_path / 'items' / 'manifest.csv').unlink()
+    assert report_accuracy.main(['--estimates', str(work)]) == 1
+    assert 'no manifest.csv beside it' in one_error_line(capsys, 'report_accuracy.py')
 
 
 def interrupt(child):
