@@ -144,6 +144,17 @@ def si_sdr(estimate, reference):
     return float(10.0 * np.log10(signal / distortion))
 
 
+def soundless(estimate):
+    """Why ``estimate`` carries no sound, or None: ``'the estimate is
+    silent'`` (all zeros) or ``'the estimate is a constant (DC) offset'``."""
+    values = np.asarray(estimate, np.float64)
+    if not np.any(values):
+        return 'the estimate is silent'
+    if np.ptp(values) == 0.0:
+        return 'the estimate is a constant (DC) offset'
+    return None
+
+
 class MetricUndefined(Exception):
     """A metric that has no value for these signals; the message says why."""
 
@@ -156,8 +167,8 @@ def bss_sdr(estimate, reference):
     value ``fast_bss_eval.sdr`` gives, which fails on an exact copy.
     """
     import fast_bss_eval
-    if not np.any(estimate):
-        raise MetricUndefined('the estimate is silent')
+    if soundless(estimate):
+        raise MetricUndefined(soundless(estimate))
     try:
         with np.errstate(all='ignore'), warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -174,6 +185,8 @@ def bss_sdr(estimate, reference):
 def pesq_wb(estimate, reference):
     """Wide-band PESQ (MOS-LQO, about 1 to 4.6) at 16 kHz."""
     import pesq
+    if soundless(estimate):
+        raise MetricUndefined(soundless(estimate))    # pesq's own error: NaN to integer
     try:
         return float(pesq.pesq(const.SR, np.asarray(reference, np.float32),
                                np.asarray(estimate, np.float32), 'wb'))
@@ -193,9 +206,9 @@ def stoi(estimate, reference):
         try:
             value = pystoi.stoi(np.asarray(reference, np.float64),
                                 np.asarray(estimate, np.float64), const.SR)
-        except (ValueError, IndexError) as err:    # shorter than one of its frames (~26 ms)
-            raise MetricUndefined('the signal is too short ({} samples; {})'.format(
-                len(reference), err)) from None
+        except (ValueError, IndexError):    # shorter than one of its frames (~26 ms)
+            raise MetricUndefined('the signal is too short ({} samples, {:.3f} s)'.format(
+                len(reference), len(reference) / const.SR)) from None
     for warning in caught:
         if 'Not enough STFT frames' in str(warning.message):
             raise MetricUndefined('fewer than 30 non-silent frames (too short or quiet)')
@@ -256,12 +269,12 @@ def score(estimate, speech, mixture, music=None, quick=False):
         notes.append('speech reference is silent: no metric is defined')
         return values, notes
     values.update(si_sdr=si_sdr(estimate, speech), si_sdr_mix=si_sdr(mixture, speech))
-    if math.isnan(values['si_sdr']) and np.ptp(np.asarray(estimate, np.float64)) == 0.0:
+    if math.isnan(values['si_sdr']) and soundless(estimate):
         # The voice is lost whole, the worst outcome: scored as the floor, since
         # NaN would drop the file from every mean and worst.
         values['si_sdr'] = -LIMIT_DB
-        notes.append('si_sdr: the estimate is silent (the voice is lost: {:g} dB)'.format(
-            -LIMIT_DB))
+        notes.append('si_sdr: {} (the voice is lost: {:g} dB)'.format(
+            soundless(estimate), -LIMIT_DB))
     elif math.isnan(values['si_sdr']):
         notes.append('si_sdr: the speech reference is constant')
     if condition == 'speech alone':

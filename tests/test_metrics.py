@@ -99,8 +99,11 @@ def test_a_silenced_voice_is_scored_as_lost_and_counts_in_mean_and_worst():
     assert values['si_sdr'] == values['passthrough'] == -evaluate.LIMIT_DB
     assert any('the voice is lost' in n for n in notes)
     # so does a constant (DC only) estimate, which carries no voice either
-    values, _ = evaluate.score(np.full_like(speech, 0.2), speech, speech + music, music, quick=True)
+    values, notes = evaluate.score(np.full_like(speech, 0.2), speech, speech + music, music,
+                                   quick=True)
     assert values['si_sdr'] == -evaluate.LIMIT_DB
+    assert notes == ['si_sdr: the estimate is a constant (DC) offset (the voice is lost: '
+                     '-200 dB)']
     assert values['si_sdri'] == pytest.approx(-evaluate.LIMIT_DB - values['si_sdr_mix'])
 
     kept, _ = evaluate.score(speech, speech, speech, quick=True)
@@ -118,11 +121,20 @@ def test_short_or_silent_signals_give_nan_with_a_note():
     assert values['si_sdr'] > 100
     assert any(n.startswith('pesq:') for n in notes)
     assert any(n.startswith('stoi:') for n in notes)
+    tiny = harmonic_stack(100 / 16000)   # under one of STOI's frames
+    values, notes = evaluate.score(tiny, tiny, tiny)
+    assert 'stoi: the signal is too short (100 samples, 0.006 s)' in notes
 
     speech = harmonic_stack(1.0)
     values, notes = evaluate.score(np.zeros_like(speech), speech, speech, quick=True)
     assert math.isnan(values['sdr'])
     assert any('silent' in n for n in notes)
+    # every metric a silent or constant estimate leaves undefined says why, in words
+    for estimate, why in ((np.zeros_like(speech), 'the estimate is silent'),
+                          (np.full_like(speech, 0.2), 'the estimate is a constant (DC) offset')):
+        values, notes = evaluate.score(estimate, speech, speech + 0.1 * harmonic_stack(1.0, f0=330.0))
+        assert math.isnan(values['sdr']) and math.isnan(values['pesq'])
+        assert ['sdr: ' + why, 'pesq: ' + why] == [n for n in notes if n[:4] in ('sdr:', 'pesq')]
 
     # silent speech in a sounding mixture is music alone: only the level left
     values, notes = evaluate.score(speech, np.zeros_like(speech), speech)
