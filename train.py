@@ -224,15 +224,16 @@ def main(argv=None):
 # Data
 
 def npz_files(folder, option='-t'):
-    """npz files directly in ``folder`` (given as ``option``), sorted by name."""
+    """npz files in ``folder`` (given as ``option``) and its subfolders, as
+    upstream's loader found them, sorted by path; hidden files are left out."""
     if not os.path.isdir(folder):
         raise cli.UserError('{} folder {} does not exist; run make_dataset.py '
                             'first or give {} DIR'.format(
                                 'stft' if option == '-t' else option, folder, option))
-    names = sorted(n for n in os.listdir(folder) if n.endswith('.npz'))
-    if not names:
+    paths = util.find_audio(folder, ('.npz',))
+    if not paths:
         raise cli.UserError('no npz files in {}; run make_dataset.py first'.format(folder))
-    return [os.path.join(folder, n) for n in names]
+    return paths
 
 
 def split_by_name(paths, fraction):
@@ -388,8 +389,9 @@ def load_datasets(args):
               'zero-padded'.format(args.patchlength), file=sys.stderr)
     train = RandomPatchDataset(train_items, args.patchlength, args.batchsize)
     val = FixedPatchDataset(val_items, args.patchlength) if val_items else None
-    description = '{} files, {} patches/epoch; validation {} files, {} patches'.format(
-        len(train_items), len(train), len(val_items), len(val) if val else 0)
+    description = '{} file{}, {} patches/epoch; validation {} file{}, {} patches'.format(
+        len(train_items), cli.plural(len(train_items)), len(train),
+        len(val_items), cli.plural(len(val_items)), len(val) if val else 0)
     return train, val, description
 
 

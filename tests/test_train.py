@@ -57,6 +57,22 @@ def test_validation_split_is_by_whole_file_and_deterministic():
     assert not set(train_a) & set(val_a) and len(train_a) + len(val_a) == 20
 
 
+def test_npz_files_in_subfolders_are_found_as_upstream_found_them(tmp_path, capsys):
+    """Upstream's loader searched the stft folder's subfolders; a nested
+    tree must not train on part of its data without a word."""
+    stft = tmp_path / 'stft'
+    make_npz(str(stft / 'b' / 'deeper'), count=1, seed=1)
+    make_npz(str(stft / 'a'), count=2, seed=2)
+    (stft / 'a' / '.item9.npz').write_bytes(b'hidden: not data')
+    assert train.npz_files(str(stft)) == [str(stft / 'a' / 'item0.npz'),
+                                          str(stft / 'a' / 'item1.npz'),
+                                          str(stft / 'b' / 'deeper' / 'item0.npz')]
+    out = str(tmp_path / 'result')
+    assert train.main(['-t', str(stft), '-o', out, '-b', '2', '-l', '64', '--init', 'none',
+                       '--stop', '1']) == 0
+    assert '# data: 2 files, 4 patches/epoch; validation 1 file,' in capsys.readouterr().out
+
+
 def test_items_shorter_than_a_patch_are_padded():
     item = (np.ones((512, 10), np.float32), np.ones((512, 10), np.float32))
     dataset = train.RandomPatchDataset([item], 64, 2)
