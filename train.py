@@ -908,10 +908,12 @@ def resume(trainer, path, whole=True):
     if whole:     # before Chainer's load, which warns about what it then refuses
         validated = [snapshot_validates(path), trainer_validates(trainer)]
         if validated[0] is not None and validated[0] != validated[1]:
+            same = ('--val 0 (a snapshot of upstream\'s train.py, which held nothing '
+                    'out, too)' if validated[1] else 'validation on (--val, --val-dir)')
             raise cli.UserError(
-                '-r {}: the snapshot\'s run had validation {} and this one has it {} (--val, '
-                '--val-dir); resume with the same, or start from its weights with --init '
-                '{}'.format(path, *['on' if v else 'off' for v in validated], path))
+                '-r {}: the snapshot\'s run had validation {} and this one has it {}; resume '
+                'with {}, or start from its weights with --init {}'.format(
+                    path, *['on' if v else 'off' for v in validated], same, path))
     try:
         chainer.serializers.load_npz(path, trainer)
     except KeyError as err:

@@ -327,8 +327,10 @@ def test_resume_with_validation_turned_on_or_off_is_refused_in_one_line(tmp_path
     """Validation dropped on resume was accepted (its best-model state lost
     without a word); turned on, it was refused after Chainer's warnings."""
     val = make_npz(str(tmp_path / 'val'), count=1, seed=5)
-    for before, after, words in ((['--val-dir', val], [], 'on and this one has it off'),
-                                 ([], ['--val-dir', val], 'off and this one has it on')):
+    for before, after, words in ((['--val-dir', val], [], 'on and this one has it off; '
+                                  'resume with validation on (--val, --val-dir)'),
+                                 ([], ['--val-dir', val], 'off and this one has it on; '
+                                  'resume with --val 0 (a snapshot of upstream')):
         out = str(tmp_path / ('r' + str(len(before))))
         status, _ = run(tmp_path, '--stop', '1', '--val', '0', '-o', out, *before)
         assert status == 0
