@@ -758,10 +758,13 @@ def build_trainer(args, unet, train, val, comm=None):
                                                   savefun=save_uncompressed),
                        trigger=training.triggers.MinValueTrigger(
                            'validation/main/loss', epoch()))
-    trainer.extend(extensions.snapshot(savefun=save_uncompressed), trigger=snapshot_at)
+    # model_N before the trainer's snapshot (the same priority runs in this
+    # order), so that the snapshot holds model_N's trigger as it stands after
+    # this iteration: a resumed run wrote a model_N mid-epoch from a stale one.
     trainer.extend(extensions.snapshot_object(unet, 'model_{.updater.iteration}',
                                               savefun=save_uncompressed),
                    trigger=snapshot_at)
+    trainer.extend(extensions.snapshot(savefun=save_uncompressed), trigger=snapshot_at)
     trainer.extend(extensions.LogReport(trigger=epoch()))
     losses = ['main/loss'] + (['validation/main/loss'] if val is not None else [])
     if extensions.PlotReport.available():

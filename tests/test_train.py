@@ -49,6 +49,19 @@ def test_resume_continues_the_iteration_count(tmp_path, capsys):
     assert not os.path.exists(os.path.join(out, 'model_1'))
 
 
+def test_resume_writes_models_at_the_epochs_ends_only(tmp_path, capsys):
+    """The snapshot must hold the model_N extension's trigger as it stands
+    after the snapshot's iteration: a stale one wrote model_7 in the middle
+    of the epoch after a resume from snapshot_iter_6 (2 iterations an
+    epoch), as upstream's train.py did."""
+    status, out = run(tmp_path, '--stop', '6')
+    assert status == 0
+    status, out = run(tmp_path, '--stop', '10', '-r', os.path.join(out, 'snapshot_iter_6'))
+    assert status == 0
+    assert sorted(n for n in os.listdir(out) if n.startswith('model_') and n[6:].isdigit()) == [
+        'model_10', 'model_2', 'model_4', 'model_6', 'model_8']
+
+
 def test_validation_split_is_by_whole_file_and_deterministic():
     paths = ['stft/file{:02d}.npz'.format(k) for k in range(20)]
     train_a, val_a = train.split_by_name(paths, 0.1)
