@@ -76,6 +76,7 @@ def run(prog, job, debug=False):
     """
     debug = debug or os.environ.get('SPEECHSEP_DEBUG', '') not in ('', '0')
     interrupts.restore()
+    printable_names()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         status = job()
@@ -86,6 +87,10 @@ def run(prog, job, debug=False):
         return _report(err, '{}: error: {}'.format(prog, err), EXIT_ERROR)
     except Reported:
         return EXIT_ERROR
+    except BrokenPipeError as err:     # `... | head -1`: stdout's reader has gone
+        util.silence_stream(sys.stdout)
+        return _report(err, '{}: error: stdout: the program reading it closed the pipe '
+                            'before all was printed'.format(prog), EXIT_ERROR)
     except KeyboardInterrupt as err:
         if debug:
             raise
@@ -94,6 +99,15 @@ def run(prog, job, debug=False):
         return _report(err, *stop_outcome(prog, err))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def printable_names():
+    """Let stdout print file names that are not valid UTF-8 (surrogate
+    escapes) as ``\\udce9`` instead of failing the run, where its encoding
+    is strict (a UTF-8 locale; Python's C locale already passes them)."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, 'errors', None) == 'strict' and hasattr(stream, 'reconfigure'):
+            stream.reconfigure(errors='backslashreplace')
 
 
 def stop_outcome(prog, err):
@@ -149,7 +163,7 @@ def csv_rows(path, columns, what):
     when it cannot be read or lacks one of ``columns`` (the message says it
     is not ``what``: 'an evaluate.py --csv file', say)."""
     try:
-        with open(path, newline='', encoding='utf-8-sig') as handle:   # Excel's BOM
+        with util.open_csv(path) as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in columns if c not in (reader.fieldnames or ())]
             if missing:

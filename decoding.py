@@ -44,7 +44,7 @@ def needs_decoding(path, sniff=False):
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
     try:
-        sf.info(path)
+        sf.info(util.sf_path(path))
     except (RuntimeError, sf.LibsndfileError):
         return True
     return False

@@ -619,7 +619,7 @@ def read_manifest(path):
     if not os.path.isfile(path):
         return {}
     try:
-        with open(path, newline='', encoding='utf-8-sig') as handle:   # Excel's BOM
+        with util.open_csv(path) as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames or not {'name', 'snr_db'} <= set(reader.fieldnames):
                 print('warning: {}: no name and snr_db columns; results are not grouped '

@@ -114,8 +114,9 @@ def make_dataset(args):
 def mix_all(args, snr_range, speed_range, decoded):
     """Mix every pair, write the files and the summary; ``decoded``: a
     ``decoding.DecodedOnce`` the audio is loaded through."""
-    music = readable_files(args.music, 'music', decoded)
-    speech = readable_files(args.speech, 'speech', decoded)
+    unreadable = []         # input files warned about and left out
+    music = readable_files(args.music, 'music', decoded, unreadable)
+    speech = readable_files(args.speech, 'speech', decoded, unreadable)
     dropped = []            # pairs of a name already taken: skipped before mixing
     pairs = pair_files(music, speech, args.loop, args.every_file, dropped)
     names = {name for _, _, name in pairs}
@@ -163,8 +164,12 @@ def mix_all(args, snr_range, speed_range, decoded):
             update_manifest(manifest, rows, args.refs, reached)
         raise
     update_manifest(manifest, rows, args.refs, names)
-    print('wrote {} mixtures ({:.1f} min) to {} and {}; skipped {}'.format(
-        len(rows), seconds / 60, args.mixdown, args.stft, len(skipped) + len(dropped)))
+    skipped_pairs = len(skipped) + len(dropped)
+    print('wrote {} mixture{} ({:.1f} min) to {} and {}; skipped {} pair{}{}'.format(
+        len(rows), cli.plural(len(rows)), seconds / 60, args.mixdown, args.stft,
+        skipped_pairs, cli.plural(skipped_pairs),
+        '; left out {} unreadable input file{}'.format(
+            len(unreadable), cli.plural(len(unreadable))) if unreadable else ''))
     if not rows:
         raise cli.UserError('no mixture was written{}'.format(
             '; see the warnings above' if skipped or dropped else ''))
@@ -237,10 +242,11 @@ def check_folders(args):
                                 'choose another'.format(option, folder))
 
 
-def readable_files(folder, kind, decoded):
+def readable_files(folder, kind, decoded, unreadable=None):
     """Audio files below ``folder`` whose header reads (``decoded``: a
     ``decoding.DecodedOnce``, which decodes ffmpeg's formats to count their
-    samples and keeps them); others are warned about."""
+    samples and keeps them); others are warned about and added to the list
+    ``unreadable``."""
     found = util.find_audio(folder, const.READ_EXTENSIONS)
     good = []
     for path in found:
@@ -249,6 +255,8 @@ def readable_files(folder, kind, decoded):
                 raise util.AudioError('{}: no samples'.format(path))
         except util.AudioError as err:
             print('warning: skipped {}'.format(err), file=sys.stderr)
+            if unreadable is not None:
+                unreadable.append(path)
             continue
         good.append(path)
     if not good:
@@ -400,7 +408,7 @@ def update_manifest(path, rows, refs, names):
     folder, earlier = os.path.dirname(path), []
     if os.path.isfile(path):
         try:
-            with open(path, newline='', encoding='utf-8-sig') as handle:
+            with util.open_csv(path) as handle:
                 earlier = [row for row in csv.DictReader(handle)
                            if row.get('name') and row['name'] not in names
                            and os.path.exists(os.path.join(folder, row['name'] + '.wav'))]
@@ -422,7 +430,7 @@ def update_manifest(path, rows, refs, names):
 def write_manifest(path, rows):
     """``manifest.csv``: name, speech_file, music_file, snr_db, speed, seconds."""
     with util.replacing(path) as tmp:
-        with open(tmp, 'w', newline='') as handle:
+        with util.open_csv(tmp, 'w') as handle:
             writer = csv.DictWriter(handle, ['name', 'speech_file', 'music_file',
                                              'snr_db', 'speed', 'seconds'],
                                     extrasaction='ignore')

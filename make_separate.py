@@ -1031,7 +1031,7 @@ class AudioSink:
         under a temporary name; ``publish()`` then renames it into place."""
         self._store(self.resampler.finish())
         self._file.close()
-        written = sf.info(self.tmp).frames
+        written = sf.info(util.sf_path(self.tmp)).frames
         if written != self.n_out:
             raise util.OutputError('{}: the file holds {} of its {} samples; not '
                                    'written'.format(self.path, written, self.n_out))
@@ -1041,7 +1041,7 @@ class AudioSink:
         gain = util.integer_gain(self.subtype, self.peak)
         final_tmp = self.tmp + util.FINAL_SUFFIX
         try:
-            with sf.SoundFile(self.tmp) as source, \
+            with sf.SoundFile(util.sf_path(self.tmp)) as source, \
                     util.open_for_writing(final_tmp, self.rate, self.subtype,
                                           self.container, source.channels) as target:
                 for block in source.blocks(blocksize=int(const.BLOCK_SECONDS * self.rate)):

@@ -118,7 +118,7 @@ class Spool:
         self.report = report
         self.path = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
         with util.writing(report):
-            self.handle = open(self.path, 'w', newline='')
+            self.handle = util.open_csv(self.path, 'w')
         self.writer = csv.writer(self.handle)
 
     def add(self, file_rows):
@@ -149,7 +149,7 @@ def write(path, spools, kept=()):
     through one at a time."""
     try:
         with util.replacing(path) as tmp:
-            with open(tmp, 'w', newline='') as handle:
+            with util.open_csv(tmp, 'w') as handle:
                 writer = csv.writer(handle)
                 writer.writerow(COLUMNS)
                 streams = [spooled(p) for p in spools] + [earlier_rows(path, set(kept))]
@@ -163,7 +163,7 @@ def write(path, spools, kept=()):
 
 def spooled(spool):
     """The rows (lists of cells) of the spool file ``spool``, one at a time."""
-    with open(spool, newline='') as handle:
+    with util.open_csv(spool) as handle:
         yield from csv.reader(handle)
 
 
@@ -172,7 +172,7 @@ def earlier_rows(path, kept):
     ``kept``, one at a time; none if there is no report or nothing is kept."""
     if not kept or not os.path.isfile(path):
         return
-    with open(path, newline='') as handle:
+    with util.open_csv(path) as handle:
         for entry in csv.DictReader(handle):
             if entry['input'] in kept:
                 yield [entry[k] for k in COLUMNS]

@@ -117,7 +117,7 @@ def read_table(path, columns, option, what):
     if not os.path.isfile(path):
         return []
     try:
-        with open(path, newline='') as handle:
+        with util.open_csv(path) as handle:
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or not set(columns) <= set(reader.fieldnames):
                 raise cli.UserError('{} {}: exists and is not {} (no {} columns)'.format(

@@ -64,16 +64,6 @@ def stdout_file(target=None, extension='.wav'):
                 shutil.copyfileobj(finished, target, COPY_BYTES)
             target.flush()
         except BrokenPipeError:
-            silence(target)
+            util.silence_stream(target)
             raise util.OutputError('stdout: the program reading it closed the pipe before '
                                    'the speech was all written') from None
-
-
-def silence(target):
-    """Point ``target``'s file descriptor at the null device, so that a pipe
-    whose reader has gone does not raise again when Python flushes it at
-    exit."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), target.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass            # not a real file (a test's buffer): nothing to flush at exit

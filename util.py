@@ -115,7 +115,7 @@ def audio_info(path):
     if not os.access(path, os.R_OK):
         raise AudioError('{}: cannot read (permission denied)'.format(path))
     try:
-        info = sf.info(path)
+        info = sf.info(sf_path(path))
     except (RuntimeError, sf.LibsndfileError) as err:
         system = _system_reason(err)
         if system:
@@ -199,7 +199,7 @@ def read_blocks(path, block_frames, mix=True):
     decoding fails part-way (a truncated file).
     """
     try:
-        with sf.SoundFile(path) as source:
+        with sf.SoundFile(sf_path(path)) as source:
             while True:
                 block = source.read(block_frames, dtype='float32', always_2d=True)
                 if len(block) == 0:
@@ -406,12 +406,20 @@ def write_samples(handle, samples):
         raise _as_os_error(err, handle) from None
 
 
+def sf_path(path):
+    """``path`` as soundfile should be given it: bytes. A name that is not
+    valid UTF-8 (an old Windows or Latin-1 disk's ``caf\\xe9.wav``) reaches
+    Python as surrogate escapes, which soundfile's strict encoding of a str
+    path refuses; ``os.fsencode`` gives back the bytes on disk."""
+    return os.fsencode(path) if isinstance(path, str) else path
+
+
 def open_for_writing(path, rate, subtype, fmt, channels=1):
     """A ``soundfile.SoundFile`` of ``channels`` (mono by default) open for
     writing, with the same bytes for the same samples (no timestamped PEAK
     chunk)."""
     try:
-        handle = sf.SoundFile(path, 'w', rate, channels, subtype, format=fmt)
+        handle = sf.SoundFile(sf_path(path), 'w', rate, channels, subtype, format=fmt)
     except sf.LibsndfileError as err:
         raise _as_os_error(err) from None
     sf._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
@@ -559,13 +567,32 @@ def integer_gain(subtype, peak):
     return const.PEAK_LIMIT / peak if integer and peak > 1.0 else 1.0
 
 
+def silence_stream(target):
+    """Point ``target``'s file descriptor at the null device, so that a pipe
+    whose reader has gone does not raise again when Python flushes it at
+    exit."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), target.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass            # not a real file (a test's buffer): nothing to flush at exit
+
+
+def open_csv(path, mode='r'):
+    """``path`` opened as the suite's CSV files are, for ``mode`` 'r', 'w' or
+    'a': UTF-8 (read past a byte-order mark, Excel's "CSV UTF-8"), with
+    file names that are not valid UTF-8 kept as their bytes on disk
+    (surrogate escapes), so that a report names such a file as it is."""
+    encoding = 'utf-8-sig' if mode == 'r' else 'utf-8'
+    return open(path, mode, newline='', encoding=encoding, errors='surrogateescape')
+
+
 def write_table(path, columns, rows, digits=4, nan='nan'):
     """A CSV file at ``path``: the header ``columns``, then for each dict
     of ``rows`` its values of ``columns`` (``table_cell``: floats with
     ``digits`` decimals, NaN as ``nan``, None empty); written atomically
     (``replacing``)."""
     with replacing(path) as tmp:
-        with open(tmp, 'w', newline='') as handle:
+        with open_csv(tmp, 'w') as handle:
             writer = csv.writer(handle)
             writer.writerow(columns)
             for row in rows:

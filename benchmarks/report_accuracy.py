@@ -228,7 +228,7 @@ def matched(report):
     the group is the manifest's ``snr_db`` (``inf`` speech alone, ``-inf``
     music alone), the true ratio that of the references beside the input."""
     files = []
-    with open(report, newline='') as handle:
+    with util.open_csv(report) as handle:
         for entry in csv.DictReader(handle):
             if entry['status'] != 'separated' or entry['speech_to_music_db'] == '':
                 continue
@@ -252,7 +252,7 @@ def judged_passages(report, lengths):
     passages = {seconds: [] for seconds in lengths}
     if not lengths:
         return passages
-    with open(report, newline='') as handle:
+    with util.open_csv(report) as handle:
         for entry in csv.DictReader(handle):
             if entry['status'] != 'separated':
                 continue
@@ -283,7 +283,7 @@ def manifest_snr(folder, stem):
 @functools.lru_cache(maxsize=None)
 def manifest(folder):
     """``{name: snr_db}`` of ``folder``'s manifest, read once."""
-    with open(os.path.join(folder, const.MANIFEST), newline='') as handle:
+    with util.open_csv(os.path.join(folder, const.MANIFEST)) as handle:
         return {r['name']: float(r['snr_db']) for r in csv.DictReader(handle)}
 
 

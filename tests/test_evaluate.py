@@ -410,6 +410,21 @@ def test_a_csv_folder_that_refuses_files_is_named_before_scoring(tmp_path, capsy
     assert not scored and os.listdir(locked) == []
 
 
+def test_names_that_are_not_utf8_are_scored(tmp_path, capsys):
+    """A mixture and its references named in Latin-1 bytes are read (soundfile
+    refused their str names) and the CSV keeps the bytes."""
+    folder = os.fsencode(str(tmp_path / 'mix'))
+    os.makedirs(folder)
+    speech, music = harmonic_stack(1.0), noise_bursts(1.0, seed=2)
+    for tag, audio in ((b'', speech + music), (b'.speech', speech), (b'.music', music)):
+        sf.write(os.path.join(folder, b'caf\xe9' + tag + b'.wav'), audio, 16000, subtype='FLOAT')
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick',
+                            '--csv', tmp_path / 's.csv'], capsys)
+    assert status == 0, err
+    with open(str(tmp_path / 's.csv'), 'rb') as handle:
+        assert handle.read().splitlines()[1].startswith(b'caf\xe9,')
+
+
 def _only_mixture(tmp_path):
     write(tmp_path / 'plain' / 'a.wav', tone(0.5))
     return tmp_path / 'plain'

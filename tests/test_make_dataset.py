@@ -221,13 +221,26 @@ def test_a_pair_dropped_for_its_name_counts_as_skipped(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert status == 0 and os.listdir(stft) == ['a_b_c.npz']
     assert 'skipped a second pair named a_b_c' in err
-    assert 'wrote 1 mixtures' in out and out.rstrip().endswith('skipped 1')
+    assert 'wrote 1 mixture (' in out and out.rstrip().endswith('skipped 1 pair')
+
+
+def test_unreadable_inputs_are_counted_apart_from_skipped_pairs(tmp_path, capsys):
+    """Files left out before pairing are not pairs: the summary counts them
+    on their own, beside the warnings that name them."""
+    write(tmp_path / 'mu' / 'm.wav', noise_bursts(1.0))
+    write(tmp_path / 'sp' / 's.wav', chirp(1.0))
+    (tmp_path / 'sp' / 'junk.wav').write_bytes(b'not audio')
+    (tmp_path / 'mu' / 'empty.wav').write_bytes(b'')
+    status, _, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1')
+    out, err = capsys.readouterr()
+    assert status == 0 and err.count('warning: skipped') == 2
+    assert out.rstrip().endswith('skipped 0 pairs; left out 2 unreadable input files')
 
 
 def test_the_same_pair_again_is_not_counted_as_skipped(speech_music_dirs, tmp_path, capsys):
     music, speech = speech_music_dirs
     status, _, _ = run(music, speech, tmp_path, '--every-file', '-b', '5')
-    assert status == 0 and capsys.readouterr().out.rstrip().endswith('skipped 0')
+    assert status == 0 and capsys.readouterr().out.rstrip().endswith('skipped 0 pairs')
 
 
 def test_an_interrupted_refs_run_lists_the_pairs_it_finished(speech_music_dirs, tmp_path,
@@ -245,3 +258,18 @@ def test_an_interrupted_refs_run_lists_the_pairs_it_finished(speech_music_dirs, 
     status, _, mix = run(music, speech, tmp_path, '-b', '2', '--snr', '0', '--refs')
     assert status == 130
     assert sorted(manifest_snrs(mix)) == sorted(done)
+
+
+def test_names_that_are_not_utf8_are_mixed_and_listed_as_their_bytes(tmp_path, capsys):
+    """A Latin-1 name (``s\\xe9.wav``) crashed soundfile's strict encoding;
+    it is mixed, and the manifest keeps its bytes."""
+    for folder, name, audio in (('mu', b'm\xe9.wav', noise_bursts(1.0)),
+                                ('sp', b's\xe9.wav', chirp(1.0))):
+        os.makedirs(str(tmp_path / folder))
+        sf.write(os.path.join(os.fsencode(str(tmp_path / folder)), name), audio, 16000)
+    status, stft, mix = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1',
+                            '--refs')
+    assert status == 0
+    assert os.listdir(os.fsencode(stft)) == [b's\xe9_m\xe9.npz']
+    with open(os.path.join(mix, 'manifest.csv'), 'rb') as handle:
+        assert handle.read().splitlines()[1].startswith(b's\xe9_m\xe9,')

@@ -1,5 +1,7 @@
 """make_separate.py: exact lengths, exact overlap-add, folder mode, devices."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import soundfile as sf
 import const
 import make_separate
 import util
-from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+from conftest import ROOT, chirp, harmonic_stack, noise_bursts, tone, write
 from test_util import si_sdr
 
 
@@ -480,3 +482,59 @@ def test_separating_an_array_in_python_equals_the_cli(tmp_path, model_path):
     mixture[100] = np.nan
     with pytest.raises(util.AudioError, match='NaN'):
         separator.separate(mixture, rate)
+
+
+# --------------------------------------------------------------------------
+# File names that are not valid UTF-8 (an old Windows or Latin-1 disk)
+
+LATIN1 = os.fsdecode(b'caf\xe9')      # 'caf\udce9': the byte 0xe9 as a surrogate escape
+
+
+def test_names_that_are_not_utf8_are_read_written_and_reported(tmp_path, model_path):
+    """Such a name crashed soundfile's strict encoding of a str path; it is
+    read and written as its bytes, and the report keeps those bytes."""
+    mixes = tmp_path / 'mix'
+    mixes.mkdir()
+    sf.write(os.fsencode(str(mixes / (LATIN1 + '.wav'))), harmonic_stack(1.0) + noise_bursts(1.0),
+             16000, subtype='PCM_16')
+    write(mixes / 'plain.wav', tone(1.0), subtype='PCM_16')
+    out, report = tmp_path / ('out' + LATIN1), tmp_path / 'report.csv'
+    assert separate('-i', str(mixes), '-o', str(out), '-m', model_path, '--report',
+                    str(report), *FAST) == 0
+    assert sorted(os.listdir(os.fsencode(str(out)))) == [b'caf\xe9.wav', b'plain.wav']
+    assert sf.info(os.path.join(os.fsencode(str(out)), b'caf\xe9.wav')).frames == 16000
+    with open(str(report), 'rb') as handle:
+        assert os.fsencode(str(mixes / LATIN1)) + b'.wav,' in handle.read()
+    single = tmp_path / (LATIN1 + '-speech.flac')
+    assert separate('-i', str(mixes / (LATIN1 + '.wav')), '-o', str(single), '-m', model_path,
+                    *FAST) == 0
+    assert sf.info(os.fsencode(str(single))).frames == 16000
+
+
+def test_names_that_are_not_utf8_print_where_stdout_is_strict(tmp_path, model_path):
+    """Under a UTF-8 locale stdout refuses surrogate escapes; the settings
+    line then shows the byte as ``\\udce9`` instead of ending the run."""
+    source = str(tmp_path / (LATIN1 + '.wav'))
+    sf.write(os.fsencode(source), tone(0.5), 16000, subtype='PCM_16')
+    done = subprocess.run([sys.executable, os.path.join(ROOT, 'make_separate.py'), '-i', source,
+                           '-o', str(tmp_path / 'out.wav'), '-m', model_path, *FAST],
+                          capture_output=True, timeout=120,
+                          env=dict(os.environ, PYTHONIOENCODING='utf-8'))
+    assert done.returncode == 0, done.stderr
+    assert b'# input: ' + os.fsencode(str(tmp_path)) + b'/caf\\udce9.wav (1 file)' in done.stdout
+
+
+def test_a_reader_that_closes_the_printed_lines_pipe_is_one_line(tmp_path, model_path):
+    """``make_separate.py ... | head -1``: the settings and summary meet a
+    closed pipe; one line on stderr and status 1, not a BrokenPipeError
+    traceback, and no temporary file left."""
+    source = write(tmp_path / 'in.wav', tone(0.5), subtype='PCM_16')
+    writer = subprocess.Popen([sys.executable, os.path.join(ROOT, 'make_separate.py'),
+                               '-i', source, '-o', str(tmp_path / 'out.wav'), '-m', model_path,
+                               *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer.stdout.close()
+    err = writer.stderr.read().decode(errors='replace')
+    assert writer.wait(timeout=120) == 1
+    assert err.splitlines() == ['make_separate.py: error: stdout: the program reading it '
+                                'closed the pipe before all was printed'], err
+    assert not [name for name in os.listdir(str(tmp_path)) if name.endswith('.partial')]
