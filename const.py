@@ -249,11 +249,18 @@ OUTPUT_FORMATS = ('wav', 'flac', 'ogg', 'opus', 'mp3')
 # keeps this much free beside it; past that, a file is decoded again each time
 DECODED_KEEP_FREE_BYTES = 1 << 30
 
-# File types read as audio (libsndfile decodes them)
-AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3')
+# File types read as audio (libsndfile decodes them), and so also written: a
+# name with one of these is an output file, one without an output folder
+AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.aiff', '.aif', '.mp3',
+                    '.caf', '.au', '.snd', '.w64', '.rf64')
 # File types also read, their first audio stream decoded by
 # ffmpeg (decoding.py): AAC/ALAC in MPEG-4, the audio of videos, Opus in WebM...
 DECODED_EXTENSIONS = ('.m4a', '.mp4', '.m4v', '.mov', '.aac', '.opus', '.webm', '.mkv',
                       '.mka', '.wma', '.avi')
 # Every file type the scripts read: libsndfile's and ffmpeg's
 READ_EXTENSIONS = AUDIO_EXTENSIONS + DECODED_EXTENSIONS
+
+# Samples written and read back, in memory, to tell whether an output's sample
+# format keeps a file's length (util.keeps_length): a prime, so that no block
+# codec's block and no even-count padding divides it
+LENGTH_PROBE_SAMPLES = 1009

@@ -128,7 +128,7 @@ def build_parser():
                              '{})'.format(const.OUTPUT_FORMATS[0]))
     parser.add_argument('--subtype', default=None,
                         help='sample format, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT '
-                             'for wav, the format\'s usual one otherwise)')
+                             'for wav, w64 and rf64, the format\'s usual one otherwise)')
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument('--overwrite', action='store_true',
                           help='replace existing output files')
@@ -338,7 +338,7 @@ def plan_outputs(args):
                 os.path.exists(path) and not os.path.isdir(path):
             raise cli.UserError('{} {}: is a file without an audio extension, so neither '
                                 'an output file nor a folder; give a folder or a name '
-                                'ending in .wav, .flac, .ogg, .opus or .mp3'.format(option, path))
+                                'ending in {}'.format(option, path, util.WRITTEN_TYPES))
     if args.input != stream and os.path.isdir(args.input):
         if args.out == stream:
             raise cli.UserError('-o -: a folder gives many outputs; give a folder')
@@ -978,7 +978,14 @@ def plan_output(path, rate, n_out, subtype=None, channels=1):
     subtype = subtype or util.default_subtype(fmt, path)
     if not sf.check_format(fmt, subtype):
         raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
+    if path.lower().endswith('.opus') and subtype != 'OPUS':
+        raise cli.UserError('--subtype {}: a .opus file holds Opus; name the file .ogg for '
+                            '{}'.format(subtype, subtype))
     util.check_output_rate(path, fmt, subtype, rate)
+    if not util.keeps_length(fmt, subtype, rate):
+        raise cli.UserError('--subtype {}: {} files of it come back longer than written '
+                            '(padded to whole blocks), so the output would not be as long '
+                            'as the input; choose another'.format(subtype, fmt))
     most = const.MAX_CHANNELS.get(fmt)
     if most is not None and channels > most:
         raise util.AudioError('{}: {} files hold at most {} channels, not {}; write .wav '

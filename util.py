@@ -12,7 +12,9 @@ keep only a few seconds of audio in memory whatever the input's length.
 """
 import contextlib
 import csv
+import functools
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -323,19 +325,19 @@ def change_speed(signal, factor):
     return out[:resampled_length(len(signal), const.SR * factor, const.SR)]
 
 
+WRITTEN_TYPES = '.wav, .flac, .ogg, .opus, .mp3, .aiff, .caf, .au, .w64 or .rf64'
+
+
 def output_format(path):
     """libsndfile's format name (``'WAV'``, ``'FLAC'``...) for ``path``'s
     extension; ``.opus`` is Ogg (with the Opus subtype, ``default_subtype``)."""
     ext = os.path.splitext(path)[1][1:].upper()
-    formats = sf.available_formats()
-    if ext == 'AIF':
-        ext = 'AIFF'
-    if ext == 'OPUS':
-        ext = 'OGG'
-    if ext not in formats:
-        raise AudioError('{}: cannot write ".{}" files; use .wav, .flac, .ogg, .opus or '
-                         '.mp3'.format(path, ext.lower()))
-    return ext
+    fmt = {'AIF': 'AIFF', 'SND': 'AU', 'OPUS': 'OGG'}.get(ext, ext)
+    if '.' + ext.lower() not in const.AUDIO_EXTENSIONS + ('.opus',) \
+            or fmt not in sf.available_formats():
+        raise AudioError('{}: cannot write ".{}" files; use {}'.format(
+            path, ext.lower(), WRITTEN_TYPES))
+    return fmt
 
 
 def check_output_rate(path, fmt, subtype, rate):
@@ -382,10 +384,11 @@ def container_for(path, fmt, subtype, frames):
 
 
 def default_subtype(fmt, path=''):
-    """Sample format written when the user names none: float32 for wav
-    (never clips, as the seed's librosa output), Opus for a ``.opus``
-    ``path``, else libsndfile's default."""
-    if fmt == 'WAV':
+    """Sample format written when the user names none: float32 for wav and
+    its 64-bit forms (never clips, as the seed's librosa output), Opus for a
+    ``.opus`` ``path``, else libsndfile's default (16-bit for FLAC, AIFF,
+    CAF, AU)."""
+    if fmt in ('WAV', 'W64', 'RF64'):
         return 'FLOAT'
     if fmt == 'OGG' and path.lower().endswith('.opus'):
         return 'OPUS'
@@ -395,6 +398,25 @@ def default_subtype(fmt, path=''):
 # libsndfile's sf_command code that turns off the PEAK chunk of float wav
 # files: the chunk holds a timestamp, so two runs would write different bytes.
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+@functools.lru_cache(maxsize=None)
+def keeps_length(fmt, subtype, rate):
+    """Whether a ``fmt`` file of ``subtype`` at ``rate`` Hz reads back as
+    many samples as were written. Block codecs (IMA and MS ADPCM, GSM 6.10,
+    G.721...) pad to whole blocks and 8-bit AIFF to an even count; tried on
+    ``const.LENGTH_PROBE_SAMPLES`` samples in memory, once a combination.
+    Plain PCM of 16 bits or more and float keep it in every container."""
+    if subtype in ('PCM_16', 'PCM_24', 'PCM_32', 'FLOAT', 'DOUBLE'):
+        return True
+    probe = io.BytesIO()
+    samples = np.zeros(const.LENGTH_PROBE_SAMPLES, np.float32)
+    try:
+        sf.write(probe, samples, rate, subtype=subtype, format=fmt)
+        probe.seek(0)
+        return sf.info(probe).frames == len(samples)
+    except (sf.LibsndfileError, RuntimeError):
+        return True         # not this check's to refuse: writing the file names the problem
 
 
 def write_samples(handle, samples):

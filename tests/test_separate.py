@@ -538,3 +538,42 @@ def test_a_reader_that_closes_the_printed_lines_pipe_is_one_line(tmp_path, model
     assert err.splitlines() == ['make_separate.py: error: stdout: the program reading it '
                                 'closed the pipe before all was printed'], err
     assert not [name for name in os.listdir(str(tmp_path)) if name.endswith('.partial')]
+
+
+# --------------------------------------------------------------------------
+# libsndfile's other containers; sample formats that would change the length
+
+@pytest.mark.parametrize('ext, fmt, subtype', [
+    ('.caf', 'CAF', 'PCM_16'), ('.au', 'AU', 'PCM_16'), ('.snd', 'AU', 'PCM_16'),
+    ('.w64', 'W64', 'FLOAT'), ('.rf64', 'RF64', 'FLOAT'), ('.AIFF', 'AIFF', 'PCM_16')])
+def test_other_containers_are_files_not_folders(tmp_path, model_path, ext, fmt, subtype):
+    """``-o speech.caf`` had become a folder holding ``speech.caf/in.wav``,
+    and a folder run passed .caf, .au and .w64 inputs by without a word."""
+    source = write(tmp_path / 'in.wav', tone(0.7), subtype='PCM_16')
+    out = tmp_path / ('speech' + ext)
+    assert separate('-i', source, '-o', str(out), '-m', model_path, *FAST) == 0
+    info = sf.info(str(out))
+    assert (info.format, info.subtype, info.frames) == (fmt, subtype, 11200)
+    folder = tmp_path / 'folder'
+    folder.mkdir()
+    os.replace(str(out), str(folder / ('mix' + ext)))
+    assert separate('-i', str(folder), '-o', str(tmp_path / 'sep'), '-m', model_path, *FAST) == 0
+    assert os.listdir(str(tmp_path / 'sep')) == ['mix.wav']
+
+
+@pytest.mark.parametrize('name, subtype, words', [
+    ('o.wav', 'IMA_ADPCM', 'come back longer than written'),
+    ('o.wav', 'MS_ADPCM', 'come back longer than written'),
+    ('o.wav', 'GSM610', 'come back longer than written'),
+    ('o.aiff', 'PCM_S8', 'come back longer than written'),
+    ('o.opus', 'VORBIS', 'a .opus file holds Opus')])
+def test_sample_formats_that_break_the_promise_are_refused_before_work(
+        tmp_path, model_path, capsys, name, subtype, words):
+    """Block codecs pad to whole blocks (an IMA ADPCM output was 816 samples
+    longer than its input); Vorbis in a file named .opus misnames it."""
+    source = write(tmp_path / 'in.wav', tone(3.0), subtype='PCM_16')
+    assert separate('-i', source, '-o', str(tmp_path / name), '-m', model_path, '--subtype',
+                    subtype) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and '--subtype {}: '.format(subtype) in err and words in err
+    assert os.listdir(str(tmp_path)) == ['in.wav']
