@@ -44,7 +44,8 @@ def needs_decoding(path, sniff=False):
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
     try:
-        sf.info(util.sf_path(path))
+        with util.quiet_decoder():
+            sf.info(util.sf_path(path))
     except (RuntimeError, sf.LibsndfileError):
         return True
     return False
@@ -175,7 +176,7 @@ def decode(path, wav_path):
     if result.returncode == 0:
         if message.strip():     # a download cut short: what is there, as a cut wav
             print('warning: {}: ffmpeg decoded it with errors ({}); using what it '
-                  'gave'.format(path, ffmpeg_reason(message)), file=sys.stderr)
+                  'gave'.format(util.shown_name(path), ffmpeg_reason(message)), file=sys.stderr)
         return
     reason = ffmpeg_reason(message)
     if 'matches no streams' in message:

@@ -117,7 +117,8 @@ def audio_info(path):
     if not os.access(path, os.R_OK):
         raise AudioError('{}: cannot read (permission denied)'.format(path))
     try:
-        info = sf.info(sf_path(path))
+        with quiet_decoder():
+            info = sf.info(sf_path(path))
     except (RuntimeError, sf.LibsndfileError) as err:
         system = _system_reason(err)
         if system:
@@ -156,7 +157,7 @@ def counted_frames(path, claimed, rate):
             said = ('gives no length' if claimed >= const.UNKNOWN_FRAMES else
                     'says {:.1f} s'.format(claimed / rate))
             print('warning: {}: {:.1f} s of it decode where its header {} (a file cut '
-                  'short?); using what decodes'.format(path, count / rate, said),
+                  'short?); using what decodes'.format(shown_name(path), count / rate, said),
                   file=sys.stderr)
         _COUNTED[key] = count
     return _COUNTED[key]
@@ -201,9 +202,13 @@ def read_blocks(path, block_frames, mix=True):
     decoding fails part-way (a truncated file).
     """
     try:
-        with sf.SoundFile(sf_path(path)) as source:
+        with quiet_decoder():
+            source = sf.SoundFile(sf_path(path))
+        with source:
+            mp3 = source.format == 'MP3'
             while True:
-                block = source.read(block_frames, dtype='float32', always_2d=True)
+                with quiet_decoder(mp3):
+                    block = source.read(block_frames, dtype='float32', always_2d=True)
                 if len(block) == 0:
                     return
                 check_samples(block, path, 'repair or re-export it')
@@ -211,6 +216,28 @@ def read_blocks(path, block_frames, mix=True):
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError('{}: decoding failed ({})'.format(
             path, _short_reason(err))) from None
+
+
+@contextlib.contextmanager
+def quiet_decoder(active=True):
+    """Within, the process's stderr (file descriptor 2) points at the null
+    device: libmpg123, inside libsndfile, prints notes such as "Xing stream
+    size off by more than 1%" for a cut MP3 straight to it, several times a
+    file. Only the decoder's own calls are wrapped; what this suite has to
+    say about such a file is a warning of its own (``counted_frames``)."""
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def check_samples(samples, where, advice, level=True):
@@ -454,6 +481,8 @@ def standing_in(tmp, name=None):
     ``name`` (an input decoded or spooled): ``AudioError`` raised inside
     names ``name`` instead of ``tmp`` (left as it is without ``name``), and
     ``tmp`` is removed on leaving, whatever happened."""
+    if name is not None:
+        _SHOWN_AS[tmp] = name
     try:
         yield tmp
     except AudioError as err:
@@ -461,8 +490,18 @@ def standing_in(tmp, name=None):
             raise
         raise type(err)(str(err).replace(tmp, name)) from None
     finally:
+        _SHOWN_AS.pop(tmp, None)
         if os.path.lexists(tmp):
             os.remove(tmp)
+
+
+_SHOWN_AS = {}      # temporary path -> what it stands in for (standing_in)
+
+
+def shown_name(path):
+    """How a warning names ``path``: what a temporary file stands in for
+    (``stdin``, the m4a it was decoded from), else ``path`` itself."""
+    return _SHOWN_AS.get(path, path)
 
 
 @contextlib.contextmanager

@@ -150,3 +150,19 @@ def test_format_sets_what_stdout_gets(tmp_path, model_path, mixture, fmt, magic)
     got = sf.read(io.BytesIO(out), dtype='float32')[0]
     np.testing.assert_array_equal(got, sf.read(str(expected), dtype='float32')[0])
     assert temporaries(tmp_path) == []
+
+
+def test_a_cut_mp3_on_stdin_is_named_stdin_without_the_decoders_noise(tmp_path, model_path):
+    """The warning named the hidden spool file (``.stdin.PID.partial``), and
+    libmpg123 printed "Xing stream size off by more than 1%" several times
+    straight to stderr; one warning naming stdin is left."""
+    full = str(tmp_path / 'full.mp3')
+    sf.write(full, harmonic_stack(4.0, sr=48000), 48000, format='MP3')
+    with open(full, 'rb') as handle:
+        cut = handle.read()[:9000]
+    status, _, err = piped(cut, '-i', '-', '-o', tmp_path / 'out.wav', '-m', model_path, *FAST,
+                           cwd=tmp_path)
+    assert status == 0, err
+    lines = [line for line in err.splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith('warning: stdin: '), err
+    assert 'of it decode where its header says 4.0 s' in lines[0]
