@@ -264,3 +264,8 @@ READ_EXTENSIONS = AUDIO_EXTENSIONS + DECODED_EXTENSIONS
 # format keeps a file's length (util.keeps_length): a prime, so that no block
 # codec's block and no even-count padding divides it
 LENGTH_PROBE_SAMPLES = 1009
+
+# A file of libsndfile's types whose header says it holds no samples but that is
+# larger than this (a wav header with room for a few chunks) is given to ffmpeg,
+# which reads past a length its recorder never wrote (decoding.needs_decoding)
+EMPTY_HEADER_BYTES = 4096

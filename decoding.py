@@ -36,19 +36,23 @@ INSTALL_HINT = 'pip install imageio-ffmpeg, or put ffmpeg on PATH'
 
 
 def needs_decoding(path, sniff=False):
-    """Whether ``path`` names a file of ``const.DECODED_EXTENSIONS`` (or,
-    with ``sniff``, any file: what came in on stdin has no name) that
-    libsndfile cannot read itself (an Ogg Opus ``.opus`` it can)."""
-    if not sniff and os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS:
-        return False
+    """Whether ffmpeg decodes ``path``: a file of ``const.DECODED_EXTENSIONS``
+    (or, with ``sniff``, any file: what came in on stdin has no name) that
+    libsndfile cannot read itself (an Ogg Opus ``.opus`` it can); and, where
+    there is an ffmpeg to try, a file of libsndfile's own types that it
+    cannot read or reads as empty (an m4a renamed .wav; a wav whose recorder
+    stopped before writing its length). If ffmpeg fails on the latter,
+    ``readable`` reports libsndfile's own reason."""
+    decoded_type = sniff or os.path.splitext(path)[1].lower() in const.DECODED_EXTENSIONS
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
     try:
         with util.quiet_decoder():
-            sf.info(util.sf_path(path))
+            frames = sf.info(util.sf_path(path)).frames
     except (RuntimeError, sf.LibsndfileError):
-        return True
-    return False
+        return decoded_type or ffmpeg_executable() is not None
+    return frames == 0 and os.path.getsize(path) > const.EMPTY_HEADER_BYTES \
+        and ffmpeg_executable() is not None
 
 
 def ffmpeg_executable():
@@ -138,8 +142,16 @@ def readable(path, folder, sniff=False):
         yield path
         return
     decoded = util.temporary_path(os.path.join(folder, os.path.basename(path) + '.decoded.wav'))
+    own_type = not sniff and os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS
     with util.standing_in(decoded, path):
-        decode(path, decoded)
+        try:
+            decode(path, decoded)
+        except util.OutputError:
+            raise
+        except util.AudioError:
+            if own_type:
+                util.audio_info(path)   # libsndfile's own reason ("not a readable audio file")
+            raise
         yield decoded
 
 

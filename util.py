@@ -164,8 +164,10 @@ def counted_frames(path, claimed, rate):
 
 
 def _short_reason(err):
+    """libsndfile's reason without its "Error opening 'PATH': " (the
+    message it goes into names the file already)."""
     text = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-    return text.replace('Error opening ', '').strip()
+    return re.sub(r'^Error opening (b?(\'.*\'|".*")|.*?): ', '', text).strip()
 
 
 _SFE_SYSTEM = 2     # libsndfile's "System error.": an OS call failed
@@ -201,21 +203,28 @@ def read_blocks(path, block_frames, mix=True):
     samples beyond ``const.MAX_SAMPLE_LEVEL`` times full scale, or if
     decoding fails part-way (a truncated file).
     """
+    done, rate = 0, None
     try:
         with quiet_decoder():
             source = sf.SoundFile(sf_path(path))
         with source:
-            mp3 = source.format == 'MP3'
+            mp3, rate = source.format == 'MP3', source.samplerate
             while True:
                 with quiet_decoder(mp3):
                     block = source.read(block_frames, dtype='float32', always_2d=True)
                 if len(block) == 0:
                     return
                 check_samples(block, path, 'repair or re-export it')
+                done += len(block)
                 yield block.mean(axis=1, dtype=np.float32) if mix else block
     except (RuntimeError, sf.LibsndfileError) as err:
-        raise AudioError('{}: decoding failed ({})'.format(
-            path, _short_reason(err))) from None
+        if rate is None:
+            raise AudioError('{}: decoding failed ({})'.format(
+                path, _short_reason(err))) from None
+        raise AudioError('{}: decoding failed{} ({}): the file is cut short or damaged; '
+                         'repair or re-export it'.format(
+                             path, ' after {:.1f} s'.format(done / rate) if done else '',
+                             _short_reason(err))) from None
 
 
 @contextlib.contextmanager

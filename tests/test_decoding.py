@@ -326,3 +326,55 @@ def test_evaluate_scores_containers_as_their_wav(tmp_path, ffmpeg, capsys):
     assert sorted(scores[0]) == sorted(scores[1]) == names
     for name, value in scores[0].items():
         assert scores[1][name] == pytest.approx(value, abs=1e-4)
+
+
+# --------------------------------------------------------------------------
+# Files of libsndfile's types that it cannot read: ffmpeg tries them
+
+def zero_length_wav(source, target):
+    """``source`` (a wav) with its RIFF and data sizes zeroed, as a recorder
+    leaves a file it was killed writing."""
+    data = bytearray(open(str(source), 'rb').read())
+    at = data.find(b'data')
+    data[4:8] = data[at + 4:at + 8] = (0).to_bytes(4, 'little')
+    target.write_bytes(bytes(data))
+    return str(target)
+
+
+def test_a_wav_whose_length_was_never_written_is_read_by_ffmpeg(tmp_path, model_path, ffmpeg):
+    """libsndfile reads such a file as empty ("holds no samples"); ffmpeg
+    reads to its end, as it reads the same bytes on stdin."""
+    wav = write(tmp_path / 'in.wav', harmonic_stack(1.5), subtype='PCM_16')
+    broken = zero_length_wav(wav, tmp_path / 'recorder.wav')
+    assert sf.info(broken).frames == 0 and decoding.needs_decoding(broken)
+    assert separate('-i', broken, '-o', str(tmp_path / 'a.wav'), '-m', model_path,
+                    '--shifts', '1', '--speeds', '1') == 0
+    assert separate('-i', wav, '-o', str(tmp_path / 'b.wav'), '-m', model_path,
+                    '--shifts', '1', '--speeds', '1') == 0
+    assert np.array_equal(sf.read(str(tmp_path / 'a.wav'))[0], sf.read(str(tmp_path / 'b.wav'))[0])
+
+
+def test_an_m4a_named_wav_is_read_by_ffmpeg_and_junk_keeps_its_reason(tmp_path, model_path,
+                                                                      capsys, ffmpeg):
+    wav = write(tmp_path / 'in.wav', harmonic_stack(1.5), subtype='PCM_16')
+    renamed = encode(ffmpeg, wav, tmp_path / 'podcast.m4a', '-c:a', 'aac')
+    os.replace(renamed, str(tmp_path / 'podcast.wav'))
+    assert separate('-i', str(tmp_path / 'podcast.wav'), '-o', str(tmp_path / 'out.wav'),
+                    '-m', model_path, '--shifts', '1', '--speeds', '1') == 0
+    assert sf.info(str(tmp_path / 'out.wav')).frames == 24000
+    capsys.readouterr()
+    (tmp_path / 'junk.wav').write_bytes(b'not audio at all')
+    assert separate('-i', str(tmp_path / 'junk.wav'), '-o', str(tmp_path / 'j.wav'),
+                    '-m', model_path) == 1
+    assert capsys.readouterr().err == 'make_separate.py: error: {}: not a readable audio file ' \
+        '(Format not recognised.)\n'.format(tmp_path / 'junk.wav')
+    assert not hidden_files(tmp_path)
+
+
+def test_without_ffmpeg_such_files_keep_libsndfiles_reading(tmp_path, monkeypatch):
+    wav = write(tmp_path / 'in.wav', harmonic_stack(0.5), subtype='PCM_16')
+    broken = zero_length_wav(wav, tmp_path / 'recorder.wav')
+    (tmp_path / 'junk.wav').write_bytes(b'not audio at all')
+    monkeypatch.setattr(decoding, 'ffmpeg_executable', lambda: None)
+    assert not decoding.needs_decoding(broken)
+    assert not decoding.needs_decoding(str(tmp_path / 'junk.wav'))

@@ -210,6 +210,19 @@ def test_compressed_file_cut_short_gives_what_decodes(extension, tmp_path, capsy
     assert len(sf.read(str(tmp_path / 'out' / 'b.wav'))[0]) == SR
 
 
+def test_a_flac_cut_short_says_so_in_plain_words(tmp_path, capsys, model_path):
+    """libsndfile stops a FLAC download cut short with "Internal psf_fseek()
+    failed."; the line says what that means for the user."""
+    source = tmp_path / 'cut.flac'
+    music = 0.2 * np.random.default_rng(5).standard_normal((3 * 44100, 2))
+    sf.write(str(source), music, 44100, subtype='PCM_24')
+    source.write_bytes(source.read_bytes()[:100000])
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav')
+    line = assert_failed(status, err, names=[source, 'decoding failed'],
+                         missing=[tmp_path / 'out.wav'])
+    assert line.endswith('the file is cut short or damaged; repair or re-export it')
+
+
 def test_whole_compressed_file_is_counted_without_warning(tmp_path, capsys):
     source = tmp_path / 'whole.ogg'
     with sf.SoundFile(str(source), 'w', 22050, 1) as handle:
