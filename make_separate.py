@@ -896,9 +896,12 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if silent and 'silence' in roles:
             write_silence(sink('silence', silent), n_parts, parts_rate, channels)
         chosen = [sinks[role] for role in roles if role in sinks]
+        # speech and music scaled alike where one must be (an integer format
+        # past full scale), so that they still add up to the mixture
+        shared = min(util.integer_gain(sink.subtype, sink.peak) for sink in chosen)
         for sink in chosen:            # both outputs complete before either is renamed
             with util.writing(sink.path):
-                sink.finalize()
+                sink.finalize(shared, [other.path for other in chosen if other is not sink])
         for sink in chosen:
             with util.writing(sink.path):
                 sink.publish()
@@ -1032,20 +1035,24 @@ class AudioSink:
             with util.writing(self.path):
                 util.write_samples(self._file, out)
 
-    def finalize(self):
+    def finalize(self, gain=None, others=()):
         """Flush the resampler (the file then holds exactly ``n_out``
         samples), close the stream and convert it to the output format, still
-        under a temporary name; ``publish()`` then renames it into place."""
+        under a temporary name; ``publish()`` then renames it into place.
+        ``gain``: the scale for its samples (default: ``util.integer_gain``'s,
+        1 unless an integer format would clip), lower where the files
+        ``others`` written beside it needed it."""
         self._store(self.resampler.finish())
         self._file.close()
         written = sf.info(util.sf_path(self.tmp)).frames
         if written != self.n_out:
             raise util.OutputError('{}: the file holds {} of its {} samples; not '
                                    'written'.format(self.path, written, self.n_out))
-        if self.format == 'WAV' and self.subtype == 'FLOAT':
+        own = util.integer_gain(self.subtype, self.peak)
+        gain = own if gain is None else gain
+        if self.format == 'WAV' and self.subtype == 'FLOAT' and gain == 1.0:
             self.ready = self.tmp
             return
-        gain = util.integer_gain(self.subtype, self.peak)
         final_tmp = self.tmp + util.FINAL_SUFFIX
         try:
             with sf.SoundFile(util.sf_path(self.tmp)) as source, \
@@ -1061,8 +1068,11 @@ class AudioSink:
             os.remove(self.tmp)
         self.ready = final_tmp
         if gain != 1.0:
-            tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB to fit {}'.format(
-                self.path, self.peak, 20 * np.log10(gain), self.subtype), file=sys.stderr)
+            why = ('to fit {}'.format(self.subtype) if gain == own else
+                   'as {} was, so that they still add up to the mixture'.format(
+                       ' and '.join(others)))
+            tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB {}'.format(
+                self.path, self.peak, 20 * np.log10(gain), why), file=sys.stderr)
 
     def publish(self):
         os.replace(self.ready, self.path)

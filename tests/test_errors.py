@@ -513,10 +513,10 @@ def test_second_output_fails_at_the_end(tmp_path, capsys, model_path, monkeypatc
     source = write(tmp_path / 'in.wav', tone(1.0))
     real = make_separate.AudioSink.finalize
 
-    def finalize(sink):
+    def finalize(sink, *args):
         if sink.path.endswith('music.wav'):
             raise OSError(errno.ENOSPC, 'No space left on device')
-        return real(sink)
+        return real(sink, *args)
     monkeypatch.setattr(make_separate.AudioSink, 'finalize', finalize)
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'speech.wav',
                               '--music-out', tmp_path / 'music.wav', '--subtype', 'PCM_16')

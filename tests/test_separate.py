@@ -577,3 +577,24 @@ def test_sample_formats_that_break_the_promise_are_refused_before_work(
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and '--subtype {}: '.format(subtype) in err and words in err
     assert os.listdir(str(tmp_path)) == ['in.wav']
+
+
+def test_speech_and_music_scaled_to_fit_are_scaled_alike(tmp_path, model_path, capsys):
+    """A float mixture peaking at 3: both estimates peak past full scale, each
+    by its own amount, and are scaled down to fit 16 bits by the larger
+    cut, so that the two still add up to the mixture (one had been cut by
+    less, and they had parted by up to -43 dB)."""
+    t = np.arange(32000) / 16000
+    source = write(tmp_path / 'loud.wav', 3.0 * np.sign(np.sin(2 * np.pi * 100 * t))
+                   + noise_bursts(2.0), subtype='FLOAT')
+    speech, music = tmp_path / 's.flac', tmp_path / 'm.flac'
+    assert separate('-i', source, '-o', str(speech), '--music-out', str(music), '-m', model_path,
+                    *FAST) == 0
+    err = capsys.readouterr().err
+    assert 'to fit PCM_16' in err and 'so that they still add up to the mixture' in err
+    mixture = sf.read(source)[0]
+    total = sf.read(str(speech))[0] + sf.read(str(music))[0]
+    gain = np.dot(total, mixture) / np.dot(mixture, mixture)
+    assert 0.1 < gain < 1.0
+    residual = total - gain * mixture
+    assert 10 * np.log10(np.sum(residual ** 2) / np.sum(mixture ** 2)) < -70
