@@ -26,6 +26,7 @@ import itertools
 import math
 import numbers
 import os
+import stat
 import sys
 import time
 import traceback
@@ -333,6 +334,10 @@ def plan_outputs(args):
                             'a file')
     if args.input != stream and not os.path.exists(args.input):
         raise cli.UserError('-i {}: no such file or folder'.format(args.input))
+    if args.input != stream and stat.S_ISFIFO(os.stat(args.input).st_mode):
+        raise cli.UserError('-i {}: is a pipe, not a file (a separation reads its input more '
+                            'than once); give the pipe as stdin: ... | make_separate.py -i - '
+                            '-o OUT'.format(args.input))
     for option, path in (('-o', args.out), ('--music-out', args.music_out)):
         if path and path != stream and not has_audio_extension(path) and \
                 os.path.exists(path) and not os.path.isdir(path):

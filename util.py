@@ -701,13 +701,20 @@ def find_mixtures(folder, exclude=(), extensions=const.AUDIO_EXTENSIONS):
 
 def find_audio(folder, extensions=const.AUDIO_EXTENSIONS):
     """Audio files below ``folder`` (recursive), sorted by relative path:
-    those whose extension, in any case, is one of ``extensions``.
+    those whose extension, in any case, is one of ``extensions``. Hidden
+    files and folders (``.name``) are left out; linked folders are followed,
+    each real folder once (a link back up would loop).
 
     A FIFO, socket or device named like audio is skipped with a warning on
     stderr (reading one would wait forever)."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
+    found, seen = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
         for name in sorted(files):
             if name.startswith('.'):
                 continue

@@ -1,4 +1,6 @@
 """STFT, streaming and patching: exact shapes, lengths and round trips."""
+import os
+
 import numpy as np
 import pytest
 
@@ -189,3 +191,17 @@ def test_phase_sensitive_mask_restores_speech_better_than_magnitude_mask():
     scores = {name: si_sdr(speech, util.istft(mask * spec_mix, len(speech)))
               for name, mask in masks.items()}
     assert scores['phase-sensitive'] > scores['magnitude'] + 0.5, scores
+
+
+def test_find_audio_follows_linked_folders_once_and_leaves_hidden_ones_out(tmp_path):
+    """A linked subfolder's files are found (its audio was missed: "no
+    audio files"), a link back up does not loop, and a hidden folder
+    (.Trash, .git) is left out as hidden files are."""
+    for name in ('top.wav', 'real/a.wav', '.hidden/h.wav', 'real/.b.wav'):
+        write(tmp_path / 'in' / name, harmonic_stack(0.1))
+    write(tmp_path / 'elsewhere' / 'linked.wav', harmonic_stack(0.1))
+    (tmp_path / 'in' / 'link').symlink_to(tmp_path / 'elsewhere')
+    (tmp_path / 'in' / 'real' / 'up').symlink_to(tmp_path / 'in')
+    found = util.find_audio(str(tmp_path / 'in'))
+    assert [os.path.relpath(p, str(tmp_path / 'in')) for p in found] == [
+        'link/linked.wav', 'real/a.wav', 'top.wav']
