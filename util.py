@@ -21,6 +21,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 import time
 import warnings
 
@@ -233,20 +234,25 @@ def quiet_decoder(active=True):
     device: libmpg123, inside libsndfile, prints notes such as "Xing stream
     size off by more than 1%" for a cut MP3 straight to it, several times a
     file. Only the decoder's own calls are wrapped; what this suite has to
-    say about such a file is a warning of its own (``counted_frames``)."""
+    say about such a file is a warning of its own (``counted_frames``).
+    Threads take turns, so that none saves the null device as stderr."""
     if not active:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with _STDERR_SWAP:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_STDERR_SWAP = threading.Lock()
 
 
 def check_samples(samples, where, advice, level=True):
