@@ -901,6 +901,9 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         if silent and 'silence' in roles:
             write_silence(sink('silence', silent), n_parts, parts_rate, channels)
         chosen = [sinks[role] for role in roles if role in sinks]
+        for sink in chosen:
+            with util.writing(sink.path):
+                sink.flush()
         # speech and music scaled alike where one must be (an integer format
         # past full scale), so that they still add up to the mixture
         shared = min(util.integer_gain(sink.subtype, sink.peak) for sink in chosen)
@@ -1040,19 +1043,26 @@ class AudioSink:
             with util.writing(self.path):
                 util.write_samples(self._file, out)
 
-    def finalize(self, gain=None, others=()):
+    def flush(self):
         """Flush the resampler (the file then holds exactly ``n_out``
-        samples), close the stream and convert it to the output format, still
-        under a temporary name; ``publish()`` then renames it into place.
-        ``gain``: the scale for its samples (default: ``util.integer_gain``'s,
-        1 unless an integer format would clip), lower where the files
-        ``others`` written beside it needed it."""
+        samples, and ``peak`` is the whole file's) and close the stream;
+        once."""
+        if self._file.closed:
+            return
         self._store(self.resampler.finish())
         self._file.close()
         written = sf.info(util.sf_path(self.tmp)).frames
         if written != self.n_out:
             raise util.OutputError('{}: the file holds {} of its {} samples; not '
                                    'written'.format(self.path, written, self.n_out))
+
+    def finalize(self, gain=None, others=()):
+        """``flush()``, and convert the stream to the output format, still
+        under a temporary name; ``publish()`` then renames it into place.
+        ``gain``: the scale for its samples (default: ``util.integer_gain``'s,
+        1 unless an integer format would clip), lower where the files
+        ``others`` written beside it needed it."""
+        self.flush()
         own = util.integer_gain(self.subtype, self.peak)
         gain = own if gain is None else gain
         if self.format == 'WAV' and self.subtype == 'FLOAT' and gain == 1.0:
