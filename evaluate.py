@@ -167,8 +167,9 @@ def bss_sdr(estimate, reference):
     value ``fast_bss_eval.sdr`` gives, which fails on an exact copy.
     """
     import fast_bss_eval
-    if soundless(estimate):
-        raise MetricUndefined(soundless(estimate))
+    why = soundless(estimate)
+    if why:
+        raise MetricUndefined(why)
     try:
         with np.errstate(all='ignore'), warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -185,8 +186,9 @@ def bss_sdr(estimate, reference):
 def pesq_wb(estimate, reference):
     """Wide-band PESQ (MOS-LQO, about 1 to 4.6) at 16 kHz."""
     import pesq
-    if soundless(estimate):
-        raise MetricUndefined(soundless(estimate))    # pesq's own error: NaN to integer
+    why = soundless(estimate)
+    if why:
+        raise MetricUndefined(why)      # pesq's own error: "cannot convert float NaN"
     try:
         return float(pesq.pesq(const.SR, np.asarray(reference, np.float32),
                                np.asarray(estimate, np.float32), 'wb'))
@@ -269,12 +271,12 @@ def score(estimate, speech, mixture, music=None, quick=False):
         notes.append('speech reference is silent: no metric is defined')
         return values, notes
     values.update(si_sdr=si_sdr(estimate, speech), si_sdr_mix=si_sdr(mixture, speech))
-    if math.isnan(values['si_sdr']) and soundless(estimate):
+    why = soundless(estimate)
+    if math.isnan(values['si_sdr']) and why:
         # The voice is lost whole, the worst outcome: scored as the floor, since
         # NaN would drop the file from every mean and worst.
         values['si_sdr'] = -LIMIT_DB
-        notes.append('si_sdr: {} (the voice is lost: {:g} dB)'.format(
-            soundless(estimate), -LIMIT_DB))
+        notes.append('si_sdr: {} (the voice is lost: {:g} dB)'.format(why, -LIMIT_DB))
     elif math.isnan(values['si_sdr']):
         notes.append('si_sdr: the speech reference is constant')
     if condition == 'speech alone':
