@@ -269,3 +269,14 @@ LENGTH_PROBE_SAMPLES = 1009
 # larger than this (a wav header with room for a few chunks) is given to ffmpeg,
 # which reads past a length its recorder never wrote (decoding.needs_decoding)
 EMPTY_HEADER_BYTES = 4096
+
+# train.py --mix skips a speech or music file whose peak is below this, dB of full
+# scale: dither or a cancelled channel mean, not a recording (mixing.unusable)
+SILENT_PEAK_DB = -60.0
+
+# train.py's upper limits: a mini-batch, an epoch of --mix patches (Chainer's
+# iterator keeps an 8-byte index of each, in memory and in every snapshot) and
+# the worker processes that draw them (each holds the audio, ~200 MB)
+MAX_BATCH_SIZE = 4096
+MAX_EPOCH_SIZE = 1000000
+MAX_LOADERS = 64

@@ -84,24 +84,42 @@ def source_name(path):
     return name.split('__')[0] or stem
 
 
-def load_tracks(paths, kind):
+def load_tracks(paths, kind, warn=True):
     """``(tracks, kept)``: every file of ``paths`` as 16 kHz mono float32 and
-    the paths they came from; unreadable or silent files are skipped with a
-    warning naming them."""
+    the paths they came from; unreadable, empty and (nearly) silent files
+    are skipped, with a warning naming each unless ``warn`` is False (the
+    other processes of an MPI run, whose rank 0 says it once)."""
     tracks, kept = [], []
     for path in paths:
         try:
             audio = decoding.load_audio(path)
+            problem = unusable(audio)
         except util.AudioError as err:
-            print('warning: skipped {} file {}: {}'.format(kind, path, err), file=sys.stderr)
-            continue
-        if not np.all(np.isfinite(audio)) or not np.any(audio):
-            print('warning: skipped {} file {}: silent or not finite'.format(kind, path),
-                  file=sys.stderr)
+            problem = str(err)
+        if problem:
+            if warn:
+                print('warning: skipped {} file {}: {}'.format(kind, path, problem),
+                      file=sys.stderr)
             continue
         tracks.append(audio)
         kept.append(path)
     return tracks, kept
+
+
+def unusable(audio):
+    """Why a track ``audio`` (16 kHz samples) cannot be trained on, or None:
+    empty, not finite, or so quiet (peak below ``const.SILENT_PEAK_DB`` dB
+    of full scale: dither, a channel mean that cancelled) that mixing it at
+    an SNR would make its noise the target."""
+    if len(audio) == 0:
+        return 'holds no samples'
+    if not np.all(np.isfinite(audio)):
+        return 'not finite'
+    peak = float(np.max(np.abs(audio)))
+    if peak < 10.0 ** (const.SILENT_PEAK_DB / 20.0):
+        return 'silent' if peak == 0.0 else 'nearly silent (peak {:.0f} dB of full scale)'.format(
+            20.0 * np.log10(peak))
+    return None
 
 
 class TrackPool:

@@ -232,7 +232,10 @@ def npz_files(folder, option='-t'):
                                 'stft' if option == '-t' else option, folder, option))
     paths = util.find_audio(folder, ('.npz',))
     if not paths:
-        raise cli.UserError('no npz files in {}; run make_dataset.py first'.format(folder))
+        audio = util.find_audio(folder, const.READ_EXTENSIONS)
+        raise cli.UserError('{} {}: no npz files{}; run make_dataset.py first'.format(
+            option, folder, ' (it holds audio: {} takes the npz files make_dataset.py '
+            'writes with -t)'.format(option) if audio else ''))
     return paths
 
 
@@ -270,7 +273,8 @@ def load_items(paths, target='vocal'):
                         target, ', '.join(data.files), PSA_HINT if target == 'vocal_psa' else ''))
                 mix, speech = data['mix'], data[target]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-            print('warning: skipped {}: {}'.format(path, err), file=sys.stderr)
+            reason = 'not an npz file' if 'pickled data' in str(err) else err
+            print('warning: skipped {}: {}'.format(path, reason), file=sys.stderr)
             continue
         kinds = {mix.dtype.kind, speech.dtype.kind}
         if not kinds <= set('biufc'):
@@ -407,7 +411,7 @@ def check_validation(args, val_items):
 def mixing_dataset(args, stream=0):
     """``(MixingDataset, description)`` over the waveforms of -s and -m;
     ``stream`` (the ChainerMN rank) selects the random stream."""
-    tracks, paths = mix_tracks(args.speech, args.music)
+    tracks, paths = mix_tracks(args.speech, args.music, warn=stream == 0)
     settings = mixing.MixSettings(
         snr_db=tuple(args.snr), speed=tuple(args.speed), speech_alone=args.alone[0],
         music_alone=args.alone[1], two_music=args.two_music, short_music=args.short_music,
@@ -421,11 +425,14 @@ def mixing_dataset(args, stream=0):
                                    target=args.target, settings=settings,
                                    music_sources=sources,
                                    spectra=args.loss in const.WAVEFORM_LOSSES)
-    return dataset, ('mixed on the fly from {} speech tracks ({:.1f} min) and {} music '
-                     'tracks ({:.1f} min{}){}{}{}{}{}, {} patches/epoch'.format(
-                         len(tracks['speech']), dataset.speech.seconds / 60,
-                         len(tracks['music']), dataset.music.seconds / 60,
-                         ', {} sources drawn equally often'.format(len(set(sources)))
+    return dataset, ('mixed on the fly from {} speech track{} ({}) and {} music '
+                     'track{} ({}{}){}{}{}{}{}, {} patches/epoch'.format(
+                         len(tracks['speech']), cli.plural(len(tracks['speech'])),
+                         duration(dataset.speech.seconds),
+                         len(tracks['music']), cli.plural(len(tracks['music'])),
+                         duration(dataset.music.seconds),
+                         ', {} source{} drawn equally often'.format(
+                             len(set(sources)), cli.plural(len(set(sources))))
                          if args.balance_music else '',
                          ', every speech track drawn equally often' if args.balance_speech
                          else '',
@@ -437,6 +444,11 @@ def mixing_dataset(args, stream=0):
                              args.colour_mix) if args.colour_mix else '',
                          ', {:.0%} of the speech in a room'.format(args.reverb)
                          if args.reverb else '', epoch_size))
+
+
+def duration(seconds):
+    """``seconds`` for a settings line: '42.5 s' under a minute, else '3.2 min'."""
+    return '{:.1f} s'.format(seconds) if seconds < 60 else '{:.1f} min'.format(seconds / 60)
 
 
 def mixing_args(options, speech_folder, music_folder, seed, epoch_size=None):
@@ -460,20 +472,60 @@ def mixing_args(options, speech_folder, music_folder, seed, epoch_size=None):
     return args
 
 
-def mix_tracks(speech_folder, music_folder, prefix='--mix: '):
+def mix_tracks(speech_folder, music_folder, prefix='--mix: ', warn=True):
     """``(tracks, paths)``, each ``{'speech': [...], 'music': [...]}``: the
-    waveforms of the two folders (``mixing.load_tracks``) and their files;
-    ``cli.UserError`` (its message starting with ``prefix``) for a missing
-    folder or one without usable audio."""
-    tracks, paths = {}, {}
+    waveforms of the two folders (``mixing.load_tracks``; ``warn``: name the
+    files skipped) and their files; ``cli.UserError`` (its message starting
+    with ``prefix``) for a missing folder, a file given as one, a file in
+    both (``-m music_speech`` holds ``speech_wav``), or a folder without
+    usable audio."""
+    found = {}
     for kind, folder in (('speech', speech_folder), ('music', music_folder)):
+        if os.path.isfile(folder):
+            raise cli.UserError('{}{} folder {} is a file; give the folder that holds '
+                                'it'.format(prefix, kind, folder))
         if not os.path.isdir(folder):
             raise cli.UserError('{}{} folder {} does not exist'.format(prefix, kind, folder))
-        tracks[kind], paths[kind] = mixing.load_tracks(
-            util.find_audio(folder, const.READ_EXTENSIONS), kind)
+        found[kind] = util.find_audio(folder, const.READ_EXTENSIONS)
+    music = {os.path.realpath(path) for path in found['music']}
+    both = [path for path in found['speech'] if os.path.realpath(path) in music]
+    if both:
+        raise cli.UserError('{}{} file{} in both the speech folder {} and the music folder '
+                            '{} (first {}); give folders that do not hold each other'.format(
+                                prefix, len(both), ' is' if len(both) == 1 else 's are',
+                                speech_folder, music_folder, both[0]))
+    tracks, paths = {}, {}
+    for kind, folder in (('speech', speech_folder), ('music', music_folder)):
+        tracks[kind], paths[kind] = mixing.load_tracks(found[kind], kind, warn)
         if not tracks[kind]:
             raise cli.UserError('{}no usable {} audio in {}'.format(prefix, kind, folder))
     return tracks, paths
+
+
+# The options of --mix alone (their argparse dests), and those of the npz route
+MIX_ONLY = ('speech', 'music', 'epoch_size', 'snr', 'speed', 'alone', 'two_music',
+            'short_music', 'music_speed', 'noise_music', 'colour', 'colour_mix', 'reverb',
+            'balance_music', 'balance_speech', 'loaders')
+NPZ_ONLY = ('stft', 'val')
+
+
+def check_mode_options(args):
+    """One line for an option given (other than its default) that this run's
+    route does not use: a --mix option without --mix, or -t / --val with it
+    (its validation is --val-dir), so that no option given is ignored."""
+    defaults = vars(build_parser().parse_args([]))
+    unused = NPZ_ONLY if args.mix else MIX_ONLY
+    for dest in unused:
+        given, default = getattr(args, dest), defaults[dest]
+        if isinstance(given, (list, tuple)):
+            given, default = list(given), list(default)
+        if given != default:
+            option = '--' + dest.replace('_', '-') if dest != 'stft' else '-t'
+            raise cli.UserError(
+                '{}: {}'.format(option, 'does not apply to --mix, which draws its examples '
+                                'from -s and -m (validation: --val-dir)' if args.mix else
+                                'applies to --mix only (this run trains on the npz files '
+                                'of -t)'))
 
 
 def check_mixing(args):
@@ -490,9 +542,8 @@ def check_mixing(args):
     if sum(args.alone) > 1.0:
         raise cli.UserError('--alone {} {}: the two shares add up to more than 1'.format(
             *args.alone))
-    if args.epoch_size <= 0 or args.loaders < 0:
-        raise cli.UserError('--epoch-size {} --loaders {}: must be positive and not '
-                            'negative'.format(args.epoch_size, args.loaders))
+    cli.check_range('--epoch-size', args.epoch_size, 1, const.MAX_EPOCH_SIZE)
+    cli.check_range('--loaders', args.loaders, 0, const.MAX_LOADERS)
 
 
 # --------------------------------------------------------------------------
@@ -896,7 +947,7 @@ def run_iterations(args, train):
     return args.epoch * max(1, len(train) // args.batchsize)
 
 
-def resume(trainer, path, whole=True):
+def resume(trainer, path, whole=True, mix=False):
     """Load a trainer snapshot, or say in one line why it cannot be.
 
     ``whole``: the trainer has every extension of the run (one process, or
@@ -904,15 +955,19 @@ def resume(trainer, path, whole=True):
     refused first: Chainer refuses the one way after warnings and takes the
     other without a word, dropping the best model's state. Other
     extensions may change (``-f``: Chainer then warns that their triggers
-    guess).
+    guess). ``mix``: the run mixes on the fly, where validation is
+    ``--val-dir`` alone.
     """
     if not os.path.isfile(path):
         raise cli.UserError('-r {}: snapshot not found'.format(path))
     if whole:     # before Chainer's load, which warns about what it then refuses
         validated = [snapshot_validates(path), trainer_validates(trainer)]
         if validated[0] is not None and validated[0] != validated[1]:
-            same = ('--val 0 (a snapshot of upstream\'s train.py, which held nothing '
-                    'out, too)' if validated[1] else 'validation on (--val, --val-dir)')
+            if mix:
+                same = 'without --val-dir' if validated[1] else '--val-dir'
+            else:
+                same = ('--val 0 (a snapshot of upstream\'s train.py, which held nothing '
+                        'out, too)' if validated[1] else 'validation on (--val, --val-dir)')
             raise cli.UserError(
                 '-r {}: the snapshot\'s run had validation {} and this one has it {}; resume '
                 'with {}, or start from its weights with --init {}'.format(
@@ -980,8 +1035,12 @@ def check_numbers(args):
                             'layers) from {} to {}'.format(
                                 args.patchlength, const.PATCH_MULTIPLE, const.PATCH_MULTIPLE,
                                 const.MAX_PATCH_LENGTH))
-    if args.batchsize <= 0:
-        raise cli.UserError('-b {}: the batch size must be positive'.format(args.batchsize))
+    if not 0 < args.batchsize <= const.MAX_BATCH_SIZE:
+        raise cli.UserError('-b {}: the batch size must be from 1 to {}'.format(
+            args.batchsize, const.MAX_BATCH_SIZE))
+    if args.frequency != -1 and args.frequency < 1:
+        raise cli.UserError('-f {}: snapshot every N epochs (1 or more), or -1 only at the '
+                            'end'.format(args.frequency))
     if args.epoch < 1 or args.stop < 0:
         raise cli.UserError('-e {} --stop {}: train at least one epoch, and --stop is an '
                             'iteration count (0: off)'.format(args.epoch, args.stop))
@@ -1097,15 +1156,27 @@ def train(args):
     # under mpiexec every process checks the same options and inputs alike
     with cli.reported_by_rank_zero(make_separate.mpi_world()[0] if args.communicator else 0):
         check_numbers(args)
-        if args.val_dir:
-            npz_files(args.val_dir, '--val-dir')      # before --mix loads its audio
         if args.mix:
             check_mixing(args)
+        check_mode_options(args)
+        check_starting_files(args)                      # before --mix loads its audio
+        if args.val_dir:
+            npz_files(args.val_dir, '--val-dir')
         check_output(args.out)
         check_init_kept(args)
         comm = create_communicator(args)
     with end_others_on_stop(comm):
         return train_on(args, comm, started)
+
+
+def check_starting_files(args):
+    """One line for a -r snapshot or --init model that is not there, found
+    before any data is loaded (and, under mpiexec, said once)."""
+    if args.resume and not os.path.isfile(args.resume):
+        raise cli.UserError('-r {}: snapshot not found'.format(args.resume))
+    if args.init and args.init != 'none' and not args.resume and not os.path.isfile(args.init):
+        raise cli.UserError('--init {}: no such model file (--init none starts from random '
+                            'weights)'.format(args.init))
 
 
 def check_init_kept(args):
@@ -1186,11 +1257,18 @@ def train_on(args, comm, started):
 def resume_run(args, trainer, comm):
     """Load ``args.resume`` into ``trainer`` (one line if it cannot be) and
     reseed NumPy's generator for the rest of the run."""
-    resume(trainer, args.resume, whole=is_root(comm))
+    resume(trainer, args.resume, whole=is_root(comm), mix=args.mix)
     if args.stop and trainer.updater.iteration >= args.stop:
         raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
                             'give a larger --stop'.format(
                                 args.resume, trainer.updater.iteration, args.stop))
+    # the snapshot's seconds of training (Chainer 7's Trainer keeps them there
+    # until it runs; its elapsed_time is not defined before)
+    trained = trainer._snapshot_elapsed_time
+    if args.stop_seconds and trained >= args.stop_seconds:
+        raise cli.UserError('-r {}: the snapshot has trained {:.0f} s, already at '
+                            '--stop-seconds {:g}; give a larger --stop-seconds'.format(
+                                args.resume, trained, args.stop_seconds))
     if args.init and is_root(comm):
         print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
               'weights'.format(args.init, args.resume), file=sys.stderr)

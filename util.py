@@ -124,8 +124,10 @@ def audio_info(path):
         system = _system_reason(err)
         if system:
             raise AudioError('{}: cannot read ({})'.format(path, system)) from None
-        raise AudioError('{}: not a readable audio file ({})'.format(
-            path, _short_reason(err))) from None
+        reason = _short_reason(err)
+        if 'possibly a pipe' in reason:     # libsndfile's word for junk named .mp3
+            reason = 'Format not recognised.'
+        raise AudioError('{}: not a readable audio file ({})'.format(path, reason)) from None
     if info.channels <= 0 or info.samplerate <= 0:
         raise AudioError('{}: invalid header (rate {} Hz, {} channels)'.format(
             path, info.samplerate, info.channels))

@@ -288,7 +288,7 @@ def test_train_short_music_option_changes_the_examples(tmp_path):
         out = str(tmp_path / mode)
         assert train.main(['--mix', '-s', speech, '-m', str(tmp_path / 'loops'), '-o', out,
                            '-b', '2', '-l', str(LENGTH), '--epoch-size', '4', '--init', 'none',
-                           '--seed', '5', '--val', '0', '-e', '1',
+                           '--seed', '5', '-e', '1',
                            '--short-music', mode]) == 0
         with open(os.path.join(out, 'log')) as handle:
             losses[mode] = json.load(handle)[-1]['main/loss']
@@ -404,3 +404,91 @@ def test_train_mix_names_a_missing_folder(tmp_path, capsys):
                          '-o', str(tmp_path / 'r'), '--stop', '1'])
     assert status == 1
     assert 'nowhere' in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# train.py --mix: what it refuses before loading any audio
+
+def refused(capsys, argv, *words):
+    """``train.main(argv)`` ends in one error line holding ``words``."""
+    assert train.main([str(a) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('train.py: error: '), err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+@pytest.mark.parametrize('extra, words', [
+    (['--loaders', '100000000000000000000'], ['--loaders', 'must be from 0 to 64']),
+    (['--loaders', '65'], ['--loaders 65']),
+    (['--epoch-size', '1000001'], ['--epoch-size']),
+    (['-b', '100000000000000000000'], ['-b', 'from 1 to 4096']),
+    (['-f', '0'], ['-f 0']), (['-f', '-2'], ['-f -2']),
+    (['-t', 'npz'], ['-t: does not apply to --mix']),
+    (['--val', '0.5'], ['--val: does not apply to --mix'])])
+def test_mix_refuses_limits_and_options_of_the_other_route_before_loading(
+        tmp_path, capsys, monkeypatch, extra, words):
+    """A huge --loaders forked workers until memory ran out (and they
+    outlived the run), a huge --epoch-size or -b ended in a traceback; -t
+    and --val were ignored under --mix."""
+    speech, music = audio_dirs(tmp_path)
+    monkeypatch.setattr(mixing, 'load_tracks', lambda *a, **k: pytest.fail('loaded audio'))
+    refused(capsys, ['--mix', '-s', speech, '-m', music, '-o', tmp_path / 'out',
+                     '--init', 'none'] + extra, *words)
+    assert not os.path.exists(str(tmp_path / 'out'))
+
+
+@pytest.mark.parametrize('extra', [['--reverb', '0.5'], ['--snr', '-5', '5'], ['--loaders', '2'],
+                                   ['--balance-music'], ['-s', 'elsewhere']])
+def test_mix_options_without_mix_are_refused_not_ignored(tmp_path, capsys, extra):
+    stft = make_npz(str(tmp_path / 'stft'))
+    refused(capsys, ['-t', stft, '-o', tmp_path / 'out', '--init', 'none'] + extra,
+            'applies to --mix only')
+
+
+def test_audio_in_both_pools_is_refused(tmp_path, capsys, monkeypatch):
+    """``-m music_speech`` holds ``speech_wav``: the speech would be music too."""
+    speech, _ = audio_dirs(tmp_path)
+    monkeypatch.setattr(mixing, 'load_tracks', lambda *a, **k: pytest.fail('loaded audio'))
+    refused(capsys, ['--mix', '-s', speech, '-m', tmp_path, '-o', tmp_path / 'out',
+                     '--init', 'none'],
+            '2 files are in both the speech folder', 'give folders that do not hold each other')
+
+
+@pytest.mark.parametrize('option', ['-r', '--init'])
+def test_a_missing_snapshot_or_model_is_named_before_the_audio_loads(tmp_path, capsys,
+                                                                     monkeypatch, option):
+    speech, music = audio_dirs(tmp_path)
+    monkeypatch.setattr(mixing, 'load_tracks', lambda *a, **k: pytest.fail('loaded audio'))
+    refused(capsys, ['--mix', '-s', speech, '-m', music, '-o', tmp_path / 'out', option,
+                     tmp_path / 'nothere'], option, 'nothere')
+
+
+def test_a_file_given_as_a_folder_is_named_a_file(tmp_path, capsys):
+    speech, music = audio_dirs(tmp_path)
+    refused(capsys, ['--mix', '-s', os.path.join(speech, 'a.wav'), '-m', music, '-o',
+                     tmp_path / 'out', '--init', 'none'], 'a.wav is a file')
+
+
+def test_empty_and_nearly_silent_tracks_are_skipped_with_their_reason(tmp_path, capsys):
+    """Dither at -90 dB of full scale was accepted as speech and, mixed at an
+    SNR, made its noise the target."""
+    folder = tmp_path / 'speech'
+    write(folder / 'a.wav', harmonic_stack(1.0))
+    write(folder / 'dither.wav', np.random.default_rng(0).choice([-1, 1], 16000) / 32768.0,
+          subtype='PCM_16')
+    write(folder / 'empty.wav', np.zeros(0, np.float32))
+    write(folder / 'zero.wav', np.zeros(1600, np.float32))
+    tracks, kept = mixing.load_tracks(util_find(folder), 'speech')
+    assert [os.path.basename(p) for p in kept] == ['a.wav']
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.rsplit('.wav: ', 1)[1] for line in lines] == [
+        'nearly silent (peak -90 dB of full scale)', 'holds no samples', 'silent']
+    mixing.load_tracks(util_find(folder), 'speech', warn=False)   # another MPI rank
+    assert capsys.readouterr().err == ''
+
+
+def util_find(folder):
+    import util
+    return util.find_audio(str(folder), const.READ_EXTENSIONS)

@@ -407,3 +407,35 @@ def test_an_init_model_the_run_would_write_over_is_refused(tmp_path, capsys):
         assert handle.read() == before
     status, _ = run(tmp_path, '--stop', '2', '--init', first, '-o', str(tmp_path / 'next'))
     assert status == 0                                  # into another folder: fine
+
+
+def test_resuming_a_run_already_past_stop_seconds_is_refused(tmp_path, capsys):
+    """It exited 0 having trained nothing, where --stop refuses the same."""
+    status, out = run(tmp_path, '--stop', '2')
+    assert status == 0
+    snapshot = os.path.join(out, 'snapshot_iter_2')
+    with np.load(snapshot) as data:
+        trained = float(data['_snapshot_elapsed_time'])
+    capsys.readouterr()
+    status, _ = run(tmp_path, '--stop', '4', '-r', snapshot, '--stop-seconds',
+                    '{:g}'.format(trained / 2))
+    assert status == 1
+    err = capsys.readouterr().err
+    assert 'already at --stop-seconds' in err and 'give a larger --stop-seconds' in err
+    assert not os.path.exists(os.path.join(out, 'model_3'))
+
+
+def test_a_val_dir_of_audio_or_of_text_named_npz_says_so(tmp_path, capsys):
+    stft = make_npz(str(tmp_path / 'stft'))
+    wavs = tmp_path / 'mixdown'
+    wavs.mkdir()
+    (wavs / 'a.wav').write_bytes(b'')
+    status = train.main(['-t', stft, '--val-dir', str(wavs), '-o', str(tmp_path / 'r'),
+                         '--init', 'none'])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count('\n') == 1
+    assert '--val-dir {}: no npz files (it holds audio'.format(wavs) in err
+    (tmp_path / 'stft' / 'notes.npz').write_text('not an npz')
+    assert train.npz_files(stft)[-1].endswith('notes.npz')
+    assert len(train.load_items(train.npz_files(stft))) == 3
+    assert 'notes.npz: not an npz file' in capsys.readouterr().err
