@@ -8,6 +8,7 @@ import contextlib
 import csv
 import gc
 import os
+import select
 import signal
 import sys
 
@@ -88,6 +89,8 @@ def run(prog, job, debug=False):
     except Reported:
         return EXIT_ERROR
     except BrokenPipeError as err:     # `... | head -1`: stdout's reader has gone
+        if not _stdout_broken():
+            raise
         util.silence_stream(sys.stdout)
         return _report(err, '{}: error: stdout: the program reading it closed the pipe '
                             'before all was printed'.format(prog), EXIT_ERROR)
@@ -104,10 +107,26 @@ def run(prog, job, debug=False):
 def printable_names():
     """Let stdout print file names that are not valid UTF-8 (surrogate
     escapes) as ``\\udce9`` instead of failing the run, where its encoding
-    is strict (a UTF-8 locale; Python's C locale already passes them)."""
-    for stream in (sys.stdout, sys.stderr):
+    is strict (a UTF-8 locale; Python's C locale already passes them); and
+    give a stream that was closed when the program started (``2>&-``) the
+    null device, so that what would be printed there goes nowhere."""
+    for name in ('stdout', 'stderr'):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, 'w'))
+        stream = getattr(sys, name)
         if getattr(stream, 'errors', None) == 'strict' and hasattr(stream, 'reconfigure'):
             stream.reconfigure(errors='backslashreplace')
+
+
+def _stdout_broken():
+    """Whether stdout is a pipe whose reader has gone (``poll`` reports an
+    error on its write end), so that the broken pipe was stdout's."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def stop_outcome(prog, err):
@@ -238,8 +257,9 @@ def prepare_output(path, overwrite, option='', inputs=()):
         except OSError as err:
             raise util.OutputError('{}: cannot create the output folder ({})'.format(
                 folder, err.strerror)) from None
-    if not util.can_create_in(folder):
-        raise util.OutputError('{}: the output folder is not writable'.format(folder or '.'))
+    problem = util.creation_problem(folder)
+    if problem:
+        raise util.OutputError('{}: {}'.format(folder or '.', problem))
 
 
 def is_one_of(path, others):

@@ -265,10 +265,9 @@ READ_EXTENSIONS = AUDIO_EXTENSIONS + DECODED_EXTENSIONS
 # codec's block and no even-count padding divides it
 LENGTH_PROBE_SAMPLES = 1009
 
-# A file of libsndfile's types whose header says it holds no samples but that is
-# larger than this (a wav header with room for a few chunks) is given to ffmpeg,
-# which reads past a length its recorder never wrote (decoding.needs_decoding)
-EMPTY_HEADER_BYTES = 4096
+# Bytes of a wav's start searched for its data chunk, to tell a recording whose
+# length was never written from an empty one (util.unwritten_wav_length)
+WAV_SCAN_BYTES = 1 << 16
 
 # train.py --mix skips a speech or music file whose peak is below this, dB of full
 # scale: dither or a cancelled channel mean, not a recording (mixing.unusable)

@@ -40,9 +40,10 @@ def needs_decoding(path, sniff=False):
     (or, with ``sniff``, any file: what came in on stdin has no name) that
     libsndfile cannot read itself (an Ogg Opus ``.opus`` it can); and, where
     there is an ffmpeg to try, a file of libsndfile's own types that it
-    cannot read or reads as empty (an m4a renamed .wav; a wav whose recorder
-    stopped before writing its length). If ffmpeg fails on the latter,
-    ``readable`` reports libsndfile's own reason."""
+    cannot read (an m4a renamed .wav) or a wav it reads as empty whose
+    samples follow a data chunk of length 0 (its recorder stopped before
+    writing the length: ``util.unwritten_wav_length``). If ffmpeg fails on
+    these, ``readable`` falls back on libsndfile's reading."""
     decoded_type = sniff or os.path.splitext(path)[1].lower() in const.DECODED_EXTENSIONS
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
@@ -51,8 +52,7 @@ def needs_decoding(path, sniff=False):
             frames = sf.info(util.sf_path(path)).frames
     except (RuntimeError, sf.LibsndfileError):
         return decoded_type or ffmpeg_executable() is not None
-    return frames == 0 and os.path.getsize(path) > const.EMPTY_HEADER_BYTES \
-        and ffmpeg_executable() is not None
+    return frames == 0 and util.unwritten_wav_length(path) and ffmpeg_executable() is not None
 
 
 def ffmpeg_executable():
@@ -146,13 +146,15 @@ def readable(path, folder, sniff=False):
     with util.standing_in(decoded, path):
         try:
             decode(path, decoded)
+            source = decoded
         except util.OutputError:
             raise
         except util.AudioError:
-            if own_type:
-                util.audio_info(path)   # libsndfile's own reason ("not a readable audio file")
-            raise
-        yield decoded
+            if not own_type:
+                raise
+            util.audio_info(path)   # libsndfile's own reason ("not a readable audio file")
+            source = path           # or what it reads (an empty wav: "holds no samples")
+        yield source
 
 
 def decode(path, wav_path):

@@ -986,7 +986,7 @@ def plan_output(path, rate, n_out, subtype=None, channels=1):
     length. Raises ``cli.UserError`` or ``util.AudioError`` naming the
     problem."""
     fmt = util.output_format(path)
-    subtype = subtype or util.default_subtype(fmt, path)
+    subtype = (subtype or util.default_subtype(fmt, path)).upper()
     if not sf.check_format(fmt, subtype):
         raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
     if path.lower().endswith('.opus') and subtype != 'OPUS':
@@ -1085,9 +1085,11 @@ class AudioSink:
         if gain != 1.0:
             why = ('to fit {}'.format(self.subtype) if gain == own else
                    'as {} was, so that they still add up to the mixture'.format(
-                       ' and '.join(others)))
-            tqdm.write('note: {} peaked at {:.2f}; scaled by {:.1f} dB {}'.format(
-                self.path, self.peak, 20 * np.log10(gain), why), file=sys.stderr)
+                       ' and '.join(util.shown_name(other) for other in others)))
+            change = 20 * np.log10(gain)
+            tqdm.write('note: {} peaked at {:.2f}; scaled by {} {}'.format(
+                util.shown_name(self.path), self.peak, '{:.1f} dB'.format(change)
+                if change <= -0.05 else 'less than 0.1 dB', why), file=sys.stderr)
 
     def publish(self):
         os.replace(self.ready, self.path)

@@ -379,7 +379,14 @@ def load_datasets(args):
             described, len(val_items), len(val) if val else 0)
     paths = npz_files(args.stft)
     if args.val_dir:
-        train_paths, val_paths = paths, npz_files(args.val_dir, '--val-dir')
+        val_paths = npz_files(args.val_dir, '--val-dir')
+        held = {os.path.realpath(path) for path in val_paths}
+        train_paths = [path for path in paths if os.path.realpath(path) not in held]
+        if len(train_paths) < len(paths):      # --val-dir inside -t, read with its subfolders
+            left = len(paths) - len(train_paths)
+            print('note: the {} file{} of --val-dir {} inside -t {} {} not trained '
+                  'on'.format(left, cli.plural(left), args.val_dir, args.stft,
+                              'is' if left == 1 else 'are'), file=sys.stderr)
     else:
         train_paths, val_paths = split_by_name(paths, args.val)
     train_items = load_items(train_paths, args.target)

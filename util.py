@@ -238,23 +238,31 @@ def quiet_decoder(active=True):
     file. Only the decoder's own calls are wrapped; what this suite has to
     say about such a file is a warning of its own (``counted_frames``).
     Threads take turns, so that none saves the null device as stderr."""
-    if not active:
+    if not active or _STDERR_SWAP.depth:     # nested within one already: quiet
         yield
         return
-    with _STDERR_SWAP:
-        sys.stderr.flush()
+    with _STDERR_SWAP.lock:
+        if sys.stderr is not None:
+            sys.stderr.flush()
         saved = os.dup(2)
+        _STDERR_SWAP.depth += 1
         try:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 2)
             os.close(null)
             yield
         finally:
+            _STDERR_SWAP.depth -= 1
             os.dup2(saved, 2)
             os.close(saved)
 
 
-_STDERR_SWAP = threading.Lock()
+class _Swap(threading.local):
+    lock = threading.Lock()     # shared by all threads (a class attribute)
+    depth = 0                   # this thread's quiet_decoder calls under way
+
+
+_STDERR_SWAP = _Swap()
 
 
 def check_samples(samples, where, advice, level=True):
@@ -472,6 +480,38 @@ def write_samples(handle, samples):
         raise _as_os_error(err, handle) from None
 
 
+def unwritten_wav_length(path):
+    """Whether ``path`` is a RIFF wav whose data chunk says 0 bytes but has
+    bytes after it that are not another chunk: samples whose length the
+    recorder never wrote (killed before closing the file). A truly empty
+    wav, whose data chunk is followed by another (tags: LIST, id3), or
+    nothing, is not."""
+    try:
+        with open(sf_path(path), 'rb') as handle:
+            head = handle.read(const.WAV_SCAN_BYTES)
+    except OSError:
+        return False
+    if head[:4] != b'RIFF' or head[8:12] != b'WAVE':
+        return False
+    at = 12
+    while at + 8 <= len(head):
+        chunk, size = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], 'little')
+        if chunk == b'data':
+            after = head[at + 8:at + 16]
+            if size or len(after) < 8:
+                return False
+            return not _looks_like_chunk(after, os.path.getsize(sf_path(path)) - at - 16)
+        at += 8 + size + size % 2
+    return False
+
+
+def _looks_like_chunk(header, room):
+    """Whether 8 bytes ``header`` read as a chunk id of printable ASCII and
+    a size that fits in the ``room`` bytes left after it."""
+    return all(32 <= byte < 127 for byte in header[:4]) and \
+        int.from_bytes(header[4:8], 'little') <= room
+
+
 def sf_path(path):
     """``path`` as soundfile should be given it: bytes. A name that is not
     valid UTF-8 (an old Windows or Latin-1 disk's ``caf\\xe9.wav``) reaches
@@ -536,19 +576,20 @@ def replacing(path):
                 os.remove(tmp)
 
 
-def can_create_in(folder):
-    """Whether a file can be created in ``folder`` ('' is the working
-    folder): asked of ``os.access``, then tried with an empty temporary
+def creation_problem(folder):
+    """Why no file can be created in ``folder`` ('' is the working folder),
+    or None: asked of ``os.access``, then tried with an empty temporary
     file, as ``os.access`` says yes to root everywhere (/proc included)."""
     if not os.access(folder or '.', os.W_OK | os.X_OK):
-        return False
+        return 'the output folder is not writable'
     try:
         handle, probe = tempfile.mkstemp(dir=folder or '.', prefix='.', suffix='.probe')
-    except OSError:
-        return False
+    except OSError as err:
+        return 'cannot create a file in the output folder ({})'.format(
+            err.strerror or err)
     os.close(handle)
     os.remove(probe)
-    return True
+    return None
 
 
 def temporary_path(final_path):
@@ -697,14 +738,19 @@ def save_npz(path, **arrays):
 def find_mixtures(folder, exclude=(), extensions=const.AUDIO_EXTENSIONS):
     """``find_audio(folder, extensions)`` less references
     (``NAME.speech.wav``, ``NAME.music.wav``) and the files inside those of
-    the folders ``exclude`` that lie inside ``folder`` (an output folder
-    within the input folder; one that holds the input folder excludes
-    nothing)."""
+    the folders ``exclude``, wherever the listing reaches them (an output
+    folder within the input folder, or linked into it; one that holds the
+    input folder excludes nothing)."""
     root = os.path.realpath(folder)
-    skip = [s for s in map(os.path.realpath, exclude) if s.startswith(root + os.sep)]
+    skip = [s for s in map(os.path.realpath, exclude) if not is_within(root, s)]
     return [p for p in find_audio(folder, extensions)
-            if not any(os.path.realpath(p).startswith(s + os.sep) for s in skip)
+            if not any(is_within(os.path.realpath(p), s) for s in skip)
             and not stem(p).endswith(const.REFERENCE_TAGS)]
+
+
+def is_within(path, folder):
+    """Whether the real path ``path`` is ``folder`` or lies below it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def find_audio(folder, extensions=const.AUDIO_EXTENSIONS):
@@ -715,14 +761,18 @@ def find_audio(folder, extensions=const.AUDIO_EXTENSIONS):
 
     A FIFO, socket or device named like audio is skipped with a warning on
     stderr (reading one would wait forever)."""
-    found, seen = [], set()
+    found, seen, top = [], set(), os.path.realpath(folder)
     for root, dirs, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
         if real in seen:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        # a link to a folder the listing reaches anyway is left to its real
+        # path, so that files keep their names whatever the links sort as
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.') and not (
+            os.path.islink(os.path.join(root, d)) and
+            is_within(os.path.realpath(os.path.join(root, d)), top)))
         for name in sorted(files):
             if name.startswith('.'):
                 continue

@@ -378,3 +378,19 @@ def test_without_ffmpeg_such_files_keep_libsndfiles_reading(tmp_path, monkeypatc
     monkeypatch.setattr(decoding, 'ffmpeg_executable', lambda: None)
     assert not decoding.needs_decoding(broken)
     assert not decoding.needs_decoding(str(tmp_path / 'junk.wav'))
+
+
+def test_an_empty_wav_with_tags_after_its_data_stays_empty(tmp_path, ffmpeg, model_path, capsys):
+    """ffmpeg reads a data chunk of length 0 to the end of the file: the
+    tags after it (a LIST chunk of 5 kB) became 0.2 s of loud noise."""
+    header = bytearray(open(write(tmp_path / 'e.wav', np.zeros(0, np.float32),
+                                  subtype='PCM_16'), 'rb').read())
+    text = b'comment ' * 680
+    tagged = header + b'LIST' + len(text).to_bytes(4, 'little') + text
+    tagged[4:8] = (len(tagged) - 8).to_bytes(4, 'little')
+    (tmp_path / 'tagged.wav').write_bytes(bytes(tagged))
+    assert not util.unwritten_wav_length(str(tmp_path / 'tagged.wav'))
+    assert not decoding.needs_decoding(str(tmp_path / 'tagged.wav'))
+    assert separate('-i', str(tmp_path / 'tagged.wav'), '-o', str(tmp_path / 'o.wav'),
+                    '-m', model_path) == 1
+    assert 'holds no samples' in capsys.readouterr().err

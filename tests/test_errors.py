@@ -796,6 +796,15 @@ def test_once_the_work_begins_ctrl_c_is_the_runs_to_report(capsys):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def test_a_broken_pipe_that_is_not_stdouts_is_not_called_stdouts():
+    """Only a stdout whose reader has gone is reported as such (and
+    silenced); another pipe's error stays what it is."""
+    def job():
+        raise BrokenPipeError(32, 'Broken pipe')
+    with pytest.raises(BrokenPipeError):
+        cli.run('prog', job)
+
+
 # --------------------------------------------------------------------------
 # make_separate.py: Ctrl-C and SIGTERM
 

@@ -406,7 +406,8 @@ def test_a_csv_folder_that_refuses_files_is_named_before_scoring(tmp_path, capsy
     status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm',
                             '--csv', locked / 'scores.csv'], capsys)
     assert status == 1
-    assert err.count('\n') == 1 and 'locked: the output folder is not writable' in err
+    assert err.count('\n') == 1 and ('locked: cannot create a file in the output folder '
+                                     '(Read-only file system)') in err
     assert not scored and os.listdir(locked) == []
 
 

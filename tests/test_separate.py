@@ -598,3 +598,24 @@ def test_speech_and_music_scaled_to_fit_are_scaled_alike(tmp_path, model_path, c
     assert 0.1 < gain < 1.0
     residual = total - gain * mixture
     assert 10 * np.log10(np.sum(residual ** 2) / np.sum(mixture ** 2)) < -70
+
+
+def test_subtype_names_in_any_case(tmp_path, model_path):
+    """``--subtype opus`` for a .opus file was refused as another codec, and
+    ``--subtype float`` was scaled as an integer format."""
+    source = write(tmp_path / 'in.wav', tone(0.5), subtype='PCM_16')
+    for name, subtype, kind in (('o.opus', 'opus', 'OPUS'), ('o.wav', 'float', 'FLOAT')):
+        assert separate('-i', source, '-o', str(tmp_path / name), '-m', model_path,
+                        '--subtype', subtype, '--sr', '48000', *FAST) == 0
+        assert sf.info(str(tmp_path / name)).subtype == kind
+
+
+def test_a_closed_stderr_does_not_stop_the_run(tmp_path, model_path):
+    """Started with stderr closed (``2>&-``), the run had ended at its first
+    warning or progress line."""
+    source = write(tmp_path / 'in.wav', tone(0.5), subtype='PCM_16')
+    done = subprocess.run([sys.executable, os.path.join(ROOT, 'make_separate.py'), '-i', source,
+                           '-o', str(tmp_path / 'out.wav'), '-m', model_path, *FAST],
+                          stdout=subprocess.PIPE, timeout=120, preexec_fn=lambda: os.close(2))
+    assert done.returncode == 0
+    assert sf.info(str(tmp_path / 'out.wav')).frames == 8000

@@ -439,3 +439,16 @@ def test_a_val_dir_of_audio_or_of_text_named_npz_says_so(tmp_path, capsys):
     assert train.npz_files(stft)[-1].endswith('notes.npz')
     assert len(train.load_items(train.npz_files(stft))) == 3
     assert 'notes.npz: not an npz file' in capsys.readouterr().err
+
+
+def test_a_val_dir_inside_the_stft_folder_is_not_trained_on(tmp_path, capsys):
+    """-t is read with its subfolders: a --val-dir among them joined the
+    training files without a word."""
+    stft = make_npz(str(tmp_path / 'stft'))
+    val = make_npz(str(tmp_path / 'stft' / 'val'), count=1, seed=5)
+    assert train.main(['-t', stft, '--val-dir', val, '-o', str(tmp_path / 'r'), '-b', '2',
+                       '-l', '64', '--init', 'none', '--stop', '1']) == 0
+    out, err = capsys.readouterr()
+    assert '# data: 3 files' in out and 'validation 1 file,' in out
+    assert 'note: the 1 file of --val-dir {} inside -t {} is not trained on'.format(
+        val, stft) in err

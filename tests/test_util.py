@@ -205,3 +205,25 @@ def test_find_audio_follows_linked_folders_once_and_leaves_hidden_ones_out(tmp_p
     found = util.find_audio(str(tmp_path / 'in'))
     assert [os.path.relpath(p, str(tmp_path / 'in')) for p in found] == [
         'link/linked.wav', 'real/a.wav', 'top.wav']
+
+
+def test_a_linked_folder_keeps_its_real_name_and_a_linked_output_is_left_out(tmp_path):
+    """A link that sorts before its target (alias -> zeta) renamed the
+    outputs after it, and an output folder linked into the input (in/sep ->
+    ../out) was listed as input once linked folders were followed."""
+    write(tmp_path / 'in' / 'zeta' / 'x.wav', harmonic_stack(0.1))
+    (tmp_path / 'in' / 'alias').symlink_to('zeta')
+    write(tmp_path / 'out' / 'x.wav', harmonic_stack(0.1))
+    (tmp_path / 'in' / 'sep').symlink_to('../out')
+    found = util.find_mixtures(str(tmp_path / 'in'), [str(tmp_path / 'out')])
+    assert [os.path.relpath(p, str(tmp_path / 'in')) for p in found] == ['zeta/x.wav']
+
+
+def test_quiet_decoder_nests(tmp_path):
+    """A nested quiet_decoder (an API user wrapping a suite call) hung on
+    its lock, with stderr pointed at the null device."""
+    path = write(tmp_path / 'a.wav', harmonic_stack(0.2))
+    with util.quiet_decoder():
+        with util.quiet_decoder():
+            assert util.audio_info(path).frames == 3200
+    assert os.fstat(2).st_ino != os.stat(os.devnull).st_ino
