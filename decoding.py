@@ -94,6 +94,7 @@ class DecodedOnce:
         self.folder = None
         self.kept = {}          # input path -> its kept 16 kHz wav
         self.decoded = 0        # ffmpeg runs so far
+        self._decodes = {}      # input path -> needs_decoding's answer, asked once
 
     def __enter__(self):
         self.folder = tempfile.mkdtemp(prefix='decoded-', dir=self._parent)
@@ -103,9 +104,17 @@ class DecodedOnce:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.kept = {}
 
+    def _needs_decoding(self, path):
+        """``needs_decoding(path)``, whose header read is made once a file:
+        a run loads each file again for every pair it is in."""
+        key = os.path.abspath(path)
+        if key not in self._decodes:
+            self._decodes[key] = needs_decoding(path)
+        return self._decodes[key]
+
     def load_audio(self, path):
         """``(samples,)`` float32 at 16 kHz, as ``load_audio``."""
-        if not needs_decoding(path):
+        if not self._needs_decoding(path):
             return util.load_audio(path, const.SR)
         key = os.path.abspath(path)
         if key in self.kept:
@@ -125,7 +134,7 @@ class DecodedOnce:
     def frames(self, path):
         """Samples in ``path``: its header's count, or for a file ffmpeg
         decodes the 16 kHz count (decoded and kept for ``load_audio``)."""
-        if not needs_decoding(path):
+        if not self._needs_decoding(path):
             return util.audio_info(path).frames
         return len(self.load_audio(path))
 
