@@ -77,7 +77,7 @@ def run(prog, job, debug=False):
     """
     debug = debug or os.environ.get('SPEECHSEP_DEBUG', '') not in ('', '0')
     interrupts.restore()
-    printable_names()
+    usable_streams()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         status = job()
@@ -104,7 +104,7 @@ def run(prog, job, debug=False):
         signal.signal(signal.SIGTERM, previous)
 
 
-def printable_names():
+def usable_streams():
     """Let stdout print file names that are not valid UTF-8 (surrogate
     escapes) as ``\\udce9`` instead of failing the run, where its encoding
     is strict (a UTF-8 locale; Python's C locale already passes them); and
