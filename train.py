@@ -1186,14 +1186,23 @@ def check_starting_files(args):
                             'weights)'.format(args.init))
 
 
+def may_validate(args):
+    """Whether the run can hold validation files, and so write ``model_best``:
+    a --val-dir, or a --val share of -t's npz files."""
+    return bool(args.val_dir) or (not args.mix and args.val > 0)
+
+
 def check_init_kept(args):
     """One line where the ``--init`` model is a file this run would write
-    over: ``model_N``, ``model_best`` or ``snapshot_iter_N`` in ``-o`` (the
-    continuation of a run into its own folder)."""
+    over: ``model_N``, ``model_best`` (where it validates) or
+    ``snapshot_iter_N`` in ``-o`` (the continuation of a run into its own
+    folder)."""
     if not args.init or args.init == 'none' or not os.path.isfile(args.init):
         return
     name = os.path.basename(os.path.realpath(args.init))
     folder = os.path.dirname(os.path.realpath(args.init))
+    if name == 'model_best' and not may_validate(args):
+        return
     if folder == os.path.realpath(args.out) and RUN_OUTPUT.match(name):
         raise cli.UserError('--init {}: this run writes {} into -o {} and would replace it; '
                             'copy it out of the folder or give another -o'.format(

@@ -409,6 +409,25 @@ def test_an_init_model_the_run_would_write_over_is_refused(tmp_path, capsys):
     assert status == 0                                  # into another folder: fine
 
 
+def test_init_from_model_best_into_its_own_folder_only_where_it_validates(tmp_path, capsys):
+    """A run without validation writes no model_best, so continuing from the
+    folder's model_best into that folder keeps it; with validation it would
+    be replaced and is refused."""
+    status, out = run(tmp_path, '--stop', '2', '--val', '0.5')
+    assert status == 0
+    best = os.path.join(out, 'model_best')
+    with open(best, 'rb') as handle:
+        before = handle.read()
+    capsys.readouterr()
+    status, _ = run(tmp_path, '--stop', '2', '--init', best)
+    assert status == 1 and 'would replace it' in capsys.readouterr().err
+    status, _ = run(tmp_path, '--stop', '2', '--init', best, '--val', '0')
+    assert status == 0
+    with open(best, 'rb') as handle:
+        assert handle.read() == before
+    assert os.path.isfile(os.path.join(out, 'model_2'))
+
+
 def test_resuming_a_run_already_past_stop_seconds_is_refused(tmp_path, capsys):
     """It exited 0 having trained nothing, where --stop refuses the same."""
     status, out = run(tmp_path, '--stop', '2')
