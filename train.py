@@ -1285,6 +1285,9 @@ def resume_run(args, trainer, comm):
         raise cli.UserError('-r {}: the snapshot has trained {:.0f} s, already at '
                             '--stop-seconds {:g}; give a larger --stop-seconds'.format(
                                 args.resume, trained, args.stop_seconds))
+    if is_root(comm):      # the rows before the snapshot are in its log already
+        trainer.get_extension('PrintReport')._log_len = len(
+            trainer.get_extension('LogReport').log)
     if args.init and is_root(comm):
         print('warning: --init {} is not used: -r {} resumes the snapshot\'s own '
               'weights'.format(args.init, args.resume), file=sys.stderr)

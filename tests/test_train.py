@@ -357,6 +357,20 @@ def test_resume_with_validation_turned_on_or_off_is_refused_in_one_line(tmp_path
         assert not [w for w in caught if 'not saved' in str(w.message)]
 
 
+def test_a_resumed_run_prints_only_its_own_epochs_and_logs_all(tmp_path, capsys):
+    status, out = run(tmp_path, '-e', '2')     # 2 iterations an epoch
+    assert status == 0
+    capsys.readouterr()
+    status, _ = run(tmp_path, '-e', '3', '-r',
+                    os.path.join(out, 'snapshot_iter_4'))
+    assert status == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    epochs = [row[0] for row in rows if row and row[0].isdigit()]
+    assert epochs == ['3']
+    with open(os.path.join(out, 'log')) as handle:
+        assert [row['epoch'] for row in json.load(handle)] == [1, 2, 3]
+
+
 def test_a_resumed_run_does_not_replay_the_first_crops(tmp_path, monkeypatch):
     """The npz crops after -r at iteration 2 are not those of iterations 1
     and 2 (NumPy's generator is seeded by the iteration too), and resuming
