@@ -1019,6 +1019,21 @@ def snapshot_validates(path):
     return any(name.endswith('/best_value') for name in names)
 
 
+def not_a_snapshot(path):
+    """Why ``path``, which ``snapshot_validates`` does not take for a
+    trainer's snapshot, cannot be resumed: a model file, another npz, or
+    not an npz at all."""
+    try:
+        with np.load(path) as data:
+            names = data.files
+    except Exception:  # noqa: BLE001  (a damaged zip raises several types)
+        return 'not a trainer snapshot (not an npz file, or a damaged one)'
+    if any(name.endswith('conv1/W') for name in names):
+        return ('a model, not a trainer snapshot (snapshot_iter_N); start from its weights '
+                'with --init {}'.format(path))
+    return 'an npz file that is not a trainer snapshot (snapshot_iter_N)'
+
+
 def trainer_validates(trainer):
     """Whether ``trainer`` keeps a best model (``build_trainer``'s
     ``model_best``, on validation)."""
@@ -1181,6 +1196,8 @@ def check_starting_files(args):
     before any data is loaded (and, under mpiexec, said once)."""
     if args.resume and not os.path.isfile(args.resume):
         raise cli.UserError('-r {}: snapshot not found'.format(args.resume))
+    if args.resume and snapshot_validates(args.resume) is None:
+        raise cli.UserError('-r {}: {}'.format(args.resume, not_a_snapshot(args.resume)))
     if args.init and args.init != 'none' and not args.resume and not os.path.isfile(args.init):
         raise cli.UserError('--init {}: no such model file (--init none starts from random '
                             'weights)'.format(args.init))

@@ -221,12 +221,15 @@ def test_a_locked_output_ends_every_rank(tmp_path):
 @needs_mpiexec
 def test_a_mistake_every_rank_makes_is_printed_once(tmp_path):
     stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
-    for mistake in (['--lr', '-1'], ['--init', 'nothere.model']):   # before / after MPI starts
+    for mistake in (['--lr', '-1'], ['--init', 'nothere.model'],    # before / after MPI starts
+                    ['-r', os.path.join(ROOT, 'unet.model')],          # a model, not a snapshot
+                    ['-r', os.path.join(stft, os.listdir(stft)[0])]):  # an npz of magnitudes
         status, _, stderr = launch(train_command(stft, str(tmp_path / 'r'), *mistake),
                                    tmp_path)
         assert status == 1
         assert stderr.count('train.py: error:') == 1, stderr
         assert mistake[1] in stderr and 'Traceback' not in stderr
+        assert 'MPI' not in stderr.replace('mpiexec', ''), stderr     # no launcher's abort
 
 
 def test_without_communicator_mpi_is_not_imported(tmp_path):

@@ -357,6 +357,26 @@ def test_resume_with_validation_turned_on_or_off_is_refused_in_one_line(tmp_path
         assert not [w for w in caught if 'not saved' in str(w.message)]
 
 
+def test_a_model_or_other_file_given_to_r_is_named_before_training(tmp_path, capsys):
+    status, out = run(tmp_path, '--stop', '1')
+    assert status == 0
+    model = os.path.join(out, 'model_1')
+    text = tmp_path / 'notes.txt'
+    text.write_text('not an npz')
+    magnitudes = str(tmp_path / 'stft' / sorted(os.listdir(str(tmp_path / 'stft')))[0])
+    for given, reason in (
+            (model, 'a model, not a trainer snapshot (snapshot_iter_N); start from its '
+                    'weights with --init ' + model),
+            (str(text), 'not a trainer snapshot (not an npz file, or a damaged one)'),
+            (magnitudes, 'an npz file that is not a trainer snapshot (snapshot_iter_N)')):
+        capsys.readouterr()
+        status, _ = run(tmp_path, '--stop', '2', '-r', given, '-o', str(tmp_path / 'r2'))
+        assert status == 1
+        assert capsys.readouterr().err.strip() == 'train.py: error: -r {}: {}'.format(
+            given, reason)
+        assert not os.path.exists(str(tmp_path / 'r2'))
+
+
 def test_a_resumed_run_prints_only_its_own_epochs_and_logs_all(tmp_path, capsys):
     status, out = run(tmp_path, '-e', '2')     # 2 iterations an epoch
     assert status == 0
