@@ -128,6 +128,9 @@ def audio_info(path):
         if 'possibly a pipe' in reason:     # libsndfile's word for junk named .mp3
             reason = 'Format not recognised.'
         raise AudioError('{}: not a readable audio file ({})'.format(path, reason)) from None
+    if info.format == 'RAW':       # libsndfile's reading of a .au without its header
+        raise AudioError('{}: not a readable audio file (no header; libsndfile would read '
+                         'its bytes as raw 8 kHz u-law)'.format(path))
     if info.channels <= 0 or info.samplerate <= 0:
         raise AudioError('{}: invalid header (rate {} Hz, {} channels)'.format(
             path, info.samplerate, info.channels))

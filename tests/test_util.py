@@ -227,3 +227,15 @@ def test_quiet_decoder_nests(tmp_path):
         with util.quiet_decoder():
             assert util.audio_info(path).frames == 3200
     assert os.fstat(2).st_ino != os.stat(os.devnull).st_ino
+
+
+@pytest.mark.parametrize('name', ['junk.au', 'junk.snd'])
+def test_an_au_file_without_its_header_is_not_read_as_u_law(tmp_path, name):
+    """libsndfile reads any bytes named .au as headerless 8 kHz u-law, so a
+    damaged or mislabelled file became 'audio' of noise."""
+    path = tmp_path / name
+    path.write_bytes(np.random.RandomState(0).bytes(20000))
+    with pytest.raises(util.AudioError, match='not a readable audio file .no header'):
+        util.audio_info(str(path))
+    write(tmp_path / 'real.au', harmonic_stack(0.2), subtype='PCM_16')
+    assert util.audio_info(str(tmp_path / 'real.au')).frames == 3200
