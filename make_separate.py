@@ -755,19 +755,20 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
         if out_path == standard_streams.STREAM:
             out_path = stack.enter_context(standard_streams.stdout_file(stdout,
                                                                         stdout_extension))
-        source = stack.enter_context(decoding.readable(
+        readable = stack.enter_context(decoding.readable(
             source, folder, sniff=path == standard_streams.STREAM))
-        return separate_readable(source, out_path, separator, music_path, sr, subtype,
+        return separate_readable(readable, out_path, separator, music_path, sr, subtype,
                                  progress, full_band, keep_channels, name=name,
                                  music_gain=music_gain, levels=levels,
                                  keep_clean=keep_clean, gate_music=gate_music,
-                                 passage=passage, measure_passages=measure_passages)
+                                 passage=passage, measure_passages=measure_passages,
+                                 keep_depth=readable == source)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
                       music_gain=0.0, levels=None, keep_clean=None, gate_music=None,
-                      passage=const.PASSAGE_S, measure_passages=False):
+                      passage=const.PASSAGE_S, measure_passages=False, keep_depth=True):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -792,6 +793,9 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     ``MUSIC``; None: not all of it one), ``kept`` and ``silenced`` the
     seconds written as they came in and as silence, and ``passages``
     ``(clean, music, all)``.
+    ``keep_depth``: an output of no ``subtype`` in FLAC, AIFF, CAF or AU
+    is 24-bit where the input is deeper than 16 bits (False: a file ffmpeg
+    decoded, whose float samples say nothing of the original's).
     ``measure_passages``: ``levels`` (made here if None) also gets
     ``spans``, each passage's bounds, energies and kind
     (``passage_report.spans``), also with neither threshold
@@ -805,6 +809,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     info = util.audio_info(path)
     if info.frames == 0:
         raise util.AudioError('{}: holds no samples'.format(path))
+    source = info.subtype if keep_depth else None
     rate = output_rate(sr, info.samplerate)
     channels = info.channels if keep_channels else 1
     n16 = util.resampled_length(info.frames, info.samplerate, const.SR)
@@ -812,7 +817,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         util.resampled_length(info.frames, info.samplerate, rate)
     for output in (out_path, music_path):
         if output:
-            plan_output(output, rate, n_out, subtype, channels)
+            plan_output(output, rate, n_out, subtype, channels, source)
 
     # the sinks take 16 kHz estimates, or full-band ones already at the output rate
     parts_rate, n_parts = (rate, n_out) if full_band else (const.SR, n16)
@@ -839,7 +844,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     def sink(role, output):
         sinks[role] = AudioSink(output, rate, n_parts, n_out, subtype, parts_rate, channels,
                                 variant='' if role in ('speech', 'music') else
-                                '.' + role.replace(' ', '-'))
+                                '.' + role.replace(' ', '-'), source=source)
         return sinks[role]
     try:
         for role, output in wanted:
@@ -978,15 +983,17 @@ def full_band_parts(parts, path, info, rate, n16, channels=1, gain_per_channel=F
     yield band.push(empty, empty, last=True)
 
 
-def plan_output(path, rate, n_out, subtype=None, channels=1):
+def plan_output(path, rate, n_out, subtype=None, channels=1, source=None):
     """``(format, subtype, container)`` of an output of ``n_out`` samples of
-    ``channels`` at ``rate`` Hz, checked before any work: the subtype must
+    ``channels`` at ``rate`` Hz, checked before any work (``subtype`` None:
+    ``util.default_subtype``, which follows ``source``, the input's
+    subtype, to 24 bits): the subtype must
     suit the format, the format must hold the rate and the channels, and
     the container (RF64 for a wav past 4 GiB, ``util.container_for``) the
     length. Raises ``cli.UserError`` or ``util.AudioError`` naming the
     problem."""
     fmt = util.output_format(path)
-    subtype = (subtype or util.default_subtype(fmt, path)).upper()
+    subtype = (subtype or util.default_subtype(fmt, path, source)).upper()
     if not sf.check_format(fmt, subtype):
         raise cli.UserError('--subtype {}: not available for {} files'.format(subtype, fmt))
     if path.lower().endswith('.opus') and subtype != 'OPUS':
@@ -1015,12 +1022,12 @@ class AudioSink:
     name, so that two sinks can stand ready for one ``path``."""
 
     def __init__(self, path, rate, n_in, n_out, subtype=None, in_rate=const.SR, channels=1,
-                 variant=''):
+                 variant='', source=None):
         self.path = path
         self.rate = rate
         self.n_out = n_out
         self.format, self.subtype, self.container = plan_output(path, rate, n_out, subtype,
-                                                                channels)
+                                                                channels, source)
         self.resampler = util.Resampler(in_rate, rate, n_in,
                                         channels if channels > 1 else None)
         self.resampler.n_out = n_out

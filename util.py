@@ -438,15 +438,18 @@ def container_for(path, fmt, subtype, frames):
                      'write .wav or .flac'.format(path, size / 2 ** 30, fmt))
 
 
-def default_subtype(fmt, path=''):
+def default_subtype(fmt, path='', source=None):
     """Sample format written when the user names none: float32 for wav and
     its 64-bit forms (never clips, as the seed's librosa output), Opus for a
     ``.opus`` ``path``, else libsndfile's default (16-bit for FLAC, AIFF,
-    CAF, AU)."""
+    CAF, AU), or 24-bit there where ``source``, the input's subtype, is
+    deeper than 16 bits (``const.DEEP_SUBTYPES``)."""
     if fmt in ('WAV', 'W64', 'RF64'):
         return 'FLOAT'
     if fmt == 'OGG' and path.lower().endswith('.opus'):
         return 'OPUS'
+    if source in const.DEEP_SUBTYPES and sf.check_format(fmt, 'PCM_24'):
+        return 'PCM_24'
     return sf.default_subtype(fmt)
 
 

@@ -394,3 +394,13 @@ def test_an_empty_wav_with_tags_after_its_data_stays_empty(tmp_path, ffmpeg, mod
     assert separate('-i', str(tmp_path / 'tagged.wav'), '-o', str(tmp_path / 'o.wav'),
                     '-m', model_path) == 1
     assert 'holds no samples' in capsys.readouterr().err
+
+
+def test_a_decoded_input_keeps_the_16_bit_default_of_flac(tmp_path, model_path, ffmpeg):
+    """ffmpeg decodes to float samples, which say nothing of the original's
+    depth: an AAC soundtrack written to FLAC stays 16-bit, where a float
+    wav read by libsndfile becomes 24-bit (test_separate)."""
+    packed = encode(ffmpeg, write(tmp_path / 'in.wav', tone(1.0), subtype='FLOAT'),
+                    tmp_path / 'in.m4a', '-c:a', 'aac')
+    assert separate('-i', packed, '-o', str(tmp_path / 'speech.flac'), '-m', model_path) == 0
+    assert sf.info(str(tmp_path / 'speech.flac')).subtype == 'PCM_16'

@@ -561,6 +561,23 @@ def test_other_containers_are_files_not_folders(tmp_path, model_path, ext, fmt, 
     assert os.listdir(str(tmp_path / 'sep')) == ['mix.wav']
 
 
+@pytest.mark.parametrize('source, ext, written', [
+    ('PCM_24', '.flac', 'PCM_24'), ('FLOAT', '.flac', 'PCM_24'), ('PCM_32', '.aiff', 'PCM_24'),
+    ('DOUBLE', '.caf', 'PCM_24'), ('PCM_24', '.au', 'PCM_24'), ('PCM_16', '.flac', 'PCM_16'),
+    ('PCM_U8', '.flac', 'PCM_16'), ('PCM_24', '.wav', 'FLOAT'), ('PCM_24', '.ogg', 'VORBIS')])
+def test_outputs_keep_an_input_deeper_than_16_bits(tmp_path, model_path, source, ext, written):
+    """A 24-bit or float recording written to FLAC, AIFF, CAF or AU had come
+    out 16-bit; it now keeps 24 bits (wav stays float)."""
+    path = write(tmp_path / 'in.wav', tone(0.7), subtype=source)
+    out = tmp_path / ('speech' + ext)
+    music = tmp_path / ('music' + ext)
+    assert separate('-i', path, '-o', str(out), '--music-out', str(music), '-m', model_path,
+                    *FAST) == 0
+    assert sf.info(str(out)).subtype == sf.info(str(music)).subtype == written
+    assert separate('-i', path, '-o', str(tmp_path / ('sixteen' + ext)), '--subtype',
+                    'PCM_16' if ext != '.ogg' else 'VORBIS', '-m', model_path, *FAST) == 0
+
+
 @pytest.mark.parametrize('name, subtype, words', [
     ('o.wav', 'IMA_ADPCM', 'come back longer than written'),
     ('o.wav', 'MS_ADPCM', 'come back longer than written'),
@@ -581,7 +598,7 @@ def test_sample_formats_that_break_the_promise_are_refused_before_work(
 
 def test_speech_and_music_scaled_to_fit_are_scaled_alike(tmp_path, model_path, capsys):
     """A float mixture peaking at 3: both estimates peak past full scale, each
-    by its own amount, and are scaled down to fit 16 bits by the larger
+    by its own amount, and are scaled down to fit FLAC's 24 bits by the larger
     cut, so that the two still add up to the mixture (one had been cut by
     less, and they had parted by up to -43 dB)."""
     t = np.arange(32000) / 16000
@@ -591,7 +608,7 @@ def test_speech_and_music_scaled_to_fit_are_scaled_alike(tmp_path, model_path, c
     assert separate('-i', source, '-o', str(speech), '--music-out', str(music), '-m', model_path,
                     *FAST) == 0
     err = capsys.readouterr().err
-    assert 'to fit PCM_16' in err and 'so that they still add up to the mixture' in err
+    assert 'to fit PCM_24' in err and 'so that they still add up to the mixture' in err
     mixture = sf.read(source)[0]
     total = sf.read(str(speech))[0] + sf.read(str(music))[0]
     gain = np.dot(total, mixture) / np.dot(mixture, mixture)
