@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import zipfile
+import zlib
 
 import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
@@ -240,17 +241,23 @@ def npz_files(folder, option='-t'):
 
 
 def split_by_name(paths, fraction):
-    """``(train, val)``: the files whose name hashes lowest are held out.
+    """``(train, val)``: the files whose name hashes below ``fraction``
+    (the MD5 of the name read as a share of 2**128) are held out.
 
-    The choice depends only on each file's name, so it is the same on every
-    machine and does not move when files are added.
+    The choice depends only on each file's own name, so it is the same on
+    every machine and a file stays on its side when others are added. At
+    least one file is held out where ``fraction`` > 0 and there are two or
+    more (the lowest hash), and at least one is trained on (the highest).
     """
     if fraction <= 0 or len(paths) < 2:
         return list(paths), []
-    n_val = min(len(paths) - 1, max(1, int(round(fraction * len(paths)))))
-    ranked = sorted(paths, key=lambda p: hashlib.md5(
-        os.path.basename(p).encode('utf-8')).hexdigest())
-    held = set(ranked[:n_val])
+    share = {path: int(hashlib.md5(os.path.basename(path).encode(
+        'utf-8', 'surrogateescape')).hexdigest(), 16) / 2 ** 128 for path in paths}
+    held = {path for path in paths if share[path] < fraction}
+    if not held:
+        held = {min(paths, key=share.get)}
+    if len(held) == len(paths):
+        held.discard(max(paths, key=share.get))
     return [p for p in paths if p not in held], [p for p in paths if p in held]
 
 
@@ -259,25 +266,24 @@ def load_items(paths, target='vocal'):
 
     ``speech`` is the npz array named ``target``: ``vocal`` (the magnitude)
     or ``vocal_psa`` (the phase-sensitive target, make_dataset.py --psa).
-    Files without ``mix``/``target``, of another shape, with a negative
-    ``mix`` (a log spectrogram) or unreadable are skipped with a warning
+    Files without ``mix``/``target``, of another shape or of no frames,
+    with negative values (a log spectrogram) or unreadable are skipped with a warning
     naming them; complex arrays (an STFT saved whole) give their magnitudes,
     with a warning.
     """
     items = []
     for path in paths:
         try:
-            with np.load(path) as data:
-                if 'mix' not in data.files or target not in data.files:
-                    raise ValueError('has no "mix"/"{}" arrays (keys: {}){}'.format(
-                        target, ', '.join(data.files), PSA_HINT if target == 'vocal_psa' else ''))
-                mix, speech = data['mix'], data[target]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-            reason = 'not an npz file' if 'pickled data' in str(err) else err
+            mix, speech = npz_arrays(path, target)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            reason = 'not an npz file' if 'pickled data' in str(err) else \
+                'damaged ({})'.format(err) if isinstance(err, zlib.error) else \
+                'damaged (an array header cannot be read)' if 'parse header' in str(err) \
+                else err
             print('warning: skipped {}: {}'.format(path, reason), file=sys.stderr)
             continue
         kinds = {mix.dtype.kind, speech.dtype.kind}
-        if not kinds <= set('biufc'):
+        if not kinds <= set('iufc'):
             print('warning: skipped {}: mix and {} must hold numbers, not {} and {}'.format(
                 path, target, mix.dtype, speech.dtype), file=sys.stderr)
             continue
@@ -292,9 +298,15 @@ def load_items(paths, target='vocal'):
         if not (np.all(np.isfinite(mix)) and np.all(np.isfinite(speech))):
             print('warning: skipped {}: holds NaN or Inf'.format(path), file=sys.stderr)
             continue
-        if np.min(mix, initial=0.0) < 0:
-            print('warning: skipped {}: mix holds negative values, where magnitudes are '
-                  'never below 0 (a log or dB spectrogram?)'.format(path), file=sys.stderr)
+        if mix.shape[1] == 0:
+            print('warning: skipped {}: holds no frames'.format(path), file=sys.stderr)
+            continue
+        negative = [name for name, array in (('mix', mix), (target, speech))
+                    if np.min(array) < 0]
+        if negative:
+            print('warning: skipped {}: {} holds negative values, where magnitudes are '
+                  'never below 0 (a log or dB spectrogram?)'.format(path, negative[0]),
+                  file=sys.stderr)
             continue
         peak = max(float(np.max(np.abs(mix), initial=0.0)),
                    float(np.max(np.abs(speech), initial=0.0)))
@@ -306,6 +318,23 @@ def load_items(paths, target='vocal'):
         items.append((np.ascontiguousarray(mix[1:], np.float32),
                       np.ascontiguousarray(speech[1:], np.float32)))
     return items
+
+
+def npz_arrays(path, target):
+    """``(mix, speech)`` arrays of the npz at ``path``, ``speech`` named
+    ``target``; ``ValueError`` for a file that is not an npz of both (a
+    ``.npy`` array so named included), and NumPy's and zlib's errors for a
+    damaged one."""
+    with contextlib.ExitStack() as stack:
+        data = np.load(path)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError('a single .npy array, not an npz file of "mix" and "{}"'.format(
+                target))
+        stack.enter_context(data)
+        if 'mix' not in data.files or target not in data.files:
+            raise ValueError('has no "mix"/"{}" arrays (keys: {}){}'.format(
+                target, ', '.join(data.files), PSA_HINT if target == 'vocal_psa' else ''))
+        return data['mix'], data[target]
 
 
 def magnitudes_of(mix, speech, target):
@@ -826,8 +855,10 @@ def build_trainer(args, unet, train, val, comm=None):
     trainer.extend(extensions.LogReport(trigger=epoch()))
     losses = ['main/loss'] + (['validation/main/loss'] if val is not None else [])
     if extensions.PlotReport.available():
+        # called every iteration, so that its epoch's training loss is the
+        # mean of all its batches as in the log, not the last batch's
         trainer.extend(extensions.PlotReport(losses, 'epoch', trigger=epoch(),
-                                             file_name='loss.png'), trigger=epoch())
+                                             file_name='loss.png'))
     terminal = sys.stdout.isatty()    # a redirected log gets the epoch lines only
     snr = ['main/snr'] if args.loss in const.WAVEFORM_LOSSES else []
     trainer.extend(extensions.PrintReport(['epoch', 'iteration'] + losses + snr +
@@ -1280,7 +1311,7 @@ def train_on(args, comm, started):
             if is_root(comm):
                 lock = claim_output(args.out, started)
         with abort_others_on_error(comm):
-            return run_trainer(args, trainer, unet, how, comm)
+            return run_trainer(args, trainer, unet, how, comm, started)
     finally:
         if lock is not None:
             drop_own_temporaries(args.out, started)
@@ -1358,9 +1389,19 @@ def abort_run(comm, status):
     comm.mpi_comm.Abort(status)
 
 
-def run_trainer(args, trainer, unet, how, comm):
-    """Train, then make sure the last iteration is saved; a write that
-    fails (read-only folder, full disk) ends in one line."""
+def written_since(path, started):
+    """Whether the file ``path`` exists and was written at or after
+    ``started`` (time.time(), in s): by this run."""
+    try:
+        return os.stat(path).st_mtime >= started
+    except OSError:
+        return False
+
+
+def run_trainer(args, trainer, unet, how, comm, started):
+    """Train, then make sure the last iteration is saved (``started``:
+    time.time() when the run began, in s); a write that fails (read-only
+    folder, full disk) ends in one line."""
     with util.writing(args.out):
         if is_root(comm):
             save_args(args, how)
@@ -1368,8 +1409,10 @@ def run_trainer(args, trainer, unet, how, comm):
     if not is_root(comm):
         return 0
     final = os.path.join(args.out, 'model_{}'.format(trainer.updater.iteration))
-    if not os.path.exists(final):
-        # --stop ended the run between epoch triggers: keep it resumable.
+    snapshot = os.path.join(args.out, 'snapshot_iter_{}'.format(trainer.updater.iteration))
+    if not (written_since(final, started) and written_since(snapshot, started)):
+        # --stop ended the run between epoch triggers (its files, if any,
+        # are an earlier run's into this folder): keep it resumable.
         with util.writing(args.out):
             extensions.snapshot(savefun=save_uncompressed)(trainer)
             extensions.snapshot_object(unet, 'model_{.updater.iteration}',

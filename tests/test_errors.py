@@ -1179,6 +1179,36 @@ def test_train_skips_npz_that_are_not_magnitudes(tmp_path, capsys):
     assert 'skipped {}: mix and vocal must hold numbers'.format(text_path) in err
 
 
+def test_train_skips_npy_damaged_empty_boolean_and_negative_speech_npz(tmp_path, capsys):
+    """A .npy named .npz and a damaged compressed npz had ended in a
+    traceback; arrays of no frames, of booleans, or a negative speech
+    magnitude had been trained on."""
+    mix = np.random.default_rng(6).random((513, 70)).astype(np.float32)
+    paths = {name: str(tmp_path / (name + '.npz'))
+             for name in ('npy', 'damaged', 'empty', 'boolean', 'negative', 'good')}
+    with open(paths['npy'], 'wb') as handle:
+        np.save(handle, mix)
+    np.savez_compressed(paths['damaged'], mix=mix, vocal=mix / 2)
+    raw = bytearray(open(paths['damaged'], 'rb').read())
+    raw[1000:1008] = b'\xff' * 8                  # inside the first member's deflate stream
+    open(paths['damaged'], 'wb').write(bytes(raw))
+    np.savez(paths['empty'], mix=np.zeros((513, 0), np.float32),
+             vocal=np.zeros((513, 0), np.float32))
+    np.savez(paths['boolean'], mix=mix > 0.5, vocal=mix > 0.7)
+    np.savez(paths['negative'], mix=mix, vocal=mix - 0.5)
+    np.savez(paths['good'], mix=mix, vocal=mix / 2)
+    items = train.load_items([paths[name] for name in sorted(paths)])
+    assert len(items) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 5 and all(line.startswith('warning: skipped ') for line in lines)
+    said = dict(zip(sorted(set(paths) - {'good'}), lines))
+    assert 'npy.npz: a single .npy array, not an npz file' in said['npy']
+    assert 'damaged.npz: damaged (Error -3 while decompressing' in said['damaged']
+    assert 'empty.npz: holds no frames' in said['empty']
+    assert 'boolean.npz: mix and vocal must hold numbers' in said['boolean']
+    assert 'negative.npz: vocal holds negative values' in said['negative']
+
+
 def test_train_resume_missing_and_foreign(tmp_path, capsys, model_path):
     stft = tmp_path / 'stft'
     npz(stft / 'a.npz')

@@ -63,11 +63,28 @@ def test_resume_writes_models_at_the_epochs_ends_only(tmp_path, capsys):
 
 
 def test_validation_split_is_by_whole_file_and_deterministic():
-    paths = ['stft/file{:02d}.npz'.format(k) for k in range(20)]
+    paths = ['stft/file{:03d}.npz'.format(k) for k in range(200)]
     train_a, val_a = train.split_by_name(paths, 0.1)
     train_b, val_b = train.split_by_name(list(reversed(paths)), 0.1)
-    assert sorted(val_a) == sorted(val_b) and len(val_a) == 2
-    assert not set(train_a) & set(val_a) and len(train_a) + len(val_a) == 20
+    assert sorted(val_a) == sorted(val_b) and 10 <= len(val_a) <= 30
+    assert not set(train_a) & set(val_a) and len(train_a) + len(val_a) == 200
+
+
+def test_a_file_stays_on_its_side_of_the_split_when_files_are_added():
+    """The n lowest hashes had been held out: a new file could push an
+    earlier validation file into training, where a longer run then trained
+    on what picked its model_best."""
+    paths = ['stft/file{:03d}.npz'.format(k) for k in range(60)]
+    train_a, val_a = train.split_by_name(paths, 0.1)
+    more = paths + ['stft/new{:03d}.npz'.format(k) for k in range(140)]
+    train_b, val_b = train.split_by_name(more, 0.1)
+    assert set(val_a) <= set(val_b) and set(train_a) <= set(train_b)
+
+
+def test_a_small_split_holds_out_one_file_and_trains_on_one():
+    assert [len(side) for side in train.split_by_name(['a.npz', 'b.npz'], 0.01)] == [1, 1]
+    assert [len(side) for side in train.split_by_name(['a.npz', 'b.npz'], 1.0)] == [1, 1]
+    assert train.split_by_name(['a.npz'], 0.5) == (['a.npz'], [])
 
 
 def test_npz_files_in_subfolders_are_found_as_upstream_found_them(tmp_path, capsys):
@@ -389,6 +406,36 @@ def test_a_resumed_run_prints_only_its_own_epochs_and_logs_all(tmp_path, capsys)
     assert epochs == ['3']
     with open(os.path.join(out, 'log')) as handle:
         assert [row['epoch'] for row in json.load(handle)] == [1, 2, 3]
+
+
+def test_a_run_ending_mid_epoch_saves_over_an_earlier_runs_last_files(tmp_path, capsys):
+    """A second run into the same folder that also stopped at iteration 3
+    (within an epoch) kept the first run's model_3 and snapshot_iter_3 and
+    said 'latest model_3' of them."""
+    def read(name):
+        with open(os.path.join(out, name), 'rb') as handle:
+            return handle.read()
+    status, out = run(tmp_path, '--stop', '3', '--seed', '1')     # 2 iterations an epoch
+    assert status == 0
+    first = [read('model_3'), read('snapshot_iter_3')]
+    status, _ = run(tmp_path, '--stop', '3', '--seed', '2')
+    assert status == 0
+    assert read('model_3') != first[0] and read('snapshot_iter_3') != first[1]
+    status, _ = run(tmp_path / 'again', '--stop', '4', '-r', os.path.join(out, 'snapshot_iter_3'),
+                    '-o', out)
+    assert status == 0 and 'latest {}'.format(os.path.join(out, 'model_4')) in \
+        capsys.readouterr().out
+
+
+def test_the_plotted_training_loss_is_each_epochs_mean_as_logged(tmp_path):
+    """The plot's training loss had been the last batch's of each epoch."""
+    status, out = run(tmp_path, '-e', '3')
+    assert status == 0
+    with np.load(os.path.join(out, 'snapshot_iter_6')) as data:
+        plotted = json.loads(str(data['extensions/PlotReport/_plot_loss.png']))
+    with open(os.path.join(out, 'log')) as handle:
+        logged = [row['main/loss'] for row in json.load(handle)]
+    np.testing.assert_allclose([loss for _, loss in plotted['main/loss']], logged, rtol=1e-6)
 
 
 def test_a_resumed_run_does_not_replay_the_first_crops(tmp_path, monkeypatch):
