@@ -76,6 +76,8 @@ def run(prog, job, debug=False):
     error, 130 after Ctrl-C, 143 after SIGTERM.
     """
     debug = debug or os.environ.get('SPEECHSEP_DEBUG', '') not in ('', '0')
+    if interrupts.loading():          # run as a program: the rest loads under it too
+        util.load_deferred()
     interrupts.restore()
     usable_streams()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -27,6 +27,12 @@ def quiet_while_loading():
         signal.signal(signal.SIGINT, _interrupted)
 
 
+def loading():
+    """Whether ``quiet_while_loading`` holds Ctrl-C: the program is still
+    starting."""
+    return signal.getsignal(signal.SIGINT) is _interrupted
+
+
 def restore():
     """Ctrl-C raises ``KeyboardInterrupt`` again, if ``quiet_while_loading``
     had taken it over (called where the work begins)."""

@@ -799,6 +799,17 @@ def find_audio(folder, extensions=const.AUDIO_EXTENSIONS):
 # --------------------------------------------------------------------------
 # STFT
 
+def load_deferred():
+    """Import the librosa modules that ``import librosa`` defers to their
+    first use (the STFT's, and with them numba's). Loading them runs numba's
+    cache through ctypes callbacks, where a Ctrl-C is lost: the run went on
+    to the end and exited 0. ``cli.run`` calls this while Ctrl-C still ends
+    a starting program at once (``interrupts``)."""
+    import librosa.core.spectrum  # noqa: F401
+    import librosa.filters  # noqa: F401
+    import librosa.util.utils  # noqa: F401
+
+
 def _librosa_stft(signal, center):
     """``librosa.stft`` with the suite's frames: ``FFT_SIZE`` samples, periodic
     Hann, ``H`` apart; ``center`` pads ``FFT_SIZE // 2`` zeros at both ends.

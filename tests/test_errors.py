@@ -796,6 +796,24 @@ def test_once_the_work_begins_ctrl_c_is_the_runs_to_report(capsys):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def test_a_program_loads_librosas_deferred_modules_before_ctrl_c_is_pythons():
+    """librosa loads its STFT module, and numba's cache with it, on first use,
+    through ctypes callbacks that swallow a KeyboardInterrupt: Ctrl-C at the
+    start of the work was lost and the run went on to exit 0. Run as a
+    program, ``cli.run`` loads them while Ctrl-C still ends it at once."""
+    code = ('import sys, interrupts\n'
+            'interrupts.quiet_while_loading()\n'
+            'import cli\n'
+            'assert "librosa.core.spectrum" not in sys.modules\n'
+            'seen = []\n'
+            'cli.run("prog", lambda: seen.append({"librosa.core.spectrum", "librosa.util.utils"}\n'
+            '                                    <= set(sys.modules)))\n'
+            'assert seen == [True], seen\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_a_broken_pipe_that_is_not_stdouts_is_not_called_stdouts():
     """Only a stdout whose reader has gone is reported as such (and
     silenced); another pipe's error stays what it is."""
