@@ -194,6 +194,16 @@ def csv_rows(path, columns, what):
         raise UserError('{}: {}'.format(path, getattr(err, 'strerror', None) or err)) from None
 
 
+def check_cupy(gpu):
+    """One line (``UserError``) where ``-g gpu`` asks for a GPU and CuPy
+    cannot be loaded: the same on every process of a run, so it can be said
+    once before they part."""
+    if gpu >= 0 and not cuda.available:
+        raise UserError('-g {}: CuPy is not installed (or cannot load CUDA); '
+                        'install the cupy wheel for your CUDA version or run '
+                        'on the CPU with -g -1'.format(gpu))
+
+
 def get_device(gpu):
     """Chainer's device for ``-g gpu``: the CPU for ``gpu < 0``, else GPU
     ``gpu``, made current; ``device.xp`` is NumPy or CuPy.
@@ -201,10 +211,7 @@ def get_device(gpu):
     Raises ``UserError`` in one line when CuPy or the device is missing.
     """
     if gpu >= 0:
-        if not cuda.available:
-            raise UserError('-g {}: CuPy is not installed (or cannot load CUDA); '
-                            'install the cupy wheel for your CUDA version or run '
-                            'on the CPU with -g -1'.format(gpu))
+        check_cupy(gpu)
         try:
             count = cuda.cupy.cuda.runtime.getDeviceCount()
         except Exception as err:   # CUDA driver errors have no common base class

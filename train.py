@@ -1209,6 +1209,7 @@ def train(args):
     # under mpiexec every process checks the same options and inputs alike
     with cli.reported_by_rank_zero(make_separate.mpi_world()[0] if args.communicator else 0):
         check_numbers(args)
+        cli.check_cupy(args.gpu)                        # under mpiexec -g becomes each rank's
         if args.mix:
             check_mixing(args)
         check_mode_options(args)
@@ -1326,6 +1327,11 @@ def resume_run(args, trainer, comm):
         raise cli.UserError('-r {}: the snapshot is at iteration {}, already at --stop {}; '
                             'give a larger --stop'.format(
                                 args.resume, trainer.updater.iteration, args.stop))
+    if not args.stop and trainer.updater.epoch >= args.epoch:
+        raise cli.UserError('-r {}: the snapshot has trained {} epoch{}, already at -e {}; '
+                            'give a larger -e'.format(
+                                args.resume, trainer.updater.epoch,
+                                cli.plural(trainer.updater.epoch), args.epoch))
     # the snapshot's seconds of training (Chainer 7's Trainer keeps them there
     # until it runs; its elapsed_time is not defined before)
     trained = trainer._snapshot_elapsed_time

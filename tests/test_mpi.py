@@ -222,6 +222,7 @@ def test_a_locked_output_ends_every_rank(tmp_path):
 def test_a_mistake_every_rank_makes_is_printed_once(tmp_path):
     stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
     for mistake in (['--lr', '-1'], ['--init', 'nothere.model'],    # before / after MPI starts
+                    ['-g', '0'],                                       # no CuPy here
                     ['-r', os.path.join(ROOT, 'unet.model')],          # a model, not a snapshot
                     ['-r', os.path.join(stft, os.listdir(stft)[0])]):  # an npz of magnitudes
         status, _, stderr = launch(train_command(stft, str(tmp_path / 'r'), *mistake),

@@ -509,6 +509,23 @@ def test_init_from_model_best_into_its_own_folder_only_where_it_validates(tmp_pa
     assert os.path.isfile(os.path.join(out, 'model_2'))
 
 
+def test_resuming_a_run_already_at_its_epochs_is_refused(tmp_path, capsys):
+    """It exited 0 having trained nothing, and copied the snapshot's model
+    into a new -o, where --stop refuses the same."""
+    status, out = run(tmp_path, '-e', '2')
+    assert status == 0
+    capsys.readouterr()
+    for epochs in ('2', '1'):
+        status, _ = run(tmp_path, '-e', epochs, '-r', os.path.join(out, 'snapshot_iter_4'),
+                        '-o', str(tmp_path / 'more'))
+        assert status == 1
+        assert capsys.readouterr().err.strip().endswith(
+            'the snapshot has trained 2 epochs, already at -e {}; give a larger -e'.format(
+                epochs))
+    assert not os.path.exists(str(tmp_path / 'more' / 'model_4'))
+    assert run(tmp_path, '-e', '3', '-r', os.path.join(out, 'snapshot_iter_4'))[0] == 0
+
+
 def test_resuming_a_run_already_past_stop_seconds_is_refused(tmp_path, capsys):
     """It exited 0 having trained nothing, where --stop refuses the same."""
     status, out = run(tmp_path, '--stop', '2')
