@@ -411,6 +411,9 @@ def load_datasets(args):
         val_paths = npz_files(args.val_dir, '--val-dir')
         held = {os.path.realpath(path) for path in val_paths}
         train_paths = [path for path in paths if os.path.realpath(path) not in held]
+        if paths and not train_paths:
+            raise cli.UserError('-t {}: every npz file in it is a --val-dir file too; give '
+                                '-t and --val-dir folders of their own'.format(args.stft))
         if len(train_paths) < len(paths):      # --val-dir inside -t, read with its subfolders
             left = len(paths) - len(train_paths)
             print('note: the {} file{} of --val-dir {} inside -t {} {} not trained '
@@ -421,6 +424,11 @@ def load_datasets(args):
     train_items = load_items(train_paths, args.target)
     val_items = load_items(val_paths, args.target)
     check_validation(args, val_items)
+    if not args.val_dir and args.val > 0 and not val_items:
+        print('note: no validation ({}), so no model_best; give --val-dir a folder of '
+              'npz files to validate on'.format(
+                  'the held-out files are unusable, see above' if val_paths else
+                  'one npz file in -t, none held out'), file=sys.stderr)
     if not train_items:
         raise cli.UserError('no usable training npz in {} (see the warnings above)'.format(
             args.stft))
@@ -562,6 +570,9 @@ def check_mode_options(args):
                                 'from -s and -m (validation: --val-dir)' if args.mix else
                                 'applies to --mix only (this run trains on the npz files '
                                 'of -t)'))
+    if args.val_dir and not args.mix and args.val != defaults['val']:
+        raise cli.UserError('--val: does not apply with --val-dir, whose files are the '
+                            'validation set')
 
 
 def check_mixing(args):

@@ -558,6 +558,34 @@ def test_a_val_dir_of_audio_or_of_text_named_npz_says_so(tmp_path, capsys):
     assert 'notes.npz: not an npz file' in capsys.readouterr().err
 
 
+def test_val_with_val_dir_or_a_val_dir_of_all_of_t_is_refused(tmp_path, capsys):
+    """--val was ignored without a word beside --val-dir; a --val-dir equal
+    to -t said 'see the warnings above' where there were none."""
+    val = make_npz(str(tmp_path / 'val'), count=1, seed=5)
+    status, _ = run(tmp_path, '--stop', '1', '--val', '0.5', '--val-dir', val)
+    assert status == 1
+    assert capsys.readouterr().err.strip() == (
+        'train.py: error: --val: does not apply with --val-dir, whose files are the '
+        'validation set')
+    stft = str(tmp_path / 'stft')
+    status, _ = run(tmp_path, '--stop', '1', '--val-dir', stft)
+    assert status == 1
+    assert 'every npz file in it is a --val-dir file too' in capsys.readouterr().err
+    assert not os.path.exists(str(tmp_path / 'result'))
+
+
+def test_a_run_left_without_validation_says_so(tmp_path, capsys):
+    stft = make_npz(str(tmp_path / 'one'), count=1)
+    status = train.main(['-t', stft, '-o', str(tmp_path / 'r'), '-b', '2', '-l', '64',
+                         '--init', 'none', '--stop', '1'])
+    assert status == 0
+    assert ('note: no validation (one npz file in -t, none held out), so no model_best'
+            in capsys.readouterr().err)
+    status = train.main(['-t', stft, '-o', str(tmp_path / 'r0'), '-b', '2', '-l', '64',
+                         '--init', 'none', '--stop', '1', '--val', '0'])
+    assert status == 0 and 'no validation' not in capsys.readouterr().err   # as asked
+
+
 def test_a_val_dir_inside_the_stft_folder_is_not_trained_on(tmp_path, capsys):
     """-t is read with its subfolders: a --val-dir among them joined the
     training files without a word."""
