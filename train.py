@@ -990,10 +990,13 @@ def training_iterator(args, train):
 
 
 def run_iterations(args, train):
-    """Iterations in the run: --stop, else -e epochs of this process's ``train``."""
+    """Iterations in the run: --stop, else -e epochs of this process's ``train``
+    (a batch that ends an epoch carries on into the next, so ``-e`` epochs of
+    a ``train`` that ``-b`` does not divide, a ChainerMN rank's share, take
+    ``ceil(e * len / b)``)."""
     if args.stop:
         return args.stop
-    return args.epoch * max(1, len(train) // args.batchsize)
+    return max(1, math.ceil(args.epoch * len(train) / args.batchsize))
 
 
 def resume(trainer, path, whole=True, mix=False):

@@ -586,6 +586,22 @@ def test_a_run_left_without_validation_says_so(tmp_path, capsys):
     assert status == 0 and 'no validation' not in capsys.readouterr().err   # as asked
 
 
+@pytest.mark.parametrize('examples, batch, epochs', [(7, 2, 3), (8, 2, 3), (5, 3, 2), (1, 4, 2)])
+def test_the_planned_iterations_are_those_the_iterator_takes(examples, batch, epochs):
+    """A rank's share of the npz patches need not be a multiple of -b; the
+    plan (which --lr-end falls over) had been 9 iterations where the
+    iterator takes 11 to finish 3 epochs of 7 patches in batches of 2."""
+    import argparse
+    import chainer
+    iterator = chainer.iterators.SerialIterator(list(range(examples)), batch)
+    taken = 0
+    while iterator.epoch < epochs:
+        iterator.next()
+        taken += 1
+    args = argparse.Namespace(stop=0, epoch=epochs, batchsize=batch)
+    assert train.run_iterations(args, list(range(examples))) == taken
+
+
 def test_a_val_dir_inside_the_stft_folder_is_not_trained_on(tmp_path, capsys):
     """-t is read with its subfolders: a --val-dir among them joined the
     training files without a word."""
