@@ -227,6 +227,9 @@ def main(argv=None):
 def npz_files(folder, option='-t'):
     """npz files in ``folder`` (given as ``option``) and its subfolders, as
     upstream's loader found them, sorted by path; hidden files are left out."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise cli.UserError('{} {}: is a file; give the folder of npz files'.format(
+            option, folder))
     if not os.path.isdir(folder):
         raise cli.UserError('{} folder {} does not exist; run make_dataset.py '
                             'first or give {} DIR'.format(
@@ -404,8 +407,8 @@ def load_datasets(args):
             if args.val_dir else []
         check_validation(args, val_items)
         val = FixedPatchDataset(val_items, args.patchlength) if val_items else None
-        return train, val, '{}; validation {} files, {} patches'.format(
-            described, len(val_items), len(val) if val else 0)
+        return train, val, '{}; validation {} file{}, {} patches'.format(
+            described, len(val_items), cli.plural(len(val_items)), len(val) if val else 0)
     paths = npz_files(args.stft)
     if args.val_dir:
         val_paths = npz_files(args.val_dir, '--val-dir')
@@ -1221,8 +1224,9 @@ def drop_own_temporaries(folder, started):
 def train(args):
     started = time.time()
     # under mpiexec every process checks the same options and inputs alike
-    with cli.reported_by_rank_zero(make_separate.mpi_world()[0] if args.communicator else 0):
+    with cli.reported_by_rank_zero(make_separate.mpi_world()[0]):
         check_numbers(args)
+        check_launch(args)
         cli.check_cupy(args.gpu)                        # under mpiexec -g becomes each rank's
         if args.mix:
             check_mixing(args)
@@ -1253,6 +1257,16 @@ def may_validate(args):
     """Whether the run can hold validation files, and so write ``model_best``:
     a --val-dir, or a --val share of -t's npz files."""
     return bool(args.val_dir) or (not args.mix and args.val > 0)
+
+
+def check_launch(args):
+    """One line where mpiexec started several processes without
+    --communicator: each would train alone into the same -o."""
+    size = make_separate.mpi_world()[1]
+    if size > 1 and not args.communicator:
+        raise cli.UserError('mpiexec started {} processes but --communicator was not '
+                            'given, so each would train alone; add --communicator naive '
+                            '(CPU) or pure_nccl (GPUs)'.format(size))
 
 
 def check_init_kept(args):

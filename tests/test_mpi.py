@@ -219,6 +219,21 @@ def test_a_locked_output_ends_every_rank(tmp_path):
 
 
 @needs_mpiexec
+def test_mpiexec_without_communicator_is_refused_once(tmp_path):
+    """Each process trained alone into the same -o: rank 1 failed on the
+    folder rank 0 had claimed, while rank 0 went on by itself."""
+    stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
+    out = str(tmp_path / 'r')
+    status, _, stderr = launch(mpiexec(2) + script('train.py') + [
+        '-t', stft, '-o', out, '-b', '2', '-l', '64', '--init', 'none', '--stop', '1'],
+        tmp_path)
+    assert status == 1
+    assert stderr.count('train.py: error:') == 1, stderr
+    assert 'mpiexec started 2 processes but --communicator was not given' in stderr
+    assert not os.path.exists(out)
+
+
+@needs_mpiexec
 def test_a_mistake_every_rank_makes_is_printed_once(tmp_path):
     stft = make_npz(str(tmp_path / 'stft'), count=4, frames=100)
     for mistake in (['--lr', '-1'], ['--init', 'nothere.model'],    # before / after MPI starts

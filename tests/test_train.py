@@ -574,6 +574,17 @@ def test_val_with_val_dir_or_a_val_dir_of_all_of_t_is_refused(tmp_path, capsys):
     assert not os.path.exists(str(tmp_path / 'result'))
 
 
+def test_t_or_val_dir_given_a_file_says_it_is_a_file(tmp_path, capsys):
+    stft = make_npz(str(tmp_path / 'stft'))
+    one = os.path.join(stft, sorted(os.listdir(stft))[0])
+    for extra, option in ((['-t', one], '-t'), (['--val-dir', one], '--val-dir')):
+        status = train.main(['-t', stft, '-o', str(tmp_path / 'r'), '--init', 'none',
+                             '--stop', '1'] + extra)
+        assert status == 1
+        assert capsys.readouterr().err.strip() == (
+            'train.py: error: {} {}: is a file; give the folder of npz files'.format(option, one))
+
+
 def test_a_run_left_without_validation_says_so(tmp_path, capsys):
     stft = make_npz(str(tmp_path / 'one'), count=1)
     status = train.main(['-t', stft, '-o', str(tmp_path / 'r'), '-b', '2', '-l', '64',
