@@ -1159,6 +1159,8 @@ def load_separator(model_path, gpu=-1, hard_mask=False, overlap=None,
     ``speeds`` as ``Separator``. A setting the CLI would refuse raises
     ``ValueError`` naming it."""
     overlap = api_settings(gpu, overlap, batch, shifts, length, level, speeds, equalise)
+    if not isinstance(hard_mask, bool):
+        raise ValueError('hard_mask={!r}: must be True or False'.format(hard_mask))
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
     mask_fn = fed_as_separation_feeds(network_mask_fn(unet, device), level, equalise)

@@ -430,7 +430,8 @@ def test_opus_output_by_its_extension(tmp_path, model_path, capsys):
     (dict(shifts=0), 'shifts=0'), (dict(speeds=(0,)), 'speeds=0'),
     (dict(speeds=1.05), 'speeds=1.05'), (dict(speeds=(3.0,)), 'speeds=3'),
     (dict(length=100), 'length=100'), (dict(overlap=64.5), 'overlap=64.5'),
-    (dict(batch=0), 'batch=0'), (dict(gpu=None), 'gpu=None')])
+    (dict(batch=0), 'batch=0'), (dict(gpu=None), 'gpu=None'),
+    (dict(hard_mask='yes'), "hard_mask='yes'")])
 def test_python_settings_the_cli_would_refuse_are_a_value_error(model_path, setting, named):
     """load_separator checks what make_separate.py's options check, naming
     the keyword, instead of failing deep inside (or silently turning the
