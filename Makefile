@@ -114,8 +114,9 @@ OUT ?= result
 TARGET ?= vocal
 TRAIN_OPTS ?= --balance-music --music-speed 0.9 1.1
 train-model: $(MPI_STAMP)
-	@test "$(ITERS)" -gt 0 2>/dev/null && test "$(RANKS)" -gt 0 2>/dev/null || \
-	    { echo "make: ITERS=$(ITERS) RANKS=$(RANKS): give whole numbers above 0" >&2; exit 1; }
+	@test "$(ITERS)" -gt 0 2>/dev/null && test "$(RANKS)" -gt 0 2>/dev/null && \
+	    test $$((16 % $(RANKS))) -eq 0 || \
+	    { echo "make: ITERS=$(ITERS) RANKS=$(RANKS): give whole numbers above 0, RANKS dividing 16 (the patches of a step)" >&2; exit 1; }
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(VENV)/bin/mpiexec -n $(RANKS) \
 	    $(PY) train.py --communicator naive --mix -s music_speech/speech_wav \
 	    -m music_speech/music_wav --val-dir $(BUILD)/val_stft --target $(TARGET) \
@@ -164,7 +165,7 @@ val-low: $(STAMP)
 	$(PY) evaluate.py -i $(BUILD)/val_low -m $(MODEL) --quick --shifts 1 --speeds 1 --csv $(BUILD)/val_low.csv --overwrite $(EVAL_OPTS)
 eval-model: $(STAMP)
 	$(PY) evaluate.py -i $(BUILD)/test_eval -m $(MODEL) --oracle irm --csv $(BUILD)/test_eval.csv --overwrite $(EVAL_OPTS)
-# The test side at -10 and -15 dB, scored as eval-model scores (SI-SDR only), for the report.
+# The test side at -10 and -15 dB, scored as val-low scores it (SI-SDR only, no oracle), for the report.
 test-low: $(STAMP)
 	$(call low_items,test)
 	$(PY) evaluate.py -i $(BUILD)/test_low -m $(MODEL) --quick --csv $(BUILD)/test_low.csv --overwrite $(EVAL_OPTS)

@@ -82,8 +82,8 @@ def build_parser():
                         help='write as many channels as the input: each channel under the '
                              'mask the network gives their mean, or with "each" each channel '
                              'separated by itself (voices on channels of their own, as two '
-                             'microphones; as many times the work as channels) (default: '
-                             'the mean, mono)')
+                             'microphones; as many times the work as channels); without '
+                             'it, one channel: the separated mean of the input\'s')
     parser.add_argument('--music-out', default=None, metavar='FILE|DIR',
                         help='also write the residual music here')
     parser.add_argument('--music-level', type=float, default=None, metavar='DB',

@@ -78,10 +78,12 @@ def build_parser():
                         help='frames per patch, a multiple of {} (default: %(default)s)'.format(
                             const.PATCH_MULTIPLE))
     parser.add_argument('--epoch', '-e', type=int, default=const.EPOCHS,
-                        help='sweeps over the training set (default: %(default)s)')
+                        help='sweeps over the training set, or with --mix epochs of '
+                             '--epoch-size patches (default: %(default)s)')
     parser.add_argument('--stop', type=int, default=0, metavar='ITER',
-                        help='stop at this iteration instead (counted from the '
-                             'start of the run that -r resumes)')
+                        help='stop at this iteration instead of after -e epochs '
+                             '(counted from the start of the run that -r resumes; '
+                             'default: 0, off)')
     parser.add_argument('--stop-seconds', type=float, default=0.0, metavar='S',
                         help='also stop once training has run S seconds (counted like '
                              '--stop, over -r resumes; 0: off), saving the last model; '
@@ -166,15 +168,18 @@ def build_parser():
                      help='patches per epoch with --mix (default: %(default)s)')
     mix.add_argument('--snr', type=float, nargs=2, default=const.MIX_SNR_DB,
                      metavar=('LOW', 'HIGH'),
-                     help='speech-to-music power ratio range, dB (default: %(default)s)')
+                     help='speech-to-music power ratio range, dB (default: {:g} to '
+                          '{:g})'.format(*const.MIX_SNR_DB))
     mix.add_argument('--speed', type=float, nargs=2, default=const.MIX_SPEED,
                      metavar=('LOW', 'HIGH'),
-                     help='speech speed factor range (default: %(default)s)')
+                     help='speech speed factor range (default: {:g} to {:g})'.format(
+                         *const.MIX_SPEED))
     mix.add_argument('--alone', type=float, nargs=2,
                      default=(const.MIX_SPEECH_ALONE, const.MIX_MUSIC_ALONE),
                      metavar=('SPEECH', 'MUSIC'),
                      help='shares of examples with speech alone and music alone '
-                          '(default: %(default)s)')
+                          '(default: {:g} and {:g})'.format(const.MIX_SPEECH_ALONE,
+                                                           const.MIX_MUSIC_ALONE))
     mix.add_argument('--two-music', type=float, default=const.MIX_TWO_MUSIC, metavar='SHARE',
                      help='share of examples with two music crops (default: %(default)s)')
     mix.add_argument('--short-music', choices=const.MIX_SHORT_MUSIC,
@@ -183,7 +188,8 @@ def build_parser():
                           'or placed in silence as before 2026-11-26 (default: %(default)s)')
     mix.add_argument('--music-speed', type=float, nargs=2, default=const.MIX_MUSIC_SPEED,
                      metavar=('LOW', 'HIGH'),
-                     help='music speed factor range, tempo and pitch (default: %(default)s)')
+                     help='music speed factor range, tempo and pitch (default: {:g} to '
+                          '{:g}, unchanged)'.format(*const.MIX_MUSIC_SPEED))
     mix.add_argument('--noise-music', type=float, default=const.MIX_NOISE_MUSIC,
                      metavar='SHARE',
                      help='share of music crops with a synthetic loop of noise bursts '
