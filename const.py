@@ -199,6 +199,7 @@ MAX_NPZ_MAGNITUDE = 1e6
 COUNTED_FORMATS = ('OGG', 'MP3')
 COUNT_BLOCK_FRAMES = 65536      # samples decoded at a time while counting
 UNKNOWN_FRAMES = 2 ** 62        # a claimed length this long is libsndfile's "unknown"
+MP3_HEADER_SCAN_BYTES = 1 << 16  # an MP3's start searched for a Xing/Info/VBRI length header
 
 # Output rates each encoder holds (Hz): libsndfile crashes writing Vorbis above
 # 200 kHz, and writes FLAC above 65 535 Hz that reads back only at multiples of 10
@@ -269,6 +270,10 @@ DEEP_SUBTYPES = ('PCM_24', 'PCM_32', 'FLOAT', 'DOUBLE')
 # format keeps a file's length (util.keeps_length): a prime, so that no block
 # codec's block and no even-count padding divides it
 LENGTH_PROBE_SAMPLES = 1009
+
+# The largest size a RIFF wav's 32-bit fields hold, in bytes: a wav from a pipe
+# past it says this and goes on (util.overflowed_wav_length)
+WAV_SIZE_LIMIT = 2 ** 32 - 1
 
 # Bytes of a wav's start searched for its data chunk, to tell a recording whose
 # length was never written from an empty one (util.unwritten_wav_length)

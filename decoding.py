@@ -40,19 +40,25 @@ def needs_decoding(path, sniff=False):
     (or, with ``sniff``, any file: what came in on stdin has no name) that
     libsndfile cannot read itself (an Ogg Opus ``.opus`` it can); and, where
     there is an ffmpeg to try, a file of libsndfile's own types that it
-    cannot read (an m4a renamed .wav) or a wav it reads as empty whose
+    cannot read (an m4a renamed .wav), a wav it reads as empty whose
     samples follow a data chunk of length 0 (its recorder stopped before
-    writing the length: ``util.unwritten_wav_length``). If ffmpeg fails on
-    these, ``readable`` falls back on libsndfile's reading."""
+    writing the length: ``util.unwritten_wav_length``), a wav past 4 GiB
+    from a pipe, of which it reads 4 GiB (``util.overflowed_wav_length``),
+    or a FLAC of no stated length (written to a pipe), whose end libsndfile
+    takes for damage. If ffmpeg fails on these, ``readable`` falls back on
+    libsndfile's reading."""
     decoded_type = sniff or os.path.splitext(path)[1].lower() in const.DECODED_EXTENSIONS
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
     try:
         with util.quiet_decoder():
-            frames = sf.info(util.sf_path(path)).frames
+            info = sf.info(util.sf_path(path))
     except (RuntimeError, sf.LibsndfileError):
         return decoded_type or ffmpeg_executable() is not None
-    return frames == 0 and util.unwritten_wav_length(path) and ffmpeg_executable() is not None
+    unread = (info.frames == 0 and util.unwritten_wav_length(path)) or \
+        (info.format == 'FLAC' and info.frames >= const.UNKNOWN_FRAMES) or \
+        util.overflowed_wav_length(path)
+    return unread and ffmpeg_executable() is not None
 
 
 def ffmpeg_executable():

@@ -139,9 +139,27 @@ def audio_info(path):
                          'header, or not audio)'.format(path, info.samplerate,
                                                         const.MIN_SAMPLE_RATE))
     if info.format in const.COUNTED_FORMATS:
-        info.frames = counted_frames(path, info.frames, info.samplerate)
+        claimed = info.frames if length_is_claimed(path, info) else None
+        info.frames = counted_frames(path, claimed, info.samplerate)
         info.duration = info.frames / info.samplerate
     return info
+
+
+def length_is_claimed(path, info):
+    """Whether ``info.frames`` is a length the file states, against which a
+    shorter count means a file cut short (for an Ogg, libsndfile's "unknown"
+    too: the last page, which gives the length, is missing). Not for an MP3
+    without a Xing, Info or VBRI header: its length is libsndfile's estimate
+    from the bitrate and the file's size, which a cut file matches and a
+    whole variable-rate one (from a pipe, say) may not."""
+    if info.format != 'MP3':
+        return True
+    try:
+        with open(sf_path(path), 'rb') as handle:
+            head = handle.read(const.MP3_HEADER_SCAN_BYTES)
+    except OSError:
+        return True
+    return any(tag in head for tag in (b'Xing', b'Info', b'VBRI'))
 
 
 _COUNTED = {}       # (path, device, inode, size, mtime) -> samples decoded
@@ -150,16 +168,17 @@ _COUNTED = {}       # (path, device, inode, size, mtime) -> samples decoded
 def counted_frames(path, claimed, rate):
     """The samples per channel that ``path`` decodes to, counted once per
     version of the file (a file whose header's length is only a claim:
-    ``const.COUNTED_FORMATS``). Where the count falls short of the
-    header's ``claimed`` (an Ogg or MP3 download cut short), a warning on
-    stderr says so; what decodes is used, as for a cut wav."""
+    ``const.COUNTED_FORMATS``, or none). Where the count falls short of the
+    header's ``claimed`` (an Ogg or MP3 download cut short; None: the file
+    states no length), a warning on stderr says so; what decodes is used,
+    as for a cut wav."""
     status = os.stat(path)
     key = (os.path.abspath(path), status.st_dev, status.st_ino, status.st_size,
            status.st_mtime_ns)
     if key not in _COUNTED:
         count = sum(len(block) for block in read_blocks(path, const.COUNT_BLOCK_FRAMES,
                                                         mix=False))
-        if count < claimed:
+        if claimed is not None and count < claimed:
             said = ('gives no length' if claimed >= const.UNKNOWN_FRAMES else
                     'says {:.1f} s'.format(claimed / rate))
             print('warning: {}: {:.1f} s of it decode where its header {} (a file cut '
@@ -508,6 +527,30 @@ def unwritten_wav_length(path):
                 return False
             return not _looks_like_chunk(after, os.path.getsize(sf_path(path)) - at - 16)
         at += 8 + size + size % 2
+    return False
+
+
+def overflowed_wav_length(path):
+    """Whether ``path`` is a RIFF wav past 4 GiB whose data chunk says
+    0xFFFFFFFF bytes: ffmpeg writing a wav to a pipe leaves its sizes so,
+    and libsndfile reads only the first 4 GiB of it (a film's 5.1 soundtrack
+    past two hours came out short without a word)."""
+    try:
+        size = os.path.getsize(sf_path(path))
+        if size <= const.WAV_SIZE_LIMIT:
+            return False
+        with open(sf_path(path), 'rb') as handle:
+            head = handle.read(const.WAV_SCAN_BYTES)
+    except OSError:
+        return False
+    if head[:4] != b'RIFF' or head[8:12] != b'WAVE':
+        return False
+    at = 12
+    while at + 8 <= len(head):
+        chunk, length = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], 'little')
+        if chunk == b'data':
+            return length == const.WAV_SIZE_LIMIT and size - at - 8 > length
+        at += 8 + length + length % 2
     return False
 
 

@@ -404,3 +404,46 @@ def test_a_decoded_input_keeps_the_16_bit_default_of_flac(tmp_path, model_path, 
                     tmp_path / 'in.m4a', '-c:a', 'aac')
     assert separate('-i', packed, '-o', str(tmp_path / 'speech.flac'), '-m', model_path) == 0
     assert sf.info(str(tmp_path / 'speech.flac')).subtype == 'PCM_16'
+
+
+def test_a_piped_wav_past_4_gib_goes_to_ffmpeg(tmp_path, ffmpeg):
+    """ffmpeg writing a wav to a pipe leaves its sizes at 0xFFFFFFFF;
+    libsndfile then reads only the first 4 GiB, so a long film's soundtrack
+    came out short without a word. (A sparse file: no disk is used.)"""
+    wav = write(tmp_path / 'in.wav', tone(0.5), subtype='PCM_16')
+    piped = tmp_path / 'piped.wav'
+    with open(str(piped), 'wb') as handle:
+        subprocess.run([ffmpeg, '-v', 'error', '-i', wav, '-f', 'wav', '-'], stdout=handle,
+                       check=True)
+    head = piped.read_bytes()
+    assert head.find(b'data') > 0 and head[head.find(b'data') + 4:][:4] == b'\xff' * 4
+    assert not decoding.needs_decoding(str(piped))        # short: libsndfile reads it whole
+    os.truncate(str(piped), 2 ** 32 + 2 ** 20)
+    assert util.overflowed_wav_length(str(piped))
+    assert decoding.needs_decoding(str(piped))
+    regular = tmp_path / 'regular.wav'                      # a true 4 GiB size field: libsndfile's
+    regular.write_bytes(open(wav, 'rb').read())
+    os.truncate(str(regular), 2 ** 32 + 2 ** 20)
+    assert not util.overflowed_wav_length(str(regular))
+
+
+def test_a_flac_or_mp3_from_a_pipe_is_read_whole_without_a_warning(tmp_path, ffmpeg, capsys,
+                                                                   model_path):
+    """A FLAC written to a pipe states no length: libsndfile took its end for
+    damage after a false 'not enough disk space' for 2**63 samples. An MP3
+    from a pipe has no Xing header, so its length is libsndfile's guess from
+    the bitrate, and a whole file was called cut short."""
+    wav = write(tmp_path / 'in.wav', chirp(2.0), subtype='PCM_16')
+    for kind in ('flac', 'mp3'):
+        piped = tmp_path / ('piped.' + kind)
+        with open(str(piped), 'wb') as handle:
+            subprocess.run([ffmpeg, '-v', 'error', '-i', wav, '-f', kind, '-'], stdout=handle,
+                           check=True)
+        capsys.readouterr()
+        out = tmp_path / (kind + '.wav')
+        assert separate('-i', str(piped), '-o', str(out), '-m', model_path,
+                        '--shifts', '1', '--speeds', '1') == 0
+        assert 'warning' not in capsys.readouterr().err
+        frames = sf.info(str(out)).frames
+        assert frames == 32000 if kind == 'flac' else abs(frames - 32000) < 2000
+    assert decoding.needs_decoding(str(tmp_path / 'piped.flac'))
