@@ -719,10 +719,17 @@ def summarise(records, labels):
 
 def group_of(record):
     """Group key: the condition (speech or music alone), else the SNR rounded
-    to a whole dB, None when unknown."""
+    to a whole dB (``snr_group``), None when unknown."""
     if record.get('condition'):
         return record['condition']
-    return None if record['snr_db'] is None else int(round(record['snr_db']))
+    return None if record['snr_db'] is None else snr_group(record['snr_db'])
+
+
+def snr_group(snr_db):
+    """``snr_db`` rounded to a whole dB, halves away from zero (2.5 -> 3,
+    -0.5 -> -1), so that +-x fall in the groups +-n: Python's ``round``
+    takes halves to the even neighbour (2.5 -> 2, 3.5 -> 4)."""
+    return int(math.copysign(math.floor(abs(snr_db) + 0.5), snr_db))
 
 
 def group_order(group):
@@ -777,7 +784,7 @@ def format_table(records, labels, by=()):
         lines += line(*row)
     groups = group_by_snr(records, labels)
     if groups:
-        lines += ['', 'by input SNR (manifest snr_db rounded to 1 dB) or condition',
+        lines += ['', 'by input SNR (manifest snr_db rounded to 1 dB, halves away from 0) or condition',
                   '{:>12}  '.format('SNR dB') + head]
         for group, rows in groups:
             key = ('n/a' if group is None else group if isinstance(group, str) else

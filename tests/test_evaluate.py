@@ -175,6 +175,21 @@ def test_grouping_by_input_snr_from_the_manifest(tmp_path, capsys):
         [(-5, 2, 2.0), (0, 1, 5.0), (None, 1, 7.0)]
 
 
+@pytest.mark.parametrize('snr_db, group', [(2.5, 3), (3.5, 4), (-0.5, -1), (0.5, 1),
+                                           (-2.5, -3), (2.49, 2), (-0.4, 0), (0.0, 0)])
+def test_snr_groups_round_halves_away_from_zero(snr_db, group):
+    # Python's round() sends halves to the even neighbour: 2.5 -> 2, 3.5 -> 4, -0.5 -> 0
+    record = {'snr_db': snr_db, 'condition': ''}
+    assert evaluate.group_of(record) == group and isinstance(evaluate.group_of(record), int)
+
+
+def test_an_snr_half_way_is_grouped_by_the_table_as_rounded_away_from_zero(tmp_path, capsys):
+    make_refs(tmp_path / 'mix', snrs=(2.5, -0.5))
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick'], capsys)
+    assert status == 0, err
+    assert [line.split()[0] for line in snr_rows(out)] == ['-1', '+3']
+
+
 def test_by_music_source_groups_the_tracks_of_one_source(tmp_path, capsys):
     names = make_refs(tmp_path / 'mix', snrs=(-5.0, 0.0, 5.0))
     rows = ['name,speech_file,music_file,snr_db,seconds']
