@@ -386,18 +386,17 @@ class OracleMethod:
 
 
 def build_methods(args):
-    """The estimators to score, in the order given: models, folders, oracles."""
-    methods = []
-    given_once('-m', args.model or [])
-    given_once('--est', args.est or [])
-    labels = unique_labels(args.model or [])
-    for label, path in zip(labels, args.model or []):
-        methods.append(ModelMethod(label, path, args))
-    labels = unique_labels(args.est or [])
-    for label, folder in zip(labels, args.est or []):
-        methods.append(FolderMethod(label, folder))
-    methods.extend(OracleMethod(kind) for kind in dict.fromkeys(args.oracle))
-    return methods
+    """The estimators to score, in the order given: models, folders, oracles;
+    each labelled apart from all the others (``unique_labels``)."""
+    models, folders = args.model or [], args.est or []
+    given_once('-m', models)
+    given_once('--est', folders)
+    oracles = [OracleMethod(kind) for kind in dict.fromkeys(args.oracle)]
+    labels = unique_labels(models + folders, [oracle.label for oracle in oracles])
+    methods = [ModelMethod(label, path, args) for label, path in zip(labels, models)]
+    methods += [FolderMethod(label, folder)
+                for label, folder in zip(labels[len(models):], folders)]
+    return methods + oracles
 
 
 def given_once(option, paths):
@@ -413,10 +412,25 @@ def given_once(option, paths):
         seen[key] = path
 
 
-def unique_labels(paths):
-    """Base names of ``paths``; the whole path where two base names are equal."""
+def unique_labels(paths, taken=()):
+    """Labels of the models and folders ``paths``: their base names, unless
+    one is shared with another path or with a label in ``taken`` (the
+    oracles'), then the path itself (``path_label``). Rows are told apart by
+    their label, so two methods of one label would be scored as one.
+
+    ``given_once`` leaves no two paths to one file or folder, and a model
+    is not a folder, so the normalised paths differ; each holds a '/', which
+    neither a base name nor an oracle's label does."""
     names = [os.path.basename(os.path.normpath(p)) or p for p in paths]
-    return [p if names.count(n) > 1 else n for p, n in zip(paths, names)]
+    every = names + list(taken)
+    return [path_label(p) if every.count(n) > 1 else n for p, n in zip(paths, names)]
+
+
+def path_label(path):
+    """``path`` normalised, with ``./`` before a bare name (``model_best``
+    becomes ``./model_best``) so that it reads as a path."""
+    path = os.path.normpath(path)
+    return path if os.sep in path else os.path.join(os.curdir, path)
 
 
 # --------------------------------------------------------------------------

@@ -325,6 +325,62 @@ def test_model_runs_end_to_end_and_matches_make_separate(settings, tmp_path, cap
     assert label in table and 'oracle-irm' in table
 
 
+def _references_as_estimates(mix, names, folder):
+    """``folder/NAME.wav``: each mixture's speech reference, a perfect estimate."""
+    for name in names:
+        speech, _ = sf.read(str(mix / (name + '.speech.wav')), dtype='float32')
+        write(folder / (name + '.wav'), speech)
+
+
+def _table_rows(out):
+    """``{label: files}`` of the mean lines of the first table in ``out``."""
+    lines = out.split('mean over files')[1].split('\n\n')[0].splitlines()[2:]
+    return {line.rsplit(None, len(evaluate.HEADINGS) + 1)[0]: line.split()[-9]
+            for line in lines if '(worst)' not in line}
+
+
+def test_a_model_and_an_estimate_folder_of_one_name_are_scored_apart(tmp_path, capsys,
+                                                                       model_path):
+    names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    model = run_dir / 'model_best'
+    model.write_bytes(open(model_path, 'rb').read())
+    _references_as_estimates(tmp_path / 'mix', names, run_dir / 'sep' / 'model_best')
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '-m', model, '--est',
+                            run_dir / 'sep' / 'model_best', '--quick', '--shifts', '1',
+                            '--speeds', '1', '--csv', out_csv], capsys)
+    assert status == 0, err
+    labels = [str(model), str(run_dir / 'sep' / 'model_best')]
+    _, rows = read_csv(out_csv)
+    assert sorted((r['method'], r['name']) for r in rows) == sorted(
+        (label, name) for label in labels for name in names)
+    assert all(float(r['si_sdr']) > 100 for r in rows if r['method'] == labels[1])
+    assert all(float(r['si_sdr']) < 100 for r in rows if r['method'] == labels[0])
+    assert _table_rows(out) == {label: str(len(names)) for label in labels}
+
+
+def test_an_estimate_folder_named_like_an_oracle_is_scored_apart(tmp_path, capsys,
+                                                                  monkeypatch):
+    names = make_refs(tmp_path / 'mix', snrs=(-5.0, 5.0))
+    _references_as_estimates(tmp_path / 'mix', names, tmp_path / 'oracle-irm')
+    monkeypatch.chdir(tmp_path)
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', 'mix', '--est', 'oracle-irm', '--oracle', 'irm', '--quick',
+                            '--csv', out_csv], capsys)
+    assert status == 0, err
+    assert '# methods: ./oracle-irm (estimates in oracle-irm), oracle-irm (ideal ratio' in out
+    _, rows = read_csv(out_csv)
+    by_method = {}
+    for row in rows:
+        by_method.setdefault(row['method'], []).append(float(row['si_sdr']))
+    assert sorted(by_method) == ['./oracle-irm', 'oracle-irm']
+    assert len(by_method['oracle-irm']) == len(by_method['./oracle-irm']) == len(names)
+    assert min(by_method['./oracle-irm']) > 100 > max(by_method['oracle-irm'])
+    assert _table_rows(out) == {'./oracle-irm': '2', 'oracle-irm': '2'}
+
+
 def test_mix_and_ref_folders_matched_by_name(tmp_path, capsys):
     names = make_refs(tmp_path / 'data', snrs=(0.0, 2.0), music_refs=False)
     (tmp_path / 'mixes').mkdir()
