@@ -5,7 +5,8 @@ one ``make_dataset.py --refs`` writes: ``NAME.wav`` (mixture) with
 ``NAME.speech.wav`` and, when present, ``NAME.music.wav`` beside it, and
 ``manifest.csv`` (its ``snr_db`` column groups the results by input SNR).
 Alternatively ``--ref DIR`` holds the speech references matched by name
-(``NAME.speech.wav`` or ``NAME.wav``).
+(``NAME.speech.wav`` or ``NAME.wav``). A mixture in the folder with no
+reference at all is left out, with a note.
 
 The speech estimates being scored are any of
 
@@ -537,11 +538,36 @@ def find_mixtures(args):
 
 
 def plan_items(args):
-    """An ``Item`` per mixture, with its references and manifest SNR."""
+    """An ``Item`` per mixture, with its references and manifest SNR.
+
+    In a folder, a mixture with neither reference (no speech, no music: the
+    sample mixtures in the default mixdown/) is left out, with one note
+    counting them; ``cli.UserError`` if no mixture has a speech reference.
+    A mixture with a music reference only stays, to fail as an error naming
+    it, and so does a single ``-i`` file.
+    """
     for option, folder in [('--ref', args.ref)] + [('--est', d) for d in args.est or []]:
         if folder is not None and not os.path.isdir(folder):
             raise cli.UserError('{} {}: no such folder'.format(option, folder))
     root, mixtures = find_mixtures(args)
+    items = find_items(root, mixtures, args)
+    unreferenced = []
+    if os.path.isdir(args.mix):
+        unreferenced = [item for item in items if not (item.speech_path or item.music_path)]
+        items = [item for item in items if item.speech_path or item.music_path]
+    if not any(item.speech_path for item in items):
+        where = '--ref {}'.format(args.ref) if args.ref else 'beside the mixtures'
+        raise cli.UserError('-i {}: no speech reference for any mixture ({}); write them '
+                            'with make_dataset.py --refs, or give --ref DIR'.format(
+                                args.mix, where))
+    if unreferenced:
+        note_unreferenced(unreferenced, args)
+    return items
+
+
+def find_items(root, mixtures, args):
+    """An ``Item`` per path in ``mixtures`` (below ``root``), its references
+    (``None`` where missing) found beside it or in ``args.ref``."""
     ref_index = index_by_name(args.ref) if args.ref else None
     manifests = Manifests([root] + ([args.ref] if args.ref else []))
     items = []
@@ -558,12 +584,22 @@ def plan_items(args):
                                                         SPEECH_TAG)
         items.append(Item(name, path, speech, music, manifests.snr(name), looked_for,
                           manifests.sources(name)))
-    if not any(item.speech_path for item in items):
-        where = '--ref {}'.format(args.ref) if args.ref else 'beside the mixtures'
-        raise cli.UserError('-i {}: no speech reference for any mixture ({}); write them '
-                            'with make_dataset.py --refs, or give --ref DIR'.format(
-                                args.mix, where))
     return items
+
+
+def note_unreferenced(items, args):
+    """One line on stderr counting the mixtures left out for want of any
+    reference, naming the first two."""
+    shown = ', '.join(os.path.relpath(item.mixture_path, args.mix) for item in items[:2])
+    if args.ref:
+        sought = 'NAME{0}.*, NAME.* or NAME{1}.* in --ref {2}'.format(
+            SPEECH_TAG, MUSIC_TAG, args.ref)
+    else:
+        sought = 'NAME{}.* or NAME{}.* beside {}'.format(
+            SPEECH_TAG, MUSIC_TAG, 'it' if len(items) == 1 else 'them')
+    print('note: -i {}: left out {} mixture{} with no reference ({}{}): no {}'.format(
+        args.mix, len(items), cli.plural(len(items)), shown, ', ...' if len(items) > 2 else '',
+        sought), file=sys.stderr)
 
 
 def beside(stem):

@@ -11,7 +11,7 @@ import soundfile as sf
 import evaluate
 import make_dataset
 import make_separate
-from conftest import chirp, harmonic_stack, noise_bursts, tone, write
+from conftest import chirp, harmonic_stack, noise_bursts, refusal, tone, write
 
 SR = 16000
 SNRS = (-5.2, 0.3, 4.6)          # groups -5, 0 and +5
@@ -407,6 +407,54 @@ def test_a_missing_reference_or_bad_file_is_named_and_the_rest_scored(tmp_path, 
     assert str(tmp_path / 'mix' / (names[2] + '.wav')) in err and 'no speech reference' in err
     assert str(tmp_path / 'mix' / 'broken.wav') in err and '2 failed' in err
     assert 'evaluated 2 of 4 files' in out
+
+
+def test_mixtures_with_no_reference_are_left_out_with_one_note(tmp_path, capsys):
+    """As the sample mixtures beside make_dataset.py --refs's items in the
+    default mixdown/: counted in one note, the rest scored, exit 0."""
+    names = make_refs(tmp_path / 'mix', snrs=(0.0, 5.0))
+    for k in (1, 2, 3):
+        write(tmp_path / 'mix' / 'sample{}.wav'.format(k), tone(0.5))
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick',
+                            '--csv', out_csv], capsys)
+    assert status == 0, err
+    assert err.splitlines() == ['note: -i {}: left out 3 mixtures with no reference '
+                                '(sample1.wav, sample2.wav, ...): no NAME.speech.* or '
+                                'NAME.music.* beside them'.format(tmp_path / 'mix')]
+    assert '# mixtures: {} (2 files)'.format(tmp_path / 'mix') in out
+    assert 'evaluated 2 of 2 files' in out
+    assert sorted(r['name'] for r in read_csv(out_csv)[1]) == names
+
+    # a music reference without its speech reference is still an error
+    write(tmp_path / 'mix' / 'lonely.wav', tone(0.5))
+    write(tmp_path / 'mix' / 'lonely.music.wav', tone(0.5))
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick'], capsys)
+    assert status == 1
+    assert 'left out 3 mixtures' in err
+    assert 'error: {}: no speech reference'.format(tmp_path / 'mix' / 'lonely.wav') in err
+    assert 'evaluated 2 of 3 files' in out
+
+    # so is a single mixture given without references
+    err = refusal(evaluate.main, 'evaluate.py', ['-i', str(tmp_path / 'mix' / 'sample1.wav'),
+                                                 '--oracle', 'irm'], capsys)
+    assert 'no speech reference for any mixture' in err
+
+
+def test_mixtures_with_nothing_in_the_ref_folder_are_left_out_with_one_note(tmp_path, capsys):
+    names = make_refs(tmp_path / 'data', snrs=(0.0, 2.0), music_refs=False)
+    for name in names:
+        os.renames(tmp_path / 'data' / (name + '.wav'), tmp_path / 'mixes' / (name + '.wav'))
+        os.renames(tmp_path / 'data' / (name + '.speech.wav'),
+                   tmp_path / 'refs' / (name + '.wav'))
+    write(tmp_path / 'mixes' / 'extra.wav', tone(0.5))
+    status, out, err = run(['--mix', tmp_path / 'mixes', '--ref', tmp_path / 'refs',
+                            '--oracle', 'irm', '--quick'], capsys)
+    assert status == 0, err
+    assert err.splitlines() == ['note: -i {}: left out 1 mixture with no reference '
+                                '(extra.wav): no NAME.speech.*, NAME.* or NAME.music.* in '
+                                '--ref {}'.format(tmp_path / 'mixes', tmp_path / 'refs')]
+    assert 'evaluated 2 of 2 files' in out
 
 
 def test_silent_speech_reference_is_scored_as_music_alone(tmp_path, capsys):
