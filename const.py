@@ -190,6 +190,14 @@ MAX_SAMPLE_LEVEL = 1e9
 # silent, so the item is "speech alone" or "music alone" (rounding where a
 # source was silence, in a reference of another bit depth or a lossy one)
 ALONE_BELOW_DB = 60.0
+# evaluate.py's SDR: BSS-Eval's distortion filter, in taps (fast_bss_eval's and
+# museval's 512), fitted to the reference to explain the estimate
+SDR_FILTER_TAPS = 512
+# evaluate.py: an item shorter than this (samples, 64 ms at 16 kHz: twice the
+# filter) has no SI-SDR or SDR (NaN, with a note). Under the filter's length
+# the filter fits any estimate (pure noise scored +200 dB SDR), up to twice
+# it still most of one; SI-SDR's one scale leaves a few samples no error
+EVAL_MIN_SAMPLES = 2 * SDR_FILTER_TAPS
 # npz magnitudes beyond this are taken for a damaged file: make_dataset.py
 # divides them by the mixture's peak, so they stay within a few times 1
 MAX_NPZ_MAGNITUDE = 1e6

@@ -145,15 +145,26 @@ def si_sdr(estimate, reference):
     return float(10.0 * np.log10(signal / distortion))
 
 
-def soundless(estimate):
-    """Why ``estimate`` carries no sound, or None: ``'the estimate is
-    silent'`` (all zeros) or ``'the estimate is a constant (DC) offset'``."""
-    values = np.asarray(estimate, np.float64)
+def soundless(signal, what='estimate'):
+    """Why ``signal`` carries no sound, or None: ``'the estimate is
+    silent'`` (all zeros) or ``'the estimate is a constant (DC) offset'``
+    (two samples or more), ``what`` naming it."""
+    values = np.asarray(signal, np.float64)
     if not np.any(values):
-        return 'the estimate is silent'
-    if np.ptp(values) == 0.0:
-        return 'the estimate is a constant (DC) offset'
+        return 'the {} is silent'.format(what)
+    if len(values) > 1 and np.ptp(values) == 0.0:
+        return 'the {} is a constant (DC) offset'.format(what)
     return None
+
+
+def too_short(samples):
+    """Why SI-SDR and SDR are undefined for signals of ``samples`` samples
+    (fewer than ``const.EVAL_MIN_SAMPLES``), or None."""
+    if samples >= const.EVAL_MIN_SAMPLES:
+        return None
+    return 'the signal is too short ({} sample{}, {:.3f} s; at least {}, {:.3f} s)'.format(
+        samples, cli.plural(samples), samples / const.SR, const.EVAL_MIN_SAMPLES,
+        const.EVAL_MIN_SAMPLES / const.SR)
 
 
 class MetricUndefined(Exception):
@@ -161,21 +172,23 @@ class MetricUndefined(Exception):
 
 
 def bss_sdr(estimate, reference):
-    """BSS-Eval SDR in dB of one source (fast_bss_eval, 512-tap distortion
-    filter), capped at +-``LIMIT_DB`` as ``si_sdr``.
+    """BSS-Eval SDR in dB of one source (fast_bss_eval, ``const.SDR_FILTER_TAPS``-tap
+    distortion filter), capped at +-``LIMIT_DB`` as ``si_sdr``; undefined
+    for signals shorter than ``const.EVAL_MIN_SAMPLES``, which the filter fits.
 
     One source needs no permutation search, so this is ``-sdr_loss``, the
     value ``fast_bss_eval.sdr`` gives, which fails on an exact copy.
     """
     import fast_bss_eval
-    why = soundless(estimate)
+    why = too_short(len(reference)) or soundless(estimate)
     if why:
         raise MetricUndefined(why)
     try:
         with np.errstate(all='ignore'), warnings.catch_warnings():
             warnings.simplefilter('ignore')
             value = -fast_bss_eval.sdr_loss(np.asarray(estimate, np.float64)[None],
-                                            np.asarray(reference, np.float64)[None])
+                                            np.asarray(reference, np.float64)[None],
+                                            filter_length=const.SDR_FILTER_TAPS)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
         raise MetricUndefined(str(err) or type(err).__name__) from None
     value = float(np.asarray(value).ravel()[0])
@@ -210,8 +223,8 @@ def stoi(estimate, reference):
             value = pystoi.stoi(np.asarray(reference, np.float64),
                                 np.asarray(estimate, np.float64), const.SR)
         except (ValueError, IndexError):    # shorter than one of its frames (~26 ms)
-            raise MetricUndefined('the signal is too short ({} samples, {:.3f} s)'.format(
-                len(reference), len(reference) / const.SR)) from None
+            raise MetricUndefined('the signal is too short ({} sample{}, {:.3f} s)'.format(
+                len(reference), cli.plural(len(reference)), len(reference) / const.SR)) from None
     for warning in caught:
         if 'Not enough STFT frames' in str(warning.message):
             raise MetricUndefined('fewer than 30 non-silent frames (too short or quiet)')
@@ -257,8 +270,9 @@ def score(estimate, speech, mixture, music=None, quick=False):
     gain (the input is already clean). A silent (or constant) estimate of a
     sounding voice scores ``-LIMIT_DB`` SI-SDR (and passthrough), with a note: the voice is
     lost, and NaN would leave the file out of every mean and worst. Another
-    metric undefined for these signals (silence, too short) is NaN with a
-    note saying which and why. ``quick``
+    metric undefined for these signals (silence, shorter than
+    ``const.EVAL_MIN_SAMPLES`` for SI-SDR and SDR, too short for PESQ or
+    STOI) is NaN with a note saying which and why. ``quick``
     leaves out the slow metrics, SDR, PESQ and STOI (NaN, without a note).
     """
     notes = []
@@ -271,21 +285,7 @@ def score(estimate, speech, mixture, music=None, quick=False):
     if not np.any(speech):
         notes.append('speech reference is silent: no metric is defined')
         return values, notes
-    values.update(si_sdr=si_sdr(estimate, speech), si_sdr_mix=si_sdr(mixture, speech))
-    why = soundless(estimate)
-    if math.isnan(values['si_sdr']) and why:
-        # The voice is lost whole, the worst outcome: scored as the floor, since
-        # NaN would drop the file from every mean and worst.
-        values['si_sdr'] = -LIMIT_DB
-        notes.append('si_sdr: {} (the voice is lost: {:g} dB)'.format(why, -LIMIT_DB))
-    elif math.isnan(values['si_sdr']):
-        notes.append('si_sdr: the speech reference is constant')
-    if condition == 'speech alone':
-        values['passthrough'] = values['si_sdr']
-        values['si_sdr_mix'] = nan
-    elif math.isnan(values['si_sdr_mix']):
-        notes.append('si_sdr_mix: the mixture is silent')
-    values['si_sdri'] = values['si_sdr'] - values['si_sdr_mix']
+    values.update(scale_invariant(estimate, speech, mixture, condition, notes))
     slow = (('sdr', bss_sdr), ('pesq', pesq_wb), ('stoi', stoi))
     for key, metric in () if quick else slow:
         try:
@@ -294,6 +294,33 @@ def score(estimate, speech, mixture, music=None, quick=False):
             values[key] = nan
             notes.append('{}: {}'.format(key, err))
     return values, notes
+
+
+def scale_invariant(estimate, speech, mixture, condition, notes):
+    """``{si_sdr, si_sdr_mix, si_sdri, passthrough}`` (dB) of ``estimate``
+    for a sounding ``speech`` reference, as ``score`` gives them; a note
+    for each that is undefined, or floored for a lost voice, is added to
+    ``notes``."""
+    nan = float('nan')
+    values = dict(si_sdr=nan, si_sdr_mix=nan, si_sdri=nan, passthrough=nan)
+    why = too_short(len(speech)) or soundless(speech, 'speech reference')
+    if why:
+        notes.append('si_sdr: ' + why)
+        return values
+    values.update(si_sdr=si_sdr(estimate, speech), si_sdr_mix=si_sdr(mixture, speech))
+    why = soundless(estimate)
+    if math.isnan(values['si_sdr']) and why:
+        # The voice is lost whole, the worst outcome: scored as the floor, since
+        # NaN would drop the file from every mean and worst.
+        values['si_sdr'] = -LIMIT_DB
+        notes.append('si_sdr: {} (the voice is lost: {:g} dB)'.format(why, -LIMIT_DB))
+    if condition == 'speech alone':
+        values['passthrough'] = values['si_sdr']
+        values['si_sdr_mix'] = nan
+    elif math.isnan(values['si_sdr_mix']):
+        notes.append('si_sdr_mix: ' + (soundless(mixture, 'mixture') or 'not defined'))
+    values['si_sdri'] = values['si_sdr'] - values['si_sdr_mix']
+    return values
 
 
 # --------------------------------------------------------------------------

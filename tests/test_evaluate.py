@@ -106,6 +106,73 @@ def test_oracle_rejects_an_unknown_kind():
 
 
 # --------------------------------------------------------------------------
+# Short items
+
+def test_sdr_and_si_sdr_of_an_item_shorter_than_the_minimum_are_undefined():
+    # under its 512 taps the SDR filter fits anything: pure noise scored +200 dB
+    n = 256
+    speech = harmonic_stack(1.0)[1:n + 1]
+    noise = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    values, notes = evaluate.score(noise, speech, speech + noise)
+    why = 'the signal is too short (256 samples, 0.016 s; at least 1024, 0.064 s)'
+    assert notes[:2] == ['si_sdr: ' + why, 'sdr: ' + why]
+    for key in ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'passthrough'):
+        assert math.isnan(values[key]), key
+    with pytest.raises(evaluate.MetricUndefined, match='too short'):
+        evaluate.bss_sdr(noise[:evaluate.const.SDR_FILTER_TAPS - 1],
+                         speech[:evaluate.const.SDR_FILTER_TAPS - 1])
+    # from the minimum on, both are scored
+    n = evaluate.const.EVAL_MIN_SAMPLES
+    speech = harmonic_stack(1.0)[1:n + 1]
+    noise = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    values, notes = evaluate.score(noise, speech, speech + noise)
+    assert values['sdr'] < 0.0 and values['si_sdr'] < 0.0
+    assert not [note for note in notes if note.startswith(('si_sdr', 'sdr'))]
+
+
+def test_a_one_sample_item_has_true_notes_and_no_score():
+    # it had scored -200 dB SI-SDR, "voice lost", with "the mixture is silent"
+    # and an undefined SI-SDRi
+    speech, music = np.array([0.3], np.float32), np.array([0.1], np.float32)
+    estimate = evaluate.oracle_speech(speech + music, speech, music, 'irm')
+    values, notes = evaluate.score(estimate, speech, speech + music, music)
+    assert all(math.isnan(values[key]) for key in evaluate.METRICS)
+    why = 'the signal is too short (1 sample, 0.000 s; at least 1024, 0.064 s)'
+    assert notes == ['si_sdr: ' + why, 'sdr: ' + why,
+                     'pesq: Buffer needs to be at least 1/4 of a second long',
+                     'stoi: the signal is too short (1 sample, 0.000 s)']
+
+
+def test_a_constant_mixture_is_not_called_silent():
+    speech = harmonic_stack(1.0)
+    mixture = np.full_like(speech, 0.1)  # music that cancels the voice: 0.1 throughout
+    values, notes = evaluate.score(speech, speech, mixture, quick=True)
+    assert math.isnan(values['si_sdr_mix']) and values['si_sdr'] > 100
+    assert notes == ['si_sdr_mix: the mixture is a constant (DC) offset']
+
+
+def test_a_10_ms_item_does_not_lift_the_mean_sdr(tmp_path, capsys):
+    names = make_refs(tmp_path / 'mix', snrs=(0.0,), seconds=1.0)
+    music = noise_bursts(0.01, seed=7)
+    speech = at_snr(harmonic_stack(0.01), music, 0.0)
+    for tag, signal in (('', speech + music), ('.speech', speech), ('.music', music)):
+        write(tmp_path / 'mix' / ('short' + tag + '.wav'), signal)
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--csv', out_csv],
+                           capsys)
+    assert status == 0, err
+    rows = {r['name']: r for r in read_csv(out_csv)[1]}
+    short = rows.pop('short')
+    assert all(short[key] == 'nan' for key in ('si_sdr', 'si_sdri', 'sdr', 'pesq', 'stoi'))
+    assert 'sdr: the signal is too short (160 samples, 0.010 s; at least 1024' in short['notes']
+    assert 'note: short [oracle-irm]: si_sdr: the signal is too short' in err
+    mean = evaluate.summarise([dict({k: float(v) for k, v in r.items() if k in evaluate.METRICS},
+                                    method=r['method']) for r in read_csv(out_csv)[1]],
+                              ['oracle-irm'])[0][2]
+    assert mean['sdr'] == pytest.approx(float(rows[names[0]]['sdr']))
+
+
+# --------------------------------------------------------------------------
 # The command line
 
 def test_folder_run_writes_one_csv_row_per_file_and_method(tmp_path, capsys):

@@ -230,8 +230,11 @@ def test_evaluate_scores_a_mixture_too_short_for_stoi(tmp_path, capsys):
     assert any(line.startswith('note: short [oracle-irm]:') and 'stoi: ' in line
                for line in err.splitlines()), err
     rows = {r['name']: r for r in evaluate_rows(tmp_path / 'scores.csv')}
-    assert rows['short']['stoi'] == 'nan' and rows['short']['si_sdr'] != 'nan'
-    assert rows['long']['stoi'] != 'nan'
+    assert rows['short']['stoi'] == 'nan'
+    # under const.EVAL_MIN_SAMPLES, SI-SDR and SDR are undefined too, with a note
+    assert rows['short']['si_sdr'] == rows['short']['sdr'] == 'nan'
+    assert 'si_sdr: the signal is too short (300 samples' in rows['short']['notes']
+    assert rows['long']['stoi'] != 'nan' and rows['long']['si_sdr'] != 'nan'
 
 
 def evaluate_rows(path):
