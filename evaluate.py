@@ -818,65 +818,125 @@ def group_order(group):
 def group_by_snr(records, labels):
     """``[(group, summarise(...))]``, lowest SNR first, then speech alone and
     music alone, unknown last; empty when no record has an SNR or condition."""
+    return [(group, summarise(mine, labels)) for group, mine in snr_groups(records)]
+
+
+def snr_groups(records):
+    """``[(group, [record])]`` by ``group_of``, in ``group_by_snr``'s order;
+    empty when no record has an SNR or condition."""
     if all(group_of(r) is None for r in records):
         return []
     groups = sorted({group_of(r) for r in records}, key=group_order)
-    return [(g, summarise([r for r in records if group_of(r) == g], labels))
-            for g in groups]
+    return [(g, [r for r in records if group_of(r) == g]) for g in groups]
 
 
 def group_by_source(records, labels, kind):
     """``[(source, summarise(...))]`` by the ``kind`` ('speech' or 'music')
     source of each record, sorted by name, those without one ('') last."""
+    return [(name, summarise(mine, labels)) for name, mine in source_groups(records, kind)]
+
+
+def source_groups(records, kind):
+    """``[(source, [record])]`` in ``group_by_source``'s order."""
     key = kind + '_source'
     sources = sorted({r.get(key, '') for r in records}, key=lambda name: (not name, name))
-    return [(name, summarise([r for r in records if r.get(key, '') == name], labels))
-            for name in sources]
+    return [(name, [r for r in records if r.get(key, '') == name]) for name in sources]
+
+
+def covered(records):
+    """``{metric: number of records with a finite value}``: the files a mean
+    and a worst are over."""
+    return {k: sum(r[k] is not None and math.isfinite(r[k]) for r in records)
+            for k in METRICS}
 
 
 HEADINGS = ('SI-SDR', 'SI-SDRi', 'mix SI-SDR', 'SDR', 'PESQ', 'STOI', 'pass', 'leak dB')
 TABLE_METRICS = ('si_sdr', 'si_sdri', 'si_sdr_mix', 'sdr', 'pesq', 'stoi', 'passthrough',
                  'leak_db')
 DIGITS = {'pesq': 2, 'stoi': 3}
+CELL_WIDTH = 10     # characters, at least, of a table's value column
+PARTIAL_NOTE = ('(k/n): that mean and worst are over k of the method\'s n files; the metric\n'
+                'is undefined for the others (a silent estimate, a short item, a condition '
+                'it does not\napply to: see the notes above and the --csv rows)')
 
 
 def format_table(records, labels, by=()):
     """The means as text: one line per method, then per input SNR or condition
     if known, then per speech or music source for each kind in ``by``, each
     followed by the worst file's values ("pass": SI-SDR of the output against
-    speech alone; "leak dB": output level for music alone)."""
+    speech alone; "leak dB": output level for music alone). A mean over
+    fewer of the method's files than its "files" count reads "1.18 (2/4)",
+    explained in a last line."""
+    sections = [(title, lead, [(key, method_rows(mine, labels)) for key, mine in parts])
+                for title, lead, parts in table_sections(records, by)]
+    cells = [cell for _, _, parts in sections for _, rows in parts
+             for pair in rows for _, _, row in pair for cell in row]
+    cell_width = max([CELL_WIDTH] + [len(cell) for cell in cells])
     width = max([len('method (worst)')] + [len(label) + 8 for label in labels])
     head = '{:<{w}}  {:>5}'.format('method', 'files', w=width) + ''.join(
-        '  {:>10}'.format(h) for h in HEADINGS)
-    lines = ['mean over files (SI-SDR, SDR in dB)', head]
-
-    def line(label, count, means, worsts, prefix=''):
-        def row(lead, name, values):
-            cells = ''.join('  {:>10}'.format(format_value(values[k], DIGITS.get(k, 2)))
-                            for k in TABLE_METRICS)
-            return lead + '{:<{w}}  {:>5}'.format(name, count, w=width) + cells
-        return [row(prefix, label, means), row(' ' * len(prefix), label + ' (worst)', worsts)]
-
-    for row in summarise(records, labels):
-        lines += line(*row)
-    groups = group_by_snr(records, labels)
-    if groups:
-        lines += ['', 'by input SNR (manifest snr_db rounded to 1 dB, halves away from 0) or condition',
-                  '{:>12}  '.format('SNR dB') + head]
-        for group, rows in groups:
-            key = ('n/a' if group is None else group if isinstance(group, str) else
-                   '{:+d}'.format(group) if group else '0')
-            for row in rows:
-                lines += line(*row, prefix='{:>12}  '.format(key))
-    for kind in dict.fromkeys(by):
-        groups = group_by_source(records, labels, kind)
-        lead = max([12] + [len(name) for name, _ in groups])
-        lines += ['', 'by {} source (manifest {}_file; SNR items and alone-conditions '
-                  'together)'.format(kind, kind), '{:>{w}}  '.format('source', w=lead) + head]
-        for name, rows in groups:
-            for row in rows:
-                lines += line(*row, prefix='{:>{w}}  '.format(name or 'n/a', w=lead))
+        '  {:>{c}}'.format(h, c=cell_width) for h in HEADINGS)
+    lines = []
+    for title, lead, parts in sections:
+        lead_width = 0 if lead is None else max([12] + [len(key) for key, _ in parts])
+        lines += ([''] if lines else []) + [title, '{:>{w}}  '.format(lead, w=lead_width)
+                                            + head if lead else head]
+        for key, rows in parts:
+            for pair in rows:           # the key before the means, not the worst
+                for shown, (name, count, row) in zip((key, ''), pair):
+                    prefix = '' if lead is None else '{:>{w}}  '.format(shown, w=lead_width)
+                    lines.append(prefix + '{:<{w}}  {:>5}'.format(name, count, w=width)
+                                 + ''.join('  {:>{c}}'.format(c, c=cell_width) for c in row))
+    if any(cell.endswith(')') for cell in cells):
+        lines += ['', PARTIAL_NOTE]
     return '\n'.join(lines)
+
+
+def table_sections(records, by=()):
+    """``[(title, lead heading or None, [(key, [record])])]``: all records,
+    then by input SNR or condition if known, then by source for each kind
+    in ``by``."""
+    sections = [('mean over files (SI-SDR, SDR in dB)', None, [('', records)])]
+    groups = snr_groups(records)
+    if groups:
+        sections.append(('by input SNR (manifest snr_db rounded to 1 dB, halves away from 0) '
+                         'or condition', 'SNR dB',
+                         [(group_name(group), mine) for group, mine in groups]))
+    for kind in dict.fromkeys(by):
+        sections.append(('by {} source (manifest {}_file; SNR items and alone-conditions '
+                         'together)'.format(kind, kind), 'source',
+                         [(name or 'n/a', mine) for name, mine in source_groups(records, kind)]))
+    return sections
+
+
+def group_name(group):
+    """An SNR group as the table shows it: ``-5``, ``0``, ``+5``, a condition or n/a."""
+    if group is None:
+        return 'n/a'
+    if isinstance(group, str):
+        return group
+    return '{:+d}'.format(group) if group else '0'
+
+
+def method_rows(records, labels):
+    """``[((label, files, [mean cell]), (label (worst), files, [worst cell]))]``
+    per method of ``labels`` in ``records``, the cells in ``TABLE_METRICS``'
+    order; a mean over k of the method's n files where 0 < k < n reads
+    ``"mean (k/n)"``."""
+    pairs = []
+    for label, files, means, worsts in summarise(records, labels):
+        counts = covered([r for r in records if r['method'] == label])
+        pairs.append(((label, files, [mean_cell(means[k], counts[k], files, k)
+                                      for k in TABLE_METRICS]),
+                      (label + ' (worst)', files, [format_value(worsts[k], DIGITS.get(k, 2))
+                                                   for k in TABLE_METRICS])))
+    return pairs
+
+
+def mean_cell(value, count, files, metric):
+    """``value`` as a table cell, with ``(count/files)`` after it where it
+    covers some of the files but not all."""
+    text = format_value(value, DIGITS.get(metric, 2))
+    return text if count in (0, files) else '{} ({}/{})'.format(text, count, files)
 
 
 def format_value(value, digits):

@@ -3,6 +3,7 @@ import csv
 import errno
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -303,6 +304,45 @@ def test_a_name_listed_twice_in_the_manifest_is_warned_about(tmp_path, capsys):
     assert len(warned) == 1 and str(manifest) in warned[0]
     assert warned[0].split('(')[-1].split(')')[0] == names[0]
     assert [line.split()[0] for line in snr_rows(out)] == ['+5', '+10']   # the last row wins
+
+
+def test_a_mean_over_fewer_files_than_the_method_has_says_how_many(tmp_path, capsys):
+    """A gate that silences two of four voices: SI-SDR and STOI count them (at
+    -200 dB and 0), SDR and PESQ are undefined there, so their means are over
+    the two files left, and the table says so."""
+    names = make_refs(tmp_path / 'mix', snrs=(-5.0, -5.0, 5.0, 5.0), seconds=1.0)
+    for i, name in enumerate(names):
+        speech, _ = sf.read(str(tmp_path / 'mix' / (name + '.speech.wav')), dtype='float32')
+        write(tmp_path / 'gate' / (name + '.wav'),
+              np.zeros_like(speech) if i < 2 else speech + 0.05 * noise_bursts(1.0, seed=9))
+    out_csv = tmp_path / 'scores.csv'
+    status, out, err = run(['-i', tmp_path / 'mix', '--est', tmp_path / 'gate', '--oracle', 'irm',
+                            '--csv', out_csv], capsys)
+    assert status == 0, err
+    table = [line for line in out.split('mean over files')[1].split('\n\n')[0].splitlines()
+             if '(worst)' not in line]
+    (gate,) = [line for line in table if line.startswith('gate ')]
+    (oracle,) = [line for line in table if line.startswith('oracle-irm ')]
+    assert len(re.findall(r' -?\d+\.\d+ \(2/4\)', gate)) == 2       # SDR and PESQ
+    assert gate.split()[1] == '4' and '/' not in gate.split('(2/4)')[-1]
+    assert '(' not in oracle
+    assert '(k/n): that mean and worst are over k of the method\'s n files' in out
+    # the by-SNR rows cover their files whole, or not at all ("-")
+    assert '(2/' not in out.split('by input SNR')[1].split('(k/n)')[0]
+    # the CSV keeps every file's row, NaN where undefined
+    rows = [r for r in read_csv(out_csv)[1] if r['method'] == 'gate']
+    assert len(rows) == 4 and sorted(r['sdr'] == 'nan' for r in rows) == [False, False, True, True]
+
+
+def test_a_table_of_whole_means_has_no_counts():
+    records = [dict(dict.fromkeys(evaluate.METRICS, v), method='m', snr_db=None)
+               for v in (1.0, 2.0)]
+    text = evaluate.format_table(records, ['m'])
+    assert '(k/n)' not in text and '/' not in text
+    assert text.splitlines()[2].split() == ['m', '2'] + ['1.50'] * 5 + ['1.500', '1.50', '1.50']
+    assert evaluate.mean_cell(1.18, 2, 4, 'sdr') == '1.18 (2/4)'
+    assert evaluate.mean_cell(float('nan'), 0, 4, 'sdr') == '-'
+    assert evaluate.mean_cell(0.5, 4, 4, 'stoi') == '0.500'
 
 
 def test_no_manifest_means_no_grouping(tmp_path, capsys):
