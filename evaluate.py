@@ -215,7 +215,15 @@ def pesq_wb(estimate, reference):
 
 def stoi(estimate, reference):
     """STOI (0 to 1) at 16 kHz; undefined when too little of the reference is
-    above pystoi's silence threshold (it would return 1e-5)."""
+    above pystoi's silence threshold (it would return 1e-5).
+
+    A silent or constant estimate scores 0, pystoi's value for silence:
+    nothing of it correlates with the speech. (pystoi scales each segment
+    of the estimate to the reference's level, so the trace of a constant
+    that its window leaks into the bands had scored whatever that trace
+    happened to correlate to, the same at any offset: -0.07 for one test
+    signal, 0.24 for another.)
+    """
     import pystoi
     with np.errstate(all='ignore'), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -228,6 +236,8 @@ def stoi(estimate, reference):
     for warning in caught:
         if 'Not enough STFT frames' in str(warning.message):
             raise MetricUndefined('fewer than 30 non-silent frames (too short or quiet)')
+    if soundless(estimate):
+        return 0.0
     value = float(value)
     if not math.isfinite(value):
         raise MetricUndefined('not finite')

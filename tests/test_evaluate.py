@@ -106,6 +106,18 @@ def test_oracle_rejects_an_unknown_kind():
         evaluate.oracle_speech(x, x, x, 'wiener')
 
 
+@pytest.mark.parametrize('signal', [chirp, harmonic_stack, noise_bursts])
+def test_stoi_of_a_constant_estimate_is_that_of_silence(signal):
+    # a constant had scored what the leak of its offset correlated to (-0.07, 0.22...)
+    speech = signal(2.0)
+    assert evaluate.stoi(np.zeros_like(speech), speech) == 0.0
+    for offset in (0.2, -0.01):
+        assert evaluate.stoi(np.full_like(speech, offset), speech) == 0.0
+    assert evaluate.stoi(speech + 0.01 * tone(2.0), speech) > 0.5      # a sound still scores
+    with pytest.raises(evaluate.MetricUndefined, match='too short'):
+        evaluate.stoi(np.zeros(100), speech[:100])      # still too short before silent
+
+
 # --------------------------------------------------------------------------
 # Short items
 
