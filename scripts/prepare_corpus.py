@@ -28,12 +28,13 @@ Output (FLAC, 16 kHz mono): ``OUT/speech_wav``, ``OUT/music_wav`` (training),
 corpus files went where. Music tracks are named ``mNNN-FILE.flac`` (FILE:
 the corpus file's name), speech tracks ``sNNN-SOURCE.flac``.
 
-The manifest's columns and every file it lists (present, 16 kHz mono) are
-checked before anything is written. Running again into the same OUT (another
-``--seed``, a changed corpus) replaces the tracks: the files of those names
-that this script wrote there before (FILE and SOURCE of the manifest, or of
-the earlier OUT/split.json) and that the new split does not write are
-removed; anything else in OUT (GTZAN's files, say) is left alone.
+The manifest's columns, every file it lists (present, 16 kHz mono) and that
+each side gets both speech and music are checked before anything is
+written. Running again into the same OUT (another ``--seed``, a changed
+corpus) replaces the tracks: the files of those names that this script
+wrote there before (FILE and SOURCE of the manifest, or of the earlier
+OUT/split.json) and that the new split does not write are removed;
+anything else in OUT (GTZAN's files, say) is left alone.
 
 Usage: python3 scripts/prepare_corpus.py [--corpus ../shared/corpus] [--out music_speech]
 """
@@ -132,11 +133,18 @@ def check_audio(corpus, rows):
 
 
 def check_sides(split):
-    """``cli.UserError`` for a side with speech but no music to pair it with."""
+    """``cli.UserError`` for a side without both speech and music: its tracks
+    could not be mixed (``make model-data`` and training read every side)."""
     for side, parts in split.items():
         if parts['speech'] and not parts['music']:
             raise cli.UserError('the {} side has speech but no music track to mix it with; '
                                 'the corpus needs more music tracks'.format(side))
+        if not parts['speech']:
+            raise cli.UserError(
+                'the {} side has {}; the corpus needs more {} (which side each goes '
+                'to: the rule in scripts/prepare_corpus.py)'.format(
+                    side, 'music but no speech' if parts['music'] else 'neither speech nor music',
+                    'speakers' if parts['music'] else 'speakers and music tracks'))
 
 
 def rank(name):

@@ -123,3 +123,29 @@ def test_a_track_the_changed_corpus_no_longer_has_is_removed(tmp_path):
     left = [f for files in tracks(out).values() for f in files]
     assert not [f for f in left if f.endswith('-{}.flac'.format(name))]
     assert len([f for f in left if f.startswith('m')]) == 5
+
+
+@pytest.mark.parametrize('n_music, speech_source, side, lacking', [
+    (1, 'tux-ru', 'train', 'neither speech nor music'),   # all on the test side
+    (3, 'reader', 'val', 'music but no speech'),          # speech for training only
+])
+def test_a_side_that_cannot_be_mixed_is_one_line_and_nothing_is_written(
+        tmp_path, capsys, n_music, speech_source, side, lacking):
+    """A music source of one track goes to the test side whole; the empty
+    training side had crashed (ZeroDivisionError) after writing folders."""
+    folder = tmp_path / 'corpus'
+    rows = []
+    for k in range(n_music):
+        name = 'music/game__track{}.flac'.format(k)
+        write(folder / name, harmonic_stack(0.5), subtype='PCM_16')
+        rows.append({'file': name, 'kind': 'music', 'dur_s': 0.5, 'source_id': 'game',
+                     'member': 'track{}'.format(k)})
+    name = 'speech/{}__Cy0.flac'.format(speech_source)
+    write(folder / name, chirp(0.5), subtype='PCM_16')
+    rows.append({'file': name, 'kind': 'speech', 'dur_s': 0.5, 'source_id': speech_source,
+                 'speaker': 'Cy', 'sex': 'F'})
+    write_manifest(folder, rows)
+    out = tmp_path / 'out'
+    err = refusal(['--corpus', str(folder), '--out', str(out)], capsys)
+    assert 'the {} side has {}'.format(side, lacking) in err
+    assert not out.exists()
