@@ -8,9 +8,10 @@ separation to ignored ``separate/out/``), and with ``--figure PNG`` draws the
 first sample's mixture, estimated speech and reference speech spectrograms
 one above the other into that file.
 
-Every input, its reference, the model and the options are checked, and the
-samples cut, before anything is written: a mistake is one line and leaves
-the sample set as it was.
+Every input, its reference (``NAME.speech.EXT``, any audio type, found as
+evaluate.py finds it; of the mixture's length), the model and the options
+are checked, and the samples cut, before anything is written: a mistake is
+one line and leaves the sample set as it was.
 
 Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.model]
                                        [--figure build/example.png]
@@ -27,6 +28,7 @@ if __name__ == '__main__':
 import numpy as np  # noqa: E402
 import cli  # noqa: E402
 import const  # noqa: E402
+import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 import util  # noqa: E402
 
@@ -64,15 +66,24 @@ def sample_length(seconds):
 
 
 def cut_sample(path, length):
-    """``(name, mixture, speech)`` of ``length`` samples cut from a mixture and
-    its reference; ``cli.UserError`` when the reference is missing."""
-    base = os.path.splitext(path)[0]
-    if os.path.isfile(path) and not os.path.isfile(base + '.speech.wav'):
-        raise cli.UserError('{}: no reference {} beside it (make_dataset.py --refs writes '
-                            'one)'.format(path, base + '.speech.wav'))
-    mixture, speech = util.load_audio(path), util.load_audio(base + '.speech.wav')
-    start = loudest_window(speech, length)
-    return os.path.basename(base), mixture[start:start + length], speech[start:start + length]
+    """``(name, mixture, speech, reference path)``: ``length`` samples cut
+    from a mixture and its reference where the speech is loudest.
+    ``cli.UserError`` when the reference is missing, ``util.AudioError``
+    when the mixture is empty or the reference is not of its length
+    (``evaluate.Item.load``)."""
+    stem = os.path.splitext(path)[0]
+    reference = evaluate.beside(stem + const.REFERENCE_TAGS[0])
+    if reference is None:
+        if not os.path.isfile(path):
+            util.audio_info(path)       # a missing mixture (a folder, a FIFO) named first
+        raise cli.UserError('{0}: no reference {1}.wav beside it, nor {1} of another audio '
+                            'type (make_dataset.py --refs writes one)'.format(
+                                path, stem + const.REFERENCE_TAGS[0]))
+    item = evaluate.Item(os.path.basename(stem), path, reference, None, None)
+    item.load()
+    start = loudest_window(item.speech, length)
+    return (item.name, item.mixture[start:start + length], item.speech[start:start + length],
+            reference)
 
 
 def pyplot():
@@ -128,15 +139,14 @@ def make_samples(args):
     names = ['sample{}'.format(k + 1) for k in range(len(samples))]
     outputs = [os.path.join(folder, name + '.wav') for folder in (args.mixdown, args.separate)
                for name in names] + ([args.figure] if args.figure else [])
-    inputs = args.mixtures + [os.path.splitext(p)[0] + '.speech.wav' for p in args.mixtures] \
-        + [args.model]
+    inputs = args.mixtures + [reference for *_, reference in samples] + [args.model]
     for path in outputs:          # every output checked before any folder is made
         if cli.is_one_of(path, inputs):
             raise cli.UserError('{}{}: the output is one of the inputs'.format(
                 '--figure ' if path == args.figure else '', path))
     for path in outputs:
         cli.prepare_output(path, True)
-    for k, (name, (source, mixture, speech)) in enumerate(zip(names, samples)):
+    for k, (name, (source, mixture, speech, _)) in enumerate(zip(names, samples)):
         print('{}: {:g} s from {}'.format(name, len(mixture) / const.SR, source))
         mix_path = os.path.join(args.mixdown, name + '.wav')
         out_path = os.path.join(args.separate, name + '.wav')

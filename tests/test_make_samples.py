@@ -2,6 +2,7 @@
 import os
 import sys
 
+import numpy as np
 import pytest
 
 import util
@@ -17,12 +18,18 @@ def plain_errors(monkeypatch):
     monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
 
 
-def mixture(folder, name, reference=True):
-    """``folder/name.wav`` (2 s), with ``name.speech.wav`` beside it unless not ``reference``."""
-    speech = chirp(2.0)
+def mixture(folder, name, reference=True, ext='.wav'):
+    """``folder/name.wav`` (2 s), with ``name.speech.wav`` beside it unless
+    not ``reference`` (both of extension ``ext``)."""
+    speech, subtype = chirp(2.0), 'PCM_16' if ext == '.flac' else 'FLOAT'
     if reference:
-        write(folder / (name + '.speech.wav'), speech)
-    return write(folder / (name + '.wav'), speech + noise_bursts(2.0))
+        write(folder / (name + '.speech' + ext), speech, subtype=subtype)
+    return write(folder / (name + ext), speech + noise_bursts(2.0), subtype=subtype)
+
+
+def listing(folder):
+    """Every name in ``folder``, hidden ones too, sorted."""
+    return sorted(os.listdir(str(folder)))
 
 
 def outputs(tmp_path):
@@ -81,6 +88,35 @@ def test_a_mistake_is_one_line_and_nothing_is_written(case, words, tmp_path, mod
         argv += case.split()
     assert words in refusal(argv, capsys)
     assert sorted(os.listdir(str(tmp_path))) == ['eval']
+
+
+def test_a_mixture_with_a_flac_reference_is_taken(tmp_path, model_path):
+    """b.flac with b.speech.flac beside it, as evaluate.py takes it: only
+    b.speech.wav had been looked for."""
+    argv = [mixture(tmp_path / 'eval', 'b', ext='.flac'), '-m', model_path, '--seconds', '1']
+    assert make_samples.main(argv + outputs(tmp_path)) == 0
+    assert len(util.load_audio(str(tmp_path / 'separate' / 'sample1.wav'))) == 16000
+
+
+@pytest.mark.parametrize('case, words', [
+    ('longer reference', "a reference must have its mixture's length"),
+    ('empty mixture', 'a.wav: holds no samples'),
+])
+def test_a_reference_unlike_its_mixture_is_refused_before_anything_is_written(
+        case, words, tmp_path, model_path, capsys):
+    """A reference loudest past its mixture's end had left an empty
+    mixdown/sample1.wav, and only then failed ('holds no samples')."""
+    old = write(tmp_path / 'mixdown' / 'sample1.wav', harmonic_stack(1.0), subtype='PCM_16')
+    before = open(old, 'rb').read()
+    speech = np.concatenate([np.zeros(32000, np.float32), chirp(1.0)])
+    write(tmp_path / 'eval' / 'a.speech.wav', speech if case == 'longer reference' else speech[:0])
+    write(tmp_path / 'eval' / 'a.wav', noise_bursts(2.0) if case == 'longer reference' else
+          speech[:0])
+    argv = [str(tmp_path / 'eval' / 'a.wav'), '-m', model_path, '--seconds', '1']
+    assert words in refusal(argv + outputs(tmp_path), capsys)
+    assert open(old, 'rb').read() == before
+    assert listing(tmp_path) == ['eval', 'mixdown'] and listing(tmp_path / 'mixdown') == [
+        'sample1.wav']
 
 
 def refusal(argv, capsys):
