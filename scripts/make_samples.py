@@ -9,9 +9,14 @@ first sample's mixture, estimated speech and reference speech spectrograms
 one above the other into that file.
 
 Every input, its reference (``NAME.speech.EXT``, any audio type, found as
-evaluate.py finds it; of the mixture's length), the model and the options
-are checked, and the samples cut, before anything is written: a mistake is
-one line and leaves the sample set as it was.
+evaluate.py finds it; of the mixture's length), the model, the options and
+the outputs (none on an input or on another) are checked, and the samples
+cut, before anything is written: a mistake is one line and leaves the sample
+set as it was. The new set is written and separated in hidden folders
+beside the old and only then renamed into place, so that a failure part-way
+(a full disk) leaves the old set whole. ``sampleK.wav`` of an earlier,
+larger set (K above this run's count) is removed from both folders, so that
+``make`` separates this set alone.
 
 Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.model]
                                        [--figure build/example.png]
@@ -19,7 +24,10 @@ Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.m
 import argparse
 import math
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is one line)
@@ -33,6 +41,7 @@ import make_separate  # noqa: E402
 import util  # noqa: E402
 
 PROG = 'make_samples.py'
+SAMPLE_NAME = re.compile(r'^sample([1-9][0-9]*)\.wav$')    # sampleK.wav as this script names them
 
 
 def build_parser():
@@ -86,6 +95,34 @@ def cut_sample(path, length):
             reference)
 
 
+def check_outputs(outputs, inputs):
+    """``cli.UserError`` for an output ``(option, path)`` that is one of the
+    files ``inputs``, is a folder, or is another output (``--mixdown X
+    --separate X`` wrote each estimate over its cut mixture)."""
+    for k, (option, path) in enumerate(outputs):
+        if cli.is_one_of(path, inputs):
+            raise cli.UserError('{}{}: the output is one of the inputs'.format(
+                '--figure ' if option == '--figure' else '', path))
+        if os.path.isdir(path):
+            raise cli.UserError('{} {}: is a folder'.format(option, path))
+        for other, earlier in outputs[:k]:
+            if cli.is_one_of(path, [earlier]):
+                raise cli.UserError('{} and {} both write {}; give each its own '
+                                    'path'.format(other, option, path))
+
+
+def stale_samples(folders, count):
+    """The ``sampleK.wav`` files in ``folders`` with K above ``count``: an
+    earlier, larger set's, which ``make`` would separate with this one."""
+    stale = []
+    for folder in folders:
+        names = os.listdir(folder) if os.path.isdir(folder) else []
+        stale += [os.path.join(folder, name) for name in sorted(names)
+                  if SAMPLE_NAME.match(name) and int(SAMPLE_NAME.match(name).group(1)) > count
+                  and os.path.isfile(os.path.join(folder, name))]
+    return stale
+
+
 def pyplot():
     import matplotlib
     matplotlib.use('Agg')
@@ -136,29 +173,62 @@ def make_samples(args):
         figure_format(args.figure)
     separator = make_separate.load_separator(args.model)
     samples = [cut_sample(path, length) for path in args.mixtures]
-    names = ['sample{}'.format(k + 1) for k in range(len(samples))]
-    outputs = [os.path.join(folder, name + '.wav') for folder in (args.mixdown, args.separate)
-               for name in names] + ([args.figure] if args.figure else [])
+    names = ['sample{}.wav'.format(k + 1) for k in range(len(samples))]
+    folders = {'--mixdown': args.mixdown, '--separate': args.separate}
+    outputs = [(option, os.path.join(folder, name)) for option, folder in folders.items()
+               for name in names] + ([('--figure', args.figure)] if args.figure else [])
     inputs = args.mixtures + [reference for *_, reference in samples] + [args.model]
-    for path in outputs:          # every output checked before any folder is made
+    check_outputs(outputs, inputs)      # every output checked before any folder is made
+    stale = stale_samples(folders.values(), len(names))
+    for path in stale:
         if cli.is_one_of(path, inputs):
-            raise cli.UserError('{}{}: the output is one of the inputs'.format(
-                '--figure ' if path == args.figure else '', path))
-    for path in outputs:
+            raise cli.UserError('{}: an input, but also a sample of an earlier set that this '
+                                'one replaces; copy it elsewhere first'.format(path))
+    for _, path in outputs:
         cli.prepare_output(path, True)
+    staging = {}
+    try:
+        for option, folder in folders.items():
+            with util.writing(folder or '.'):
+                staging[option] = tempfile.mkdtemp(prefix='.samples.', suffix='.partial',
+                                                   dir=folder or '.')
+        write_set(args, separator, samples, names, staging)
+        for name in names:          # the whole set is ready: renamed in at once
+            for option, folder in folders.items():
+                with util.writing(os.path.join(folder, name)):
+                    os.replace(os.path.join(staging[option], name), os.path.join(folder, name))
+    finally:
+        for folder in staging.values():
+            shutil.rmtree(folder, ignore_errors=True)
+    for name in names:
+        print('wrote', os.path.join(args.mixdown, name), 'and',
+              os.path.join(args.separate, name))
+    for path in stale:
+        with util.writing(path):
+            os.remove(path)
+    if stale:
+        print('removed {} (an earlier set\'s sample{} beyond this set\'s {})'.format(
+            ', '.join(stale), cli.plural(len(stale)), len(names)))
+
+
+def write_set(args, separator, samples, names, staging):
+    """Write the cut mixtures and their separations into the ``staging``
+    folders (``{'--mixdown': folder, '--separate': folder}``), and draw
+    ``args.figure`` of the first."""
     for k, (name, (source, mixture, speech, _)) in enumerate(zip(names, samples)):
-        print('{}: {:g} s from {}'.format(name, len(mixture) / const.SR, source))
-        mix_path = os.path.join(args.mixdown, name + '.wav')
-        out_path = os.path.join(args.separate, name + '.wav')
+        print('{}: {:g} s from {}'.format(os.path.splitext(name)[0], len(mixture) / const.SR,
+                                          source))
+        mix_path = os.path.join(staging['--mixdown'], name)
+        out_path = os.path.join(staging['--separate'], name)
         util.write_audio(mix_path, mixture, subtype='PCM_16')
         mixture = util.load_audio(mix_path)          # exactly what users will separate
-        make_separate.separate_file(mix_path, out_path, separator)   # renamed over the old
-        print('wrote', mix_path, 'and', out_path)
+        make_separate.separate_file(mix_path, out_path, separator)
         if k == 0 and args.figure:
             estimate = util.load_audio(out_path)
-            plot(args.figure, source, [('mixture', mixture),
-                                     ('estimated speech ({})'.format(os.path.basename(args.model)), estimate),
-                                     ('reference speech', speech)])
+            plot(args.figure, source, [
+                ('mixture', mixture),
+                ('estimated speech ({})'.format(os.path.basename(args.model)), estimate),
+                ('reference speech', speech)])
             print('wrote', args.figure)
 
 

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+import make_separate
 import util
 from conftest import chirp, harmonic_stack, noise_bursts, write
 
@@ -18,13 +19,14 @@ def plain_errors(monkeypatch):
     monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
 
 
-def mixture(folder, name, reference=True, ext='.wav'):
-    """``folder/name.wav`` (2 s), with ``name.speech.wav`` beside it unless
-    not ``reference`` (both of extension ``ext``)."""
+def mixture(folder, name, reference=True, ext='.wav', seed=0):
+    """``folder/name.wav`` (2 s; its music noise bursts of ``seed``), with
+    ``name.speech.wav`` beside it unless not ``reference`` (both of
+    extension ``ext``)."""
     speech, subtype = chirp(2.0), 'PCM_16' if ext == '.flac' else 'FLOAT'
     if reference:
         write(folder / (name + '.speech' + ext), speech, subtype=subtype)
-    return write(folder / (name + ext), speech + noise_bursts(2.0), subtype=subtype)
+    return write(folder / (name + ext), speech + noise_bursts(2.0, seed=seed), subtype=subtype)
 
 
 def listing(folder):
@@ -98,6 +100,16 @@ def test_a_mixture_with_a_flac_reference_is_taken(tmp_path, model_path):
     assert len(util.load_audio(str(tmp_path / 'separate' / 'sample1.wav'))) == 16000
 
 
+def test_one_folder_for_mixdown_and_separate_is_one_line_and_nothing_is_written(
+        tmp_path, model_path, capsys):
+    """Each estimate had been written over the cut mixture it came from."""
+    argv = [mixture(tmp_path / 'eval', 'a'), '-m', model_path,
+            '--mixdown', str(tmp_path / 'both'), '--separate', str(tmp_path / 'both')]
+    assert '--mixdown and --separate both write {}'.format(
+        tmp_path / 'both' / 'sample1.wav') in refusal(argv, capsys)
+    assert listing(tmp_path) == ['eval']
+
+
 @pytest.mark.parametrize('case, words', [
     ('longer reference', "a reference must have its mixture's length"),
     ('empty mixture', 'a.wav: holds no samples'),
@@ -117,6 +129,58 @@ def test_a_reference_unlike_its_mixture_is_refused_before_anything_is_written(
     assert open(old, 'rb').read() == before
     assert listing(tmp_path) == ['eval', 'mixdown'] and listing(tmp_path / 'mixdown') == [
         'sample1.wav']
+
+
+def test_a_rerun_with_fewer_mixtures_removes_the_earlier_sets_higher_samples(
+        tmp_path, model_path, capsys):
+    """sample2.wav and sample3.wav had stayed in both folders, and `make`
+    separated them with the new set; files not named as this script names
+    its samples stay."""
+    inputs = [mixture(tmp_path / 'eval', name) for name in 'abc']
+    argv = ['-m', model_path, '--seconds', '0.5'] + outputs(tmp_path)
+    assert make_samples.main(inputs + argv) == 0
+    mine = ['sample02.wav', 'my_sample3.wav', 'sample3.flac', 'sample0.wav']
+    for name in mine:
+        write(tmp_path / 'mixdown' / name, harmonic_stack(0.1), subtype='PCM_16')
+    capsys.readouterr()
+    assert make_samples.main(inputs[1:2] + argv) == 0
+    assert listing(tmp_path / 'mixdown') == sorted(mine + ['sample1.wav'])
+    assert listing(tmp_path / 'separate') == ['sample1.wav']
+    assert 'removed {}, {}, {}, {}'.format(
+        *[tmp_path / folder / name for folder in ('mixdown', 'separate')
+          for name in ('sample2.wav', 'sample3.wav')]) in capsys.readouterr().out
+
+
+def test_a_stale_sample_given_as_an_input_is_refused(tmp_path, model_path, capsys):
+    inputs = [mixture(tmp_path / 'mixdown', 'sample1'), mixture(tmp_path / 'mixdown', 'sample2')]
+    err = refusal(inputs[1:] + ['-m', model_path] + outputs(tmp_path), capsys)
+    assert '{}: an input, but also a sample of an earlier set'.format(inputs[1]) in err
+    assert listing(tmp_path) == ['mixdown']
+
+
+def test_a_failure_part_way_leaves_the_old_set_whole(tmp_path, model_path, capsys, monkeypatch):
+    """A full disk at the second separation had left sample1 of the new set
+    beside sample2 of the old."""
+    inputs = [mixture(tmp_path / 'eval', name, seed=k) for k, name in enumerate('ab')]
+    argv = ['-m', model_path, '--seconds', '0.5'] + outputs(tmp_path)
+    assert make_samples.main(inputs + argv) == 0
+    before = {(folder, name): open(str(tmp_path / folder / name), 'rb').read()
+              for folder in ('mixdown', 'separate') for name in ('sample1.wav', 'sample2.wav')}
+    calls = []
+    separate_file = make_separate.separate_file
+
+    def full_disk(path, out_path, *rest, **options):
+        calls.append(path)
+        if len(calls) == 2:
+            raise util.OutputError('{}: cannot write (No space left on device)'.format(out_path))
+        return separate_file(path, out_path, *rest, **options)
+
+    monkeypatch.setattr(make_separate, 'separate_file', full_disk)
+    assert 'No space left on device' in refusal(inputs[::-1] + argv, capsys)
+    for (folder, name), content in before.items():
+        assert open(str(tmp_path / folder / name), 'rb').read() == content
+    for folder in ('mixdown', 'separate'):
+        assert listing(tmp_path / folder) == ['sample1.wav', 'sample2.wav']
 
 
 def refusal(argv, capsys):
