@@ -14,6 +14,12 @@
 # With B_OPTS a second run trains beside the first (see below), and each
 # returns its last model only.
 #
+# Everything else it writes (the wheels installed, the GPU separation, the
+# runs' folders and consoles, the averaged model) goes under WORK, by
+# default a new folder of its own (mktemp -d; the console names it), so a
+# rehearsal on a CPU clears and fills nothing outside it. A second call
+# that needs the first one's models gives both the same WORK=DIR.
+#
 # Usage (device tool): bash scripts/device_run.sh SECONDS_OF_TRAINING
 set -uo pipefail
 TRAIN_SECONDS=${1:-420}
@@ -25,19 +31,21 @@ STOP=${STOP:-}                 # iterations; empty: as many as the time allows
 TRAIN_OPTS=${TRAIN_OPTS:-}     # more train.py options, e.g. "--loss snr --snr-cap 30"
 EPOCH=${EPOCH:-8192}           # patches between saved models (-f 1)
 # SKIP_CHECKS=1 goes straight to training (a second call, checks done)
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/device_run.XXXXXX")} || exit 1
+OUT=${OUT:-$WORK/out}  # the device tool sets OUT: what is written there comes back
+mkdir -p "$WORK" "$OUT" || exit 1
 exec > >(tee "$OUT/console.txt") 2>&1
 export PYTHONUNBUFFERED=1
 step() { echo "=== $(date +%T) $*"; }
 fail() { echo "=== FAILED: $*"; exit 1; }
+step "work folder $WORK, results in $OUT"
 
 PY=${PY:-python3}      # PY=.venv/bin/python NO_WHEELS=1 for that rehearsal
 if [ -z "${NO_WHEELS:-}" ]; then
   step "install carried wheels"
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --target /tmp/site .whl/*.whl || fail "pip install"
-  export PYTHONPATH=/tmp/site:$PWD
+      --target "$WORK/site" .whl/*.whl || fail "pip install"
+  export PYTHONPATH=$WORK/site:$PWD
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 
@@ -48,11 +56,12 @@ fi
 
 if [ -z "${SKIP_CHECKS:-}" ]; then
 step "make_separate.py -g 0 against the committed CPU output"
-$PY make_separate.py -g "$GPU" -i mixdown/sample1.wav -o /tmp/sep_gpu.wav -m unet.model --overwrite \
-    || fail "make_separate.py -g 0"
-$PY - <<'EOF' || fail "GPU separation differs from the CPU's"
+$PY make_separate.py -g "$GPU" -i mixdown/sample1.wav -o "$WORK/sep_gpu.wav" -m unet.model \
+    --overwrite || fail "make_separate.py -g 0"
+$PY - "$WORK/sep_gpu.wav" <<'EOF' || fail "GPU separation differs from the CPU's"
+import sys
 import soundfile as sf, numpy as np
-gpu, _ = sf.read('/tmp/sep_gpu.wav', dtype='float64')
+gpu, _ = sf.read(sys.argv[1], dtype='float64')
 cpu, _ = sf.read('separate/sample1.wav', dtype='float64')
 assert len(gpu) == len(cpu), (len(gpu), len(cpu))
 err = 10 * np.log10(np.sum(cpu ** 2) / max(np.sum((gpu - cpu) ** 2), 1e-30))
@@ -63,27 +72,27 @@ EOF
 fi
 
 # train_run NAME INIT LR LR_END SEED LOADERS OPTS: one train.py on the GPU
-# into /tmp/NAME, its console in /tmp/NAME.txt. train.py --stop-seconds ends
+# into $WORK/NAME, its console in $WORK/NAME.txt. train.py --stop-seconds ends
 # the run on a saved model when the training time is spent, and lays the
 # learning-rate ramp over that time (or over --stop, whichever is further
 # on), so no throughput probe is needed.
 train_run() {
   local name=$1 init=$2 lr=$3 lr_end=$4 seed=$5 loaders=$6 opts=$7
-  rm -rf "/tmp/$name"      # a second call on the same machine starts clean
+  rm -rf "$WORK/$name"     # a second call with the same WORK starts clean
   timeout -k 20 $((TRAIN_SECONDS + 90)) $PY train.py -g $GPU -b $BATCH --mix \
       -s .devdata/speech -m .devdata/music --loaders "$loaders" --target vocal --init "$init" \
-      --snr -5 15 --balance-music --music-speed 0.9 1.1 $opts -o "/tmp/$name" \
+      --snr -5 15 --balance-music --music-speed 0.9 1.1 $opts -o "$WORK/$name" \
       --epoch-size $EPOCH --stop "${STOP:-1000000}" --stop-seconds "$TRAIN_SECONDS" \
-      --seed "$seed" -f 1 --lr "$lr" --lr-end "$lr_end" > "/tmp/$name.txt" 2>&1
-  echo "train.py ($name) exit status $?" >> "/tmp/$name.txt"
+      --seed "$seed" -f 1 --lr "$lr" --lr-end "$lr_end" > "$WORK/$name.txt" 2>&1
+  echo "train.py ($name) exit status $?" >> "$WORK/$name.txt"
 }
 # report NAME: the run's console summary and log, and its last model in 15 MB parts.
 report() {
   local name=$1
   echo "--- $name"
-  tr '\r' '\n' < "/tmp/$name.txt" | grep -v '^\s*$\|this epoch\|total \[\|iters/sec\|iter, ' | tail -40
-  cp "/tmp/$name/log" "$OUT/${name}_log.json" 2>/dev/null
-  last=$(ls -v /tmp/$name/model_[0-9]* 2>/dev/null | tail -1)
+  tr '\r' '\n' < "$WORK/$name.txt" | grep -v '^\s*$\|this epoch\|total \[\|iters/sec\|iter, ' | tail -40
+  cp "$WORK/$name/log" "$OUT/${name}_log.json" 2>/dev/null
+  last=$(ls -v "$WORK/$name"/model_[0-9]* 2>/dev/null | tail -1)
   [ -n "$last" ] || fail "$name: no model written"
   split -b 15M "$last" "$OUT/${name}_$(basename "$last").part"
 }
@@ -104,22 +113,24 @@ if [ -n "${B_OPTS:-}" ]; then
 fi
 
 step "train.py -g $GPU: ${TRAIN_SECONDS} s of training${STOP:+ or $STOP iterations}, whichever first"
-rm -rf /tmp/avg_last3
+rm -f "$WORK/avg_last3"
 train_run run "$INIT" $LR $LR_END $SEED 14 "$TRAIN_OPTS"
 report run
 # The mean of the checkpoints nearest 2/3, 5/6 and the end of the run (how
 # stage 12 was shipped); the device returns 64 MiB at most, so two models
 # (the last as train.py writes it, 25 MB; the mean compressed, 23 MB).
-picked=$($PY - <<'PYEOF'
-import glob, re
-steps = sorted(int(re.sub(r'.*_', '', p)) for p in glob.glob('/tmp/run/model_[0-9]*'))
+picked=$($PY - "$WORK/run" <<'PYEOF'
+import glob, os, re, sys
+steps = sorted(int(re.sub(r'.*_', '', p)) for p in glob.glob(os.path.join(sys.argv[1], 'model_[0-9]*')))
 end = steps[-1]
 near = lambda t: min(steps, key=lambda s: abs(s - t))
-print(' '.join('/tmp/run/model_{}'.format(s) for s in sorted({near(end * 2 / 3), near(end * 5 / 6), end})))
+print(' '.join(os.path.join(sys.argv[1], 'model_{}'.format(s))
+               for s in sorted({near(end * 2 / 3), near(end * 5 / 6), end})))
 PYEOF
 )
 echo "averaging: $picked"
 if [ "$(echo $picked | wc -w)" -gt 1 ]; then
-  $PY scripts/average_models.py $picked -o /tmp/avg_last3 && split -b 15M /tmp/avg_last3 "$OUT/avg_last3.part"
+  $PY scripts/average_models.py $picked -o "$WORK/avg_last3" \
+      && split -b 15M "$WORK/avg_last3" "$OUT/avg_last3.part"
 fi
 step "done: $(ls "$OUT" | tr '\n' ' ')"
