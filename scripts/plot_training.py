@@ -1,13 +1,16 @@
-"""Draw docs/loss.png: training and validation loss over several train.py runs.
+"""Draw the training and validation loss of staged train.py runs into one figure.
 
 Each run's LogReport ``log`` (JSON) is read in order; a run started with
 ``--init`` from the previous one continues its iteration count, so the curve
-shows the whole history of a model trained in stages.
+shows the whole history of a model trained in stages. The axes say what an
+iteration and the loss were (``-b``, ``-l``, ``--loss``) where every run's
+``args.json`` (train.py writes it beside its ``log``) tells them.
 
-Usage: python3 scripts/plot_training.py result/log result2/log ... [-o docs/loss.png]
+Usage: python3 scripts/plot_training.py result/log result2/log ... [-o result/loss_curve.png]
 
-``-o`` without an extension gets ``.png``; the figure is written through a
-temporary file, so a failure leaves an earlier one whole.
+``-o`` (default ``result/loss_curve.png``, git-ignored) without an extension
+gets ``.png``; the figure is written through a temporary file, so a failure
+leaves an earlier one whole.
 """
 import argparse
 import json
@@ -28,16 +31,19 @@ import util  # noqa: E402
 
 PROG = 'plot_training.py'
 KEYS = ('iteration', 'main/loss')     # what every LogReport entry must hold
-DEFAULT_OUT = 'docs/loss.png'         # from the repository root
+VALIDATION_KEY = 'validation/main/loss'   # a number where an entry has it
+DEFAULT_OUT = os.path.join('result', 'loss_curve.png')   # git-ignored, from the repository root
+LOSS_LABELS = {'l1': 'L1 loss on normalised magnitudes'}    # train.py --loss: the y axis
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument('logs', nargs='+', help='LogReport files, in training order')
+    parser.add_argument('logs', nargs='+',
+                        help='train.py\'s LogReport files (RUN/log), in training order')
     parser.add_argument('--labels', nargs='+', help='one label per log (stage names)')
     parser.add_argument('--out', '-o', default=DEFAULT_OUT,
-                        help='the figure; its extension gives the format (default: %(default)s, '
-                             'from the repository root)')
+                        help='the figure; its extension gives the format, none: .png '
+                             '(default: %(default)s, from the repository root)')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     return parser
 
@@ -85,7 +91,46 @@ def read_log(path):
             if not isinstance(entry, dict) or not is_number(entry.get(key)):
                 raise cli.UserError('{}: an entry without a number for {} (is this train.py\'s '
                                     'LogReport log?)'.format(path, key))
+        if VALIDATION_KEY in entry and not is_number(entry[VALIDATION_KEY]):
+            raise cli.UserError('{}: iteration {}: {} is {}, not a number (is this train.py\'s '
+                                'LogReport log?)'.format(path, entry['iteration'], VALIDATION_KEY,
+                                                         json.dumps(entry[VALIDATION_KEY])[:40]))
     return entries
+
+
+def run_settings(log):
+    """``{'batchsize', 'patchlength', 'loss', 'communicator'}`` of the run
+    whose ``log`` this is, from the ``args.json`` beside it; None where it
+    is missing or does not hold them."""
+    try:
+        with open(os.path.join(os.path.dirname(log), 'args.json')) as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    keys = ('batchsize', 'patchlength', 'loss', 'communicator')
+    if not isinstance(record, dict) or not all(is_number(record.get(k)) for k in keys[:2]):
+        return None
+    return {k: record.get(k) for k in keys}
+
+
+def axis_labels(logs):
+    """``(x label, y label)``: an iteration's patches and the loss, where
+    every run's ``run_settings`` gives them alike (the losses listed where
+    the stages differ); otherwise plain 'iteration' and 'loss'."""
+    runs = [run_settings(log) for log in logs]
+    if None in runs:
+        return 'iteration', 'loss'
+    shapes = {(r['batchsize'], r['patchlength'], bool(r['communicator'])) for r in runs}
+    x_label = 'iteration'
+    if len(shapes) == 1:
+        (batch, length, parallel), = shapes
+        x_label = 'iteration ({} patches of {} frames{})'.format(
+            batch, length, ' per process' if parallel else ' each')
+    losses = sorted({str(r['loss']) for r in runs if r['loss']})
+    if len(losses) == 1 and losses[0] in LOSS_LABELS:
+        return x_label, LOSS_LABELS[losses[0]]
+    return x_label, ('loss (train.py --loss {})'.format(', '.join(losses)) if losses
+                     else 'loss')
 
 
 def is_number(value):
@@ -108,9 +153,9 @@ def draw(args):
         for entry in entries:
             train_x.append(offset + entry['iteration'])
             train_y.append(entry['main/loss'])
-            if 'validation/main/loss' in entry:
+            if VALIDATION_KEY in entry:
                 val_x.append(offset + entry['iteration'])
-                val_y.append(entry['validation/main/loss'])
+                val_y.append(entry[VALIDATION_KEY])
         offset += entries[-1]['iteration']
         borders.append(offset)
     axis.plot(train_x, train_y, 'o-', label='main/loss (training)')
@@ -123,8 +168,9 @@ def draw(args):
     for start, label in zip(starts, labels):
         axis.text(start, top, ' ' + label, va='top', fontsize=8, color='grey')
     axis.set_xlim(left=0)
-    axis.set_xlabel('iteration (16 patches of 128 frames each)')
-    axis.set_ylabel('L1 loss on normalised magnitudes')
+    x_label, y_label = axis_labels(args.logs)
+    axis.set_xlabel(x_label)
+    axis.set_ylabel(y_label)
     axis.grid(alpha=0.3)
     axis.legend()
     fig.tight_layout()
