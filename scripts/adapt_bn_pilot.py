@@ -24,12 +24,18 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chainer  # noqa: E402
+import cli  # noqa: E402
 import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 from recalibrate_bn import accumulating_statistics, norm_links  # noqa: E402
 
+PROG = 'adapt_bn_pilot.py'
 BATCH = 16           # patches per batch while measuring (as training's)
 STATE = {'unet': None, 'record': None}
+EPILOG = ('Environment: ALPHA, the share of the file\'s own normalisation statistics in '
+          'those the file is separated with (0: the plain model, 1: the file\'s alone; '
+          'default 0.5). The options are evaluate.py\'s; each model\'s estimate is the '
+          'adapted separation.')
 
 
 def recording_mask_fn(unet, device):
@@ -74,10 +80,30 @@ def adapted_estimate(self, item):
 NETWORK_MASK_FN = make_separate.network_mask_fn
 
 
-def main():
+def build_parser():
+    """evaluate.py's options under this script's name, ALPHA in the epilog."""
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = PROG, EPILOG
+    parser.description = 'Score evaluate.py\'s items with each file\'s own normalisation ' \
+                          'statistics mixed into the model\'s (a pilot, not adopted)'
+    return parser
+
+
+def main(argv=None):
+    return cli.main(PROG, build_parser(), adapted_evaluation, argv)
+
+
+def adapted_evaluation(args):
+    """``evaluate.evaluate_main`` with each model's estimate adapted; the
+    two functions replaced for it are put back after."""
+    network_mask_fn, estimate = make_separate.network_mask_fn, evaluate.ModelMethod.estimate
     make_separate.network_mask_fn = recording_mask_fn
     evaluate.ModelMethod.estimate = adapted_estimate
-    return evaluate.main()
+    try:
+        return evaluate.evaluate_main(args)
+    finally:
+        make_separate.network_mask_fn = network_mask_fn
+        evaluate.ModelMethod.estimate = estimate
 
 
 if __name__ == '__main__':

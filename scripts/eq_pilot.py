@@ -22,9 +22,19 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 import const  # noqa: E402
 import equalising  # noqa: E402
 import evaluate  # noqa: E402
+
+PROG = 'eq_pilot.py'
+EPILOG = ('Environment: OCTAVES, the smoothing of the long-term shapes in octaves '
+          '(default {}); EQ_REFERENCE, an npy file of mean powers (512,) whose shape, '
+          'smoothed over OCTAVES, is the reference (scripts/equalise_reference.py --save; '
+          'default: const.EQUALISE_REFERENCE_DB\'s, smoothed over 1 octave); LIMIT_DB, the '
+          'most a bin is raised (default {}); CUT=1, bins lowered too, down to -LIMIT_DB. '
+          'The options are evaluate.py\'s, with --equalise boost always, under these '
+          'settings.'.format(const.EQUALISE_OCTAVES, const.EQUALISE_LIMIT_DB))
 
 
 def settings(environ):
@@ -39,12 +49,31 @@ def settings(environ):
                 cut=environ.get('CUT') == '1')
 
 
+def build_parser():
+    """evaluate.py's options under this script's name, the settings'
+    environment variables in the epilog."""
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = PROG, EPILOG
+    parser.description = 'Score evaluate.py\'s items with the input equalised under ' \
+                         'other settings than make_separate.py --equalise boost\'s'
+    return parser
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return cli.main(PROG, build_parser(), equalised_evaluation, argv + ['--equalise', 'boost'])
+
+
+def equalised_evaluation(args):
+    """``evaluate.evaluate_main`` with ``equalising.equalised`` under the
+    environment's settings; the function is put back after."""
     chosen = settings(os.environ)
     equalised = equalising.equalised
     equalising.equalised = lambda mask_fn: equalised(mask_fn, **chosen)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return evaluate.main(argv + ['--equalise', 'boost'])
+    try:
+        return evaluate.evaluate_main(args)
+    finally:
+        equalising.equalised = equalised
 
 
 if __name__ == '__main__':

@@ -20,9 +20,15 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cli  # noqa: E402
 import evaluate  # noqa: E402
 
+PROG = 'floor_experiment.py'
 DEFAULT_FLOORS = (0.05, 0.1, 0.2)
+EPILOG = ('Environment: FLOORS, the shares of the mixture left under each model\'s '
+          'estimate, space-separated, each between 0 and 1 (default: "{}"); each model is '
+          'scored plain and with each floor. The options are evaluate.py\'s.'.format(
+              ' '.join('{:g}'.format(f) for f in DEFAULT_FLOORS)))
 
 
 class FlooredMethod:
@@ -92,11 +98,26 @@ def with_floors(build_methods, floors):
     return build
 
 
+def build_parser():
+    """evaluate.py's options under this script's name, FLOORS in the epilog."""
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = PROG, EPILOG
+    parser.description = 'Score evaluate.py\'s items with each model\'s estimate plain and ' \
+                         'with a floor of the mixture under it (a pilot, not adopted)'
+    return parser
+
+
 def main(argv=None):
+    return cli.main(PROG, build_parser(), floored_evaluation, argv)
+
+
+def floored_evaluation(args):
+    """``evaluate.evaluate_main`` with each model followed by its floored
+    versions; ``evaluate.build_methods`` is put back after."""
     build_methods = evaluate.build_methods
     evaluate.build_methods = with_floors(build_methods, floors_from_environment())
     try:
-        return evaluate.main(argv)
+        return evaluate.evaluate_main(args)
     finally:
         evaluate.build_methods = build_methods
 
