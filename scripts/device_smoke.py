@@ -7,6 +7,7 @@ weights and input. Prints ``GPU SMOKE OK`` or ``GPU SMOKE FAILED: <reason>``
 
     python3 scripts/device_smoke.py
 """
+import argparse
 import os
 import platform
 import sys
@@ -15,6 +16,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+PROG = 'device_smoke.py'
 SHAPE = (4, 1, 512, 128)
 TOL = 1e-3
 
@@ -105,7 +107,17 @@ def run():
                 raise SmokeError('save_npz/load_npz round trip changed the output')
 
 
-def main():
+def build_parser():
+    return argparse.ArgumentParser(
+        prog=PROG, description=__doc__.splitlines()[0],
+        epilog='Trains the U-Net for 3 Adam steps on GPU 0 with a random {} batch and '
+               'checks one inference against the CPU\'s (within {:g}); prints GPU SMOKE OK, '
+               'or GPU SMOKE FAILED: REASON with exit status 1. It takes no options; '
+               'scripts/device_run.sh runs it first.'.format(SHAPE, TOL))
+
+
+def main(argv=None):
+    build_parser().parse_args(argv)
     try:
         run()
     except SmokeError as err:
