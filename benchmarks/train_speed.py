@@ -61,15 +61,15 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG, description='Training throughput of the U-Net in patches per second')
     parser.add_argument('--batches', '-b', type=int, nargs='+', default=DEFAULT_BATCHES,
-                        metavar='B', help='patches per mini-batch and rank '
-                                          '(default: %(default)s)')
+                        metavar='B', help='patches per mini-batch and rank (default: {})'.format(
+                            ' '.join(map(str, DEFAULT_BATCHES))))
     parser.add_argument('--iterations', '-i', type=int, default=5,
                         help='timed updates per measurement (default: %(default)s)')
     parser.add_argument('--warmup', '-w', type=int, default=1,
                         help='untimed updates first (default: %(default)s)')
     parser.add_argument('--ranks', '-n', type=int, nargs='+', default=[1], metavar='R',
                         help='MPI ranks; R > 1 runs under mpiexec with ChainerMN '
-                             '(default: %(default)s)')
+                             '(default: 1)')
     parser.add_argument('--patchlength', '-l', type=int, default=const.PATCH_LENGTH,
                         help='frames per patch, a multiple of {} (default: %(default)s)'.format(
                             const.PATCH_MULTIPLE))

@@ -30,19 +30,28 @@ import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 import util  # noqa: E402
 
+PROG = 'band_errors.py'
 EDGES_HZ = (0, 250, 500, 1000, 2000, 4000, const.SR // 2 + 1)   # octave bands (Hz)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--input', '-i', required=True, help='folder of evaluation items')
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument('--input', '-i', required=True,
+                        help='folder of evaluation items (NAME.wav with NAME.speech.wav '
+                             'and NAME.music.wav beside it, as make_dataset.py --refs '
+                             'writes them)')
     parser.add_argument('--model', '-m', default=const.MODEL_FILE,
                         help='U-Net model (default: %(default)s)')
-    parser.add_argument('--shifts', type=int, default=1, help='(default: %(default)s)')
-    parser.add_argument('--speeds', type=float, nargs='+', default=[1.0],
-                        help='(default: 1, none)')
+    parser.add_argument('--shifts', type=int, default=1, metavar='N',
+                        help='separations averaged, their STFT frames offset, as '
+                             'make_separate.py --shifts (default: %(default)s, fastest)')
+    parser.add_argument('--speeds', type=float, nargs='+', default=[1.0], metavar='FACTOR',
+                        help='speeds the mixture is also separated at and averaged, as '
+                             'make_separate.py --speeds; 1 alone: the mixture as it is '
+                             '(default: 1)')
     parser.add_argument('--equalise', choices=const.EQUALISE, default=const.EQUALISE[0],
-                        help='(default: %(default)s)')
+                        help='the network input\'s spectrum, as make_separate.py '
+                             '--equalise (default: %(default)s)')
     return parser
 
 
@@ -102,7 +111,7 @@ def band_table(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return cli.run('band_errors.py', lambda: band_table(args))
+    return cli.run(PROG, lambda: band_table(args))
 
 
 if __name__ == '__main__':

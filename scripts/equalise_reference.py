@@ -24,19 +24,23 @@ import const  # noqa: E402
 import equalising  # noqa: E402
 import train  # noqa: E402
 
+PROG = 'equalise_reference.py'
 POINTS_PER_OCTAVE = 3
 EXAMPLES = 1500
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Print const.EQUALISE_REFERENCE_DB: the mean long-term '
+                               'spectral shape of training examples')
     parser.add_argument('-s', '--speech', default=const.PATH_SPEECH,
                         help='speech folder (default: %(default)s)')
     parser.add_argument('-m', '--music', default=const.PATH_MUSIC,
                         help='music folder (default: %(default)s)')
     parser.add_argument('-n', '--examples', type=int, default=EXAMPLES,
                         help='examples drawn (default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=5, help='(default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=5,
+                        help='seed of the examples drawn (default: %(default)s)')
     parser.add_argument('--save', default=None, metavar='NPY',
                         help='also save the mean power per bin (512,) here '
                              '(scripts/eq_pilot.py EQ_REFERENCE)')

@@ -46,11 +46,19 @@ SAMPLE_NAME = re.compile(r'^sample([1-9][0-9]*)\.wav$')    # sampleK.wav as this
 
 def build_parser():
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument('mixtures', nargs='+', help='NAME.wav files with NAME.speech.wav beside')
-    parser.add_argument('--model', '-m', default=const.MODEL_FILE)
-    parser.add_argument('--seconds', type=float, default=10.0, help='length of each sample')
-    parser.add_argument('--mixdown', default=const.PATH_MIXDOWN)
-    parser.add_argument('--separate', default=const.PATH_SEPARATE)
+    parser.add_argument('mixtures', nargs='+',
+                        help='held-out mixtures NAME.wav (any audio type) with their '
+                             'reference NAME.speech.wav beside them, as make_dataset.py '
+                             '--refs writes them')
+    parser.add_argument('--model', '-m', default=const.MODEL_FILE,
+                        help='U-Net model that separates the samples (default: %(default)s)')
+    parser.add_argument('--seconds', type=float, default=10.0,
+                        help='length of each sample, cut where the speech is loudest '
+                             '(default: %(default)s)')
+    parser.add_argument('--mixdown', default=const.PATH_MIXDOWN, metavar='DIR',
+                        help='folder of the cut mixtures sampleK.wav (default: %(default)s)')
+    parser.add_argument('--separate', default=const.PATH_SEPARATE, metavar='DIR',
+                        help='folder of their separations sampleK.wav (default: %(default)s)')
     parser.add_argument('--figure', default=None, metavar='PNG',
                         help='also draw the first sample\'s spectrograms into this file')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')

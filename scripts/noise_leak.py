@@ -33,11 +33,15 @@ MIN_SECONDS = 0.01      # shorter loops are a few samples, some silent (a NaN le
 
 def build_parser():
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument('models', nargs='+')
-    parser.add_argument('--items', type=int, default=30, help='loops (default: %(default)s)')
+    parser.add_argument('models', nargs='+', metavar='MODEL',
+                        help='U-Net models, each measured on the same loops')
+    parser.add_argument('--items', type=int, default=30,
+                        help='noise-percussion loops (default: %(default)s)')
     parser.add_argument('--seconds', type=float, default=12.0,
                         help='length of each loop (default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=20261126)
+    parser.add_argument('--seed', type=int, default=20261126,
+                        help='seed of the first loop; the next loops take the seeds after '
+                             'it (default: %(default)s)')
     return parser
 
 

@@ -53,7 +53,8 @@ def build_parser():
     parser.add_argument('--turns', nargs='+', default=None, metavar='NAME',
                         help='also group by turn within each folder (channel_items.py)')
     parser.add_argument('--snrs', type=int, nargs='+', default=list(SNRS_DB), metavar='DB',
-                        help='the input SNRs compared (default: %(default)s)')
+                        help='the input SNRs compared (default: {})'.format(
+                            ' '.join(str(snr) for snr in SNRS_DB)))
     parser.add_argument('--harm', action='store_true',
                         help='also compare +10 dB, speech alone and music alone')
     return parser
