@@ -20,7 +20,7 @@ import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is 
 if __name__ == '__main__':
     interrupts.quiet_while_loading()
 import cli  # noqa: E402
-from evaluate import mean, read_scores, worst  # noqa: E402  (mean, worst: finite only)
+from evaluate import mean, read_scores, snr_group, worst  # noqa: E402  (mean, worst: finite only)
 from paired import input_snr  # noqa: E402
 
 PROG = 'model_tables.py'
@@ -48,7 +48,7 @@ def number(text):
 def group_of(row):
     if row['condition']:
         return row['condition']
-    return int(round(number(row['snr_db'])))
+    return snr_group(number(row['snr_db']))      # halves away from 0, as evaluate.py groups
 
 
 def mixture_rows(rows, labels, groups):

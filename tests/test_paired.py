@@ -206,3 +206,12 @@ def test_model_tables_refuses_a_label_the_file_does_not_have(tmp_path, capsys):
     err = conftest.refusal(model_tables.main, 'model_tables.py',
                            [scores, '--labels', 'unet.modl'], capsys)
     assert '--labels unet.modl: not a method of' in err and 'unet.model' in err
+
+
+def test_model_tables_groups_half_db_snrs_as_evaluate_py_does(tmp_path, capsys):
+    """Python's round sent 2.5 dB to +2 and 3.5 dB to +4."""
+    import model_tables
+    scores = write_scores(tmp_path / 'scores.csv', 'm', [('a', 2.5, 1.0), ('b', 3.5, 3.0)])
+    assert model_tables.main([scores]) == 0
+    out = capsys.readouterr().out
+    assert '| +3 dB | m | 1 | 1.00 |' in out and '| +4 dB | m | 1 | 3.00 |' in out
