@@ -37,7 +37,7 @@ import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is 
 if __name__ == '__main__':
     interrupts.quiet_while_loading()
 import cli  # noqa: E402
-from evaluate import ORACLE_LABEL_PREFIX, parse_snr, read_scores  # noqa: E402
+from evaluate import ORACLE_LABEL_PREFIX, parse_snr, read_scores, snr_group  # noqa: E402
 
 PROG = 'paired.py'
 
@@ -82,7 +82,7 @@ def gains(path, snrs=SNRS_DB):
 
 
 def input_snr(path, row):
-    """The input SNR (dB, rounded to a whole dB) of a mixture row of the
+    """The input SNR (dB, rounded to a whole dB, halves away from 0) of a mixture row of the
     ``evaluate.py --csv`` file ``path``; ``cli.UserError`` naming the file and
     item when its snr_db is empty, text or infinite (evaluate.py scored a
     folder without manifest.csv): these tables group mixtures by input SNR."""
@@ -91,7 +91,7 @@ def input_snr(path, row):
         raise cli.UserError("{}: its mixture rows have no input SNR ({}: snr_db '{}'); "
                             "score mixtures that have make_dataset.py's manifest.csv "
                             "beside them".format(path, row['name'], row['snr_db']))
-    return int(round(snr))
+    return snr_group(snr)        # halves away from 0, as evaluate.py groups
 
 
 def harm(path):
