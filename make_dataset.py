@@ -377,7 +377,8 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=
                 with util.writing(base + tag + '.wav'):
                     os.remove(base + tag + '.wav')
     return {'name': name, 'speech_file': speech_path, 'music_file': music_path,
-            'snr_db': round(measured_snr(speech, music), 2), 'speed': round(speed, 4),
+            'snr_db': round(measured_snr(speech, music), 2) + 0.0,   # -0.0 written as 0.0
+            'speed': round(speed, 4),
             'seconds': length / const.SR}
 
 

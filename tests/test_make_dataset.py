@@ -273,3 +273,12 @@ def test_names_that_are_not_utf8_are_mixed_and_listed_as_their_bytes(tmp_path, c
     assert os.listdir(os.fsencode(stft)) == [b's\xe9_m\xe9.npz']
     with open(os.path.join(mix, 'manifest.csv'), 'rb') as handle:
         assert handle.read().splitlines()[1].startswith(b's\xe9_m\xe9,')
+
+
+def test_an_snr_just_below_zero_is_written_as_zero(speech_music_dirs, tmp_path):
+    """-0.001 dB rounds to -0.0, which the manifest wrote as '-0.0'."""
+    music, speech = speech_music_dirs
+    status, _, mix = run(music, speech, tmp_path, '-b', '1', '--snr', '-0.001', '--refs')
+    assert status == 0
+    with open(os.path.join(mix, 'manifest.csv')) as handle:
+        assert [row['snr_db'] for row in csv.DictReader(handle)] == ['0.0', '0.0']
