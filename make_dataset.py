@@ -107,16 +107,18 @@ def make_dataset(args):
     snr_range = parse_snr(args.snr)
     speed_range = parse_speed(args.speed)
     check_folders(args)
+    found = input_files(args.music, args.speech)
     with decoding.DecodedOnce() as decoded:     # m4a, mkv...: each decoded once
-        return mix_all(args, snr_range, speed_range, decoded)
+        return mix_all(args, snr_range, speed_range, decoded, found)
 
 
-def mix_all(args, snr_range, speed_range, decoded):
+def mix_all(args, snr_range, speed_range, decoded, found):
     """Mix every pair, write the files and the summary; ``decoded``: a
-    ``decoding.DecodedOnce`` the audio is loaded through."""
+    ``decoding.DecodedOnce`` the audio is loaded through; ``found``: the
+    ``(music, speech)`` files of ``input_files``."""
     unreadable = []         # input files warned about and left out
-    music = readable_files(args.music, 'music', decoded, unreadable)
-    speech = readable_files(args.speech, 'speech', decoded, unreadable)
+    music = readable_files(found[0], args.music, 'music', decoded, unreadable)
+    speech = readable_files(found[1], args.speech, 'speech', decoded, unreadable)
     dropped = []            # pairs of a name already taken: skipped before mixing
     pairs = pair_files(music, speech, args.loop, args.every_file, dropped)
     names = {name for _, _, name in pairs}
@@ -242,12 +244,28 @@ def check_folders(args):
                                 'choose another'.format(option, folder))
 
 
-def readable_files(folder, kind, decoded, unreadable=None):
-    """Audio files below ``folder`` whose header reads (``decoded``: a
-    ``decoding.DecodedOnce``, which decodes ffmpeg's formats to count their
-    samples and keeps them); others are warned about and added to the list
-    ``unreadable``."""
-    found = util.find_audio(folder, const.READ_EXTENSIONS)
+def input_files(music_folder, speech_folder):
+    """``(music, speech)``: the audio files below the two folders. One line,
+    as ``train.py --mix`` says it, for a file in both (``-m music_speech``
+    holds ``speech_wav``; ``-m X -s X``), which would mix speech with speech
+    or a file with itself."""
+    music, speech = (util.find_audio(folder, const.READ_EXTENSIONS)
+                     for folder in (music_folder, speech_folder))
+    real_music = {os.path.realpath(path) for path in music}
+    both = [path for path in speech if os.path.realpath(path) in real_music]
+    if both:
+        raise cli.UserError('{} file{} in both the speech folder {} and the music folder {} '
+                            '(first {}); give folders that do not hold each other'.format(
+                                len(both), ' is' if len(both) == 1 else 's are',
+                                speech_folder, music_folder, both[0]))
+    return music, speech
+
+
+def readable_files(found, folder, kind, decoded, unreadable=None):
+    """The files of ``found`` (listed below ``folder``) whose header reads
+    (``decoded``: a ``decoding.DecodedOnce``, which decodes ffmpeg's formats
+    to count their samples and keeps them); others are warned about and
+    added to the list ``unreadable``."""
     good = []
     for path in found:
         try:

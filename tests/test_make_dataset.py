@@ -3,11 +3,12 @@ import csv
 import os
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 import make_dataset
 import util
-from conftest import chirp, noise_bursts, write
+from conftest import chirp, noise_bursts, refusal, write
 
 
 def run(music, speech, tmp_path, *extra):
@@ -282,3 +283,18 @@ def test_an_snr_just_below_zero_is_written_as_zero(speech_music_dirs, tmp_path):
     assert status == 0
     with open(os.path.join(mix, 'manifest.csv')) as handle:
         assert [row['snr_db'] for row in csv.DictReader(handle)] == ['0.0', '0.0']
+
+
+@pytest.mark.parametrize('music_folder', ['holds the speech', 'is the speech'])
+def test_a_file_in_both_the_speech_and_music_folders_is_refused(
+        music_folder, speech_music_dirs, tmp_path, capsys):
+    """-m music_speech -s music_speech/speech_wav (or -m X -s X) mixed speech
+    with speech, a file with itself; refused as train.py --mix refuses it."""
+    music, speech = speech_music_dirs
+    music = os.path.dirname(music) if music_folder == 'holds the speech' else speech
+    stft, mix = str(tmp_path / 'stft'), str(tmp_path / 'mixdown')
+    err = refusal(make_dataset.main, 'make_dataset.py',
+                  ['-m', music, '-s', speech, '-t', stft, '-o', mix], capsys)
+    assert '2 files are in both the speech folder {} and the music folder {}'.format(
+        speech, music) in err
+    assert not os.path.exists(stft) and not os.path.exists(mix)
