@@ -29,6 +29,7 @@ if __name__ == '__main__':
     interrupts.quiet_while_loading()
 
 import argparse
+import collections
 import contextlib
 import csv
 import os
@@ -288,9 +289,11 @@ def pair_files(music, speech, loops, every_file=False, dropped=None):
 
     Loop ``k`` pairs music i with speech ``(i - k) mod len(speech)``; at most
     ``len(speech)`` loops. Each loop has as many pairs as the shorter list, or
-    with ``every_file`` as the longer one, the shorter list cycled. A name repeated (same stems from different
-    subfolders) gets the subfolder in it; one still repeated is dropped with
-    a warning, and its name appended to the list ``dropped`` when given.
+    with ``every_file`` as the longer one, the shorter list cycled. Files of
+    the same stem are told apart by their folder and extension
+    (``stem_names``); a pair name still repeated (speech ``a`` with music
+    ``b_c``, speech ``a_b`` with music ``c``) is dropped with a warning, and
+    appended to the list ``dropped`` when given.
     """
     music_names = stem_names(music)
     speech_names = stem_names(speech)
@@ -329,11 +332,17 @@ def check_reference_names(names):
 
 
 def stem_names(paths):
-    """File stems; where two are equal, the parent folder is prefixed."""
-    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
-    repeated = {s for s in stems if stems.count(s) > 1}
-    return ['{}-{}'.format(os.path.basename(os.path.dirname(p)), s) if s in repeated else s
-            for p, s in zip(paths, stems)]
+    """File stems; where two are equal, the parent folder is prefixed
+    (``a/x.wav``, ``b/x.wav``: ``a-x``, ``b-x``), and where that still
+    repeats, the extension is added (``x/talk.wav``, ``x/talk.flac``:
+    ``x-talk-wav``, ``x-talk-flac``). A name that no other repeats stays
+    as it was."""
+    names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    for marked in (lambda path, name: os.path.basename(os.path.dirname(path)) + '-' + name,
+                   lambda path, name: name + '-' + os.path.splitext(path)[1][1:]):
+        counts = collections.Counter(names)
+        names = [marked(p, n) if counts[n] > 1 else n for p, n in zip(paths, names)]
+    return names
 
 
 def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=()):

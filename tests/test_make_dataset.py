@@ -298,3 +298,23 @@ def test_a_file_in_both_the_speech_and_music_folders_is_refused(
     assert '2 files are in both the speech folder {} and the music folder {}'.format(
         speech, music) in err
     assert not os.path.exists(stft) and not os.path.exists(mix)
+
+
+def test_files_of_one_stem_in_one_folder_are_told_apart_by_extension(tmp_path, capsys):
+    """sp/talk.wav and sp/talk.flac were both named sp-talk: one pair was
+    dropped. The extension now tells them apart; other names stay."""
+    write(tmp_path / 'mu' / 'm.wav', noise_bursts(1.0))
+    write(tmp_path / 'sp' / 'talk.wav', chirp(1.0))
+    write(tmp_path / 'sp' / 'talk.flac', chirp(1.0, f0=400.0), subtype='PCM_16')
+    write(tmp_path / 'sp' / 'other.wav', chirp(1.0, f0=300.0))
+    status, stft, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1',
+                          '--every-file')
+    out, err = capsys.readouterr()
+    assert status == 0 and 'warning' not in err
+    assert sorted(os.listdir(stft)) == ['other_m.npz', 'sp-talk-flac_m.npz', 'sp-talk-wav_m.npz']
+    assert out.rstrip().endswith('skipped 0 pairs')
+
+
+def test_stem_names_change_only_the_names_that_repeat():
+    paths = ['a/x.wav', 'b/x.wav', 'c/y.wav', 'c/t.wav', 'c/t.flac', 'c/u.ogg']
+    assert make_dataset.stem_names(paths) == ['a-x', 'b-x', 'y', 'c-t-wav', 'c-t-flac', 'u']
