@@ -122,6 +122,7 @@ def mix_all(args, snr_range, speed_range, decoded, found):
     speech = readable_files(found[1], args.speech, 'speech', decoded, unreadable)
     dropped = []            # pairs of a name already taken: skipped before mixing
     pairs = pair_files(music, speech, args.loop, args.every_file, dropped)
+    pairs = pairs_named_within_limit(pairs, args.refs, dropped)
     names = {name for _, _, name in pairs}
     if args.refs:
         check_reference_names(sorted(names))
@@ -315,6 +316,27 @@ def pair_files(music, speech, loops, every_file=False, dropped=None):
             pairs.append((music[i], speech[j], name))
         order = [order[-1]] + order[:-1]
     return pairs
+
+
+def pairs_named_within_limit(pairs, refs, dropped):
+    """The pairs of ``pairs`` whose files' names fit in ``const.NAME_MAX``
+    bytes (``NAME.npz``, ``NAME.wav`` and with ``refs`` ``NAME.speech.wav``:
+    two stems of 125 characters do not); each other is warned about, in
+    one line before anything is written, and its name appended to the list
+    ``dropped``."""
+    endings = ['.npz', '.wav'] + ([tag + '.wav' for tag in const.REFERENCE_TAGS] if refs else [])
+    ending = max(endings, key=lambda end: len(end.encode()))
+    kept = []
+    for pair in pairs:
+        longest = len(os.fsencode(pair[2] + ending))
+        if longest > const.NAME_MAX:
+            print('warning: skipped {}: its file {}{} would have a name of {} bytes, more than '
+                  'the {} a file system holds; shorten the speech or music file name'.format(
+                      pair[2], pair[2], ending, longest, const.NAME_MAX), file=sys.stderr)
+            dropped.append(pair[2])
+            continue
+        kept.append(pair)
+    return kept
 
 
 def check_reference_names(names):

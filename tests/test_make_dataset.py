@@ -318,3 +318,28 @@ def test_files_of_one_stem_in_one_folder_are_told_apart_by_extension(tmp_path, c
 def test_stem_names_change_only_the_names_that_repeat():
     paths = ['a/x.wav', 'b/x.wav', 'c/y.wav', 'c/t.wav', 'c/t.flac', 'c/u.ogg']
     assert make_dataset.stem_names(paths) == ['a-x', 'b-x', 'y', 'c-t-wav', 'c-t-flac', 'u']
+
+
+def test_a_pair_whose_file_names_would_be_too_long_is_skipped(tmp_path, capsys):
+    """Stems of 125 characters each give a 251-byte pair name: NAME.wav fits
+    in a file system's 255 bytes, NAME.speech.wav does not. With --refs the
+    pair is skipped before anything is written (the run had stopped half-way
+    on 'File name too long'); without, it is written."""
+    long_speech, long_music = 'a' * 125, 'b' * 125
+    write(tmp_path / 'mu' / (long_music + '.wav'), noise_bursts(1.0))
+    write(tmp_path / 'sp' / (long_speech + '.wav'), chirp(1.0))
+    write(tmp_path / 'sp' / 's.wav', chirp(1.0, f0=300.0))
+    long_name = long_speech + '_' + long_music
+    status, stft, mix = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1',
+                            '--every-file', '--refs')
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert err.strip() == ('warning: skipped {0}: its file {0}.speech.wav would have a name of '
+                           '262 bytes, more than the 255 a file system holds; shorten the speech '
+                           'or music file name'.format(long_name))
+    assert os.listdir(stft) == ['s_{}.npz'.format(long_music)]
+    assert sorted(manifest_snrs(mix)) == ['s_' + long_music]
+    assert out.rstrip().endswith('skipped 1 pair')
+    status, stft, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path / 'plain', '-b',
+                          '1', '--every-file')
+    assert status == 0 and len(os.listdir(stft)) == 2
