@@ -164,6 +164,8 @@ MIX_RATIO = 1.0           # speech-to-music amplitude ratio (seed's -r)
 LOOP_COUNT = 2            # pairings per music file (seed's -b)
 SPEED_LIMITS = (0.5, 2.0) # the --speed factors accepted (beyond them speech is
                           # an octave away from any voice the model should learn)
+MIN_PAIR_SAMPLES = FFT_SIZE  # samples at SR (64 ms): a shorter pair is skipped, as it
+                             # fills no STFT frame (its magnitudes are mostly padding)
 
 # Default folders and files
 PATH_MUSIC = 'music_speech/music_wav'

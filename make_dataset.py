@@ -380,6 +380,12 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=
     music = load(music_path)
     speech = util.change_speed(load(speech_path), speed)
     length = min(len(music), len(speech))
+    if length < const.MIN_PAIR_SAMPLES:
+        raise util.AudioError('{} + {}: the pair is {} sample{} long ({:.0f} ms at {} Hz), '
+                              'shorter than one STFT frame ({} samples)'.format(
+                                  speech_path, music_path, length, cli.plural(length),
+                                  1000.0 * length / const.SR, const.SR,
+                                  const.MIN_PAIR_SAMPLES))
     music, speech = music[:length], speech[:length]
     gain = args.mixratio if snr_db is None else speech_gain(speech, music, snr_db)
     speech = speech * gain

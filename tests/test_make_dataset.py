@@ -343,3 +343,23 @@ def test_a_pair_whose_file_names_would_be_too_long_is_skipped(tmp_path, capsys):
     status, stft, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path / 'plain', '-b',
                           '1', '--every-file')
     assert status == 0 and len(os.listdir(stft)) == 2
+
+
+def test_a_pair_shorter_than_an_stft_frame_is_skipped(tmp_path, capsys):
+    """Speech of 1023 samples (and of 1, and of 10 ms) gives a pair shorter
+    than one 1024-sample frame: skipped with a warning naming it and counted;
+    1024 samples are mixed."""
+    write(tmp_path / 'mu' / 'm.wav', noise_bursts(1.0))
+    for name, length in (('s1', 1), ('s160', 160), ('s1023', 1023), ('s1024', 1024)):
+        write(tmp_path / 'sp' / (name + '.wav'), chirp(1.0)[:length])
+    status, stft, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1',
+                          '--every-file')
+    out, err = capsys.readouterr()
+    assert status == 0 and os.listdir(stft) == ['s1024_m.npz']
+    lines = err.strip().splitlines()
+    assert [line.split(':')[0] for line in lines] == ['warning'] * 3
+    assert [line.split()[2] for line in lines] == ['s1_m:', 's1023_m:', 's160_m:']
+    assert lines[0].endswith(': the pair is 1 sample long (0 ms at 16000 Hz), shorter than '
+                             'one STFT frame (1024 samples)')
+    assert 'the pair is 160 samples long (10 ms at 16000 Hz)' in lines[2]
+    assert out.rstrip().endswith('skipped 3 pairs')
