@@ -372,10 +372,10 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=
 
     ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
     speed factor (1.0 unchanged); ``load(path)`` reads a file as 16 kHz
-    mono (``decoding.DecodedOnce.load_audio``). Without ``args.refs`` an
-    earlier run's references of ``name`` are removed, unless their names are
-    among ``mixtures``, this run's pairs (music ``x.music.wav``: pair
-    ``s_x.music`` is no reference of ``s_x``).
+    mono (``decoding.DecodedOnce.load_audio``). The files are written
+    together (``write_pair``); without ``args.refs`` an earlier run's
+    references of ``name`` are removed, unless their names are among
+    ``mixtures``, this run's pairs (``pair_files_of``).
     """
     music = load(music_path)
     speech = util.change_speed(load(speech_path), speed)
@@ -419,22 +419,65 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=
                + list(targets.values())) or norm == 0:
         raise util.AudioError('{} + {}: the mixture is not finite'.format(
             speech_path, music_path))
-    util.save_npz(os.path.join(args.stft, name + '.npz'),
-                  **{key: (value / norm).astype(np.float32) for key, value in targets.items()})
+    arrays = {key: (value / norm).astype(np.float32) for key, value in targets.items()}
     base = os.path.join(args.mixdown, name)
-    util.write_audio(base + '.wav', mixture)
+    writers = {base + '.wav': lambda path: util.write_audio(path, mixture),
+               os.path.join(args.stft, name + '.npz'): lambda path: util.save_npz(path, **arrays)}
     if args.refs:
-        util.write_audio(base + '.speech.wav', speech)
-        util.write_audio(base + '.music.wav', music)
-    else:           # an earlier --refs run's references no longer match the mixture
-        for tag in const.REFERENCE_TAGS:
-            if name + tag not in mixtures and os.path.lexists(base + tag + '.wav'):
-                with util.writing(base + tag + '.wav'):
-                    os.remove(base + tag + '.wav')
+        writers[base + '.speech.wav'] = lambda path: util.write_audio(path, speech)
+        writers[base + '.music.wav'] = lambda path: util.write_audio(path, music)
+    # without --refs an earlier run's references go: they no longer match the mixture
+    write_pair(pair_files_of(name, args, mixtures), writers)
     return {'name': name, 'speech_file': speech_path, 'music_file': music_path,
             'snr_db': round(measured_snr(speech, music), 2) + 0.0,   # -0.0 written as 0.0
             'speed': round(speed, 4),
             'seconds': length / const.SR}
+
+
+def pair_files_of(name, args, mixtures=()):
+    """The files of pair ``name`` that any run writes, its mixture first:
+    ``NAME.wav`` in ``args.mixdown``, ``NAME.npz`` in ``args.stft`` and the
+    references ``NAME.speech.wav``, ``NAME.music.wav``, less those named as
+    one of ``mixtures``, this run's pairs (music ``x.music.wav``: pair
+    ``s_x.music`` is no reference of ``s_x``)."""
+    base = os.path.join(args.mixdown, name)
+    return [base + '.wav', os.path.join(args.stft, name + '.npz')] + [
+        base + tag + '.wav' for tag in const.REFERENCE_TAGS if name + tag not in mixtures]
+
+
+def write_pair(paths, writers):
+    """Write one pair's files so that they belong together: ``writers`` maps
+    each new file to a ``write(path)`` that writes it; ``paths`` lists the
+    pair's files of any run, its mixture first (``pair_files_of``).
+
+    Each new file is written to a temporary beside its place
+    (``staged_path``); then the files of ``paths`` there are removed, the
+    mixture first, and the new ones renamed into place, the mixture last.
+    Stopped at any point (Ctrl-C, SIGTERM, a full disk), the pair's files
+    left are all of one run, old or new, and a mixture stands only beside
+    the references and npz of its own run (evaluate.py pairs them by
+    name); the temporaries go.
+    """
+    with contextlib.ExitStack() as stack:
+        staged = {}
+        for path, write in writers.items():
+            staged[path] = stack.enter_context(util.standing_in(staged_path(path), path))
+            write(staged[path])
+        for path in paths:
+            if os.path.lexists(path):
+                with util.writing(path):
+                    os.remove(path)
+        for path in sorted(staged, key=paths.index, reverse=True):
+            with util.writing(path):
+                os.replace(staged[path], path)
+
+
+def staged_path(path):
+    """A hidden temporary beside ``path`` that ends as ``path`` does
+    (``.NAME.wav.PID.partial.wav``), so that ``util.write_audio`` writes
+    it in ``path``'s format; within ``const.NAME_MAX`` bytes, as
+    ``util.temporary_path`` leaves room for a suffix."""
+    return util.temporary_path(path) + os.path.splitext(path)[1]
 
 
 def speech_gain(speech, music, snr_db):

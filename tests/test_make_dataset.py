@@ -363,3 +363,66 @@ def test_a_pair_shorter_than_an_stft_frame_is_skipped(tmp_path, capsys):
                              'one STFT frame (1024 samples)')
     assert 'the pair is 160 samples long (10 ms at 16000 Hz)' in lines[2]
     assert out.rstrip().endswith('skipped 3 pairs')
+
+
+def assert_each_pair_of_one_run(stft, mix):
+    """Each mixture in ``mix`` equals the sum of its references and gives
+    the magnitudes of its npz in ``stft``, where those exist."""
+    for name in os.listdir(mix):
+        if not name.endswith('.wav') or name.endswith(('.speech.wav', '.music.wav')):
+            continue
+        base = os.path.join(mix, name[:-len('.wav')])
+        mixture = util.load_audio(base + '.wav')
+        if os.path.exists(base + '.speech.wav'):
+            np.testing.assert_allclose(util.load_audio(base + '.speech.wav')
+                                       + util.load_audio(base + '.music.wav'), mixture,
+                                       atol=1e-5, err_msg=name)
+        npz = os.path.join(stft, name[:-len('.wav')] + '.npz')
+        if os.path.exists(npz):
+            magnitude = np.abs(util.stft(mixture))
+            with np.load(npz) as data:
+                np.testing.assert_allclose(data['mix'], magnitude / magnitude.max(),
+                                           atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize('stop', ['writing its music reference', 'renaming its mixture'])
+def test_a_rerun_stopped_within_a_pair_leaves_no_files_of_two_runs(
+        stop, speech_music_dirs, tmp_path, monkeypatch):
+    """--refs at -5 dB, then again at +15 dB, stopped (Ctrl-C, SIGTERM) in
+    pair s2_m1: its npz, mixture and references had been renamed into place
+    one by one, so a stop between them left a new mixture beside an old
+    reference (or an old mixture beside a new npz). Each pair is now wholly
+    old, wholly new, or without a mixture."""
+    music, speech = speech_music_dirs
+    status, stft, mix = run(music, speech, tmp_path, '-b', '2', '--snr', '-5', '--refs')
+    assert status == 0
+    old_mixture = util.load_audio(os.path.join(mix, 's2_m1.wav'))
+    target = os.path.join(mix, 's2_m1.wav')
+    if stop.startswith('writing'):
+        write_audio = util.write_audio
+
+        def stopped(path, *args, **kwargs):
+            if 's2_m1.music.wav' in os.path.basename(path):    # or its temporary
+                raise KeyboardInterrupt
+            return write_audio(path, *args, **kwargs)
+        monkeypatch.setattr(util, 'write_audio', stopped)
+    else:
+        replace = os.replace
+
+        def stopped(source, destination):
+            if destination == target:
+                raise KeyboardInterrupt
+            return replace(source, destination)
+        monkeypatch.setattr(os, 'replace', stopped)
+    status, _, _ = run(music, speech, tmp_path, '-b', '2', '--snr', '15', '--refs')
+    monkeypatch.undo()
+    assert status == 130
+    assert_each_pair_of_one_run(stft, mix)
+    assert not [name for folder in (stft, mix) for name in os.listdir(folder)
+                if '.partial' in name]
+    if stop.startswith('writing'):          # the pair as the first run left it
+        np.testing.assert_array_equal(util.load_audio(os.path.join(mix, 's2_m1.wav')),
+                                      old_mixture)
+    else:                                   # no mixture, so evaluate.py finds no item
+        assert not os.path.exists(os.path.join(mix, 's2_m1.wav'))
+    assert set(manifest_snrs(mix)) == {'s1_m1', 's2_m2', 's1_m2'}
