@@ -156,7 +156,9 @@ def mix_all(args, snr_range, speed_range, decoded, found):
             except util.OutputError:
                 raise                   # the output folder, not this pair: stop
             except util.AudioError as err:
-                tqdm.write('warning: skipped {}: {}'.format(name, err), file=sys.stderr)
+                # an earlier run's files of the pair no longer match its inputs
+                stale = removed_files(pair_files_of(name, args, names))
+                tqdm.write(skip_warning(name, err, stale), file=sys.stderr)
                 skipped.append(name)
                 continue
             rows.append(row)
@@ -178,6 +180,17 @@ def mix_all(args, snr_range, speed_range, decoded, found):
         raise cli.UserError('no mixture was written{}'.format(
             '; see the warnings above' if skipped or dropped else ''))
     return 0
+
+
+def skip_warning(name, reason, stale):
+    """The line for pair ``name`` skipped for ``reason``, naming ``stale``,
+    its files of an earlier run that were removed."""
+    line = 'warning: skipped {}: {}'.format(name, reason)
+    if stale:
+        line += '; removed {} of an earlier run, which no longer match{} its inputs'.format(
+            ', '.join(os.path.basename(path) for path in stale),
+            'es' if len(stale) == 1 else '')
+    return line
 
 
 def check_numbers(args):
@@ -463,13 +476,19 @@ def write_pair(paths, writers):
         for path, write in writers.items():
             staged[path] = stack.enter_context(util.standing_in(staged_path(path), path))
             write(staged[path])
-        for path in paths:
-            if os.path.lexists(path):
-                with util.writing(path):
-                    os.remove(path)
+        removed_files(paths)
         for path in sorted(staged, key=paths.index, reverse=True):
             with util.writing(path):
                 os.replace(staged[path], path)
+
+
+def removed_files(paths):
+    """Remove those of ``paths`` that exist, in their order; return them."""
+    removed = [path for path in paths if os.path.lexists(path)]
+    for path in removed:
+        with util.writing(path):
+            os.remove(path)
+    return removed
 
 
 def staged_path(path):

@@ -116,14 +116,16 @@ def test_dataset_bad_settings_refused_before_any_work(argv, words, tmp_path, cap
 
 def test_dataset_never_writes_nan(tmp_path, capsys, speech_music_dirs, monkeypatch):
     """Whatever makes a mixture non-finite, the pair is skipped before any
-    of its files is written; a good file of the same name stays."""
-    before = good_npz(tmp_path)
+    of its files is written: no NaN npz replaces an earlier run's file of
+    the same name, which is removed with the warning, as it no longer
+    matches the pair's inputs."""
+    good_npz(tmp_path)
     monkeypatch.setattr(make_dataset, 'speech_gain', lambda *a: float('nan'))
     status, _, err = dataset(capsys, speech_music_dirs, tmp_path, '--snr', '0')
     assert status == 1
     assert 'not finite' in err and 'warnings above' in err
-    assert (tmp_path / 'stft' / 's1_m1.npz').read_bytes() == before
-    assert os.listdir(tmp_path / 'stft') == ['s1_m1.npz']
+    assert 'not finite; removed s1_m1.npz of an earlier run' in err
+    assert os.listdir(tmp_path / 'stft') == []
     assert os.listdir(tmp_path / 'mixdown') == []
 
 

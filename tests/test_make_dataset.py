@@ -426,3 +426,33 @@ def test_a_rerun_stopped_within_a_pair_leaves_no_files_of_two_runs(
     else:                                   # no mixture, so evaluate.py finds no item
         assert not os.path.exists(os.path.join(mix, 's2_m1.wav'))
     assert set(manifest_snrs(mix)) == {'s1_m1', 's2_m2', 's1_m2'}
+
+
+def test_a_pair_skipped_on_a_rerun_loses_its_earlier_files(tmp_path, capsys):
+    """A pair mixed with --refs, then skipped on a rerun (its inputs are now
+    silent): its earlier mixture, references and npz no longer match its
+    inputs, so they go with the warning (train.py had trained on the stale
+    npz, evaluate.py scored the old mixture), as its manifest row did."""
+    write(tmp_path / 'mu' / 'm.wav', noise_bursts(1.0))
+    write(tmp_path / 'mu' / 'n.wav', noise_bursts(1.0, seed=4))
+    write(tmp_path / 'sp' / 's.wav', chirp(1.0))
+    write(tmp_path / 'sp' / 't.wav', chirp(1.0, f0=300.0))
+    status, stft, mix = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1',
+                            '--refs')
+    assert status == 0 and sorted(manifest_snrs(mix)) == ['s_m', 't_n']
+    for path in (tmp_path / 'mu' / 'm.wav', tmp_path / 'sp' / 's.wav'):
+        write(path, np.zeros(16000, np.float32))
+    capsys.readouterr()
+    status, _, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1',
+                       '--refs')
+    out, err = capsys.readouterr()
+    assert status == 0 and out.rstrip().endswith('skipped 1 pair')
+    assert err.strip().endswith(': the mixture is silent; removed s_m.wav, s_m.npz, '
+                                's_m.speech.wav, s_m.music.wav of an earlier run, which no '
+                                'longer match its inputs')
+    assert os.listdir(stft) == ['t_n.npz']
+    assert sorted(os.listdir(mix)) == ['manifest.csv', 't_n.music.wav', 't_n.speech.wav',
+                                       't_n.wav']
+    assert sorted(manifest_snrs(mix)) == ['t_n']
+    status, _, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1')
+    assert status == 0 and 'removed' not in capsys.readouterr().err    # nothing left to remove
