@@ -21,8 +21,12 @@ voices out of the same speakers.
 Each pair is mixed in memory, both files read whole: an hour-long pair needs
 about 4.1 GB; cut recordings that long into pieces of a few minutes first.
 
+With ``--alone speech`` (or ``music``) the other source is silenced: test
+items of one source alone, cut to the pair's shorter length as mixtures are.
+
 Usage: python3 make_dataset.py [-m MUSIC] [-s SPEECH] [-r RATIO | --snr DB [DB]]
-                               [--speed LOW HIGH] [--psa]
+                               [--every-file] [--speed LOW HIGH] [--psa] [--refs]
+                               [--alone {speech,music}]
 """
 import interrupts  # first: Ctrl-C while the rest loads is one line, not a traceback
 if __name__ == '__main__':
@@ -90,8 +94,10 @@ def build_parser():
     parser.add_argument('--alone', choices=ALONE, default=None,
                         help='write one source alone instead of a mixture: "speech" '
                              '(the music silenced) or "music" (the speech silenced), '
+                             'each cut to its pair\'s shorter length as a mixture is: '
                              'test items of what the model must leave untouched or '
-                             'remove (evaluate.py scores them; default: mix both)')
+                             'remove (evaluate.py scores them; -r and --snr do not '
+                             'apply; default: mix both)')
     parser.add_argument('--psa', action='store_true',
                         help='also store "vocal_psa", the phase-sensitive speech '
                              'target (train.py --target vocal_psa)')
@@ -104,6 +110,7 @@ def main(argv=None):
 
 
 def make_dataset(args):
+    check_alone(args)
     check_numbers(args)
     snr_range = parse_snr(args.snr)
     speed_range = parse_speed(args.speed)
@@ -129,7 +136,8 @@ def mix_all(args, snr_range, speed_range, decoded, found):
     cli.print_settings([
         ('music', '{} ({} files)'.format(args.music, len(music))),
         ('speech', '{} ({} files)'.format(args.speech, len(speech))),
-        ('level', 'SNR {} dB'.format(' to '.join(map(str, snr_range)))
+        ('level', 'none ({} alone)'.format(args.alone) if args.alone
+         else 'SNR {} dB'.format(' to '.join(map(str, snr_range)))
          if snr_range else 'ratio {}'.format(args.mixratio)),
         ('speech speed', '{} to {}'.format(*speed_range) if speed_range else 'unchanged'),
         ('sources', '{} alone'.format(args.alone) if args.alone else 'speech + music'),
@@ -191,6 +199,23 @@ def skip_warning(name, reason, stale):
             ', '.join(os.path.basename(path) for path in stale),
             'es' if len(stale) == 1 else '')
     return line
+
+
+def check_alone(args):
+    """One line for a setting that ``--alone`` leaves without effect, before
+    any work: ``-r`` and ``--snr`` (one source alone has no speech-to-music
+    level to set) and with ``--alone music`` ``--speed`` (the speech it
+    plays faster is silenced; only the items' length would change)."""
+    if args.alone and (args.mixratio is not None or args.snr):
+        given = ('-r {:g}'.format(args.mixratio) if args.mixratio is not None
+                 else '--snr ' + ' '.join('{:g}'.format(v) for v in args.snr))
+        raise cli.UserError('--alone {} with {}: a source written alone has no speech-to-music '
+                            'level to set; leave {} out'.format(args.alone, given,
+                                                                given.split()[0]))
+    if args.alone == 'music' and args.speed:
+        raise cli.UserError('--alone music with --speed {:g} {:g}: the speech is silenced, so '
+                            'its speed would change only the items\' length; leave --speed '
+                            'out'.format(*args.speed))
 
 
 def check_numbers(args):

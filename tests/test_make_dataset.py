@@ -456,3 +456,39 @@ def test_a_pair_skipped_on_a_rerun_loses_its_earlier_files(tmp_path, capsys):
     assert sorted(manifest_snrs(mix)) == ['t_n']
     status, _, _ = run(str(tmp_path / 'mu'), str(tmp_path / 'sp'), tmp_path, '-b', '1')
     assert status == 0 and 'removed' not in capsys.readouterr().err    # nothing left to remove
+
+
+@pytest.mark.parametrize('alone, extra, word', [
+    ('speech', ['--snr', '5'], '--snr 5'), ('music', ['--snr', '-5', '10'], '--snr -5 10'),
+    ('speech', ['-r', '0.5'], '-r 0.5'), ('music', ['--speed', '0.9', '1.1'], '--speed 0.9 1.1')])
+def test_alone_refuses_the_settings_it_leaves_without_effect(alone, extra, word, tmp_path,
+                                                             capsys, speech_music_dirs):
+    """--alone speech --snr 5 was accepted and printed 'SNR 5.0 to 5.0 dB'
+    for items with no music; with --alone music, --speed changes a silenced
+    speech. Refused in one line, nothing written."""
+    music, speech = speech_music_dirs
+    stft, mix = str(tmp_path / 'stft'), str(tmp_path / 'mixdown')
+    err = refusal(make_dataset.main, 'make_dataset.py',
+                  ['-m', music, '-s', speech, '-t', stft, '-o', mix, '--alone', alone] + extra,
+                  capsys)
+    assert '--alone {} with {}: '.format(alone, word) in err
+    assert not os.path.exists(stft) and not os.path.exists(mix)
+
+
+def test_speech_alone_is_played_at_speed_and_cut_to_its_partners_length(
+        speech_music_dirs, tmp_path, capsys):
+    """--alone speech --speed: the speech is played faster, as in a mixture,
+    and each item is cut to its partner music's length (s2, 3.5 s, with m2,
+    3 s), so that item NAME is the speech of mixture NAME of the same
+    pairing at any --snr."""
+    music, speech = speech_music_dirs
+    status, _, mix = run(music, speech, tmp_path, '-b', '1', '--alone', 'speech', '--refs',
+                         '--speed', '1.1', '1.1')
+    out = capsys.readouterr().out
+    assert status == 0 and '# level: none (speech alone)' in out
+    assert '# speech speed: 1.1 to 1.1' in out
+    assert len(util.load_audio(os.path.join(mix, 's2_m2.speech.wav'))) == 3 * 16000
+    assert not np.any(util.load_audio(os.path.join(mix, 's2_m2.music.wav')))
+    # s1 (3 s) at 1.1 times the speed: 2.73 s, shorter than m1
+    assert len(util.load_audio(os.path.join(mix, 's1_m1.speech.wav'))) == \
+        len(util.change_speed(np.zeros(3 * 16000, np.float32), 1.1))
