@@ -579,7 +579,7 @@ def check_mode_options(args):
                                 'from -s and -m (validation: --val-dir)' if args.mix else
                                 'applies to --mix only (this run trains on the npz files '
                                 'of -t)'))
-    if args.val_dir and not args.mix and args.val != defaults['val']:
+    if args.val_dir and not args.mix and args.val not in (0, defaults['val']):
         raise cli.UserError('--val: does not apply with --val-dir, whose files are the '
                             'validation set')
 

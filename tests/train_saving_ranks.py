@@ -14,8 +14,8 @@ import chainer  # noqa: E402
 def main(folder, argv):
     run_trainer = train.run_trainer
 
-    def run_and_save(args, trainer, unet, how, comm):
-        status = run_trainer(args, trainer, unet, how, comm)
+    def run_and_save(args, trainer, unet, how, comm, *rest):
+        status = run_trainer(args, trainer, unet, how, comm, *rest)
         chainer.serializers.save_npz(
             os.path.join(folder, 'rank{}.npz'.format(comm.rank)), unet)
         return status
