@@ -37,6 +37,10 @@ import make_separate  # noqa: E402
 import network  # noqa: E402
 import util  # noqa: E402
 
+EVALUATE_PROG = 'band_bias_pilot.py evaluate'
+EVALUATE_EPILOG = ('Environment: CORRECTION, the npz file of a and b (512,) that '
+                   '"band_bias_pilot.py fit" wrote (required); every network mask is '
+                   'corrected with it. The options are evaluate.py\'s.')
 CROP_SECONDS = 6.0
 SNR_RANGE_DB = (-5.0, 10.0)
 LOGIT_CLIP = 1e-4
@@ -163,14 +167,34 @@ def fit_main(argv):
                   a.min(), a.max(), b.min(), b.max(), out))
 
 
+def build_evaluate_parser():
+    """evaluate.py's options under this subcommand's name, CORRECTION in
+    the epilog."""
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = EVALUATE_PROG, EVALUATE_EPILOG
+    parser.description = 'Score evaluate.py\'s items with every network mask corrected ' \
+                         'per bin (a pilot, not adopted)'
+    return parser
+
+
 def evaluate_main(argv):
+    return cli.main(EVALUATE_PROG, build_evaluate_parser(), corrected_evaluation, argv)
+
+
+def corrected_evaluation(args):
+    """``evaluate.evaluate_main`` with every network mask corrected by the
+    npz in ``$CORRECTION``; ``make_separate.network_mask_fn`` is put back
+    after."""
     correction = np.load(os.environ['CORRECTION'])
     plain = make_separate.network_mask_fn
 
     def network_mask_fn(unet, device):
         return corrected(plain(unet, device), correction['a'], correction['b'])
     make_separate.network_mask_fn = network_mask_fn
-    return evaluate.main(argv)
+    try:
+        return evaluate.evaluate_main(args)
+    finally:
+        make_separate.network_mask_fn = plain
 
 
 if __name__ == '__main__':

@@ -30,6 +30,13 @@ import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 import util  # noqa: E402
 
+PROG = 'phase_experiments.py'
+EPILOG = ('Environment: REFINE=misi, the speech estimate after MISI_ITERS rounds of '
+          'multiple input spectrogram inversion from the network\'s mask (default 3; 0: '
+          'the plain separation; needs --shifts 1 --speeds 1); REFINE=residual, the speech '
+          'estimate plus the speech separated from its music estimate. REFINE is required. '
+          'The options are evaluate.py\'s; each model\'s estimate is the refined one.')
+
 
 def network_mask(separator, mixture):
     """The separator's soft speech mask ``(513, frames)`` for the whole
@@ -68,7 +75,24 @@ def residual_estimate(self, item):
     return speech + self.separator.separate(music)[0]
 
 
-def main():
+def build_parser():
+    """evaluate.py's options under this script's name, REFINE and
+    MISI_ITERS in the epilog."""
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = PROG, EPILOG
+    parser.description = 'Score evaluate.py\'s items with each model\'s speech estimate ' \
+                         'refined after the mask (pilots, not adopted)'
+    return parser
+
+
+def main(argv=None):
+    return cli.main(PROG, build_parser(), refined_evaluation, argv)
+
+
+def refined_evaluation(args):
+    """``evaluate.evaluate_main`` with each model's estimate the one
+    ``$REFINE`` names; ``evaluate.ModelMethod.estimate`` is put back after."""
+    estimate = evaluate.ModelMethod.estimate
     variant = os.environ.get('REFINE', '')
     if variant == 'misi':
         evaluate.ModelMethod.estimate = misi_estimate
@@ -76,7 +100,10 @@ def main():
         evaluate.ModelMethod.estimate = residual_estimate
     else:
         sys.exit('phase_experiments.py: set REFINE=misi or REFINE=residual')
-    return evaluate.main()
+    try:
+        return evaluate.evaluate_main(args)
+    finally:
+        evaluate.ModelMethod.estimate = estimate
 
 
 if __name__ == '__main__':

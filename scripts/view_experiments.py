@@ -29,13 +29,24 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import chainer  # noqa: E402
+import cli  # noqa: E402
 import evaluate  # noqa: E402
 import make_separate  # noqa: E402
 import network  # noqa: E402
 import util  # noqa: E402
 
+PROG = 'view_experiments.py'
 FACTORS = (0.95, 1.05)
 BINS = np.arange(1, 513, dtype=np.float64)      # the network's bins k = 1..512 (DC dropped)
+EPILOG = ('Environment: VIEWS=resample-plain, the separation averaged with those of the '
+          'mixture played {0} times as fast, played back, without the top band added back '
+          'that --speeds adds; '
+          'VIEWS=warp, each patch\'s mask averaged with those of the patch stretched along '
+          'frequency by {0}; VIEWS=reverse, each patch\'s mask averaged with that of the '
+          'patch played backwards; VIEWS=model with OTHER_MODEL=PATH, each patch\'s mask the '
+          'mean of the -m model\'s and PATH\'s. VIEWS is required. The options are '
+          'evaluate.py\'s; each model\'s estimate is the one with the views.'.format(
+              ' and '.join('{:g}'.format(f) for f in FACTORS)))
 
 
 def resampled_estimate(self, item):
@@ -92,22 +103,42 @@ def with_other_model(path):
     return mask_fn
 
 
-def main():
+def build_parser():
+    """evaluate.py's options under this script's name, VIEWS and
+    OTHER_MODEL in the epilog."""
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = PROG, EPILOG
+    parser.description = 'Score evaluate.py\'s items with each model\'s estimate ' \
+                         'averaged over other views (pilots, not adopted)'
+    return parser
+
+
+def main(argv=None):
+    return cli.main(PROG, build_parser(), viewed_evaluation, argv)
+
+
+def viewed_evaluation(args):
+    """``evaluate.evaluate_main`` with the views ``$VIEWS`` names; the
+    functions replaced for them are put back after."""
+    estimate = evaluate.ModelMethod.estimate
+    levelled, network_mask_fn = make_separate.levelled, make_separate.network_mask_fn
     variant = os.environ.get('VIEWS', '')
     if variant == 'resample-plain':
         evaluate.ModelMethod.estimate = resampled_estimate
     elif variant == 'warp':
-        levelled = make_separate.levelled
         make_separate.levelled = lambda fn, *a, **k: warped(levelled(fn, *a, **k))
     elif variant == 'reverse':
-        levelled = make_separate.levelled
         make_separate.levelled = lambda fn, *a, **k: reversed_in_time(levelled(fn, *a, **k))
     elif variant == 'model' and os.environ.get('OTHER_MODEL'):
         make_separate.network_mask_fn = with_other_model(os.environ['OTHER_MODEL'])
     else:
         sys.exit('view_experiments.py: set VIEWS=resample-plain, VIEWS=warp, VIEWS=reverse or '
                  'VIEWS=model with OTHER_MODEL=PATH')
-    return evaluate.main()
+    try:
+        return evaluate.evaluate_main(args)
+    finally:
+        evaluate.ModelMethod.estimate = estimate
+        make_separate.levelled, make_separate.network_mask_fn = levelled, network_mask_fn
 
 
 if __name__ == '__main__':

@@ -25,6 +25,9 @@ import chainer  # noqa: E402
 import network  # noqa: E402
 
 BASE = list(network.UNet.channels)
+EVALUATE_EPILOG = ('WIDTH: every channel count of the U-Net times WIDTH; the -m models are '
+                   'wide ones ("wide_pilot.py widen" or "wide_pilot.py train" of this WIDTH). '
+                   'The options are evaluate.py\'s, after WIDTH and an optional --.')
 _Original = network.UNet
 
 
@@ -116,12 +119,27 @@ def main(argv=None):
             rest[0], sum(p.size for p in small.params()), rest[1],
             sum(p.size for p in wide.params())))
         return 0
+    unet = network.UNet
     install(width)
-    if verb == 'train':
-        import train
-        return train.main(rest)
+    try:
+        if verb == 'train':
+            import train
+            return train.main(rest)
+        return wide_evaluation(argv[1], rest)
+    finally:
+        network.UNet = unet
+
+
+def wide_evaluation(width, argv):
+    """evaluate.py's run on ``argv`` under ``wide_pilot.py evaluate WIDTH``'s
+    name (``width`` as given), with the wide network installed."""
+    import cli
     import evaluate
-    return evaluate.main(rest)
+    prog = 'wide_pilot.py evaluate {}'.format(width)
+    parser = evaluate.build_parser()
+    parser.prog, parser.epilog = prog, EVALUATE_EPILOG
+    parser.description = 'Score evaluate.py\'s items with wide U-Nets (a pilot, not adopted)'
+    return cli.main(prog, parser, evaluate.evaluate_main, argv)
 
 
 if __name__ == '__main__':
