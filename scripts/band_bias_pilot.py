@@ -26,6 +26,7 @@ Usage:
 import argparse
 import os
 import sys
+import zipfile
 
 import numpy as np
 
@@ -167,6 +168,27 @@ def fit_main(argv):
                   a.min(), a.max(), b.min(), b.max(), out))
 
 
+def load_correction(path):
+    """``(a, b)`` of the npz ``path`` (``$CORRECTION``), each ``(512,)``; a
+    ``UserError`` when ``path`` is empty or not such a file."""
+    if not path:
+        raise cli.UserError('set CORRECTION to the npz file "band_bias_pilot.py fit" wrote')
+    try:
+        data = np.load(path)
+        if not hasattr(data, 'files'):       # a bare .npy array, not an npz
+            raise ValueError(path)
+        with data:
+            a, b = data['a'], data['b']
+    except OSError as err:
+        raise cli.UserError('CORRECTION={}: {}'.format(path, err.strerror or err)) from None
+    except (ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        a = b = None
+    if a is None or a.shape != (512,) or b.shape != (512,):
+        raise cli.UserError('CORRECTION={}: not an npz of a and b (512,) as "band_bias_pilot.py '
+                            'fit" writes'.format(path))
+    return a, b
+
+
 def build_evaluate_parser():
     """evaluate.py's options under this subcommand's name, CORRECTION in
     the epilog."""
@@ -185,11 +207,11 @@ def corrected_evaluation(args):
     """``evaluate.evaluate_main`` with every network mask corrected by the
     npz in ``$CORRECTION``; ``make_separate.network_mask_fn`` is put back
     after."""
-    correction = np.load(os.environ['CORRECTION'])
+    a, b = load_correction(os.environ.get('CORRECTION', ''))
     plain = make_separate.network_mask_fn
 
     def network_mask_fn(unet, device):
-        return corrected(plain(unet, device), correction['a'], correction['b'])
+        return corrected(plain(unet, device), a, b)
     make_separate.network_mask_fn = network_mask_fn
     try:
         return evaluate.evaluate_main(args)

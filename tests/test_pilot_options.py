@@ -128,3 +128,32 @@ def test_a_variant_is_asked_for_once_the_options_are_read(main, variable, tmp_pa
     assert message.startswith(os.path.basename(main.__globals__['__file__']) + ': set ')
     assert variable + '=' in message
     assert replaceable() == patched
+
+
+@pytest.mark.parametrize('name, content, problem', [
+    (None, None, 'set CORRECTION to the npz file'),
+    ('missing.npz', None, 'No such file or directory'),
+    ('text.npz', 'not numbers', 'not an npz of a and b (512,)'),
+    ('bare.npy', {'': np.ones(512)}, 'not an npz of a and b (512,)'),
+    ('no_b.npz', {'a': np.ones(512)}, 'not an npz of a and b (512,)'),
+    ('short.npz', {'a': np.ones(4), 'b': np.zeros(4)}, 'not an npz of a and b (512,)')])
+def test_a_correction_that_is_not_fits_is_one_line(name, content, problem, tmp_path,
+                                                    monkeypatch, capsys):
+    """An unset CORRECTION had ended in a traceback (KeyError: 'CORRECTION'),
+    as had a missing or foreign file."""
+    if name is not None:
+        path = tmp_path / name
+        if isinstance(content, str):
+            path.write_text(content)
+        elif name.endswith('.npy'):
+            np.save(str(path), content[''])
+        elif content is not None:
+            np.savez(str(path), **content)
+        monkeypatch.setenv('CORRECTION', str(path))
+    patched = replaceable()
+    err = conftest.refusal(band_bias_pilot.evaluate_main, 'band_bias_pilot.py evaluate',
+                           ['-i', str(tmp_path)], capsys)
+    assert problem in err
+    if name is not None:
+        assert 'CORRECTION={}: '.format(tmp_path / name) in err
+    assert replaceable() == patched
