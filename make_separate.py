@@ -388,7 +388,7 @@ def plan_folder(args):
                                 'separated'.format(args.input, len(references)))
         raise cli.UserError('-i {}: no audio files ({}) in this folder'.format(
             args.input, ', '.join(const.READ_EXTENSIONS)))
-    plan, sources = [], {}
+    plan, claimed = [], {}
     readable = {os.path.realpath(p) for p in inputs}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
     for path, relative in zip(inputs, stems):
@@ -396,18 +396,41 @@ def plan_folder(args):
             relative = os.path.relpath(path, args.input)
         relative += output_extension(args)
         out = os.path.join(args.out, relative)
-        key = os.path.normcase(os.path.normpath(out))
-        if key in sources:               # a.wav and a.flac with a.wav.wav: a.wav.wav twice
-            raise cli.UserError('{} and {} would both be separated into {}; rename one of '
-                                'them'.format(sources[key], path, out))
-        sources[key] = path
         music = os.path.join(args.music_out, relative) if args.music_out else None
-        for output in (out, music):      # -o holding -i: pod/raw/raw/a.wav -> pod/raw/a.wav
+        for option, output in (('-o', out), ('--music-out', music)):
+            # -o holding -i: pod/raw/raw/a.wav would be written to pod/raw/a.wav
             if output and os.path.realpath(output) in readable:
                 raise cli.UserError('{} would be separated into {}, which is an input; '
                                     'choose another output folder'.format(path, output))
+            if output:
+                claim_output(claimed, output, path, option)
         plan.append((path, out, music))
     return plan
+
+
+def claim_output(claimed, output, source, option):
+    """Note in ``claimed`` (``{key: (source, option)}``) that ``source``'s
+    ``option`` output (``-o``, ``--music-out``) is written to ``output``;
+    ``cli.UserError`` where another input's output, speech or music, is
+    already written there: a.wav and a.flac with a.wav.wav (a.wav.wav
+    twice), or in/a.wav and in/music/a.wav with ``--music-out OUT/music``
+    (the music of the first, the speech of the second). One input's speech
+    and music in one file is ``prepare``'s to refuse."""
+    key = os.path.normcase(os.path.realpath(output))
+    first, first_option = claimed.setdefault(key, (source, option))
+    if first == source:
+        return
+    if first_option == option:
+        raise cli.UserError('{} and {} would both be separated into {}; rename one of '
+                            'them'.format(first, source, output))
+    raise cli.UserError('{} and {} would both be written to {} (the {} output of the first, '
+                        'the {} output of the second); rename one of them or choose '
+                        'another --music-out folder'.format(
+                            first, source, output, WHICH_OUTPUT[first_option],
+                            WHICH_OUTPUT[option]))
+
+
+WHICH_OUTPUT = {'-o': 'speech', '--music-out': 'music'}
 
 
 def has_audio_extension(path):

@@ -103,6 +103,27 @@ def test_folder_inputs_that_would_share_an_output(tmp_path, capsys, model_path):
     assert not os.path.exists(tmp_path / 'sep') or not os.listdir(tmp_path / 'sep')
 
 
+@pytest.mark.parametrize('overwrite', [[], ['--overwrite']])
+def test_one_inputs_speech_output_is_another_inputs_music_output(overwrite, tmp_path, capsys,
+                                                                  model_path):
+    """in/a.wav and in/music/a.wav with -o out --music-out out/music: the
+    music of the first and the speech of the second are both out/music/a.wav.
+    Refused before any work, in one line naming both inputs (the run had
+    failed on a file it wrote itself, or with --overwrite let the speech
+    of one replace the music of the other)."""
+    mixes = tmp_path / 'in'
+    write(mixes / 'a.wav', tone(0.5))
+    write(mixes / 'music' / 'a.wav', tone(0.5, freq=900))
+    out = tmp_path / 'out'
+    status, _, err = separate(capsys, model_path, '-i', mixes, '-o', out,
+                              '--music-out', out / 'music', *overwrite)
+    line = assert_failed(status, err, names=[mixes / 'a.wav', mixes / 'music' / 'a.wav',
+                                             out / 'music' / 'a.wav', 'music output',
+                                             'speech output'])
+    assert 'would both be written to' in line
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------
 # 4. evaluate.py --csv over an input
 
