@@ -371,9 +371,10 @@ def output_extension(args):
 
 
 def plan_folder(args):
-    if has_audio_extension(args.out):
-        raise cli.UserError('-o {}: the input is a folder, so the output must be a '
-                            'folder too'.format(args.out))
+    for option, path in (('-o', args.out), ('--music-out', args.music_out)):
+        if path and has_audio_extension(path):
+            raise cli.UserError('{} {}: the input is a folder, so the output must be a '
+                                'folder too'.format(option, path))
     outputs = [d for d in (args.out, args.music_out) if d]
     if os.path.realpath(args.input) in map(os.path.realpath, outputs):
         raise cli.UserError('-o {}: the output folder is the input folder; outputs would '

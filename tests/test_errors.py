@@ -565,6 +565,20 @@ def test_output_folder_is_input_folder(tmp_path, capsys, model_path):
     assert_failed(status, err, names=['mix', 'the output folder is the input folder'])
 
 
+@pytest.mark.parametrize('option', ['-o', '--music-out'])
+def test_a_folder_input_with_an_output_file_is_refused(option, tmp_path, capsys, model_path):
+    """A folder gives many outputs: -o m.wav is refused, and so is
+    --music-out m.wav (it had made a folder named m.wav)."""
+    write(tmp_path / 'mix' / 'a.wav', tone(1.0))
+    outputs = {'-o': tmp_path / 'sep', '--music-out': tmp_path / 'music'}
+    outputs[option] = tmp_path / 'm.wav'
+    status, _, err = separate(capsys, model_path, '-i', tmp_path / 'mix',
+                              '-o', outputs['-o'], '--music-out', outputs['--music-out'])
+    assert_failed(status, err, names=['{} {}'.format(option, tmp_path / 'm.wav'),
+                                      'must be a folder too'],
+                  missing=list(outputs.values()))
+
+
 def test_output_folder_holding_the_input_folder(tmp_path, capsys, model_path):
     """-i pod/raw -o pod: the inputs are found (an output folder excludes only
     what lies inside it below the input folder), the outputs land in pod."""
