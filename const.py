@@ -182,6 +182,10 @@ REFERENCE_TAGS = ('.speech', '.music')   # NAME.speech.wav, NAME.music.wav: the 
 # Input rates below this are taken for a damaged header, not audio (Hz); no
 # output is written below it either
 MIN_SAMPLE_RATE = 1000
+# make_separate.py --sr HZ above this is refused: the highest rate audio
+# interfaces and their files use (libsndfile's own limit, 2**31 - 1 Hz, is
+# far past any use: an overflow, or hours of resampling into a huge file)
+MAX_OUTPUT_RATE = 768000
 # An array given to Separator.separate as (samples, channels) with more
 # channels than this and than samples is taken for (channels, samples)
 MAX_ARRAY_CHANNELS = 1024

@@ -442,6 +442,9 @@ def has_audio_extension(path):
 
 
 def output_rate(sr_option, input_rate):
+    """The output rate (Hz) for ``--sr`` ``sr_option`` (None: 16 kHz;
+    'input': ``input_rate``; else Hz as text, from ``const.MIN_SAMPLE_RATE``
+    to ``const.MAX_OUTPUT_RATE``, or ``cli.UserError``)."""
     if sr_option is None:
         return const.SR
     if sr_option == 'input':
@@ -455,6 +458,9 @@ def output_rate(sr_option, input_rate):
     if rate < const.MIN_SAMPLE_RATE:
         raise cli.UserError('--sr {}: below {} Hz, the lowest rate written'.format(
             sr_option, const.MIN_SAMPLE_RATE))
+    if rate > const.MAX_OUTPUT_RATE:
+        raise cli.UserError('--sr {}: above {} Hz, the highest rate written'.format(
+            sr_option, const.MAX_OUTPUT_RATE))
     return rate
 
 

@@ -344,6 +344,17 @@ def test_output_rate_below_the_minimum(rate, tmp_path, capsys, model_path):
                   missing=[tmp_path / 'out.wav'])
 
 
+@pytest.mark.parametrize('rate', ['768001', '3000000000'])
+def test_output_rate_above_the_maximum(rate, tmp_path, capsys, model_path):
+    """3 GHz had ended in soundfile's OverflowError traceback."""
+    source = write(tmp_path / 'in.wav', tone(0.5))
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',
+                              '--sr', rate)
+    assert_failed(status, err, names=['--sr ' + rate, str(const.MAX_OUTPUT_RATE)],
+                  missing=[tmp_path / 'out.wav'])
+    assert not leftovers(tmp_path)
+
+
 def test_read_only_output_folder_stops_a_folder_run_once(tmp_path, capsys, model_path,
                                                          monkeypatch):
     mixes = tmp_path / 'mix'
