@@ -588,8 +588,9 @@ def gated_note(levels):
 
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
-    """Refuse to write over the input, or over an existing file without
-    --overwrite; make the output folders. ``outputs``: ``(speech, music)``
+    """Refuse to write over the input, over an existing file without
+    --overwrite, or to a name too long for the file system
+    (``check_name_length``); make the output folders. ``outputs``: ``(speech, music)``
     paths (``-o``, ``--music-out``; None where not written). A folder that cannot be made or
     written to raises ``util.OutputError``, which stops a folder run.
 
@@ -609,8 +610,21 @@ def check_outputs(source, outputs, overwrite, skip_existing=False):
         raise cli.UserError('{}: {} exists but {} does not; use --overwrite to separate it '
                             'again'.format(source, present[0], missing[0]))
     for out in outputs:
+        check_name_length(out)
         util.output_format(out)
         cli.prepare_output(out, overwrite)
+
+
+def check_name_length(path):
+    """``cli.UserError`` where the file name of output ``path`` passes the
+    ``const.NAME_MAX`` bytes a file system allows (a 248-character stem
+    given as a.flac and a.wav: a.flac.wav), before the work on its input,
+    not as the renaming fails after it (which stopped a folder run)."""
+    size = len(os.fsencode(os.path.basename(path)))
+    if size > const.NAME_MAX:
+        raise cli.UserError('{}: its name has {} bytes, more than the {} a file name may '
+                            'have; rename the input, or give -o or --music-out a shorter '
+                            'file name'.format(path, size, const.NAME_MAX))
 
 
 def print_summary(files, failures, seconds, elapsed, out, skipped=0, gated=None):

@@ -325,6 +325,28 @@ def test_output_name_near_the_file_name_limit(stem, tmp_path, capsys, model_path
     assert not leftovers(tmp_path)
 
 
+def test_an_output_name_past_the_limit_fails_that_file_alone(tmp_path, capsys, model_path):
+    """A 248-character stem as .wav and .flac gives .wav.flac and
+    .flac.flac, and a 255-byte mp3 name gives a 256-byte .flac: each is an
+    error for its file before its work, and the folder run goes on (the
+    renaming had failed after the work, an OutputError that stopped the run
+    before c.wav)."""
+    mixes, out = tmp_path / 'mix', tmp_path / 'sep'
+    long_stem, wide_stem = 'a' * 248, '\u00e9' * 125 + 'a'
+    write(mixes / (long_stem + '.wav'), tone(0.5))
+    write(mixes / (long_stem + '.flac'), tone(0.5), subtype='PCM_16')
+    sf.write(str(mixes / (wide_stem + '.mp3')), tone(0.5, sr=48000), 48000, format='MP3')
+    assert len(os.fsencode(wide_stem + '.mp3')) == const.NAME_MAX
+    write(mixes / 'c.wav', tone(0.5))
+    status, printed, err = separate(capsys, model_path, '-i', mixes, '-o', out,
+                                    '--format', 'flac', '--shifts', '1', '--speeds', '1')
+    assert status == 1
+    assert 'separated 1 of 4 files' in printed
+    failures = err[err.index('3 failed:'):].splitlines()[1:]
+    assert len(failures) == 3 and all('more than the 255 a file name' in f for f in failures)
+    assert os.listdir(out) == ['c.flac'] and not leftovers(tmp_path)
+
+
 def test_huge_samples_blame_the_input(tmp_path, capsys, model_path):
     signal_ = tone(1.0)
     signal_[100] = 1e37
