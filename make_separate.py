@@ -194,7 +194,8 @@ def add_separation_options(parser, scope=''):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     piped = args.out == standard_streams.STREAM
-    args.audio_stdout = sys.stdout.buffer if piped else None
+    # None where stdout was closed at start (>&-): -o - is then refused
+    args.audio_stdout = getattr(sys.stdout, 'buffer', None) if piped else None
     rank, size = mpi_world()
     if size > 1 and os.path.isdir(args.input):
         return separate_sharded(args, rank, size)
@@ -348,6 +349,8 @@ def plan_outputs(args):
         if args.out == stream:
             raise cli.UserError('-o -: a folder gives many outputs; give a folder')
         return plan_folder(args)
+    if args.out == stream:
+        standard_streams.check_stdout(args.audio_stdout)
     name = 'stdin' if args.input == stream else util.stem(args.input)
     out = args.out
     if out != stream and not has_audio_extension(out):

@@ -59,11 +59,29 @@ def stdout_file(target=None, extension='.wav'):
         os.getpid(), extension))
     with util.standing_in(path, 'stdout'):     # a refusal names stdout, not the file
         yield path
-        try:
-            with open(path, 'rb') as finished:
+        with open(path, 'rb') as finished:
+            try:
                 shutil.copyfileobj(finished, target, COPY_BYTES)
-            target.flush()
-        except BrokenPipeError:
-            util.silence_stream(target)
-            raise util.OutputError('stdout: the program reading it closed the pipe before '
-                                   'the speech was all written') from None
+                target.flush()
+            except BrokenPipeError:
+                util.silence_stream(target)
+                raise util.OutputError('stdout: the program reading it closed the pipe '
+                                       'before the speech was all written') from None
+            except OSError as err:          # `-o - > /dev/full`: no space left...
+                util.silence_stream(target)
+                raise util.OutputError('stdout: cannot write ({})'.format(
+                    err.strerror or err)) from None
+
+
+def check_stdout(target):
+    """Refuse, before any work, ``target``, stdout's binary stream for
+    ``-o -`` (None: stdout was closed when the program started, ``>&-``),
+    where it cannot take the audio: closed, or a terminal (a wav, or any
+    ``--format``, is of no use there and can garble it). Raises
+    ``util.AudioError`` naming stdout."""
+    if target is None:
+        raise util.AudioError('stdout: is closed; give -o a file, or -o - with stdout open '
+                              '(... -o - | ...)')
+    if target.isatty():
+        raise util.AudioError('stdout: is a terminal; pipe the audio on (make_separate.py '
+                              '-o - | ...) or give -o a file')

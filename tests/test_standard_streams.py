@@ -1,6 +1,7 @@
 """make_separate.py in a pipe: ``-i -`` reads the mixture from stdin, ``-o -``
 writes the speech to stdout as a wav, with the settings and summary on
 stderr; a failed run writes nothing to stdout and leaves no temporary file."""
+import contextlib
 import io
 import os
 import subprocess
@@ -133,6 +134,49 @@ def test_a_reader_that_closes_the_pipe_is_one_line(tmp_path, model_path, mixture
     lines = [line for line in err.splitlines() if line and not line.startswith('# ')]
     assert lines == ['make_separate.py: error: stdout: the program reading it closed the '
                      'pipe before the speech was all written'], err
+    assert temporaries(tmp_path) == []
+
+
+def with_stdout(how, *args, cwd):
+    """make_separate.py in a fresh process whose stdout is ``how``: 'full'
+    (/dev/full), 'closed' (>&-) or 'terminal' (a pseudo-terminal), its
+    temporary folder ``cwd/tmp``; ``(status, stderr lines but settings)``."""
+    os.makedirs(str(cwd / 'tmp'), exist_ok=True)
+    command = [sys.executable, SCRIPT, *map(str, args)]
+    env = dict(os.environ, TMPDIR=str(cwd / 'tmp'))
+    if how == 'closed':
+        command = ['sh', '-c', 'exec "$@" >&-', 'sh'] + command
+    with contextlib.ExitStack() as stack:
+        if how == 'full':
+            stdout = stack.enter_context(open('/dev/full', 'wb'))
+        elif how == 'terminal':
+            leader, stdout = os.openpty()
+            stack.callback(os.close, leader)
+            stack.callback(os.close, stdout)
+        else:
+            stdout = None
+        done = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, cwd=str(cwd),
+                              env=env, timeout=TIMEOUT)
+    err = done.stderr.decode(errors='replace')
+    return done.returncode, [line for line in err.splitlines() if not line.startswith('# ')]
+
+
+@pytest.mark.parametrize('how, line', [
+    ('full', 'stdout: cannot write (No space left on device)'),
+    ('closed', 'stdout: is closed; give -o a file'),
+    ('terminal', 'stdout: is a terminal; pipe the audio on')])
+def test_a_stdout_that_cannot_take_the_audio_is_one_line(tmp_path, model_path, mixture, how,
+                                                         line):
+    """-o - > /dev/full had ended in an OSError traceback, -o - >&- in an
+    AttributeError one, and -o - on a terminal dumped the wav onto it; a
+    closed or terminal stdout is refused before any work, --format or not."""
+    if how == 'full' and not os.path.exists('/dev/full'):
+        pytest.skip('no /dev/full')
+    extra = ['--format', 'flac'] if how == 'terminal' else []
+    status, lines = with_stdout(how, '-i', mixture, '-o', '-', '-m', model_path, *FAST,
+                                *extra, cwd=tmp_path)
+    assert status == 1
+    assert len(lines) == 1 and lines[0].startswith('make_separate.py: error: ' + line), lines
     assert temporaries(tmp_path) == []
 
 
