@@ -282,6 +282,8 @@ def prepare(args, world):
                     option, path, args.model))
     cli.remove_stale_temporaries(path for _, out, music in plan for path in (out, music)
                                  if path and path != standard_streams.STREAM)
+    if standard_streams.STREAM in (args.input, args.out):     # what pipes left in $TMPDIR
+        standard_streams.remove_leftovers()
     files = len(plan)
     rank, size = world
     earlier, earlier_passages = {}, set()

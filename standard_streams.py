@@ -6,18 +6,24 @@ more than once (the peak pass, the views); the speech for stdout is written
 whole to a temporary wav and copied out only once it is complete, so a run
 that fails writes nothing to the pipe. Both temporary files are removed
 when the file is done. They lie beside the other output, or in the system's
-temporary folder (``$TMPDIR``) when there is none.
+temporary folder (``$TMPDIR``) when there is none; what a killed run left
+there is removed by the next run in a pipe (``remove_leftovers``).
 """
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 
+import const
 import util
 
 STREAM = '-'            # the name of stdin for -i and of stdout for -o
 COPY_BYTES = 1 << 20    # bytes copied at a time
+STDOUT_NAME = 'make_separate-{}-stdout{}'      # stdout_file's: the PID, the extension
+_STDOUT_FILE = re.compile(r'^make_separate-(\d+)-stdout\.[A-Za-z0-9]+$')
 
 
 def work_folder(out_path):
@@ -55,8 +61,7 @@ def stdout_file(target=None, extension='.wav'):
     the block completes, copy the file to ``target`` (stdout's bytes by
     default) and remove it, or only remove it if the block fails."""
     target = target or sys.stdout.buffer
-    path = os.path.join(tempfile.gettempdir(), 'make_separate-{}-stdout{}'.format(
-        os.getpid(), extension))
+    path = os.path.join(tempfile.gettempdir(), STDOUT_NAME.format(os.getpid(), extension))
     with util.standing_in(path, 'stdout'):     # a refusal names stdout, not the file
         yield path
         with open(path, 'rb') as finished:
@@ -85,3 +90,50 @@ def check_stdout(target):
     if target.isatty():
         raise util.AudioError('stdout: is a terminal; pipe the audio on (make_separate.py '
                               '-o - | ...) or give -o a file')
+
+
+def remove_leftovers(folder=None):
+    """Remove what runs in a pipe that were killed (``kill -9``, a crash)
+    left in ``folder`` (``$TMPDIR`` by default), where no later run writing
+    to an output folder looks: the stdin spool (``.stdin.PID.partial``, the
+    whole input), its decoded copy and the stdout file's temporaries
+    (``util.remove_stale_temporaries``), and the stdout file itself
+    (``make_separate-PID-stdout.wav``), each once its process is gone and
+    it is unchanged for ``const.STALE_TEMPORARY_SECONDS``; with them any
+    other temporary file of the suite's naming there whose run was killed
+    (the copies evaluate.py and make_dataset.py decode into ``$TMPDIR``).
+    Prints a note naming them; returns their paths."""
+    folder = folder or tempfile.gettempdir()
+    removed = util.remove_stale_temporaries(folder)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    for name in sorted(names):
+        found = _STDOUT_FILE.match(name)
+        path = os.path.join(folder, name)
+        if found and _stale(path, int(found.group(1))):
+            try:
+                os.remove(path)
+                removed.append(path)
+            except OSError:
+                pass            # gone already, or another user's
+    if removed:
+        print('note: removed {} file{} that killed runs in a pipe left in {} ({})'.format(
+            len(removed), '' if len(removed) == 1 else 's', folder, ', '.join(removed)),
+            file=sys.stderr)
+    return removed
+
+
+def _stale(path, pid):
+    """Whether the file ``path`` of process ``pid`` is left over: a plain
+    file (not a link), its process gone, and unchanged for
+    ``const.STALE_TEMPORARY_SECONDS`` (a process of that PID on another
+    machine sharing the folder may still be writing it)."""
+    try:
+        if os.path.islink(path) or not os.path.isfile(path):
+            return False
+        age = time.time() - os.path.getmtime(path)
+    except OSError:
+        return False
+    return age >= const.STALE_TEMPORARY_SECONDS and not util._process_exists(pid)

@@ -16,6 +16,7 @@ import make_separate
 import standard_streams
 import util
 from conftest import ROOT, chirp, harmonic_stack, noise_bursts, write
+from test_faults import _dead_pid, _plant
 
 SCRIPT = os.path.join(ROOT, 'make_separate.py')
 FAST = ['--shifts', '1', '--speeds', '1']
@@ -178,6 +179,31 @@ def test_a_stdout_that_cannot_take_the_audio_is_one_line(tmp_path, model_path, m
     assert status == 1
     assert len(lines) == 1 and lines[0].startswith('make_separate.py: error: ' + line), lines
     assert temporaries(tmp_path) == []
+
+
+def test_what_killed_pipe_runs_left_in_tmpdir_goes_with_the_next(tmp_path, model_path,
+                                                                 mixture):
+    """kill -9 of ``-i - -o -`` left the whole input (``.stdin.PID.partial``)
+    and the stdout file and its temporaries in $TMPDIR for good: the next
+    run in a pipe removes those whose process is gone and that are a minute
+    old, and leaves the rest."""
+    spool = tmp_path / 'tmp'
+    spool.mkdir()
+    dead, live = _dead_pid(), os.getpid()
+    stale = [_plant(spool, name.format(dead), 3600) for name in (
+        '.stdin.{}.partial', '..stdin.{0}.partial.decoded.wav.{0}.partial',
+        '.make_separate-{0}-stdout.wav.{0}.partial',
+        '.make_separate-{0}-stdout.flac.{0}.partial.final', 'make_separate-{}-stdout.wav')]
+    kept = [_plant(spool, 'make_separate-{}-stdout.flac'.format(dead), 0),   # fresh
+            _plant(spool, 'make_separate-{}-stdout.wav'.format(live), 3600),  # running
+            _plant(spool, '.stdin.{}.partial'.format(live), 3600),
+            _plant(spool, 'make_separate-{}-stdout.wav.bak'.format(dead), 3600)]  # not ours
+    status, out, err = piped(open(mixture, 'rb').read(), '-i', '-', '-o', '-',
+                             '-m', model_path, *FAST, cwd=tmp_path)
+    assert status == 0 and out[:4] == b'RIFF', err
+    assert 'note: removed 5 files that killed runs in a pipe left in ' + str(spool) in err
+    assert not any(os.path.exists(p) for p in stale)
+    assert sorted(os.listdir(str(spool))) == sorted(os.path.basename(p) for p in kept)
 
 
 @pytest.mark.parametrize('fmt, magic', [('flac', b'fLaC'), ('opus', b'OggS')])
