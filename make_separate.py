@@ -541,11 +541,14 @@ def write_reports(args, rows, spools=(), kept=()):
     """Write the --report and the --passage-report asked for: the files
     with ``rows`` (``separation_report.row``); the passages spooled to the
     files ``spools`` and those the earlier passage report has of the
-    inputs ``kept`` (``passage_report.write``)."""
+    inputs ``kept`` (``passage_report.write``, which replaces the spools
+    runs stopped before they wrote the report left where this run keeps or
+    replaces what it had: --skip-existing, --overwrite)."""
     if args.report:
         separation_report.write(args.report, rows)
     if args.passage_report:
-        passage_report.write(args.passage_report, spools, kept)
+        passage_report.write(args.passage_report, spools, kept,
+                             replaced=args.overwrite or args.skip_existing)
 
 
 def gating(keep_clean, gate_music):

@@ -14,11 +14,16 @@ A run holds none of the rows in memory: each process writes the rows of
 every input it separates to a spool (``Spool``), a hidden file beside the
 report, and the report is merged from the spools and the rows an earlier
 report kept for the inputs skipped (``write``), however many and long the
-inputs are.
+inputs are. The spools go only once the report is written: those of a run
+stopped before that (killed, or interrupted while writing it) hold the rows
+of inputs whose outputs it wrote, which a ``--skip-existing`` run then
+skips, so the next run writing the report takes their rows as it takes the
+earlier report's (``earlier_inputs``).
 """
 import csv
 import heapq
 import os
+import re
 
 import cli
 import passage_gate
@@ -66,26 +71,100 @@ def check(path, overwrite, audio=(), report=None):
 
 
 def previous(path, seconds):
-    """The inputs an earlier passage report at ``path`` has rows of (none
-    if there is no file), for the inputs --skip-existing leaves out;
-    ``cli.UserError`` if the file is not such a report, or if its passages
-    are not ``seconds`` long (``--passage`` changed between the runs: the
-    kept rows would lie on another grid than the new ones). Reads the rows
-    one at a time: only each input's first two are held."""
-    firsts = {}
-    for entry in separation_report.read_table(path, COLUMNS, OPTION,
-                                              'a make_separate.py passage report'):
-        entries = firsts.setdefault(entry['input'], [])
-        if len(entries) < 2:
-            entries.append(entry)
-    for source, entries in sorted(firsts.items()):
+    """The inputs earlier runs have rows of in the passage report at
+    ``path`` (``earlier_inputs``: the report, and the spools of runs
+    stopped before they wrote it; none if there are neither), for the
+    inputs --skip-existing leaves out; ``cli.UserError`` if the file is not
+    such a report, or if their passages are not ``seconds`` long
+    (``--passage`` changed between the runs: the kept rows would lie on
+    another grid than the new ones)."""
+    found = earlier_inputs(path)
+    for source, (_, entries) in sorted(found.items()):
         length = passage_length(entries)
         if length is not None and abs(length - seconds) > GRID_TOLERANCE_S:
             raise cli.UserError(
                 '{} {}: its passages of {} are {:g} s long and this run\'s --passage is '
                 '{:g} s; give --passage {:g} as before, or a new report file'.format(
                     OPTION, path, source, length, seconds, length))
-    return set(firsts)
+    return set(found)
+
+
+def earlier_inputs(path, exclude=(), check=True):
+    """``{input: (file, entries)}`` of the inputs that earlier runs have
+    rows of in report ``path``: for each, the newest of the files that hold
+    such rows (``earlier_files``) that has it, and its first two rows there
+    (dicts of ``COLUMNS``). Only each input's first two rows are held.
+    ``exclude``: spools of this run; ``check``: as ``stored_rows``."""
+    found = {}
+    for stored in earlier_files(path, exclude):       # oldest first: the newest has the say
+        firsts = {}
+        for entry in stored_rows(stored, path, check):
+            entries = firsts.setdefault(entry['input'], [])
+            if len(entries) < 2:
+                entries.append(entry)
+        found.update((source, (stored, entries)) for source, entries in firsts.items())
+    return found
+
+
+def earlier_files(path, exclude=()):
+    """The files holding rows of earlier runs of report ``path``, oldest
+    (last changed) first: the report, and the spools that runs stopped
+    before they wrote it left (``leftover_spools``; not those in
+    ``exclude``)."""
+    stored = ([path] if os.path.isfile(path) else []) + leftover_spools(path, exclude)
+    return sorted(stored, key=_changed)
+
+
+def _changed(path):
+    """When ``path`` last changed (seconds since the epoch; 0 if it is gone)."""
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
+def leftover_spools(path, exclude=()):
+    """The spool files (``Spool``) of report ``path`` whose processes are
+    gone: runs killed, or stopped while they wrote the report, before the
+    spools' rows reached it. ``exclude``: spools of this run (under
+    mpiexec, ranks on other machines run under PIDs this one cannot see)."""
+    folder = os.path.dirname(path)
+    pattern = re.compile(r'^{}{}\.rank\d+\.(\d+){}$'.format(
+        re.escape('.' + os.path.basename(path)), re.escape(SPOOL_TAG),
+        re.escape(SPOOL_SUFFIX)))
+    try:
+        names = sorted(os.listdir(folder or '.'))
+    except OSError:
+        return []
+    ours = {os.path.realpath(p) for p in exclude}
+    found = []
+    for name in names:
+        match = pattern.match(name)
+        spool = os.path.join(folder, name)
+        if match and os.path.isfile(spool) and not os.path.islink(spool) \
+                and os.path.realpath(spool) not in ours \
+                and not util._process_exists(int(match.group(1))):
+            found.append(spool)
+    return found
+
+
+def stored_rows(stored, path, check=True):
+    """The rows (dicts of ``COLUMNS``) of ``stored``: the report ``path``
+    itself, or a spool of it, of whose rows those that are not whole (a
+    killed process's last, cut short) are left out. ``check``: refuse a
+    report that is not one (``cli.UserError``), as ``previous`` does before
+    any work; without, its rows stream through one at a time."""
+    if stored == path and check:
+        yield from separation_report.read_table(path, COLUMNS, OPTION,
+                                                'a make_separate.py passage report')
+        return
+    if stored == path:
+        with util.open_csv(path) as handle:
+            yield from csv.DictReader(handle)
+        return
+    for cells in spooled(stored):
+        if len(cells) == len(COLUMNS) and cells[-1] in WRITTEN.values():
+            yield dict(zip(COLUMNS, cells))
 
 
 # the report's bounds are written to 0.01 s, so a passage's length read
@@ -109,14 +188,17 @@ class Spool:
     """The passage rows of the inputs one process separates, written as CSV
     cells to ``path`` as each input is done, in the order the process takes
     its inputs (the plan's, sorted by name). ``path`` is a hidden file
-    beside the report (``util.temporary_path`` of ``report`` + ``SPOOL_TAG``
-    and the process's ``rank`` under mpiexec, so that ranks on machines
-    sharing the folder never share a name), which a killed run leaves for
-    the next run to remove as a stale temporary."""
+    beside the report, ``.REPORT.passages.rankR.PID.spool`` (``SPOOL_TAG``,
+    the process's ``rank`` under mpiexec, so that ranks on machines sharing
+    the folder never share a name, ``SPOOL_SUFFIX``), which ``write``
+    removes once the report is written. A run stopped before that leaves
+    it, not to be removed as a stale temporary: the next run writing the
+    report takes its rows (``leftover_spools``)."""
 
     def __init__(self, report, rank=0):
         self.report = report
-        self.path = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
+        partial = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
+        self.path = partial[:-len(PARTIAL_SUFFIX)] + SPOOL_SUFFIX
         with util.writing(report):
             self.handle = util.open_csv(self.path, 'w')
         self.writer = csv.writer(self.handle)
@@ -132,6 +214,8 @@ class Spool:
 
 
 SPOOL_TAG = '.passages'
+SPOOL_SUFFIX = '.spool'         # in place of util.temporary_path's
+PARTIAL_SUFFIX = '.partial'
 
 
 def cells(row):
@@ -140,25 +224,36 @@ def cells(row):
     return [util.table_cell(row[k], digits=2, nan='') for k in COLUMNS]
 
 
-def write(path, spools, kept=()):
+def write(path, spools, kept=(), replaced=True):
     """The report at ``path``, written atomically: the rows of the spool
-    files ``spools`` (``Spool.path``), and the rows the report already at
-    ``path`` has of the inputs ``kept`` (those --skip-existing left out),
-    merged in the order of their inputs; the spools are removed. Each spool
-    and the earlier report are in that order already, so the rows stream
-    through one at a time."""
-    try:
-        with util.replacing(path) as tmp:
-            with util.open_csv(tmp, 'w') as handle:
-                writer = csv.writer(handle)
-                writer.writerow(COLUMNS)
-                streams = [spooled(p) for p in spools] + [earlier_rows(path, set(kept))]
-                for entry in heapq.merge(*streams, key=lambda cells: cells[0]):
-                    writer.writerow(entry)
-    finally:
-        for spool in spools:
-            if os.path.isfile(spool):
-                os.remove(spool)
+    files ``spools`` (``Spool.path``), and the rows earlier runs have of the
+    inputs ``kept`` (those --skip-existing left out): the report already at
+    ``path``, or the spools of runs stopped before they wrote it, the newest
+    of them for each input (``earlier_inputs``); merged in the order of
+    their inputs. Each spool and the earlier report are in that order
+    already, so the rows stream through one at a time.
+
+    Once the report is written, and only then, ``spools`` are removed, and
+    the earlier runs' spools with them where ``replaced`` (their rows kept,
+    or the report replaced: --skip-existing, --overwrite). Where writing
+    fails or is interrupted they stay, and the next run takes their rows."""
+    found = earlier_inputs(path, spools, check=False) if kept else {}
+    chosen = {}          # earlier file -> the kept inputs whose rows it gives
+    for source in kept:
+        if source in found:
+            chosen.setdefault(found[source][0], set()).add(source)
+    leftovers = leftover_spools(path, spools) if replaced else []
+    with util.replacing(path) as tmp:
+        with util.open_csv(tmp, 'w') as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            streams = [spooled(p) for p in spools] + [
+                earlier_rows(stored, path, sources) for stored, sources in chosen.items()]
+            for entry in heapq.merge(*streams, key=lambda cells: cells[0]):
+                writer.writerow(entry)
+    for spool in list(spools) + leftovers:
+        if os.path.isfile(spool):
+            os.remove(spool)
 
 
 def spooled(spool):
@@ -167,12 +262,9 @@ def spooled(spool):
         yield from csv.reader(handle)
 
 
-def earlier_rows(path, kept):
-    """The rows (lists of cells) of the report at ``path`` whose input is in
-    ``kept``, one at a time; none if there is no report or nothing is kept."""
-    if not kept or not os.path.isfile(path):
-        return
-    with util.open_csv(path) as handle:
-        for entry in csv.DictReader(handle):
-            if entry['input'] in kept:
-                yield [entry[k] for k in COLUMNS]
+def earlier_rows(stored, path, kept):
+    """The rows (lists of cells) of ``stored``, report ``path`` or a spool
+    of it (``stored_rows``), whose input is in ``kept``, one at a time."""
+    for entry in stored_rows(stored, path, check=False):
+        if entry['input'] in kept:
+            yield [entry[k] for k in COLUMNS]

@@ -1,7 +1,11 @@
 """make_separate.py --passage-report: a row per passage of each input with
 its bounds, the speech and music estimates' levels there and how it was
 written."""
+import glob
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -188,3 +192,87 @@ def test_report_merges_spools_and_kept_rows_in_the_order_of_the_inputs(tmp_path)
         ('in/c.wav', '0.00'), ('in/c.wav', '5.00'), ('in/d.wav', '0.00'), ('in/d.wav', '5.00')]
     assert rows[0]['speech_to_music_db'] == '10.00' and rows[0]['written'] == 'separated'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['p.csv']
+
+
+def _dead_pid():
+    child = subprocess.Popen([sys.executable, '-c', 'pass'])
+    child.wait()
+    return child.pid
+
+
+def _as_exited(table):
+    """The spools this process left beside ``table``, renamed as if their
+    process had exited (a rerun is another process): their paths."""
+    dead = _dead_pid()
+    spools = glob.glob(os.path.join(os.path.dirname(table), '.*.spool'))
+    for spool in spools:
+        os.rename(spool, spool.replace('.{}.spool'.format(os.getpid()),
+                                       '.{}.spool'.format(dead)))
+    return spools
+
+
+def test_ctrl_c_while_the_report_is_written_loses_no_passage(tmp_path, band_separator,
+                                                             monkeypatch):
+    """Ctrl-C while the rows are merged: the outputs are all written, so a
+    --skip-existing rerun skips every input; the spool stays and the rerun
+    takes its rows (they had been removed, and the rerun wrote a report of
+    its header alone without a word), then removes it."""
+    folder = tmp_path / 'in'
+    show(folder, 'b_show.wav')
+    write(folder / 'a_tone.wav', tone(3.0))
+    table = str(tmp_path / 'p.csv')
+    run = ['-i', str(folder), '-o', str(tmp_path / 'out'), '--passage-report', table]
+    assert make_separate.main(run[:-1] + [str(tmp_path / 'whole.csv')]) == 0
+    expected = read_rows(str(tmp_path / 'whole.csv'))
+    merge = passage_report.heapq.merge
+
+    def interrupted(*streams, **keys):
+        for count, entry in enumerate(merge(*streams, **keys)):
+            if count == 1:
+                raise KeyboardInterrupt
+            yield entry
+    monkeypatch.setattr(passage_report.heapq, 'merge', interrupted)
+    assert make_separate.main(run + ['--overwrite']) == 130
+    monkeypatch.setattr(passage_report.heapq, 'merge', merge)
+    assert not os.path.exists(table)
+    assert len(_as_exited(table)) == 1
+    assert make_separate.main(run + ['--skip-existing']) == 0
+    assert read_rows(table) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in', 'out', 'p.csv', 'whole.csv']
+
+
+def test_spools_left_by_stopped_runs_give_their_rows_to_the_next_report(tmp_path):
+    """The newest file that has an input's rows gives them: a spool left
+    after the report was written gives its inputs' rows over the report's,
+    its last row cut short (a killed process's) is left out, and once the
+    report is written the spools left are gone; a live process's spool,
+    and this run's own, are not taken for left."""
+    table = str(tmp_path / 'p.csv')
+
+    def passages(source, count, speech=1.0):
+        return passage_report.rows(source, [(5.0 * k, 5.0 * k + 5, speech, 0.1, 1.1,
+                                             'separated') for k in range(count)])
+
+    old = passages('in/a.wav', 2) + passages('in/b.wav', 1)
+    passage_report.util.write_table(table, passage_report.COLUMNS, old, digits=2, nan='')
+    os.utime(table, (1e9, 1e9))
+    dead = _dead_pid()
+    left = str(tmp_path / '.p.csv.passages.rank0.{}.spool'.format(dead))
+    with open(left, 'w') as handle:
+        handle.write('in/a.wav,0.00,5.00,-0.04,-20.04,20.00,separated\r\n'
+                     'in/a.wav,5.00,10.00,-0.04,-20.04,20.00,separated\r\n'
+                     'in/c.wav,0.00,5.00,-0.4')
+    live = str(tmp_path / '.p.csv.passages.rank1.{}.spool'.format(os.getppid()))
+    with open(live, 'w') as handle:
+        handle.write('in/z.wav,0.00,5.00,-0.41,-10.41,10.00,separated\r\n')
+    assert passage_report.previous(table, 5.0) == {'in/a.wav', 'in/b.wav'}
+    mine = passage_report.Spool(table)
+    mine.add(passages('in/d.wav', 1, speech=4.0))
+    mine.close()
+    passage_report.write(table, [mine.path], kept=['in/a.wav', 'in/b.wav'])
+    rows = read_rows(table)
+    assert [(r['input'], r['start_s'], r['speech_to_music_db']) for r in rows] == [
+        ('in/a.wav', '0.00', '20.00'), ('in/a.wav', '5.00', '20.00'),   # the spool's
+        ('in/b.wav', '0.00', '10.00'), ('in/d.wav', '0.00', '16.02')]
+    assert not os.path.exists(left) and not os.path.exists(mine.path)
+    assert os.path.exists(live)
