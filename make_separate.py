@@ -902,7 +902,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
         for role, output in wanted:
             if output:
                 sink(role, output)
-        bar = tqdm(total=round(n16 / const.SR, 1), unit='s',
+        bar = tqdm(total=round(n_parts / parts_rate, 1), unit='s',
                    desc=name or os.path.basename(path),
                    disable=None if progress else True, leave=False)   # None: off unless a TTY
         if channels > 1 and keep_channels == 'each':
@@ -923,6 +923,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             parts = gate.gated(parts)   # clean: the mixture, no music; music: silence
         elif levels is not None:        # (with a gate, its passages' energies add up to them)
             parts = levels.counted(parts)
+        done = 0                        # samples of the parts written
         for speech, music in parts:
             for role in ('mixture', 'mixture as music'):
                 if role in sinks:
@@ -932,7 +933,9 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
             sinks['speech'].write(speech + music_gain * music if music_gain else speech)
             if 'music' in sinks:
                 sinks['music'].write(music)
-            bar.update(round(len(speech) / parts_rate, 1))
+            done += len(speech)         # seconds to 0.1 from a count, not a sum of them
+            bar.n = round(done / parts_rate, 1)
+            bar.refresh()
         kind = passage_gate.SEPARATED
         if whole_file:
             kind = passage_gate.judge(levels.speech, levels.music, keep_clean, gate_music)

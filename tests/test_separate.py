@@ -637,3 +637,44 @@ def test_a_closed_stderr_does_not_stop_the_run(tmp_path, model_path):
                           stdout=subprocess.PIPE, timeout=120, preexec_fn=lambda: os.close(2))
     assert done.returncode == 0
     assert sf.info(str(tmp_path / 'out.wav')).frames == 8000
+
+
+class _Bar:
+    """A stand-in for tqdm that records the seconds it shows."""
+
+    def __init__(self, *args, total=None, **keys):
+        self.total, self.n, self.shown = total, 0, []
+
+    def update(self, count=1):
+        self.n += count
+        self.shown.append(self.n)
+
+    def refresh(self):
+        self.shown.append(self.n)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize('seconds, rate, extra', [(116.3, 44100, {}), (37.7, 16000, {}),
+                                                  (9.9, 48000, {'sr': 'input',
+                                                                'full_band': True})])
+def test_the_progress_bar_counts_tenths_of_a_second_to_its_total(seconds, rate, extra,
+                                                                  tmp_path, monkeypatch):
+    """The bar showed 116.30000000000001/116.3 mid-way and ended at 115.9:
+    rounded seconds were added up. It shows the seconds done, to 0.1, and
+    ends at its total."""
+    bars = []
+
+    def made(*args, **keys):
+        bars.append(_Bar(*args, **keys))
+        return bars[-1]
+    monkeypatch.setattr(make_separate, 'tqdm', made)
+    source = write(tmp_path / 'in.wav', tone(seconds, rate), rate)
+    separator = make_separate.Separator(lambda p: np.ones_like(p), shifts=1, speeds=())
+    make_separate.separate_readable(source, str(tmp_path / 'out.wav'), separator,
+                                    progress=True, **extra)
+    bar, = bars
+    assert bar.total == seconds and bar.shown[-1] == seconds
+    assert all(len(repr(float(n)).split('.')[1]) == 1 for n in bar.shown), bar.shown
+    assert bar.shown == sorted(bar.shown)
