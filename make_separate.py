@@ -53,9 +53,10 @@ import util
 PROG = 'make_separate.py'
 KEPT_NOTE = 'clean: written as it came in (--keep-clean)'
 PASSAGES_NOTE = 'clean in {} of {} passages ({:.1f} s): written as they came in (--keep-clean)'
-SILENCED_NOTE = 'music alone: written as silence (--gate-music)'
-MUSIC_PASSAGES_NOTE = ('music alone in {} of {} passages ({:.1f} s): written as silence '
-                       '(--gate-music)')
+MUSIC_NOTE = 'music alone: written {}'
+MUSIC_PASSAGES_NOTE = 'music alone in {} of {} passages ({:.1f} s): written {}'
+SILENCED = 'as silence'
+SILENCED_NOTE = MUSIC_NOTE.format(SILENCED + ' (--gate-music)')
 
 
 def build_parser():
@@ -234,8 +235,9 @@ def separate_main(args, world=(0, 1), report=None):
          'written as it came in above {:g} dB speech to music, judged {}'.format(
              args.keep_clean, judged_per(args.passage))),
         ('music alone', 'separated' if args.gate_music is None else
-         'written as silence above {:g} dB music to speech, judged {}'.format(
-             args.gate_music, judged_per(args.passage))),
+         'written {} above {:g} dB music to speech, judged {}'.format(
+             music_alone_written(args.music_level), args.gate_music,
+             judged_per(args.passage))),
         ('channels', {None: 'one, their mean', 'mean': 'the input\'s, under their mean\'s mask',
                       'each': 'the input\'s, each separated by itself'}[args.keep_channels]),
         ('device', 'GPU {}'.format(args.gpu) if args.gpu >= 0 else 'CPU'),
@@ -516,9 +518,12 @@ def run_plan(plan, separator, args, report=None, skipped_rows=(), kept=(), rank=
                 if levels is not None:
                     count_gated(gated, levels)
                 rows.append(separation_report.row(source, out, music, 'separated', duration,
-                                                  levels, note=gated_note(levels)))
+                                                  levels,
+                                                  note=gated_note(levels, args.music_level)))
                 if spool is not None and levels.spans is not None:
-                    spool.add(passage_report.rows(source, levels.spans))
+                    spool.add(passage_report.rows(
+                        source, levels.spans,
+                        turned_down=bool(music_level_gain(args.music_level))))
     finally:
         spools = []
         if spool is not None:
@@ -534,7 +539,7 @@ def run_plan(plan, separator, args, report=None, skipped_rows=(), kept=(), rank=
                       skipped=len(skipped_rows), gated=gated)
         return cli.EXIT_ERROR if failures else 0
     return print_summary(len(plan), failures, seconds, elapsed, args.out, len(skipped_rows),
-                         gated)
+                         gated, args.music_level)
 
 
 def write_reports(args, rows, spools=(), kept=()):
@@ -576,23 +581,37 @@ def count_gated(gated, levels):
     gated['music seconds'] += levels.silenced
 
 
-def gated_note(levels):
+def gated_note(levels, music_level=None):
     """The --report note of a file separated with ``levels``: whether it,
     or some of its passages, were written as they came in (--keep-clean)
-    or as silence (--gate-music)."""
+    or as music alone is with ``music_level`` (--gate-music,
+    ``music_alone_written``)."""
     if levels is None:
         return ''
     if levels.whole == passage_gate.CLEAN:
         return KEPT_NOTE
+    written = music_alone_written(music_level, options=True)
     if levels.whole == passage_gate.MUSIC:
-        return SILENCED_NOTE
+        return MUSIC_NOTE.format(written)
     notes = []
     if levels.kept:
         notes.append(PASSAGES_NOTE.format(levels.passages[0], levels.passages[2], levels.kept))
     if levels.silenced:
         notes.append(MUSIC_PASSAGES_NOTE.format(levels.passages[1], levels.passages[2],
-                                                levels.silenced))
+                                                levels.silenced, written))
     return '; '.join(notes)
+
+
+def music_alone_written(music_level, options=False):
+    """How --gate-music writes music alone into the speech output, in the
+    settings', the summary's and the --report's words: 'as silence', or
+    with --music-level ``music_level`` (dB) the mixture turned down as the
+    music under the voice is ('15 dB down'); ``options``: followed by the
+    options that say so ('(--gate-music, --music-level)')."""
+    if not music_level_gain(music_level):       # None, -inf: the music removed
+        return SILENCED + (' (--gate-music)' if options else '')
+    return '{:g} dB down'.format(-music_level) + (
+        ' (--gate-music, --music-level)' if options else '')
 
 
 def check_outputs(source, outputs, overwrite, skip_existing=False):
@@ -635,7 +654,8 @@ def check_name_length(path):
                             'file name'.format(path, size, const.NAME_MAX))
 
 
-def print_summary(files, failures, seconds, elapsed, out, skipped=0, gated=None):
+def print_summary(files, failures, seconds, elapsed, out, skipped=0, gated=None,
+                  music_level=None):
     """The closing lines: files done, speed, and each failure; the exit status.
 
     ``files``: files planned, not counting the ``skipped`` ones whose
@@ -644,7 +664,8 @@ def print_summary(files, failures, seconds, elapsed, out, skipped=0, gated=None)
     real-time factor ``elapsed / seconds`` is left out when no audio was
     separated. ``gated``: the tallies of ``count_gated``, the files written
     whole and the seconds in all, as they came in (--keep-clean) and as
-    silence (--gate-music).
+    silence (--gate-music), or turned down with ``music_level``
+    (--music-level, ``music_alone_written``).
     """
     if skipped and not files:
         print('nothing to separate: the outputs of all {} file{} exist in {} '
@@ -655,7 +676,8 @@ def print_summary(files, failures, seconds, elapsed, out, skipped=0, gated=None)
     gated = gated or dict.fromkeys(GATED, 0)
     also = ''
     for kind, written in (('clean', 'clean speech written as it came in'),
-                          ('music', 'music alone written as silence')):
+                          ('music', 'music alone written ' +
+                           music_alone_written(music_level))):
         files_whole = gated[kind + ' files']
         if gated[kind + ' seconds']:
             also += '; {:.1f} s of {}, {} file{} whole'.format(
@@ -732,7 +754,8 @@ def separate_sharded(args, rank, size):
             print_summary(sum(r['files'] for r in done), sum((r['failures'] for r in done), []),
                           sum(r['seconds'] for r in done), max(r['elapsed'] for r in done),
                           args.out, sum(r['skipped'] for r in done),
-                          {key: sum(r['gated'][key] for r in done) for key in GATED})
+                          {key: sum(r['gated'][key] for r in done) for key in GATED},
+                          args.music_level)
         started = [r for _, r in reports if 'rows' in r]    # got to their plan
         if started:
             write_reports(args, sum((r['rows'] for r in started), []),

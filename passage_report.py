@@ -43,21 +43,27 @@ def spans(gate, rate):
             for (start, length, kind), energies in zip(gate.decisions, gate.energies)]
 
 
-def rows(source, passages):
+def rows(source, passages, turned_down=False):
     """The report rows (dicts of ``COLUMNS``) of input ``source`` for its
     ``spans``: levels in dB relative to the passage's mixture and to each
-    other (``separation_report.ratio_db``; NaN for two silences)."""
+    other (``separation_report.ratio_db``; NaN for two silences).
+    ``turned_down``: the passages of music alone were written turned down
+    (--music-level) rather than as silence."""
+    written = dict(WRITTEN, **({passage_gate.MUSIC: TURNED_DOWN} if turned_down else {}))
     return [{'input': source, 'start_s': start, 'end_s': end,
              'speech_db': separation_report.ratio_db(speech, mixture),
              'music_db': separation_report.ratio_db(music, mixture),
              'speech_to_music_db': separation_report.ratio_db(speech, music),
-             'written': WRITTEN[kind]}
+             'written': written[kind]}
             for start, end, speech, music, mixture, kind in passages]
 
 
-# how each kind of passage was written, in the report's words
+# how each kind of passage was written, in the report's words; music alone
+# with --music-level: the mixture turned down as the music under the voice
 WRITTEN = {passage_gate.SEPARATED: 'separated', passage_gate.CLEAN: 'as it came in',
            passage_gate.MUSIC: 'as silence'}
+TURNED_DOWN = 'turned down'
+WRITTEN_WORDS = set(WRITTEN.values()) | {TURNED_DOWN}
 
 
 def check(path, overwrite, audio=(), report=None):
@@ -163,7 +169,7 @@ def stored_rows(stored, path, check=True):
             yield from csv.DictReader(handle)
         return
     for cells in spooled(stored):
-        if len(cells) == len(COLUMNS) and cells[-1] in WRITTEN.values():
+        if len(cells) == len(COLUMNS) and cells[-1] in WRITTEN_WORDS:
             yield dict(zip(COLUMNS, cells))
 
 

@@ -83,6 +83,28 @@ def test_passage_report_says_how_each_passage_was_written(tmp_path, band_separat
     assert '# passage report: ' + table + ' (per 2 s passage)' in capsys.readouterr().out
 
 
+def test_music_alone_turned_down_is_not_called_silence(tmp_path, band_separator, capsys):
+    """--gate-music with --music-level -15 writes the passages of music
+    alone as the mixture 15 dB down, not as silence: the settings, the
+    summary, the --report note and the passage report say so (they had all
+    said "as silence")."""
+    source, _, _ = show(tmp_path)
+    out, report, table = (str(tmp_path / n) for n in ('speech.wav', 'r.csv', 'p.csv'))
+    assert make_separate.main(['-i', source, '-o', out, '--gate-music', '20', '--music-level',
+                               '-15', '--passage', '2', '--report', report,
+                               '--passage-report', table]) == 0
+    printed = capsys.readouterr().out
+    speech, mixture = sf.read(out, dtype='float32')[0], sf.read(source, dtype='float32')[0]
+    intro = slice(0, round(3.9 * SR))
+    np.testing.assert_allclose(speech[intro], 10 ** (-15 / 20) * mixture[intro], atol=1e-5)
+    assert 'silence' not in printed + open(report).read() + open(table).read()
+    assert '# music alone: written 15 dB down above 20 dB music to speech' in printed
+    assert '; 4.0 s of music alone written 15 dB down, 0 files whole' in printed
+    assert read_rows(report)[0]['note'] == ('music alone in 2 of 5 passages (4.0 s): written '
+                                            '15 dB down (--gate-music, --music-level)')
+    assert [r['written'] for r in read_rows(table)] == ['turned down'] * 2 + ['separated'] * 3
+
+
 def test_folder_run_reports_the_passages_of_the_files_it_separated(tmp_path, band_separator):
     """A file that fails has no rows; the others are listed in the order
     of their names, each from 0 s; a resumed run keeps the rows of the
