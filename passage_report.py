@@ -149,7 +149,7 @@ def leftover_spools(path, exclude=()):
         spool = os.path.join(folder, name)
         if match and os.path.isfile(spool) and not os.path.islink(spool) \
                 and os.path.realpath(spool) not in ours \
-                and not util._process_exists(int(match.group(1))):
+                and not util.process_exists(int(match.group(1))):
             found.append(spool)
     return found
 

@@ -136,4 +136,4 @@ def _stale(path, pid):
         age = time.time() - os.path.getmtime(path)
     except OSError:
         return False
-    return age >= const.STALE_TEMPORARY_SECONDS and not util._process_exists(pid)
+    return age >= const.STALE_TEMPORARY_SECONDS and not util.process_exists(pid)

@@ -683,7 +683,7 @@ def remove_stale_temporaries(folder):
             newest = max(os.path.getmtime(p) for p in paths)
         except OSError:
             continue
-        if _process_exists(pid) or now - newest < const.STALE_TEMPORARY_SECONDS:
+        if process_exists(pid) or now - newest < const.STALE_TEMPORARY_SECONDS:
             continue
         for path in paths:
             try:
@@ -694,7 +694,7 @@ def remove_stale_temporaries(folder):
     return removed
 
 
-def _process_exists(pid):
+def process_exists(pid):
     if pid == os.getpid():
         return True
     if pid <= 0:
