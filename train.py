@@ -102,9 +102,10 @@ def build_parser():
     parser.add_argument('--init', default='',
                         help='start from this model ("none": random weights); without '
                              'it ./{} is used if present'.format(const.MODEL_FILE))
-    parser.add_argument('--val', type=float, default=const.VAL_FRACTION,
+    parser.add_argument('--val', type=float, default=None,
                         help='share of npz files held out for validation, chosen '
-                             'by name (default: %(default)s)')
+                             'by name (default: {:g}; 0 with --val-dir, which is then '
+                             'the validation set)'.format(const.VAL_FRACTION))
     parser.add_argument('--val-dir', default='',
                         help='folder of validation npz files (instead of --val)')
     parser.add_argument('--lr', type=float, default=const.LEARNING_RATE,
@@ -250,23 +251,22 @@ def npz_files(folder, option='-t'):
 
 
 def split_by_name(paths, fraction):
-    """``(train, val)``: the files whose name hashes below ``fraction``
-    (the MD5 of the name read as a share of 2**128) are held out.
+    """``(train, val)``: the ``round(fraction * n)`` files whose names hash
+    lowest are held out (at least one where ``fraction`` > 0 and there are
+    two files or more, and never all).
 
-    The choice depends only on each file's own name, so it is the same on
-    every machine and a file stays on its side when others are added. At
-    least one file is held out where ``fraction`` > 0 and there are two or
-    more (the lowest hash), and at least one is trained on (the highest).
+    The choice depends only on the names, so it is the same on every
+    machine and for every run over the same files (a resumed run included).
+    Files added to the folder can take an earlier file's place on the
+    validation side, which then trains: a longer run over a grown folder
+    should start afresh or validate on a --val-dir.
     """
     if fraction <= 0 or len(paths) < 2:
         return list(paths), []
-    share = {path: int(hashlib.md5(os.path.basename(path).encode(
-        'utf-8', 'surrogateescape')).hexdigest(), 16) / 2 ** 128 for path in paths}
-    held = {path for path in paths if share[path] < fraction}
-    if not held:
-        held = {min(paths, key=share.get)}
-    if len(held) == len(paths):
-        held.discard(max(paths, key=share.get))
+    n_val = min(len(paths) - 1, max(1, int(round(fraction * len(paths)))))
+    ranked = sorted(paths, key=lambda p: hashlib.md5(
+        os.path.basename(p).encode('utf-8', 'surrogateescape')).hexdigest())
+    held = set(ranked[:n_val])
     return [p for p in paths if p not in held], [p for p in paths if p in held]
 
 
@@ -579,9 +579,10 @@ def check_mode_options(args):
                                 'from -s and -m (validation: --val-dir)' if args.mix else
                                 'applies to --mix only (this run trains on the npz files '
                                 'of -t)'))
-    if args.val_dir and not args.mix and args.val not in (0, defaults['val']):
-        raise cli.UserError('--val: does not apply with --val-dir, whose files are the '
-                            'validation set')
+    if args.val_dir and not args.mix and args.val:
+        raise cli.UserError('--val {:g}: does not apply with --val-dir, whose files are '
+                            'the validation set (--val 0 holds nothing out of -t)'.format(
+                                args.val))
 
 
 def check_mixing(args):
@@ -1125,7 +1126,8 @@ def check_numbers(args):
             args.lr))
     if args.lr_end is not None and not (math.isfinite(args.lr_end) and args.lr_end >= 0):
         raise cli.UserError('--lr-end {}: must be a number, 0 or more'.format(args.lr_end))
-    cli.check_range('--val', args.val, 0.0, 1.0)
+    if args.val is not None:
+        cli.check_range('--val', args.val, 0.0, 1.0)
     if not 0.0 <= args.dropout < 1.0:     # NaN fails too
         raise cli.UserError('--dropout {}: the ratio must be from 0 to below 1'.format(
             args.dropout))
@@ -1237,6 +1239,7 @@ def train(args):
         if args.mix:
             check_mixing(args)
         check_mode_options(args)
+        args.val = held_out_share(args)
         check_starting_files(args)                      # before --mix loads its audio
         if args.val_dir:
             npz_files(args.val_dir, '--val-dir')
@@ -1259,10 +1262,26 @@ def check_starting_files(args):
                             'weights)'.format(args.init))
 
 
+def held_out_share(args):
+    """``--val`` as given, else the share of -t held out by default: none
+    with --val-dir or --mix (validation is --val-dir's), else
+    ``const.VAL_FRACTION``."""
+    if args.val is not None:
+        return args.val
+    return 0.0 if args.val_dir or args.mix else const.VAL_FRACTION
+
+
 def may_validate(args):
     """Whether the run can hold validation files, and so write ``model_best``:
     a --val-dir, or a --val share of -t's npz files."""
-    return bool(args.val_dir) or (not args.mix and args.val > 0)
+    if args.val_dir:
+        return True
+    if args.mix or args.val <= 0:
+        return False
+    try:
+        return bool(split_by_name(npz_files(args.stft), args.val)[1])
+    except cli.UserError:         # no -t folder: said when the data loads
+        return True
 
 
 def check_launch(args):

