@@ -1365,7 +1365,7 @@ def train_on(args, comm, started):
             if is_root(comm):
                 lock = claim_output(args.out, started)
         with abort_others_on_error(comm):
-            return run_trainer(args, trainer, unet, how, comm, started)
+            return run_trainer(args, trainer, unet, how, comm)
     finally:
         if lock is not None:
             drop_own_temporaries(args.out, started)
@@ -1448,19 +1448,39 @@ def abort_run(comm, status):
     comm.mpi_comm.Abort(status)
 
 
-def written_since(path, started):
-    """Whether the file ``path`` exists and was written at or after
-    ``started`` (time.time(), in s): by this run."""
+def output_states(folder):
+    """``{name: (inode, mtime in ns, size)}`` of the models and snapshots in
+    ``folder`` (``RUN_OUTPUT``), to tell afterwards which a run wrote:
+    Chainer writes each to a temporary file renamed into place, so one it
+    wrote is a new inode, whatever the clocks say."""
+    states = {}
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        if RUN_OUTPUT.match(name):
+            try:
+                states[name] = file_state(os.path.join(folder, name))
+            except OSError:
+                continue
+    return states
+
+
+def file_state(path):
+    status = os.stat(path)
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def written_since(path, states):
+    """Whether the file ``path`` exists and is not as ``states``
+    (``output_states`` of its folder before the run) had it."""
     try:
-        return os.stat(path).st_mtime >= started
+        return file_state(path) != states.get(os.path.basename(path))
     except OSError:
         return False
 
 
-def run_trainer(args, trainer, unet, how, comm, started):
-    """Train, then make sure the last iteration is saved (``started``:
-    time.time() when the run began, in s); a write that fails (read-only
-    folder, full disk) ends in one line."""
+def run_trainer(args, trainer, unet, how, comm):
+    """Train, then make sure the last iteration is saved; a write that
+    fails (read-only folder, full disk) ends in one line."""
+    before = output_states(args.out) if is_root(comm) else {}
     with util.writing(args.out):
         if is_root(comm):
             save_args(args, how)
@@ -1469,7 +1489,7 @@ def run_trainer(args, trainer, unet, how, comm, started):
         return 0
     final = os.path.join(args.out, 'model_{}'.format(trainer.updater.iteration))
     snapshot = os.path.join(args.out, 'snapshot_iter_{}'.format(trainer.updater.iteration))
-    if not (written_since(final, started) and written_since(snapshot, started)):
+    if not (written_since(final, before) and written_since(snapshot, before)):
         # --stop ended the run between epoch triggers (its files, if any,
         # are an earlier run's into this folder): keep it resumable.
         with util.writing(args.out):

@@ -1,6 +1,7 @@
 """train.py: a tiny real run writes what the seed wrote, and resumes."""
 import json
 import os
+import time
 import warnings
 import zipfile
 
@@ -412,6 +413,9 @@ def test_a_run_ending_mid_epoch_saves_over_an_earlier_runs_last_files(tmp_path, 
     status, out = run(tmp_path, '--stop', '3', '--seed', '1')     # 2 iterations an epoch
     assert status == 0
     first = [read('model_3'), read('snapshot_iter_3')]
+    future = time.time() + 3600          # copied in with times ahead, or a clock stepped back
+    for name in ('model_3', 'snapshot_iter_3'):
+        os.utime(os.path.join(out, name), (future, future))
     status, _ = run(tmp_path, '--stop', '3', '--seed', '2')
     assert status == 0
     assert read('model_3') != first[0] and read('snapshot_iter_3') != first[1]
