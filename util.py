@@ -156,10 +156,23 @@ def length_is_claimed(path, info):
         return True
     try:
         with open(sf_path(path), 'rb') as handle:
+            handle.seek(id3_size(handle.read(10)))      # cover art can pass the scan's reach
             head = handle.read(const.MP3_HEADER_SCAN_BYTES)
     except OSError:
         return True
     return any(tag in head for tag in (b'Xing', b'Info', b'VBRI'))
+
+
+def id3_size(header):
+    """Bytes of the ID3v2 tag that an MP3 starting with the 10 bytes
+    ``header`` opens with (its header, body and footer), 0 for none: the
+    body's size is four 7-bit bytes, a footer flagged by bit 4 of byte 5."""
+    if len(header) < 10 or header[:3] != b'ID3' or any(b & 0x80 for b in header[6:10]):
+        return 0
+    body = 0
+    for byte in header[6:10]:
+        body = body << 7 | byte
+    return 10 + body + (10 if header[5] & 0x10 else 0)
 
 
 _COUNTED = {}       # (path, device, inode, size, mtime) -> samples decoded

@@ -210,6 +210,23 @@ def test_compressed_file_cut_short_gives_what_decodes(extension, tmp_path, capsy
     assert len(sf.read(str(tmp_path / 'out' / 'b.wav'))[0]) == SR
 
 
+def test_an_mp3_with_a_large_id3_tag_cut_short_is_still_warned_of(tmp_path, capsys):
+    """Cover art (an ID3v2 tag of 200 kB) put the Info header past the bytes
+    searched for it, so a cut file's length was taken for a guess and the
+    'cut short?' warning was lost."""
+    plain = tmp_path / 'plain.mp3'
+    decoded = cut_compressed(plain)
+    body = 200000
+    size = bytes((body >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    tagged = tmp_path / 'tagged.mp3'
+    tagged.write_bytes(b'ID3\x04\x00\x00' + size + bytes(body) + plain.read_bytes())
+    capsys.readouterr()
+    assert util.audio_info(str(tagged)).frames == decoded
+    assert 'a file cut short?' in capsys.readouterr().err
+    assert util.id3_size(b'ID3\x04\x00\x10' + size) == 10 + body + 10     # with a footer
+    assert util.id3_size(b'RIFF\x00\x00\x00\x00\x00\x00') == 0
+
+
 def test_a_flac_cut_short_says_so_in_plain_words(tmp_path, capsys, model_path):
     """libsndfile stops a FLAC download cut short with "Internal psf_fseek()
     failed."; the line says what that means for the user."""
