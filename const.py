@@ -277,8 +277,10 @@ READ_EXTENSIONS = AUDIO_EXTENSIONS + DECODED_EXTENSIONS
 
 # Input sample formats deeper than 16 bits: their outputs in FLAC, AIFF, CAF and
 # AU default to 24-bit rather than 16 (util.default_subtype); files ffmpeg
-# decoded (lossy, with no depth of their own) keep the 16-bit default
-DEEP_SUBTYPES = ('PCM_24', 'PCM_32', 'FLOAT', 'DOUBLE')
+# decoded whose header libsndfile cannot read (an m4a: lossy, with no depth
+# of their own) keep the 16-bit default
+DEEP_SUBTYPES = ('PCM_24', 'PCM_32', 'FLOAT', 'DOUBLE', 'ALAC_20', 'ALAC_24', 'ALAC_32',
+                 'DWVW_24')
 
 # Samples written and read back, in memory, to tell whether an output's sample
 # format keeps a file's length (util.keeps_length): a prime, so that no block

@@ -837,13 +837,13 @@ def separate_file(path, out_path, separator, music_path=None, sr=None, subtype=N
                                  music_gain=music_gain, levels=levels,
                                  keep_clean=keep_clean, gate_music=gate_music,
                                  passage=passage, measure_passages=measure_passages,
-                                 keep_depth=readable == source)
+                                 decoded_from=None if readable == source else source)
 
 
 def separate_readable(path, out_path, separator, music_path=None, sr=None, subtype=None,
                       progress=False, full_band=False, keep_channels=False, name=None,
                       music_gain=0.0, levels=None, keep_clean=None, gate_music=None,
-                      passage=const.PASSAGE_S, measure_passages=False, keep_depth=True):
+                      passage=const.PASSAGE_S, measure_passages=False, decoded_from=None):
     """Separate one file libsndfile reads; returns its duration in seconds.
 
     ``sr``: ``None`` for 16 kHz, ``'input'`` for the input's rate, or Hz.
@@ -868,9 +868,11 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     ``MUSIC``; None: not all of it one), ``kept`` and ``silenced`` the
     seconds written as they came in and as silence, and ``passages``
     ``(clean, music, all)``.
-    ``keep_depth``: an output of no ``subtype`` in FLAC, AIFF, CAF or AU
-    is 24-bit where the input is deeper than 16 bits (False: a file ffmpeg
-    decoded, whose float samples say nothing of the original's).
+    An output of no ``subtype`` in FLAC, AIFF, CAF or AU is 24-bit where
+    the input is deeper than 16 bits: ``path``'s subtype, or where ffmpeg
+    decoded ``path`` from the file ``decoded_from``, that file's as its
+    header gives it (None where libsndfile cannot read the header, an m4a
+    say: ffmpeg's float samples say nothing of the original's depth).
     ``measure_passages``: ``levels`` (made here if None) also gets
     ``spans``, each passage's bounds, energies and kind
     (``passage_report.spans``), also with neither threshold
@@ -884,7 +886,7 @@ def separate_readable(path, out_path, separator, music_path=None, sr=None, subty
     info = util.audio_info(path)
     if info.frames == 0:
         raise util.AudioError('{}: holds no samples'.format(path))
-    source = info.subtype if keep_depth else None
+    source = info.subtype if decoded_from is None else util.header_subtype(decoded_from)
     rate = output_rate(sr, info.samplerate)
     channels = info.channels if keep_channels else 1
     n16 = util.resampled_length(info.frames, info.samplerate, const.SR)

@@ -145,6 +145,16 @@ def audio_info(path):
     return info
 
 
+def header_subtype(path):
+    """The sample format libsndfile reads in ``path``'s header ('PCM_24',
+    'FLOAT'...), or None where it cannot read it."""
+    try:
+        with quiet_decoder():
+            return sf.info(sf_path(path)).subtype
+    except (RuntimeError, sf.LibsndfileError):
+        return None
+
+
 def length_is_claimed(path, info):
     """Whether ``info.frames`` is a length the file states, against which a
     shorter count means a file cut short (for an Ogg, libsndfile's "unknown"

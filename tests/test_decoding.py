@@ -427,6 +427,21 @@ def test_a_piped_wav_past_4_gib_goes_to_ffmpeg(tmp_path, ffmpeg):
     assert not util.overflowed_wav_length(str(regular))
 
 
+def test_a_24_bit_flac_from_a_pipe_keeps_24_bits_through_ffmpeg(tmp_path, ffmpeg, model_path):
+    """A FLAC of no stated length goes to ffmpeg; its depth is read from its
+    own header, not from ffmpeg's float samples (it had come out 16-bit
+    where the same FLAC with its length stated was 24-bit)."""
+    wav = write(tmp_path / 'in.wav', chirp(1.0), subtype='PCM_24')
+    piped = tmp_path / 'piped.flac'
+    with open(str(piped), 'wb') as handle:
+        subprocess.run([ffmpeg, '-v', 'error', '-i', wav, '-c:a', 'flac', '-sample_fmt', 's32',
+                        '-f', 'flac', '-'], stdout=handle, check=True)
+    assert decoding.needs_decoding(str(piped)) and util.header_subtype(str(piped)) == 'PCM_24'
+    assert separate('-i', str(piped), '-o', str(tmp_path / 'o.flac'), '-m', model_path,
+                    '--shifts', '1', '--speeds', '1') == 0
+    assert sf.info(str(tmp_path / 'o.flac')).subtype == 'PCM_24'
+
+
 def test_a_flac_or_mp3_from_a_pipe_is_read_whole_without_a_warning(tmp_path, ffmpeg, capsys,
                                                                    model_path):
     """A FLAC written to a pipe states no length: libsndfile took its end for
