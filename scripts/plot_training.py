@@ -33,7 +33,8 @@ PROG = 'plot_training.py'
 KEYS = ('iteration', 'main/loss')     # what every LogReport entry must hold
 VALIDATION_KEY = 'validation/main/loss'   # a number where an entry has it
 DEFAULT_OUT = os.path.join('result', 'loss_curve.png')   # git-ignored, from the repository root
-LOSS_LABELS = {'l1': 'L1 loss on normalised magnitudes'}    # train.py --loss: the y axis
+# The y axis: train.py logs the L1 whatever its --loss trains on (network.py)
+L1_LABEL = 'L1 loss on normalised magnitudes'
 
 
 def build_parser():
@@ -114,9 +115,9 @@ def run_settings(log):
 
 
 def axis_labels(logs):
-    """``(x label, y label)``: an iteration's patches and the loss, where
-    every run's ``run_settings`` gives them alike (the losses listed where
-    the stages differ); otherwise plain 'iteration' and 'loss'."""
+    """``(x label, y label)``: an iteration's patches where every run's
+    ``run_settings`` gives them alike, else plain 'iteration'; the y axis is
+    the L1 train.py logs whatever its --loss (with no settings: 'loss')."""
     runs = [run_settings(log) for log in logs]
     if None in runs:
         return 'iteration', 'loss'
@@ -126,11 +127,7 @@ def axis_labels(logs):
         (batch, length, parallel), = shapes
         x_label = 'iteration ({} patches of {} frames{})'.format(
             batch, length, ' per process' if parallel else ' each')
-    losses = sorted({str(r['loss']) for r in runs if r['loss']})
-    if len(losses) == 1 and losses[0] in LOSS_LABELS:
-        return x_label, LOSS_LABELS[losses[0]]
-    return x_label, ('loss (train.py --loss {})'.format(', '.join(losses)) if losses
-                     else 'loss')
+    return x_label, L1_LABEL
 
 
 def is_number(value):

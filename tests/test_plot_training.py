@@ -131,7 +131,7 @@ def run_folder(tmp_path, name, **args):
 
 def test_the_axes_say_what_the_runs_args_json_say(tmp_path, monkeypatch):
     """The x axis had always said 16 patches of 128 frames (train.py's -b is
-    64) and the y axis the L1 loss (the later stages trained on --loss snr)."""
+    64); the y axis is the L1 that train.py logs whatever its --loss."""
     first = run_folder(tmp_path, 'r1', batchsize=64, patchlength=128, loss='l1')
     second = run_folder(tmp_path, 'r2', batchsize=64, patchlength=128, loss='snr')
     third = run_folder(tmp_path, 'r3', batchsize=32, patchlength=256, loss='snr')
@@ -139,9 +139,9 @@ def test_the_axes_say_what_the_runs_args_json_say(tmp_path, monkeypatch):
     assert labels_drawn(tmp_path, monkeypatch, [first]) == (
         'iteration (64 patches of 128 frames each)', 'L1 loss on normalised magnitudes')
     assert labels_drawn(tmp_path, monkeypatch, [first, second]) == (
-        'iteration (64 patches of 128 frames each)', 'loss (train.py --loss l1, snr)')
+        'iteration (64 patches of 128 frames each)', 'L1 loss on normalised magnitudes')
     assert labels_drawn(tmp_path, monkeypatch, [second, third]) == (
-        'iteration', 'loss (train.py --loss snr)')
+        'iteration', 'L1 loss on normalised magnitudes')
     assert labels_drawn(tmp_path, monkeypatch, [first, bare]) == ('iteration', 'loss')
 
 
