@@ -62,21 +62,23 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
-def main(prog, parser, job, argv=None):
+def main(prog, parser, job, argv=None, audio=True):
     """Parse ``argv`` (the command line when None) with ``parser`` and ``run``
     ``job(args)``, showing tracebacks with the parser's ``--debug``."""
     args = parser.parse_args(argv)
-    return run(prog, lambda: job(args), debug=getattr(args, 'debug', False))
+    return run(prog, lambda: job(args), debug=getattr(args, 'debug', False), audio=audio)
 
 
-def run(prog, job, debug=False):
+def run(prog, job, debug=False, audio=True):
     """Call ``job()`` and turn its outcome into an exit status.
 
     Returns ``job``'s own status (0 when it returns None), 1 after a user
-    error, 130 after Ctrl-C, 143 after SIGTERM.
+    error, 130 after Ctrl-C, 143 after SIGTERM. ``audio``: the job computes
+    STFTs, whose deferred modules a program then loads first
+    (``util.load_deferred``); False for one that only reads tables or models.
     """
     debug = debug or os.environ.get('SPEECHSEP_DEBUG', '') not in ('', '0')
-    if interrupts.loading():          # run as a program: the rest loads under it too
+    if audio and interrupts.loading():    # run as a program: the rest loads under it too
         util.load_deferred()
     interrupts.restore()
     usable_streams()

@@ -870,10 +870,15 @@ def load_deferred():
     first use (the STFT's, and with them numba's). Loading them runs numba's
     cache through ctypes callbacks, where a Ctrl-C is lost: the run went on
     to the end and exited 0. ``cli.run`` calls this while Ctrl-C still ends
-    a starting program at once (``interrupts``)."""
-    import librosa.core.spectrum  # noqa: F401
-    import librosa.filters  # noqa: F401
-    import librosa.util.utils  # noqa: F401
+    a starting program at once (``interrupts``). A module that fails to
+    load here (numba missing, a cache it cannot write) is left to fail
+    where the STFT first needs it, if at all."""
+    try:
+        import librosa.core.spectrum  # noqa: F401
+        import librosa.filters  # noqa: F401
+        import librosa.util.utils  # noqa: F401
+    except Exception:  # noqa: BLE001  (any failure belongs to the first real use)
+        pass
 
 
 def _librosa_stft(signal, center):

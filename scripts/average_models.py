@@ -44,7 +44,7 @@ def build_parser():
 
 
 def main(argv=None):
-    return cli.main(PROG, build_parser(), average, argv)
+    return cli.main(PROG, build_parser(), average, argv, audio=False)
 
 
 def average(args):

@@ -94,7 +94,7 @@ def bar_rows(rows, labels):
 
 
 def main(argv=None):
-    return cli.main(PROG, build_parser(), tables, argv)
+    return cli.main(PROG, build_parser(), tables, argv, audio=False)
 
 
 def tables(args):

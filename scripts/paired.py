@@ -148,7 +148,7 @@ def summary(differences):
 
 
 def main(argv=None):
-    return cli.main(PROG, build_parser(), compare, argv)
+    return cli.main(PROG, build_parser(), compare, argv, audio=False)
 
 
 def compare(args):

@@ -50,7 +50,7 @@ def build_parser():
 
 
 def main(argv=None):
-    return cli.main(PROG, build_parser(), draw, argv)
+    return cli.main(PROG, build_parser(), draw, argv, audio=False)
 
 
 def output_path(out):

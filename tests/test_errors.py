@@ -845,6 +845,30 @@ def test_a_program_loads_librosas_deferred_modules_before_ctrl_c_is_pythons():
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_program_whose_deferred_modules_fail_to_load_still_runs():
+    """numba missing (or its cache unwritable) had ended every script in a
+    traceback from the preload, also those that compute no STFT."""
+    code = ('import sys, interrupts\n'
+            'interrupts.quiet_while_loading()\n'
+            'import cli\n'
+            'sys.modules["librosa.core.spectrum"] = None\n'      # its import fails
+            'sys.exit(cli.run("prog", lambda: 7))\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (7, '')
+
+
+def test_a_program_of_tables_does_not_load_the_stft():
+    code = ('import sys, interrupts\n'
+            'interrupts.quiet_while_loading()\n'
+            'import cli\n'
+            'cli.run("prog", lambda: None, audio=False)\n'
+            'assert "librosa.core.spectrum" not in sys.modules\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_a_broken_pipe_that_is_not_stdouts_is_not_called_stdouts():
     """Only a stdout whose reader has gone is reported as such (and
     silenced); another pipe's error stays what it is."""
