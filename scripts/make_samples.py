@@ -13,19 +13,23 @@ evaluate.py finds it; of the mixture's length), the model, the options and
 the outputs (none on an input or on another) are checked, and the samples
 cut, before anything is written: a mistake is one line and leaves the sample
 set as it was. The new set is written and separated in hidden folders
-beside the old and only then renamed into place, so that a failure part-way
-(a full disk) leaves the old set whole. ``sampleK.wav`` of an earlier,
-larger set (K above this run's count) is removed from both folders, so that
-``make`` separates this set alone.
+beside the old, and the figure drawn into a hidden file beside its own,
+and only then renamed into place, so that a failure part-way (a full disk)
+leaves the old set and figure whole. ``sampleK.wav`` of an earlier, larger
+set (K above this run's count) is removed from both folders, so that
+``make`` separates this set alone. A Ctrl-C or SIGTERM while the set is
+renamed in and those removed waits until that is done, then stops the run.
 
 Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.model]
                                        [--figure build/example.png]
 """
 import argparse
+import contextlib
 import math
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -150,13 +154,16 @@ def figure_format(figure):
     return fmt
 
 
-def plot(figure, name, panels):
+def plot(figure, path, name, panels):
+    """Draw ``panels`` (``(title, audio)``, one above the other) into
+    ``path``, in ``figure``'s format: the temporary that becomes
+    ``figure``, which write failures name."""
     plt = pyplot()
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 7), sharex=True)
-    for axis, (title, signal) in zip(axes, panels):
-        magnitude = util.magnitude(signal)
+    for axis, (title, audio) in zip(axes, panels):
+        magnitude = util.magnitude(audio)
         db = 20 * np.log10(np.maximum(magnitude, 1e-5))
-        seconds = len(signal) / const.SR
+        seconds = len(audio) / const.SR
         image = axis.imshow(db, origin='lower', aspect='auto', cmap='magma',
                             vmin=db.max() - 80, vmax=db.max(),
                             extent=(0, seconds, 0, const.SR / 2000))
@@ -165,9 +172,30 @@ def plot(figure, name, panels):
     axes[-1].set_xlabel('seconds')
     fig.colorbar(image, ax=axes, label='dB', shrink=0.8)
     fig.suptitle(name, fontsize=9)
-    with util.replacing(figure) as tmp:
-        fig.savefig(tmp, dpi=80, format=figure_format(figure))
-    plt.close(fig)
+    try:
+        with util.writing(figure):
+            fig.savefig(path, dpi=80, format=figure_format(figure))
+    finally:
+        plt.close(fig)
+
+
+@contextlib.contextmanager
+def held_stops():
+    """Within, a Ctrl-C or SIGTERM waits: it is delivered on leaving, as
+    its handler before would have taken it, so that what is done within
+    is done whole."""
+    held = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not None:        # None: not set from Python
+            previous[signum] = signal.signal(signum, lambda got, frame: held.append(got))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
 
 
 def main(argv=None):
@@ -195,34 +223,44 @@ def make_samples(args):
     for _, path in outputs:
         cli.prepare_output(path, True)
     staging = {}
+    figure = util.temporary_path(args.figure) if args.figure else None
     try:
         for option, folder in folders.items():
             with util.writing(folder or '.'):
                 staging[option] = tempfile.mkdtemp(prefix='.samples.', suffix='.partial',
                                                    dir=folder or '.')
-        write_set(args, separator, samples, names, staging)
-        for name in names:          # the whole set is ready: renamed in at once
-            for option, folder in folders.items():
-                with util.writing(os.path.join(folder, name)):
-                    os.replace(os.path.join(staging[option], name), os.path.join(folder, name))
+        write_set(args, separator, samples, names, staging, figure)
+        with held_stops():          # the whole set is ready: renamed in at once
+            for name in names:
+                for option, folder in folders.items():
+                    with util.writing(os.path.join(folder, name)):
+                        os.replace(os.path.join(staging[option], name),
+                                   os.path.join(folder, name))
+            if figure:
+                with util.writing(args.figure):
+                    os.replace(figure, args.figure)
+            for path in stale:
+                with util.writing(path):
+                    os.remove(path)
     finally:
         for folder in staging.values():
             shutil.rmtree(folder, ignore_errors=True)
+        if figure and os.path.lexists(figure):
+            os.remove(figure)
     for name in names:
         print('wrote', os.path.join(args.mixdown, name), 'and',
               os.path.join(args.separate, name))
-    for path in stale:
-        with util.writing(path):
-            os.remove(path)
+    if args.figure:
+        print('wrote', args.figure)
     if stale:
         print('removed {} (an earlier set\'s sample{} beyond this set\'s {})'.format(
             ', '.join(stale), cli.plural(len(stale)), len(names)))
 
 
-def write_set(args, separator, samples, names, staging):
+def write_set(args, separator, samples, names, staging, figure):
     """Write the cut mixtures and their separations into the ``staging``
     folders (``{'--mixdown': folder, '--separate': folder}``), and draw
-    ``args.figure`` of the first."""
+    ``args.figure`` of the first into ``figure``, its temporary."""
     for k, (name, (source, mixture, speech, _)) in enumerate(zip(names, samples)):
         print('{}: {:g} s from {}'.format(os.path.splitext(name)[0], len(mixture) / const.SR,
                                           source))
@@ -233,11 +271,10 @@ def write_set(args, separator, samples, names, staging):
         make_separate.separate_file(mix_path, out_path, separator)
         if k == 0 and args.figure:
             estimate = util.load_audio(out_path)
-            plot(args.figure, source, [
+            plot(args.figure, figure, source, [
                 ('mixture', mixture),
                 ('estimated speech ({})'.format(os.path.basename(args.model)), estimate),
                 ('reference speech', speech)])
-            print('wrote', args.figure)
 
 
 if __name__ == '__main__':

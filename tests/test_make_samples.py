@@ -1,5 +1,6 @@
 """scripts/make_samples.py: the README's samples, checked whole before any is written."""
 import os
+import signal
 import sys
 
 import numpy as np
@@ -181,6 +182,71 @@ def test_a_failure_part_way_leaves_the_old_set_whole(tmp_path, model_path, capsy
         assert open(str(tmp_path / folder / name), 'rb').read() == content
     for folder in ('mixdown', 'separate'):
         assert listing(tmp_path / folder) == ['sample1.wav', 'sample2.wav']
+
+
+def contents(tmp_path, names, figure=None):
+    """The bytes of each sample in both folders, and of ``figure``."""
+    paths = [str(tmp_path / folder / name) for folder in ('mixdown', 'separate')
+             for name in names] + ([figure] if figure else [])
+    return {path: open(path, 'rb').read() for path in paths}
+
+
+def test_a_failure_part_way_leaves_the_old_figure(tmp_path, model_path, capsys, monkeypatch):
+    """--figure had been drawn into place after the first separation, so a
+    full disk at the second left the old set with the new set's figure."""
+    inputs = [mixture(tmp_path / 'eval', name, seed=k) for k, name in enumerate('ab')]
+    figure = str(tmp_path / 'fig' / 'example.png')
+    argv = ['-m', model_path, '--seconds', '0.5', '--figure', figure] + outputs(tmp_path)
+    assert make_samples.main(inputs + argv) == 0
+    before = contents(tmp_path, ['sample1.wav', 'sample2.wav'], figure)
+    separate_file = make_separate.separate_file
+
+    def full_disk(path, out_path, *rest, **options):
+        if os.path.basename(out_path) == 'sample2.wav':
+            raise util.OutputError('{}: cannot write (No space left on device)'.format(out_path))
+        return separate_file(path, out_path, *rest, **options)
+
+    monkeypatch.setattr(make_separate, 'separate_file', full_disk)
+    assert 'No space left on device' in refusal(inputs[::-1] + argv, capsys)
+    assert contents(tmp_path, ['sample1.wav', 'sample2.wav'], figure) == before
+    assert listing(tmp_path / 'fig') == ['example.png']
+
+
+@pytest.mark.parametrize('signum, status', [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=['SIGINT', 'SIGTERM'])
+def test_a_stop_while_the_set_is_renamed_in_waits_for_the_whole_set(
+        signum, status, tmp_path, model_path, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM between the renames had left the new
+    mixdown/sample1.wav beside the old separate/sample1.wav (and the old
+    figure, and the earlier set's sample3): now it ends the run once the
+    whole new set is in place."""
+    inputs = [mixture(tmp_path / 'eval', name, seed=k) for k, name in enumerate('abc')]
+    figure = str(tmp_path / 'fig' / 'example.png')
+    argv = ['-m', model_path, '--seconds', '0.5', '--figure', figure] + outputs(tmp_path)
+    assert make_samples.main(inputs + argv) == 0
+    names = ['sample1.wav', 'sample2.wav']
+    before = contents(tmp_path, names, figure)
+    finals = {str(tmp_path / folder / name) for folder in ('mixdown', 'separate')
+              for name in names}
+    renames = []
+    replace = os.replace
+
+    def stopped_part_way(source, target):
+        if str(target) in finals:
+            renames.append(target)
+            if len(renames) == 2:           # mixdown/sample1.wav is in, separate's is not
+                signal.raise_signal(signum)
+        return replace(source, target)
+
+    monkeypatch.setattr(os, 'replace', stopped_part_way)
+    capsys.readouterr()
+    assert make_samples.main(inputs[1::-1] + argv) == status
+    assert len(renames) == 4
+    after = contents(tmp_path, names, figure)
+    assert all(after[path] != content for path, content in before.items())
+    for folder in ('mixdown', 'separate'):
+        assert listing(tmp_path / folder) == names
+    assert listing(tmp_path / 'fig') == ['example.png']
 
 
 def refusal(argv, capsys):
