@@ -147,6 +147,9 @@ def mix_all(args, snr_range, speed_range, decoded, found):
     for folder in (args.stft, args.mixdown):
         with util.writing(folder):
             os.makedirs(folder, exist_ok=True)
+    # what killed runs (SIGKILL, out of memory) left there: staged files of pairs
+    cli.remove_stale_temporaries(path for name in names
+                                 for path in pair_files_of(name, args, names))
 
     rng = np.random.default_rng(args.seed)
     speed_rng = np.random.default_rng([args.seed, 1])   # SNR draws stay as without --speed
@@ -494,7 +497,8 @@ def write_pair(paths, writers):
     Stopped at any point (Ctrl-C, SIGTERM, a full disk), the pair's files
     left are all of one run, old or new, and a mixture stands only beside
     the references and npz of its own run (evaluate.py pairs them by
-    name); the temporaries go.
+    name); the temporaries go (those of a killed run go with the next run,
+    ``util.remove_stale_temporaries``).
     """
     with contextlib.ExitStack() as stack:
         staged = {}

@@ -679,16 +679,21 @@ def temporary_path(final_path):
 
 
 FINAL_SUFFIX = '.final'     # added to a temporary file converted to its final format
-_TEMPORARY = re.compile(r'^\..+\.(\d+)\.partial(?:{})?$'.format(re.escape(FINAL_SUFFIX)))
+# .NAME.PID.partial, its .final twin, or .NAME.EXT.PID.partial.EXT, which ends
+# as its file does so that write_audio writes it in that file's format
+# (make_dataset.staged_path)
+_TEMPORARY = re.compile(r'^\..+\.(\d+)\.partial(?:{}|\.[A-Za-z0-9]+)?$'.format(
+    re.escape(FINAL_SUFFIX)))
 
 
 def remove_stale_temporaries(folder):
-    """Remove the temporary files of ``temporary_path`` that interrupted
-    runs (SIGKILL, a crash) left in ``folder``: those whose process (the
-    PID in the name) is gone and that, with their ``.final`` twin, are
-    unchanged for ``const.STALE_TEMPORARY_SECONDS`` (a process of that
-    PID on another machine sharing the folder is still writing to its
-    files). Returns the paths removed."""
+    """Remove the temporary files of ``temporary_path`` (and those with
+    their file's extension after it, ``make_dataset.staged_path``'s) that
+    interrupted runs (SIGKILL, a crash) left in ``folder``: those whose
+    process (the PID in the name) is gone and that, with their ``.final``
+    twin, are unchanged for ``const.STALE_TEMPORARY_SECONDS`` (a process
+    of that PID on another machine sharing the folder is still writing to
+    its files). Returns the paths removed."""
     try:
         names = os.listdir(folder or '.')
     except OSError:

@@ -9,6 +9,7 @@ import soundfile as sf
 import make_dataset
 import util
 from conftest import chirp, noise_bursts, refusal, write
+from test_faults import _dead_pid, _plant
 
 
 def run(music, speech, tmp_path, *extra):
@@ -492,3 +493,25 @@ def test_speech_alone_is_played_at_speed_and_cut_to_its_partners_length(
     # s1 (3 s) at 1.1 times the speed: 2.73 s, shorter than m1
     assert len(util.load_audio(os.path.join(mix, 's1_m1.speech.wav'))) == \
         len(util.change_speed(np.zeros(3 * 16000, np.float32), 1.1))
+
+
+def test_the_staged_files_of_a_killed_run_are_removed_by_the_next(speech_music_dirs, tmp_path,
+                                                                  capsys):
+    """A run killed (SIGKILL, out of memory) while it wrote pair s2_m1 left
+    its staged files hidden in -o and -t, and no run removed them: the next
+    run removes those of a process that is gone, unchanged for a minute."""
+    music, speech = speech_music_dirs
+    mix, stft = tmp_path / 'mixdown', tmp_path / 'stft'
+    mix.mkdir()
+    stft.mkdir()
+    dead = _dead_pid()
+    stale = [_plant(mix, '.s2_m1.wav.{}.partial.wav'.format(dead), 3600),
+             _plant(mix, '.s2_m1.music.wav.{}.partial.wav'.format(dead), 3600),
+             _plant(stft, '.s2_m1.npz.{}.partial.npz'.format(dead), 3600)]
+    kept = [_plant(mix, '.s1_m1.wav.{}.partial.wav'.format(dead), 0),     # fresh
+            _plant(stft, '.s1_m1.npz.{}.partial.npz'.format(os.getppid()), 3600)]   # live
+    status, _, _ = run(music, speech, tmp_path, '-b', '2', '--refs')
+    assert status == 0
+    assert 'removed 3 temporary files left by interrupted runs' in capsys.readouterr().err
+    assert not any(os.path.exists(path) for path in stale)
+    assert all(os.path.exists(path) for path in kept)

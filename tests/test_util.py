@@ -7,6 +7,7 @@ import pytest
 import const
 import util
 from conftest import chirp, harmonic_stack, noise_bursts, write
+from test_faults import _dead_pid, _plant
 
 
 def mask_spectrogram(mask_fn, magnitude, **patching):
@@ -239,3 +240,26 @@ def test_an_au_file_without_its_header_is_not_read_as_u_law(tmp_path, name):
         util.audio_info(str(path))
     write(tmp_path / 'real.au', harmonic_stack(0.2), subtype='PCM_16')
     assert util.audio_info(str(tmp_path / 'real.au')).frames == 3200
+
+
+def test_stale_temporaries_that_end_as_their_file_does_are_removed(tmp_path):
+    """make_dataset.py stages a pair's files as .NAME.wav.PID.partial.wav and
+    .NAME.npz.PID.partial.npz (util.write_audio writes the format of the
+    extension): not taken for temporaries, those of a killed run had stayed
+    hidden for good. Those of a live process, a fresh one, and names of
+    another form stay."""
+    dead = _dead_pid()
+    cut = os.path.basename(util.temporary_path(str(tmp_path / ('x' * 250 + '.wav'))))
+    cut = cut.replace('.{}.partial'.format(os.getpid()), '.{}.partial'.format(dead))
+    stale = [_plant(tmp_path, name.format(dead), 3600) for name in (
+        '.a.wav.{}.partial.wav', '.a.npz.{}.partial.npz', '.a.speech.wav.{}.partial.wav',
+        cut + '.wav')]                  # NAME cut short and hashed
+    kept = [_plant(tmp_path, name.format(pid), age) for name, pid, age in (
+        ('.b.wav.{}.partial.wav', dead, 0),                 # fresh: another host's?
+        ('.c.npz.{}.partial.npz', os.getppid(), 3600),      # its process lives
+        ('d.wav.{}.partial.wav', dead, 3600),               # not hidden
+        ('.e.wav.partial.wav', dead, 3600),                 # no PID
+        ('.f.wav.{}.partial.wav.old', dead, 3600),          # more after the extension
+        ('.g.wav.{}.spool', dead, 3600))]
+    assert sorted(util.remove_stale_temporaries(str(tmp_path))) == sorted(stale)
+    assert sorted(os.listdir(str(tmp_path))) == sorted(os.path.basename(p) for p in kept)
