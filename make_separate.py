@@ -275,7 +275,7 @@ def prepare(args, world):
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
     for source, out, music in plan:
-        if music and os.path.abspath(music) == os.path.abspath(out):
+        if music and os.path.realpath(music) == os.path.realpath(out):   # links followed
             raise cli.UserError('--music-out {}: the same file as the speech output {}; '
                                 'choose another'.format(music, out))
         for option, path in (('-o', out), ('--music-out', music)):

@@ -22,8 +22,11 @@ earlier report's (``earlier_inputs``).
 """
 import csv
 import heapq
+import io
 import os
 import re
+import secrets
+import sys
 
 import cli
 import passage_gate
@@ -135,7 +138,7 @@ def leftover_spools(path, exclude=()):
     spools' rows reached it. ``exclude``: spools of this run (under
     mpiexec, ranks on other machines run under PIDs this one cannot see)."""
     folder = os.path.dirname(path)
-    pattern = re.compile(r'^{}{}\.rank\d+\.(\d+){}$'.format(
+    pattern = re.compile(r'^{}{}\.rank\d+\.(\d+)(?:\.[0-9a-f]{{8}})?{}$'.format(
         re.escape('.' + os.path.basename(path)), re.escape(SPOOL_TAG),
         re.escape(SPOOL_SUFFIX)))
     try:
@@ -149,7 +152,8 @@ def leftover_spools(path, exclude=()):
         spool = os.path.join(folder, name)
         if match and os.path.isfile(spool) and not os.path.islink(spool) \
                 and os.path.realpath(spool) not in ours \
-                and not util.process_exists(int(match.group(1))):
+                and (int(match.group(1)) == os.getpid()            # a PID given again
+                     or not util.process_exists(int(match.group(1)))):
             found.append(spool)
     return found
 
@@ -194,25 +198,32 @@ class Spool:
     """The passage rows of the inputs one process separates, written as CSV
     cells to ``path`` as each input is done, in the order the process takes
     its inputs (the plan's, sorted by name). ``path`` is a hidden file
-    beside the report, ``.REPORT.passages.rankR.PID.spool`` (``SPOOL_TAG``,
-    the process's ``rank`` under mpiexec, so that ranks on machines sharing
-    the folder never share a name, ``SPOOL_SUFFIX``), which ``write``
-    removes once the report is written. A run stopped before that leaves
-    it, not to be removed as a stale temporary: the next run writing the
-    report takes its rows (``leftover_spools``)."""
+    beside the report, ``.REPORT.passages.rankR.PID.TOKEN.spool``
+    (``SPOOL_TAG``, the process's ``rank`` under mpiexec, so that ranks on
+    machines sharing the folder never share a name, a random ``TOKEN``, so
+    that a later process given the same PID, as in a restarted container,
+    never takes it for its own, ``SPOOL_SUFFIX``), which ``write`` removes
+    once the report is written. A run stopped before that leaves it, not to
+    be removed as a stale temporary: the next run writing the report takes
+    its rows (``leftover_spools``). Each input's rows reach the file as
+    they are added, so that a killed process loses none it had finished."""
 
     def __init__(self, report, rank=0):
         self.report = report
         partial = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
-        self.path = partial[:-len(PARTIAL_SUFFIX)] + SPOOL_SUFFIX
+        self.path = '{}.{}{}'.format(partial[:-len(PARTIAL_SUFFIX)], secrets.token_hex(4),
+                                     SPOOL_SUFFIX)
         with util.writing(report):
-            self.handle = util.open_csv(self.path, 'w')
-        self.writer = csv.writer(self.handle)
+            self.handle = util.open_csv(self.path, 'x')
 
     def add(self, file_rows):
-        """Write one input's ``rows`` (dicts of ``COLUMNS``)."""
+        """Write one input's ``rows`` (dicts of ``COLUMNS``) through to the
+        file, in one write."""
+        text = io.StringIO()
+        csv.writer(text).writerows([cells(r) for r in file_rows])
         with util.writing(self.report):
-            self.writer.writerows([cells(r) for r in file_rows])
+            self.handle.write(text.getvalue())
+            self.handle.flush()
 
     def close(self):
         with util.writing(self.report):
@@ -248,6 +259,14 @@ def write(path, spools, kept=(), replaced=True):
     for source in kept:
         if source in found:
             chosen.setdefault(found[source][0], set()).add(source)
+    lost = [source for source in kept if source not in found]
+    if lost:
+        print('warning: --passage-report {}: no rows of {} input{} whose outputs were kept '
+              '({}{}): the run that separated them was stopped before it wrote them; '
+              'separate {} again (--overwrite) for {}'.format(
+                  path, len(lost), cli.plural(len(lost)), ', '.join(lost[:2]),
+                  ', ...' if len(lost) > 2 else '', 'it' if len(lost) == 1 else 'them',
+                  'its rows' if len(lost) == 1 else 'their rows'), file=sys.stderr)
     leftovers = leftover_spools(path, spools) if replaced else []
     with util.replacing(path) as tmp:
         with util.open_csv(tmp, 'w') as handle:

@@ -437,3 +437,18 @@ def test_stale_temporaries_removed_by_the_next_run(tmp_path, capsys, model_path)
     assert status == 0, err
     assert 'removed 1 temporary file left' in err
     assert os.listdir(tmp_path / 'scores') == ['scores.csv']
+
+
+def test_music_out_that_is_the_speech_output_through_a_link_is_refused(tmp_path, capsys,
+                                                                        model_path):
+    """-o out/x.wav --music-out mlink/x.wav, mlink a link to out: both were
+    written through one temporary, the speech file left holding the music."""
+    source = write(tmp_path / 'in.wav', tone(1.0))
+    (tmp_path / 'out').mkdir()
+    (tmp_path / 'mlink').symlink_to('out')
+    status = make_separate.main(['-i', source, '-o', str(tmp_path / 'out' / 'x.wav'),
+                                 '--music-out', str(tmp_path / 'mlink' / 'x.wav'),
+                                 '-m', model_path, '--shifts', '1', '--speeds', '1'])
+    assert status == 1
+    assert 'the same file as the speech output' in capsys.readouterr().err
+    assert os.listdir(str(tmp_path / 'out')) == []

@@ -228,8 +228,7 @@ def _as_exited(table):
     dead = _dead_pid()
     spools = glob.glob(os.path.join(os.path.dirname(table), '.*.spool'))
     for spool in spools:
-        os.rename(spool, spool.replace('.{}.spool'.format(os.getpid()),
-                                       '.{}.spool'.format(dead)))
+        os.rename(spool, spool.replace('.{}.'.format(os.getpid()), '.{}.'.format(dead)))
     return spools
 
 
@@ -298,3 +297,39 @@ def test_spools_left_by_stopped_runs_give_their_rows_to_the_next_report(tmp_path
         ('in/b.wav', '0.00', '10.00'), ('in/d.wav', '0.00', '16.02')]
     assert not os.path.exists(left) and not os.path.exists(mine.path)
     assert os.path.exists(live)
+
+
+def test_a_spool_holds_each_inputs_rows_as_soon_as_they_are_added(tmp_path):
+    """The rows sat in an 8 kB buffer: a killed run lost the rows of inputs
+    whose outputs it had written, and one input's rows could be cut short."""
+    table = str(tmp_path / 'p.csv')
+    spool = passage_report.Spool(table)
+    spool.add(passage_report.rows('in/a.wav', [(0.0, 5.0, 1.0, 0.1, 1.1, 'separated')]))
+    with open(spool.path) as handle:                     # not closed: as a killed run left it
+        assert handle.read().startswith('in/a.wav,0.00,5.00,')
+    spool.close()
+
+
+def test_a_spool_of_an_earlier_process_with_this_pid_is_a_leftover(tmp_path):
+    """In a restarted container a rerun gets the killed run's PID again: its
+    spool was taken for the live run's own, and the new spool, of the same
+    name, emptied it."""
+    table = str(tmp_path / 'p.csv')
+    before = passage_report.Spool(table)
+    before.add(passage_report.rows('in/a.wav', [(0.0, 5.0, 1.0, 0.1, 1.1, 'separated')]))
+    before.close()
+    mine = passage_report.Spool(table)
+    assert mine.path != before.path
+    assert passage_report.leftover_spools(table, [mine.path]) == [before.path]
+    mine.close()
+    passage_report.write(table, [mine.path], kept=['in/a.wav'])
+    assert [r['input'] for r in read_rows(table)] == ['in/a.wav']
+
+
+def test_kept_inputs_without_rows_are_named(tmp_path, capsys):
+    table = str(tmp_path / 'p.csv')
+    mine = passage_report.Spool(table)
+    mine.close()
+    passage_report.write(table, [mine.path], kept=['in/a.wav'])
+    err = capsys.readouterr().err
+    assert 'no rows of 1 input whose outputs were kept (in/a.wav)' in err
