@@ -534,23 +534,14 @@ def unwritten_wav_length(path):
     recorder never wrote (killed before closing the file). A truly empty
     wav, whose data chunk is followed by another (tags: LIST, id3), or
     nothing, is not."""
-    try:
-        with open(sf_path(path), 'rb') as handle:
-            head = handle.read(const.WAV_SCAN_BYTES)
-    except OSError:
+    found = wav_data_chunk(path)
+    if found is None:
         return False
-    if head[:4] != b'RIFF' or head[8:12] != b'WAVE':
+    at, size, head, total = found
+    after = head[at + 8:at + 16]
+    if size or len(after) < 8:
         return False
-    at = 12
-    while at + 8 <= len(head):
-        chunk, size = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], 'little')
-        if chunk == b'data':
-            after = head[at + 8:at + 16]
-            if size or len(after) < 8:
-                return False
-            return not _looks_like_chunk(after, os.path.getsize(sf_path(path)) - at - 16)
-        at += 8 + size + size % 2
-    return False
+    return not _looks_like_chunk(after, total - at - 16)
 
 
 def overflowed_wav_length(path):
@@ -559,22 +550,37 @@ def overflowed_wav_length(path):
     and libsndfile reads only the first 4 GiB of it (a film's 5.1 soundtrack
     past two hours came out short without a word)."""
     try:
-        size = os.path.getsize(sf_path(path))
-        if size <= const.WAV_SIZE_LIMIT:
+        if os.path.getsize(sf_path(path)) <= const.WAV_SIZE_LIMIT:
             return False
-        with open(sf_path(path), 'rb') as handle:
-            head = handle.read(const.WAV_SCAN_BYTES)
     except OSError:
         return False
-    if head[:4] != b'RIFF' or head[8:12] != b'WAVE':
+    found = wav_data_chunk(path)
+    if found is None:
         return False
+    at, size, _, total = found
+    return size == const.WAV_SIZE_LIMIT and total - at - 8 > size
+
+
+def wav_data_chunk(path):
+    """``(offset, size, head, file size)`` of the data chunk of the RIFF wav
+    ``path``, as its header gives them (``offset`` of the chunk's id within
+    ``head``, the file's first ``const.WAV_SCAN_BYTES``; sizes in bytes);
+    None for another file, or one whose data chunk is not in ``head``."""
+    try:
+        with open(sf_path(path), 'rb') as handle:
+            head = handle.read(const.WAV_SCAN_BYTES)
+            total = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return None
+    if head[:4] != b'RIFF' or head[8:12] != b'WAVE':
+        return None
     at = 12
     while at + 8 <= len(head):
-        chunk, length = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], 'little')
+        chunk, size = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], 'little')
         if chunk == b'data':
-            return length == const.WAV_SIZE_LIMIT and size - at - 8 > length
-        at += 8 + length + length % 2
-    return False
+            return at, size, head, total
+        at += 8 + size + size % 2
+    return None
 
 
 def _looks_like_chunk(header, room):
