@@ -827,45 +827,40 @@ def test_once_the_work_begins_ctrl_c_is_the_runs_to_report(capsys):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _as_program(*lines):
+    """The Python ``lines`` run in a fresh interpreter started as a program
+    (``interrupts.quiet_while_loading``, then ``import cli``)."""
+    code = '\n'.join(('import sys, interrupts', 'interrupts.quiet_while_loading()',
+                      'import cli') + lines)
+    return subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
 def test_a_program_loads_librosas_deferred_modules_before_ctrl_c_is_pythons():
     """librosa loads its STFT module, and numba's cache with it, on first use,
     through ctypes callbacks that swallow a KeyboardInterrupt: Ctrl-C at the
     start of the work was lost and the run went on to exit 0. Run as a
     program, ``cli.run`` loads them while Ctrl-C still ends it at once."""
-    code = ('import sys, interrupts\n'
-            'interrupts.quiet_while_loading()\n'
-            'import cli\n'
-            'assert "librosa.core.spectrum" not in sys.modules\n'
-            'seen = []\n'
-            'cli.run("prog", lambda: seen.append({"librosa.core.spectrum", "librosa.util.utils"}\n'
-            '                                    <= set(sys.modules)))\n'
-            'assert seen == [True], seen\n')
-    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _as_program(
+        'assert "librosa.core.spectrum" not in sys.modules',
+        'seen = []',
+        'cli.run("prog", lambda: seen.append({"librosa.core.spectrum", "librosa.util.utils"}'
+        ' <= set(sys.modules)))',
+        'assert seen == [True], seen')
     assert proc.returncode == 0, proc.stderr
 
 
 def test_a_program_whose_deferred_modules_fail_to_load_still_runs():
     """numba missing (or its cache unwritable) had ended every script in a
     traceback from the preload, also those that compute no STFT."""
-    code = ('import sys, interrupts\n'
-            'interrupts.quiet_while_loading()\n'
-            'import cli\n'
-            'sys.modules["librosa.core.spectrum"] = None\n'      # its import fails
-            'sys.exit(cli.run("prog", lambda: 7))\n')
-    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _as_program('sys.modules["librosa.core.spectrum"] = None',     # its import fails
+                       'sys.exit(cli.run("prog", lambda: 7))')
     assert (proc.returncode, proc.stderr) == (7, '')
 
 
 def test_a_program_of_tables_does_not_load_the_stft():
-    code = ('import sys, interrupts\n'
-            'interrupts.quiet_while_loading()\n'
-            'import cli\n'
-            'cli.run("prog", lambda: None, audio=False)\n'
-            'assert "librosa.core.spectrum" not in sys.modules\n')
-    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _as_program('cli.run("prog", lambda: None, audio=False)',
+                       'assert "librosa.core.spectrum" not in sys.modules')
     assert proc.returncode == 0, proc.stderr
 
 

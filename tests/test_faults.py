@@ -357,22 +357,15 @@ def test_huge_samples_blame_the_input(tmp_path, capsys, model_path):
     assert not leftovers(tmp_path)
 
 
-@pytest.mark.parametrize('rate', ['1', '999'])
-def test_output_rate_below_the_minimum(rate, tmp_path, capsys, model_path):
-    source = write(tmp_path / 'in.wav', tone(0.5))
-    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',
-                              '--sr', rate)
-    assert_failed(status, err, names=['--sr ' + rate, str(const.MIN_SAMPLE_RATE)],
-                  missing=[tmp_path / 'out.wav'])
-
-
-@pytest.mark.parametrize('rate', ['768001', '3000000000'])
-def test_output_rate_above_the_maximum(rate, tmp_path, capsys, model_path):
+@pytest.mark.parametrize('rate, limit', [
+    ('1', const.MIN_SAMPLE_RATE), ('999', const.MIN_SAMPLE_RATE),
+    ('768001', const.MAX_OUTPUT_RATE), ('3000000000', const.MAX_OUTPUT_RATE)])
+def test_output_rate_outside_the_limits(rate, limit, tmp_path, capsys, model_path):
     """3 GHz had ended in soundfile's OverflowError traceback."""
     source = write(tmp_path / 'in.wav', tone(0.5))
     status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'out.wav',
                               '--sr', rate)
-    assert_failed(status, err, names=['--sr ' + rate, str(const.MAX_OUTPUT_RATE)],
+    assert_failed(status, err, names=['--sr ' + rate, str(limit)],
                   missing=[tmp_path / 'out.wav'])
     assert not leftovers(tmp_path)
 
