@@ -108,6 +108,15 @@ def build_parser():
     return parser
 
 
+def pilot_parser(prog, description, epilog):
+    """evaluate.py's options (``build_parser``) under the name ``prog`` of a
+    script that scores them another way, with its own ``description`` and
+    an ``epilog`` naming what else sets it (environment variables)."""
+    parser = build_parser()
+    parser.prog, parser.description, parser.epilog = prog, description, epilog
+    return parser
+
+
 def main(argv=None):
     return cli.main(PROG, build_parser(), evaluate_main, argv)
 

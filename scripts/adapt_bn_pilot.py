@@ -82,11 +82,10 @@ NETWORK_MASK_FN = make_separate.network_mask_fn
 
 def build_parser():
     """evaluate.py's options under this script's name, ALPHA in the epilog."""
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = PROG, EPILOG
-    parser.description = 'Score evaluate.py\'s items with each file\'s own normalisation ' \
-                          'statistics mixed into the model\'s (a pilot, not adopted)'
-    return parser
+    return evaluate.pilot_parser(
+        PROG, 'Score evaluate.py\'s items with each file\'s own normalisation '
+        'statistics mixed into the model\'s (a pilot, not adopted)',
+        EPILOG)
 
 
 def main(argv=None):

@@ -192,11 +192,10 @@ def load_correction(path):
 def build_evaluate_parser():
     """evaluate.py's options under this subcommand's name, CORRECTION in
     the epilog."""
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = EVALUATE_PROG, EVALUATE_EPILOG
-    parser.description = 'Score evaluate.py\'s items with every network mask corrected ' \
-                         'per bin (a pilot, not adopted)'
-    return parser
+    return evaluate.pilot_parser(
+        EVALUATE_PROG, 'Score evaluate.py\'s items with every network mask corrected '
+        'per bin (a pilot, not adopted)',
+        EVALUATE_EPILOG)
 
 
 def evaluate_main(argv):

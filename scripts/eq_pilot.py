@@ -52,11 +52,10 @@ def settings(environ):
 def build_parser():
     """evaluate.py's options under this script's name, the settings'
     environment variables in the epilog."""
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = PROG, EPILOG
-    parser.description = 'Score evaluate.py\'s items with the input equalised under ' \
-                         'other settings than make_separate.py --equalise boost\'s'
-    return parser
+    return evaluate.pilot_parser(
+        PROG, 'Score evaluate.py\'s items with the input equalised under '
+        'other settings than make_separate.py --equalise boost\'s',
+        EPILOG)
 
 
 def main(argv=None):

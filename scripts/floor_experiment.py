@@ -100,11 +100,10 @@ def with_floors(build_methods, floors):
 
 def build_parser():
     """evaluate.py's options under this script's name, FLOORS in the epilog."""
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = PROG, EPILOG
-    parser.description = 'Score evaluate.py\'s items with each model\'s estimate plain and ' \
-                         'with a floor of the mixture under it (a pilot, not adopted)'
-    return parser
+    return evaluate.pilot_parser(
+        PROG, 'Score evaluate.py\'s items with each model\'s estimate plain and '
+        'with a floor of the mixture under it (a pilot, not adopted)',
+        EPILOG)
 
 
 def main(argv=None):

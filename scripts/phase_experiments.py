@@ -78,11 +78,10 @@ def residual_estimate(self, item):
 def build_parser():
     """evaluate.py's options under this script's name, REFINE and
     MISI_ITERS in the epilog."""
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = PROG, EPILOG
-    parser.description = 'Score evaluate.py\'s items with each model\'s speech estimate ' \
-                         'refined after the mask (pilots, not adopted)'
-    return parser
+    return evaluate.pilot_parser(
+        PROG, 'Score evaluate.py\'s items with each model\'s speech estimate '
+        'refined after the mask (pilots, not adopted)',
+        EPILOG)
 
 
 def main(argv=None):

@@ -106,11 +106,10 @@ def with_other_model(path):
 def build_parser():
     """evaluate.py's options under this script's name, VIEWS and
     OTHER_MODEL in the epilog."""
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = PROG, EPILOG
-    parser.description = 'Score evaluate.py\'s items with each model\'s estimate ' \
-                         'averaged over other views (pilots, not adopted)'
-    return parser
+    return evaluate.pilot_parser(
+        PROG, 'Score evaluate.py\'s items with each model\'s estimate '
+        'averaged over other views (pilots, not adopted)',
+        EPILOG)
 
 
 def main(argv=None):

@@ -136,9 +136,9 @@ def wide_evaluation(width, argv):
     import cli
     import evaluate
     prog = 'wide_pilot.py evaluate {}'.format(width)
-    parser = evaluate.build_parser()
-    parser.prog, parser.epilog = prog, EVALUATE_EPILOG
-    parser.description = 'Score evaluate.py\'s items with wide U-Nets (a pilot, not adopted)'
+    parser = evaluate.pilot_parser(
+        prog, 'Score evaluate.py\'s items with wide U-Nets (a pilot, not adopted)',
+        EVALUATE_EPILOG)
     return cli.main(prog, parser, evaluate.evaluate_main, argv)
 
 
