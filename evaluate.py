@@ -5,8 +5,9 @@ one ``make_dataset.py --refs`` writes: ``NAME.wav`` (mixture) with
 ``NAME.speech.wav`` and, when present, ``NAME.music.wav`` beside it, and
 ``manifest.csv`` (its ``snr_db`` column groups the results by input SNR).
 Alternatively ``--ref DIR`` holds the speech references matched by name
-(``NAME.speech.wav`` or ``NAME.wav``). A mixture in the folder with no
-reference at all is left out, with a note.
+(``NAME.speech.wav`` or ``NAME.wav``). Without --ref, a mixture in the
+folder with no reference at all beside it is left out, counted in a note,
+the settings and the summary.
 
 The speech estimates being scored are any of
 
@@ -584,13 +585,21 @@ def find_mixtures(args):
 
 
 def plan_items(args):
-    """An ``Item`` per mixture, with its references and manifest SNR.
+    """An ``Item`` per mixture to score, with its references and manifest
+    SNR: ``plan_run``'s items."""
+    return plan_run(args)[0]
 
-    In a folder, a mixture with neither reference (no speech, no music: the
-    sample mixtures in the default mixdown/) is left out, with one note
-    counting them; ``cli.UserError`` if no mixture has a speech reference.
-    A mixture with a music reference only stays, to fail as an error naming
-    it, and so does a single ``-i`` file.
+
+def plan_run(args):
+    """``([Item] to score, [Item] left out)``, each with its references and
+    manifest SNR.
+
+    In a folder given without --ref, a mixture with neither reference (no
+    speech, no music: the sample mixtures in the default mixdown/) is left
+    out, with one note counting them; ``cli.UserError`` if no mixture has a
+    speech reference. A mixture with a music reference only stays, to fail
+    as an error naming it, and so does a single ``-i`` file and, with
+    --ref, a mixture whose reference is missing there (misnamed, say).
     """
     for option, folder in [('--ref', args.ref)] + [('--est', d) for d in args.est or []]:
         if folder is not None and not os.path.isdir(folder):
@@ -598,7 +607,7 @@ def plan_items(args):
     root, mixtures = find_mixtures(args)
     items = find_items(root, mixtures, args)
     unreferenced = []
-    if os.path.isdir(args.mix):
+    if os.path.isdir(args.mix) and not args.ref:
         unreferenced = [item for item in items if not (item.speech_path or item.music_path)]
         items = [item for item in items if item.speech_path or item.music_path]
     if not any(item.speech_path for item in items):
@@ -608,7 +617,7 @@ def plan_items(args):
                                 args.mix, where))
     if unreferenced:
         note_unreferenced(unreferenced, args)
-    return items
+    return items, unreferenced
 
 
 def find_items(root, mixtures, args):
@@ -635,17 +644,17 @@ def find_items(root, mixtures, args):
 
 def note_unreferenced(items, args):
     """One line on stderr counting the mixtures left out for want of any
-    reference, naming the first two."""
+    reference beside them, naming the first two."""
     shown = ', '.join(os.path.relpath(item.mixture_path, args.mix) for item in items[:2])
-    if args.ref:
-        sought = 'NAME{0}.*, NAME.* or NAME{1}.* in --ref {2}'.format(
-            SPEECH_TAG, MUSIC_TAG, args.ref)
-    else:
-        sought = 'NAME{}.* or NAME{}.* beside {}'.format(
-            SPEECH_TAG, MUSIC_TAG, 'it' if len(items) == 1 else 'them')
-    print('note: -i {}: left out {} mixture{} with no reference ({}{}): no {}'.format(
-        args.mix, len(items), cli.plural(len(items)), shown, ', ...' if len(items) > 2 else '',
-        sought), file=sys.stderr)
+    print('note: -i {}: {} ({}{}): no NAME{}.* or NAME{}.* beside {}'.format(
+        args.mix, left_out_text(len(items)), shown, ', ...' if len(items) > 2 else '',
+        SPEECH_TAG, MUSIC_TAG, 'it' if len(items) == 1 else 'them'), file=sys.stderr)
+
+
+def left_out_text(count):
+    """'left out N mixtures with no reference', as the note, the settings
+    and the summary say it."""
+    return 'left out {} mixture{} with no reference'.format(count, cli.plural(count))
 
 
 def beside(stem):
@@ -1003,14 +1012,16 @@ def evaluate_main(args):
         args.model = [const.MODEL_FILE]
     make_separate.check_patching(args)
     check_csv(args.csv, args.overwrite)
-    items = plan_items(args)
+    items, left_out = plan_run(args)
     check_csv_is_no_input(args.csv, args, items)
     methods = build_methods(args)
     check_estimates(methods, items)
     labels = [m.label for m in methods]
     with_snr = sum(item.snr_db is not None for item in items)
     cli.print_settings([
-        ('mixtures', '{} ({} file{})'.format(args.mix, len(items), cli.plural(len(items)))),
+        ('mixtures', '{} ({} file{}{})'.format(
+            args.mix, len(items), cli.plural(len(items)),
+            '; ' + left_out_text(len(left_out)) if left_out else '')),
         ('references', args.ref or 'NAME{}.wav (NAME{}.wav) beside each mixture'.format(
             SPEECH_TAG, MUSIC_TAG)),
         ('methods', ', '.join('{} ({})'.format(m.label, m.describe()) for m in methods)),
@@ -1042,8 +1053,9 @@ def evaluate_main(args):
         if args.csv:
             write_csv(args.csv, records)
     seconds = sum(r['seconds'] for r in records) / max(1, len(labels))
-    print('evaluated {} of {} file{} ({:.1f} s of audio) with {} method{}{}{}'.format(
+    print('evaluated {} of {} file{} ({:.1f} s of audio) with {} method{}{}{}{}'.format(
         done, len(items), cli.plural(len(items)), seconds, len(labels), cli.plural(len(labels)),
+        '; ' + left_out_text(len(left_out)) if left_out else '',
         '; {} score{} with a note (above)'.format(noted, cli.plural(noted))
         if noted else '', '; wrote ' + args.csv if args.csv and records else ''))
     status = cli.print_failures(failures)

@@ -541,8 +541,10 @@ def test_mixtures_with_no_reference_are_left_out_with_one_note(tmp_path, capsys)
     assert err.splitlines() == ['note: -i {}: left out 3 mixtures with no reference '
                                 '(sample1.wav, sample2.wav, ...): no NAME.speech.* or '
                                 'NAME.music.* beside them'.format(tmp_path / 'mix')]
-    assert '# mixtures: {} (2 files)'.format(tmp_path / 'mix') in out
+    assert '# mixtures: {} (2 files; left out 3 mixtures with no reference)'.format(
+        tmp_path / 'mix') in out
     assert 'evaluated 2 of 2 files' in out
+    assert '; left out 3 mixtures with no reference; wrote ' in out
     assert sorted(r['name'] for r in read_csv(out_csv)[1]) == names
 
     # a music reference without its speech reference is still an error
@@ -560,7 +562,25 @@ def test_mixtures_with_no_reference_are_left_out_with_one_note(tmp_path, capsys)
     assert 'no speech reference for any mixture' in err
 
 
-def test_mixtures_with_nothing_in_the_ref_folder_are_left_out_with_one_note(tmp_path, capsys):
+def test_nested_mixtures_left_out_are_counted_in_the_settings_and_summary(tmp_path, capsys):
+    """A run that left out 4 of 5 mixtures says so where 'evaluated 1 of 1
+    file' is read, not only in a note; exit 0 as one was scored."""
+    make_refs(tmp_path / 'nest' / 'a', snrs=(0.0,))
+    for sub in ('a', 'b', 'b/c'):
+        write(tmp_path / 'nest' / sub / 'x.wav', tone(0.5))
+    write(tmp_path / 'nest' / 'y.wav', tone(0.5))
+    status, out, err = run(['-i', tmp_path / 'nest', '--oracle', 'irm', '--quick'], capsys)
+    assert status == 0, err
+    assert 'left out 4 mixtures with no reference' in err
+    assert '# mixtures: {} (1 file; left out 4 mixtures with no reference)'.format(
+        tmp_path / 'nest') in out
+    assert re.search(r'^evaluated 1 of 1 file \(.*; left out 4 mixtures with no reference$',
+                     out, re.M), out
+
+
+def test_a_mixture_missing_from_the_ref_folder_is_an_error(tmp_path, capsys):
+    """--ref names where every reference is: one missing there (misnamed,
+    say) is an error naming it, not left out."""
     names = make_refs(tmp_path / 'data', snrs=(0.0, 2.0), music_refs=False)
     for name in names:
         os.renames(tmp_path / 'data' / (name + '.wav'), tmp_path / 'mixes' / (name + '.wav'))
@@ -569,11 +589,11 @@ def test_mixtures_with_nothing_in_the_ref_folder_are_left_out_with_one_note(tmp_
     write(tmp_path / 'mixes' / 'extra.wav', tone(0.5))
     status, out, err = run(['--mix', tmp_path / 'mixes', '--ref', tmp_path / 'refs',
                             '--oracle', 'irm', '--quick'], capsys)
-    assert status == 0, err
-    assert err.splitlines() == ['note: -i {}: left out 1 mixture with no reference '
-                                '(extra.wav): no NAME.speech.*, NAME.* or NAME.music.* in '
-                                '--ref {}'.format(tmp_path / 'mixes', tmp_path / 'refs')]
-    assert 'evaluated 2 of 2 files' in out
+    assert status == 1
+    assert 'left out' not in err + out
+    assert 'error: {}: no speech reference'.format(tmp_path / 'mixes' / 'extra.wav') in err
+    assert '1 failed' in err
+    assert 'evaluated 2 of 3 files' in out
 
 
 def test_silent_speech_reference_is_scored_as_music_alone(tmp_path, capsys):
