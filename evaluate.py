@@ -988,8 +988,9 @@ def check_csv(path, overwrite):
 
 
 def check_csv_is_no_input(path, args, items):
-    """Refuse a --csv that is one of the run's inputs: a mixture, a
-    reference, a manifest.csv, an estimate or a model."""
+    """Refuse a --csv that is one of the run's inputs: a mixture (``items``
+    holds every one found, those left out too), a reference, a manifest.csv,
+    an estimate or a model."""
     if path is None or not os.path.exists(path):
         return
     root = args.mix if os.path.isdir(args.mix) else os.path.dirname(args.mix) or '.'
@@ -1013,7 +1014,7 @@ def evaluate_main(args):
     make_separate.check_patching(args)
     check_csv(args.csv, args.overwrite)
     items, left_out = plan_run(args)
-    check_csv_is_no_input(args.csv, args, items)
+    check_csv_is_no_input(args.csv, args, items + left_out)
     methods = build_methods(args)
     check_estimates(methods, items)
     labels = [m.label for m in methods]

@@ -578,6 +578,18 @@ def test_nested_mixtures_left_out_are_counted_in_the_settings_and_summary(tmp_pa
                      out, re.M), out
 
 
+def test_csv_over_a_mixture_left_out_is_refused(tmp_path, capsys):
+    make_refs(tmp_path / 'mix', snrs=(0.0,))
+    write(tmp_path / 'mix' / 'sample1.wav', tone(0.5))
+    before = (tmp_path / 'mix' / 'sample1.wav').read_bytes()
+    status, out, err = run(['-i', tmp_path / 'mix', '--oracle', 'irm', '--quick',
+                            '--overwrite', '--csv', tmp_path / 'mix' / 'sample1.wav'], capsys)
+    assert status == 1
+    assert err.splitlines()[-1].startswith('evaluate.py: error: --csv {}: is an input of '
+                                           'this run'.format(tmp_path / 'mix' / 'sample1.wav'))
+    assert (tmp_path / 'mix' / 'sample1.wav').read_bytes() == before
+
+
 def test_a_mixture_missing_from_the_ref_folder_is_an_error(tmp_path, capsys):
     """--ref names where every reference is: one missing there (misnamed,
     say) is an error naming it, not left out."""
