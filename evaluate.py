@@ -167,12 +167,15 @@ def soundless(signal, what='estimate'):
     return None
 
 
+TOO_SHORT = 'the signal is too short'     # too_short's words; paired.py looks for them
+
+
 def too_short(samples):
     """Why SI-SDR and SDR are undefined for signals of ``samples`` samples
     (fewer than ``const.EVAL_MIN_SAMPLES``), or None."""
     if samples >= const.EVAL_MIN_SAMPLES:
         return None
-    return 'the signal is too short ({} sample{}, {:.3f} s; at least {}, {:.3f} s)'.format(
+    return TOO_SHORT + ' ({} sample{}, {:.3f} s; at least {}, {:.3f} s)'.format(
         samples, cli.plural(samples), samples / const.SR, const.EVAL_MIN_SAMPLES,
         const.EVAL_MIN_SAMPLES / const.SR)
 

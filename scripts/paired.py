@@ -37,7 +37,9 @@ import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is 
 if __name__ == '__main__':
     interrupts.quiet_while_loading()
 import cli  # noqa: E402
-from evaluate import ORACLE_LABEL_PREFIX, parse_snr, read_scores, snr_group  # noqa: E402
+import const  # noqa: E402
+from evaluate import (ORACLE_LABEL_PREFIX, TOO_SHORT, parse_snr, read_scores,  # noqa: E402
+                      snr_group)
 
 PROG = 'paired.py'
 
@@ -77,8 +79,13 @@ def gains(path, snrs=SNRS_DB):
     if len(methods) > 1:
         raise cli.UserError('{} scores several models ({}); give one per file'.format(
             path, ', '.join(methods)))
-    return {name: (snr, gain) for name, _, snr, gain in scored
-            if snr in snrs and math.isfinite(gain)}
+    compared = [(name, snr, gain) for name, _, snr, gain in scored if snr in snrs]
+    undefined = sum(not math.isfinite(gain) for _, _, gain in compared)
+    if undefined:
+        print('note: {}: left out {} item{} whose SI-SDRi is nan (too short, say: see '
+              'the notes column)'.format(path, undefined, cli.plural(undefined)),
+              file=sys.stderr)
+    return {name: (snr, gain) for name, snr, gain in compared if math.isfinite(gain)}
 
 
 def input_snr(path, row):
@@ -99,7 +106,9 @@ def harm(path):
     spoil: +10 dB SI-SDRi mean and worst, speech alone's passthrough mean
     and worst, music alone's leak mean, mean with each file counted no
     lower than ``AUDIBLE_LEAK_DB``, and worst (NaN where there are no such
-    items). A NaN score among them is refused, naming the item."""
+    items). An item too short to score (NaN, with evaluate.py's note) is
+    left out, with a note counting them; another NaN score among them is
+    refused, naming the item."""
     rows = [r for r in read_scores(path) if not r['method'].startswith(ORACLE_LABEL_PREFIX)]
     try:
         quiet = [(r['name'], float(r['si_sdri'])) for r in rows if not r['condition']
@@ -109,6 +118,16 @@ def harm(path):
         leaks = [(r['name'], float(r['leak_db'])) for r in rows if r['condition'] == 'music alone']
     except ValueError as err:
         raise cli.UserError('{}: a score that is not a number ({})'.format(path, err))
+    short = {r['name'] for r in rows if too_short(r)}
+    measured = quiet + clean + leaks
+    quiet, clean, leaks = ([(name, value) for name, value in pairs
+                            if not (math.isnan(value) and name in short)]
+                           for pairs in (quiet, clean, leaks))
+    left_out = len(measured) - len(quiet + clean + leaks)
+    if left_out:
+        print('note: {}: --harm leaves out {} item{} too short to score (under {} samples; '
+              'nan, with a note)'.format(path, left_out, cli.plural(left_out),
+                                         const.EVAL_MIN_SAMPLES), file=sys.stderr)
     for name, value in quiet + clean + leaks:
         if math.isnan(value):     # min and max would depend on where it sits
             raise cli.UserError('{}: {} is scored nan, which has no place among the others; '
@@ -124,6 +143,12 @@ def harm(path):
             ('music alone leak, mean counted from {:g} dB'.format(AUDIBLE_LEAK_DB),
              mean(audible)),
             ('music alone leak, worst', max(leaks, default=math.nan))]
+
+
+def too_short(row):
+    """Whether ``row``'s SI-SDR is undefined for an item under
+    ``const.EVAL_MIN_SAMPLES`` samples, as its notes say."""
+    return 'si_sdr: ' + TOO_SHORT in row['notes']
 
 
 def mean(values):

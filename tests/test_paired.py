@@ -113,6 +113,31 @@ def test_harm_refuses_a_nan_score_naming_the_item(tmp_path, capsys):
     assert table(capsys)['+0 dB'] == (1, 1.0)
 
 
+def test_harm_leaves_out_items_too_short_to_score_with_a_note(tmp_path, capsys):
+    """evaluate.py scores no SI-SDR under const.EVAL_MIN_SAMPLES: such an
+    item's nan is counted in a note, not refused as a lost voice; the main
+    table counts the nan gains it leaves out too."""
+    short = 'si_sdr: the signal is too short (10 samples, 0.6 ms; at least 1024, 64 ms)'
+    base = write_scores(tmp_path / 'base.csv', 'm', [('snr0/a', 0, 6.0), ('snr10/a', 10, 6.0)])
+    new = write_scores(tmp_path / 'new.csv', 'm', [('snr0/a', 0, 7.0), ('snr10/a', 10, 5.0)])
+    with open(new, 'a', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=evaluate.CSV_COLUMNS, restval='')
+        writer.writerow({'name': 'speech/tiny', 'method': 'm', 'condition': 'speech alone',
+                         'passthrough': 'nan', 'notes': short})
+        for snr_db in (0, 10):
+            writer.writerow({'name': 'snr{}/tiny'.format(snr_db), 'method': 'm',
+                             'snr_db': snr_db, 'si_sdri': 'nan', 'notes': short})
+    assert paired.main([base, new, '--harm']) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        'note: {}: left out 1 item whose SI-SDRi is nan (too short, say: see the notes '
+        'column)'.format(new),
+        'note: {}: --harm leaves out 2 items too short to score (under 1024 samples; nan, '
+        'with a note)'.format(new)]
+    assert '| speech alone passthrough, worst | 40.00 | 40.00 | +0.00 |' in out
+    assert '| +10 dB SI-SDRi, worst | 6.00 | 5.00 | -1.00 |' in out
+
+
 def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
     base = [('snr0/c', 0, 1.0), ('snr0/a', 0, 1.0), ('snr0/b', 0, 1.0), ('snr5/a', 5, 1.0)]
     new = [('snr0/c', 0, 4.0), ('snr0/a', 0, 2.0), ('snr0/b', 0, 1.5), ('snr5/a', 5, 3.0)]
