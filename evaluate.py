@@ -874,6 +874,12 @@ def source_groups(records, kind):
     return [(name, [r for r in records if r.get(key, '') == name]) for name in sources]
 
 
+APPLIES_TO = {     # metric: the conditions ('' a mixture) of the items it applies to
+    'si_sdr': ('', 'speech alone'), 'si_sdri': ('',), 'si_sdr_mix': ('',),
+    'sdr': ('', 'speech alone'), 'pesq': ('', 'speech alone'), 'stoi': ('', 'speech alone'),
+    'passthrough': ('speech alone',), 'leak_db': ('music alone',)}
+
+
 def covered(records):
     """``{metric: number of records with a finite value}``: the files a mean
     and a worst are over."""
@@ -881,23 +887,31 @@ def covered(records):
             for k in METRICS}
 
 
+def applicable(records):
+    """``{metric: number of records it applies to}`` (``APPLIES_TO``, by
+    each record's condition): the files a mean and a worst could be over."""
+    return {k: sum(r.get('condition', '') in APPLIES_TO.get(k, ('',) + CONDITIONS)
+                   for r in records) for k in METRICS}
+
+
 HEADINGS = ('SI-SDR', 'SI-SDRi', 'mix SI-SDR', 'SDR', 'PESQ', 'STOI', 'pass', 'leak dB')
 TABLE_METRICS = ('si_sdr', 'si_sdri', 'si_sdr_mix', 'sdr', 'pesq', 'stoi', 'passthrough',
                  'leak_db')
 DIGITS = {'pesq': 2, 'stoi': 3}
 CELL_WIDTH = 10     # characters, at least, of a table's value column
-PARTIAL_NOTE = ('(k/n): that mean and worst are over k of the method\'s n files; the metric\n'
-                'is undefined for the others (a silent estimate, a short item, a condition '
-                'it does not\napply to: see the notes above and the --csv rows)')
+PARTIAL_NOTE = ('(k/n): that mean and worst are over k of the n files of the method that the '
+                'metric\napplies to (mixtures; SI-SDR, SDR, PESQ and STOI speech alone too; '
+                'pass speech alone,\nleak music alone only); it is undefined for the others '
+                '(a silent estimate, a short\nitem: see the notes above and the --csv rows)')
 
 
 def format_table(records, labels, by=()):
     """The means as text: one line per method, then per input SNR or condition
     if known, then per speech or music source for each kind in ``by``, each
     followed by the worst file's values ("pass": SI-SDR of the output against
-    speech alone; "leak dB": output level for music alone). A mean over
-    fewer of the method's files than its "files" count reads "1.18 (2/4)",
-    explained in a last line."""
+    speech alone; "leak dB": output level for music alone). A mean or worst
+    over fewer of the method's files than the metric applies to reads
+    "1.18 (2/4)", explained in a last line."""
     sections = [(title, lead, [(key, method_rows(mine, labels)) for key, mine in parts])
                 for title, lead, parts in table_sections(records, by)]
     cells = [cell for _, _, parts in sections for _, rows in parts
@@ -951,23 +965,25 @@ def group_name(group):
 def method_rows(records, labels):
     """``[((label, files, [mean cell]), (label (worst), files, [worst cell]))]``
     per method of ``labels`` in ``records``, the cells in ``TABLE_METRICS``'
-    order; a mean over k of the method's n files where 0 < k < n reads
-    ``"mean (k/n)"``."""
+    order; a mean or worst over k of the n of the method's files that the
+    metric applies to (``APPLIES_TO``), where 0 < k < n, reads ``"value (k/n)"``."""
     pairs = []
     for label, files, means, worsts in summarise(records, labels):
-        counts = covered([r for r in records if r['method'] == label])
-        pairs.append(((label, files, [mean_cell(means[k], counts[k], files, k)
-                                      for k in TABLE_METRICS]),
-                      (label + ' (worst)', files, [format_value(worsts[k], DIGITS.get(k, 2))
-                                                   for k in TABLE_METRICS])))
+        mine = [r for r in records if r['method'] == label]
+        counts, applies = covered(mine), applicable(mine)
+        pairs.append(tuple((name, files, [mean_cell(values[k], counts[k], applies[k], k)
+                                          for k in TABLE_METRICS])
+                           for name, values in ((label, means),
+                                                (label + ' (worst)', worsts))))
     return pairs
 
 
 def mean_cell(value, count, files, metric):
-    """``value`` as a table cell, with ``(count/files)`` after it where it
-    covers some of the files but not all."""
+    """``value`` (a mean or a worst) as a table cell, with ``(count/files)``
+    after it where it covers some of the ``files`` the metric applies to
+    but not all."""
     text = format_value(value, DIGITS.get(metric, 2))
-    return text if count in (0, files) else '{} ({}/{})'.format(text, count, files)
+    return '{} ({}/{})'.format(text, count, files) if 0 < count < files else text
 
 
 def format_value(value, digits):

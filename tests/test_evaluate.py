@@ -338,7 +338,7 @@ def test_a_mean_over_fewer_files_than_the_method_has_says_how_many(tmp_path, cap
     assert len(re.findall(r' -?\d+\.\d+ \(2/4\)', gate)) == 2       # SDR and PESQ
     assert gate.split()[1] == '4' and '/' not in gate.split('(2/4)')[-1]
     assert '(' not in oracle
-    assert '(k/n): that mean and worst are over k of the method\'s n files' in out
+    assert '(k/n): that mean and worst are over k of the n files of the method' in out
     # the by-SNR rows cover their files whole, or not at all ("-")
     assert '(2/' not in out.split('by input SNR')[1].split('(k/n)')[0]
     # the CSV keeps every file's row, NaN where undefined
@@ -355,6 +355,24 @@ def test_a_table_of_whole_means_has_no_counts():
     assert evaluate.mean_cell(1.18, 2, 4, 'sdr') == '1.18 (2/4)'
     assert evaluate.mean_cell(float('nan'), 0, 4, 'sdr') == '-'
     assert evaluate.mean_cell(0.5, 4, 4, 'stoi') == '0.500'
+
+
+def test_counts_are_over_the_files_a_metric_applies_to():
+    """Mixtures, speech alone and music alone, all scored: no cell is
+    partial; a mixture's lost SDR marks SDR in the mean and worst rows."""
+    nan = float('nan')
+    mixture = dict(dict.fromkeys(evaluate.METRICS, 1.0), passthrough=nan, leak_db=nan,
+                   condition='')
+    speech = dict(dict.fromkeys(evaluate.METRICS, 2.0), si_sdri=nan, si_sdr_mix=nan,
+                  leak_db=nan, condition='speech alone')
+    music = dict(dict.fromkeys(evaluate.METRICS, nan), leak_db=-30.0, condition='music alone')
+    records = [dict(r, method='m', snr_db=None) for r in (mixture, dict(mixture), speech, music)]
+    text = evaluate.format_table(records, ['m'])
+    assert '(k/n)' not in text and not re.search(r'\(\d+/\d+\)', text), text
+    records[1]['sdr'] = nan
+    mean_row, worst_row = evaluate.method_rows(records, ['m'])[0]
+    assert [cell for cell in mean_row[2] + worst_row[2] if '(' in cell] == [
+        '1.50 (2/3)', '1.00 (2/3)']
 
 
 def test_no_manifest_means_no_grouping(tmp_path, capsys):
