@@ -56,6 +56,7 @@ PROG = 'evaluate.py'
 ORACLES = ('irm', 'ibm', 'psm')
 ORACLE_NAMES = {'irm': 'ratio', 'ibm': 'binary', 'psm': 'phase-sensitive'}
 ORACLE_LABEL_PREFIX = 'oracle-'     # an ideal mask's method label: oracle-irm ...
+ORACLE_LABELS = tuple(ORACLE_LABEL_PREFIX + kind for kind in ORACLES)   # none other's label
 SPEECH_TAG, MUSIC_TAG = const.REFERENCE_TAGS    # '.speech', '.music'
 LIMIT_DB = 200.0   # |SI-SDR| and |SDR| are capped here: an exact copy would be +inf
 # passthrough: SI-SDR of the output against the input where the input is
@@ -438,12 +439,13 @@ class OracleMethod:
 
 def build_methods(args):
     """The estimators to score, in the order given: models, folders, oracles;
-    each labelled apart from all the others (``unique_labels``)."""
+    each labelled apart from all the others and from ``ORACLE_LABELS``
+    (``unique_labels``)."""
     models, folders = args.model or [], args.est or []
     given_once('-m', models)
     given_once('--est', folders)
     oracles = [OracleMethod(kind) for kind in dict.fromkeys(args.oracle)]
-    labels = unique_labels(models + folders, [oracle.label for oracle in oracles])
+    labels = unique_labels(models + folders, ORACLE_LABELS)
     methods = [ModelMethod(label, path, args) for label, path in zip(labels, models)]
     methods += [FolderMethod(label, folder)
                 for label, folder in zip(labels[len(models):], folders)]
@@ -465,8 +467,9 @@ def given_once(option, paths):
 
 def unique_labels(paths, taken=()):
     """Labels of the models and folders ``paths``: their base names, unless
-    one is shared with another path or with a label in ``taken`` (the
-    oracles'), then the path itself (``path_label``). Rows are told apart by
+    one is shared with another path or with a label in ``taken`` (every
+    oracle's, requested or not, so that a CSV row labelled oracle-irm is
+    always the ideal mask's), then the path itself (``path_label``). Rows are told apart by
     their label, so two methods of one label would be scored as one.
 
     ``given_once`` leaves no two paths to one file or folder, and a model

@@ -38,7 +38,7 @@ if __name__ == '__main__':
     interrupts.quiet_while_loading()
 import cli  # noqa: E402
 import const  # noqa: E402
-from evaluate import (ORACLE_LABEL_PREFIX, TOO_SHORT, parse_snr, read_scores,  # noqa: E402
+from evaluate import (ORACLE_LABELS, TOO_SHORT, parse_snr, read_scores,  # noqa: E402
                       snr_group)
 
 PROG = 'paired.py'
@@ -66,7 +66,7 @@ def gains(path, snrs=SNRS_DB):
     """``{item name: (input SNR, SI-SDRi)}``, both in dB, of the model's rows at the input
     SNRs ``snrs`` (dB; ``--oracle`` rows are left out; a file with two models is refused)."""
     rows = [r for r in read_scores(path) if not r['condition']
-            and not r['method'].startswith(ORACLE_LABEL_PREFIX)]
+            and r['method'] not in ORACLE_LABELS]
     try:
         scored = [(r['name'], r['method'], input_snr(path, r), float(r['si_sdri']))
                   for r in rows]
@@ -109,7 +109,7 @@ def harm(path):
     items). An item too short to score (NaN, with evaluate.py's note) is
     left out, with a note counting them; another NaN score among them is
     refused, naming the item."""
-    rows = [r for r in read_scores(path) if not r['method'].startswith(ORACLE_LABEL_PREFIX)]
+    rows = [r for r in read_scores(path) if r['method'] not in ORACLE_LABELS]
     try:
         quiet = [(r['name'], float(r['si_sdri'])) for r in rows if not r['condition']
                  and input_snr(path, r) == HARM_SNR_DB]

@@ -138,6 +138,14 @@ def test_harm_leaves_out_items_too_short_to_score_with_a_note(tmp_path, capsys):
     assert '| +10 dB SI-SDRi, worst | 6.00 | 5.00 | -1.00 |' in out
 
 
+def test_a_model_named_like_oracle_is_no_oracle(tmp_path, capsys):
+    """Oracles are told by evaluate.py's exact labels, not the prefix."""
+    base = write_scores(tmp_path / 'base.csv', 'oracle-free.model', [('snr0/a', 0, 6.0)])
+    new = write_scores(tmp_path / 'new.csv', 'oracle-free.model', [('snr0/a', 0, 7.5)])
+    assert paired.main([base, new]) == 0
+    assert table(capsys)['all'] == (1, 1.5)
+
+
 def test_turns_follow_the_sorted_names_within_each_folder(tmp_path, capsys):
     base = [('snr0/c', 0, 1.0), ('snr0/a', 0, 1.0), ('snr0/b', 0, 1.0), ('snr5/a', 5, 1.0)]
     new = [('snr0/c', 0, 4.0), ('snr0/a', 0, 2.0), ('snr0/b', 0, 1.5), ('snr5/a', 5, 3.0)]
