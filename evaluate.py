@@ -176,9 +176,9 @@ def too_short(samples):
     (fewer than ``const.EVAL_MIN_SAMPLES``), or None."""
     if samples >= const.EVAL_MIN_SAMPLES:
         return None
-    return TOO_SHORT + ' ({} sample{}, {:.3f} s; at least {}, {:.3f} s)'.format(
-        samples, cli.plural(samples), samples / const.SR, const.EVAL_MIN_SAMPLES,
-        const.EVAL_MIN_SAMPLES / const.SR)
+    return TOO_SHORT + ' ({} sample{}, {:.1f} ms; at least {}, {:.1f} ms)'.format(
+        samples, cli.plural(samples), 1000.0 * samples / const.SR, const.EVAL_MIN_SAMPLES,
+        1000.0 * const.EVAL_MIN_SAMPLES / const.SR)
 
 
 class MetricUndefined(Exception):
@@ -839,8 +839,12 @@ def group_of(record):
 def snr_group(snr_db):
     """``snr_db`` rounded to a whole dB, halves away from zero (2.5 -> 3,
     -0.5 -> -1), so that +-x fall in the groups +-n: Python's ``round``
-    takes halves to the even neighbour (2.5 -> 2, 3.5 -> 4)."""
-    return int(math.copysign(math.floor(abs(snr_db) + 0.5), snr_db))
+    takes halves to the even neighbour (2.5 -> 2, 3.5 -> 4). The fraction
+    is compared, not ``floor(x + 0.5)`` taken, as that sum can round up to
+    the next whole number (0.49999999999999994 + 0.5 == 1.0)."""
+    size = abs(snr_db)
+    whole = math.floor(size)
+    return int(math.copysign(whole + (size - whole >= 0.5), snr_db))
 
 
 def group_order(group):

@@ -127,7 +127,7 @@ def test_sdr_and_si_sdr_of_an_item_shorter_than_the_minimum_are_undefined():
     speech = harmonic_stack(1.0)[1:n + 1]
     noise = np.random.default_rng(0).standard_normal(n).astype(np.float32)
     values, notes = evaluate.score(noise, speech, speech + noise)
-    why = 'the signal is too short (256 samples, 0.016 s; at least 1024, 0.064 s)'
+    why = 'the signal is too short (256 samples, 16.0 ms; at least 1024, 64.0 ms)'
     assert notes[:2] == ['si_sdr: ' + why, 'sdr: ' + why]
     for key in ('si_sdr', 'si_sdr_mix', 'si_sdri', 'sdr', 'passthrough'):
         assert math.isnan(values[key]), key
@@ -143,6 +143,12 @@ def test_sdr_and_si_sdr_of_an_item_shorter_than_the_minimum_are_undefined():
     assert not [note for note in notes if note.startswith(('si_sdr', 'sdr'))]
 
 
+def test_an_item_one_sample_short_gives_its_length_in_milliseconds():
+    assert evaluate.too_short(1023) == ('the signal is too short (1023 samples, 63.9 ms; '
+                                        'at least 1024, 64.0 ms)')
+    assert evaluate.too_short(1024) is None
+
+
 def test_a_one_sample_item_has_true_notes_and_no_score():
     # it had scored -200 dB SI-SDR, "voice lost", with "the mixture is silent"
     # and an undefined SI-SDRi
@@ -150,7 +156,7 @@ def test_a_one_sample_item_has_true_notes_and_no_score():
     estimate = evaluate.oracle_speech(speech + music, speech, music, 'irm')
     values, notes = evaluate.score(estimate, speech, speech + music, music)
     assert all(math.isnan(values[key]) for key in evaluate.METRICS)
-    why = 'the signal is too short (1 sample, 0.000 s; at least 1024, 0.064 s)'
+    why = 'the signal is too short (1 sample, 0.1 ms; at least 1024, 64.0 ms)'
     assert notes == ['si_sdr: ' + why, 'sdr: ' + why,
                      'pesq: Buffer needs to be at least 1/4 of a second long',
                      'stoi: the signal is too short (1 sample, 0.000 s)']
@@ -177,7 +183,7 @@ def test_a_10_ms_item_does_not_lift_the_mean_sdr(tmp_path, capsys):
     rows = {r['name']: r for r in read_csv(out_csv)[1]}
     short = rows.pop('short')
     assert all(short[key] == 'nan' for key in ('si_sdr', 'si_sdri', 'sdr', 'pesq', 'stoi'))
-    assert 'sdr: the signal is too short (160 samples, 0.010 s; at least 1024' in short['notes']
+    assert 'sdr: the signal is too short (160 samples, 10.0 ms; at least 1024' in short['notes']
     assert 'note: short [oracle-irm]: si_sdr: the signal is too short' in err
     mean = evaluate.summarise([dict({k: float(v) for k, v in r.items() if k in evaluate.METRICS},
                                     method=r['method']) for r in read_csv(out_csv)[1]],
@@ -256,7 +262,9 @@ def test_grouping_by_input_snr_from_the_manifest(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('snr_db, group', [(2.5, 3), (3.5, 4), (-0.5, -1), (0.5, 1),
-                                           (-2.5, -3), (2.49, 2), (-0.4, 0), (0.0, 0)])
+                                           (-2.5, -3), (2.49, 2), (-0.4, 0), (0.0, 0),
+                                           (0.49999999999999994, 0),
+                                           (-0.49999999999999994, 0), (1e300, 1e300)])
 def test_snr_groups_round_halves_away_from_zero(snr_db, group):
     # Python's round() sends halves to the even neighbour: 2.5 -> 2, 3.5 -> 4, -0.5 -> 0
     record = {'snr_db': snr_db, 'condition': ''}
