@@ -685,11 +685,13 @@ def temporary_path(final_path):
 
 
 FINAL_SUFFIX = '.final'     # added to a temporary file converted to its final format
-# .NAME.PID.partial, its .final twin, or .NAME.EXT.PID.partial.EXT, which ends
-# as its file does so that write_audio writes it in that file's format
-# (make_dataset.staged_path)
-_TEMPORARY = re.compile(r'^\..+\.(\d+)\.partial(?:{}|\.[A-Za-z0-9]+)?$'.format(
-    re.escape(FINAL_SUFFIX)))
+STAGED_EXTENSIONS = ('.wav', '.npz')     # what make_dataset.py stages (staged_path)
+# .NAME.PID.partial, its .final twin, or make_dataset.staged_path's
+# .NAME.wav.PID.partial.wav and .NAME.npz.PID.partial.npz, which end as their
+# files do so that write_audio writes them in that format (no other extension:
+# a hidden .photo.123.partial.jpg of another program is not ours)
+_TEMPORARY = re.compile(r'^\..+\.(\d+)\.partial(?:{}|{})?$'.format(
+    re.escape(FINAL_SUFFIX), '|'.join(re.escape(e) for e in STAGED_EXTENSIONS)))
 
 
 def remove_stale_temporaries(folder):

@@ -260,6 +260,8 @@ def test_stale_temporaries_that_end_as_their_file_does_are_removed(tmp_path):
         ('d.wav.{}.partial.wav', dead, 3600),               # not hidden
         ('.e.wav.partial.wav', dead, 3600),                 # no PID
         ('.f.wav.{}.partial.wav.old', dead, 3600),          # more after the extension
-        ('.g.wav.{}.spool', dead, 3600))]
+        ('.g.wav.{}.spool', dead, 3600),
+        ('.photo.{}.partial.jpg', dead, 3600),              # another program's hidden files
+        ('.cache.{}.partial.db', dead, 3600))]
     assert sorted(util.remove_stale_temporaries(str(tmp_path))) == sorted(stale)
     assert sorted(os.listdir(str(tmp_path))) == sorted(os.path.basename(p) for p in kept)
