@@ -207,18 +207,14 @@ def skip_warning(name, reason, stale):
 def check_alone(args):
     """One line for a setting that ``--alone`` leaves without effect, before
     any work: ``-r`` and ``--snr`` (one source alone has no speech-to-music
-    level to set) and with ``--alone music`` ``--speed`` (the speech it
-    plays faster is silenced; only the items' length would change)."""
+    level to set). ``--speed`` stays: with ``--alone music`` it sets the
+    items' length as it sets the mixtures' of the same pairing."""
     if args.alone and (args.mixratio is not None or args.snr):
         given = ('-r {:g}'.format(args.mixratio) if args.mixratio is not None
                  else '--snr ' + ' '.join('{:g}'.format(v) for v in args.snr))
         raise cli.UserError('--alone {} with {}: a source written alone has no speech-to-music '
                             'level to set; leave {} out'.format(args.alone, given,
                                                                 given.split()[0]))
-    if args.alone == 'music' and args.speed:
-        raise cli.UserError('--alone music with --speed {:g} {:g}: the speech is silenced, so '
-                            'its speed would change only the items\' length; leave --speed '
-                            'out'.format(*args.speed))
 
 
 def check_numbers(args):
@@ -397,15 +393,35 @@ def check_reference_names(names):
 def stem_names(paths):
     """File stems; where two are equal, the parent folder is prefixed
     (``a/x.wav``, ``b/x.wav``: ``a-x``, ``b-x``), and where that still
-    repeats, the extension is added (``x/talk.wav``, ``x/talk.flac``:
-    ``x-talk-wav``, ``x-talk-flac``). A name that no other repeats stays
-    as it was."""
-    names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
-    for marked in (lambda path, name: os.path.basename(os.path.dirname(path)) + '-' + name,
-                   lambda path, name: name + '-' + os.path.splitext(path)[1][1:]):
-        counts = collections.Counter(names)
-        names = [marked(p, n) if counts[n] > 1 else n for p, n in zip(paths, names)]
+    repeats among files of different extensions, each of that name gets
+    its extension (``x/talk.wav``, ``x/talk.flac``: ``x-talk-wav``,
+    ``x-talk-flac``). A name that no other repeats stays as it was, and so
+    does a group the extensions cannot tell apart (``p/q/t.wav``,
+    ``r/q/t.wav``: ``q-t`` twice, one of the pairs then dropped with a
+    warning, as before)."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    counts = collections.Counter(stems)
+    names = ['{}-{}'.format(folder_name(p), s) if counts[s] > 1 else s
+             for p, s in zip(paths, stems)]
+    groups = collections.defaultdict(list)
+    for k, name in enumerate(names):
+        groups[name].append(k)
+    for members in groups.values():
+        extensions = [os.path.splitext(paths[k])[1][1:] for k in members]
+        if len(members) > 1 and len(set(extensions)) == len(members):
+            for k, extension in zip(members, extensions):
+                names[k] = '{}-{}'.format(names[k], extension)
     return names
+
+
+def folder_name(path):
+    """The name of the folder holding ``path``, as given, or where that is
+    none, ``.`` or ``..`` (``-s .``), the real folder's: a name never starts
+    with ``-`` or ``.``, which would hide its files."""
+    given = os.path.basename(os.path.dirname(path))
+    if given in ('', '.', '..'):
+        return os.path.basename(os.path.realpath(os.path.dirname(path) or '.'))
+    return given
 
 
 def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=()):

@@ -8,7 +8,7 @@ import soundfile as sf
 
 import make_dataset
 import util
-from conftest import chirp, noise_bursts, refusal, write
+from conftest import chirp, noise_bursts, refusal, tone, write
 from test_faults import _dead_pid, _plant
 
 
@@ -316,6 +316,20 @@ def test_files_of_one_stem_in_one_folder_are_told_apart_by_extension(tmp_path, c
     assert out.rstrip().endswith('skipped 0 pairs')
 
 
+def test_stem_names_mark_extensions_only_where_they_tell_files_apart(tmp_path, monkeypatch):
+    """Extensions had been added to every name still repeated, also where
+    they were the same (the names changed, yet still collided), and to a
+    file whose stem never repeated (m/a-x.wav beside m/a/x.wav); a file of
+    a repeated stem at the top of -s . was named '.-a', hidden."""
+    assert make_dataset.stem_names(['s/A/cd1/01.flac', 's/B/cd1/01.flac']) == ['cd1-01'] * 2
+    assert make_dataset.stem_names(['m/a/x.wav', 'm/b/x.wav', 'm/a-x.wav']) == [
+        'a-x', 'b-x', 'a-x']
+    (tmp_path / 'sp').mkdir()
+    monkeypatch.chdir(str(tmp_path / 'sp'))
+    assert make_dataset.stem_names(['./a.wav', './a.flac', 'b/a.wav']) == [
+        'sp-a-wav', 'sp-a-flac', 'b-a']
+
+
 def test_stem_names_change_only_the_names_that_repeat():
     paths = ['a/x.wav', 'b/x.wav', 'c/y.wav', 'c/t.wav', 'c/t.flac', 'c/u.ogg']
     assert make_dataset.stem_names(paths) == ['a-x', 'b-x', 'y', 'c-t-wav', 'c-t-flac', 'u']
@@ -461,12 +475,11 @@ def test_a_pair_skipped_on_a_rerun_loses_its_earlier_files(tmp_path, capsys):
 
 @pytest.mark.parametrize('alone, extra, word', [
     ('speech', ['--snr', '5'], '--snr 5'), ('music', ['--snr', '-5', '10'], '--snr -5 10'),
-    ('speech', ['-r', '0.5'], '-r 0.5'), ('music', ['--speed', '0.9', '1.1'], '--speed 0.9 1.1')])
+    ('speech', ['-r', '0.5'], '-r 0.5')])
 def test_alone_refuses_the_settings_it_leaves_without_effect(alone, extra, word, tmp_path,
                                                              capsys, speech_music_dirs):
     """--alone speech --snr 5 was accepted and printed 'SNR 5.0 to 5.0 dB'
-    for items with no music; with --alone music, --speed changes a silenced
-    speech. Refused in one line, nothing written."""
+    for items with no music. Refused in one line, nothing written."""
     music, speech = speech_music_dirs
     stft, mix = str(tmp_path / 'stft'), str(tmp_path / 'mixdown')
     err = refusal(make_dataset.main, 'make_dataset.py',
@@ -515,3 +528,21 @@ def test_the_staged_files_of_a_killed_run_are_removed_by_the_next(speech_music_d
     assert 'removed 3 temporary files left by interrupted runs' in capsys.readouterr().err
     assert not any(os.path.exists(path) for path in stale)
     assert all(os.path.exists(path) for path in kept)
+
+
+def test_music_alone_at_speed_is_as_long_as_the_mixtures_of_its_pairing(tmp_path):
+    """--alone music --speed had been refused, so that no music-alone item
+    could match the length of a mixture made with --speed (the speech,
+    shorter than the music, sets it)."""
+    music, speech = str(tmp_path / 'mu'), str(tmp_path / 'sp')
+    for k in range(3):
+        write(tmp_path / 'mu' / 'm{}.wav'.format(k), tone(4.0, freq=300 + 50 * k))
+        write(tmp_path / 'sp' / 's{}.wav'.format(k), chirp(2.0))
+    lengths = []
+    for extra in ([], ['--alone', 'music']):
+        mix = tmp_path / ('mix' + str(len(extra)))
+        assert make_dataset.main(['-m', music, '-s', speech, '-t', str(tmp_path / 'stft'),
+                                  '-o', str(mix), '--speed', '0.8', '1.2', '--seed', '3']
+                                 + extra) == 0
+        lengths.append({p.name: sf.info(str(p)).frames for p in mix.glob('*.wav')})
+    assert lengths[0] == lengths[1] and len(set(lengths[0].values())) > 1
