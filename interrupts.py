@@ -12,6 +12,7 @@ import signal
 import sys
 
 EXIT_INTERRUPTED = 130      # as the shell reports a program ended by SIGINT
+EXIT_TERMINATED = 143       # ... and by SIGTERM
 
 
 def _interrupted(signum, frame):
@@ -19,12 +20,21 @@ def _interrupted(signum, frame):
     os._exit(EXIT_INTERRUPTED)      # nothing is written yet, nothing to clean up
 
 
+def _terminated(signum, frame):
+    os.write(2, '{}: terminated\n'.format(os.path.basename(sys.argv[0])).encode())
+    os._exit(EXIT_TERMINATED)
+
+
 def quiet_while_loading():
     """Until ``restore`` is called, Ctrl-C ends the program with one line
     and status 130, unless Ctrl-C is ignored (a background job of a shell
-    script, ``nohup``) or handled otherwise."""
+    script, ``nohup``) or handled otherwise; SIGTERM likewise with status
+    143, as it does once the work runs (it had ended the program without a
+    word)."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupted)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 def loading():
@@ -38,3 +48,5 @@ def restore():
     had taken it over (called where the work begins)."""
     if signal.getsignal(signal.SIGINT) is _interrupted:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is _terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -778,10 +778,11 @@ def test_a_second_ctrl_c_while_the_stop_is_reported_gives_no_traceback(capsys, m
 
 _INTERRUPT_WHILE_LOADING = """
 import importlib.abc, os, runpy, signal, sys
+SIGNAL = getattr(signal, os.environ.get('LOADING_SIGNAL', 'SIGINT'))
 class CtrlC(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == 'chainer':
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), SIGNAL)
 sys.meta_path.insert(0, CtrlC())
 sys.argv = sys.argv[1:]
 sys.path.insert(0, os.path.dirname(sys.argv[0]))   # as running the script does
@@ -808,6 +809,18 @@ def test_ctrl_c_while_the_libraries_load_is_one_line(script, tmp_path):
     assert (proc.returncode, proc.stderr) == (
         130, '{}: interrupted\n'.format(os.path.basename(script)))
     assert proc.stdout == ''
+
+
+@pytest.mark.parametrize('script', ['make_separate.py', 'make_dataset.py'])
+def test_sigterm_while_the_libraries_load_is_one_line(script, tmp_path):
+    """SIGTERM (a job scheduler, mpiexec) while the libraries load had ended
+    the program without a word, where one that lands later says so."""
+    proc = subprocess.run([sys.executable, '-c', _INTERRUPT_WHILE_LOADING,
+                           os.path.join(ROOT, script), '--help'], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, LOADING_SIGNAL='SIGTERM'))
+    assert (proc.returncode, proc.stderr) == (
+        143, '{}: terminated\n'.format(os.path.basename(script)))
 
 
 def test_once_the_work_begins_ctrl_c_is_the_runs_to_report(capsys):
