@@ -7,9 +7,11 @@ first of all (under ``if __name__ == '__main__':``), and ``cli.run`` gives Ctrl-
 ``KeyboardInterrupt`` that the run turns into its own line) when the work
 begins. Imported as a module (the tests, the Python API), nothing changes.
 """
+import contextlib
 import os
 import signal
 import sys
+import threading
 
 EXIT_INTERRUPTED = 130      # as the shell reports a program ended by SIGINT
 EXIT_TERMINATED = 143       # ... and by SIGTERM
@@ -50,3 +52,24 @@ def restore():
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if signal.getsignal(signal.SIGTERM) is _terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def held_stops():
+    """Within, a Ctrl-C or SIGTERM waits: it is delivered on leaving, as
+    its handler before would have taken it, so that what is done within
+    (a set of files renamed into place, a model written) is done whole.
+    Outside the main thread, where handlers cannot be set, nothing is held."""
+    held = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not None:        # None: not set from Python
+                previous[signum] = signal.signal(signum, lambda got, frame: held.append(got))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)

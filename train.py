@@ -897,7 +897,8 @@ def save_uncompressed(path, target):
     snapshot and ``model_best`` took about 5 s an epoch on a 2-core CPU
     (``benchmarks/train_speed.py --saving``): a tenth of a 512-step epoch at
     the H200's 11 steps a second."""
-    chainer.serializers.save_npz(path, target, compression=False)
+    with interrupts.held_stops():    # a stop mid-write had left numpy's zip file unclosed
+        chainer.serializers.save_npz(path, target, compression=False)
 
 
 class PlainLines:

@@ -24,12 +24,10 @@ Usage: python3 scripts/make_samples.py build/eval/snr0/NAME.wav [...] [-m unet.m
                                        [--figure build/example.png]
 """
 import argparse
-import contextlib
 import math
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 
@@ -179,25 +177,6 @@ def plot(figure, path, name, panels):
         plt.close(fig)
 
 
-@contextlib.contextmanager
-def held_stops():
-    """Within, a Ctrl-C or SIGTERM waits: it is delivered on leaving, as
-    its handler before would have taken it, so that what is done within
-    is done whole."""
-    held = []
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(signum) is not None:        # None: not set from Python
-            previous[signum] = signal.signal(signum, lambda got, frame: held.append(got))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)
-
-
 def main(argv=None):
     return cli.main(PROG, build_parser(), make_samples, argv)
 
@@ -230,7 +209,7 @@ def make_samples(args):
                 staging[option] = tempfile.mkdtemp(prefix='.samples.', suffix='.partial',
                                                    dir=folder or '.')
         write_set(args, separator, samples, names, staging, figure)
-        with held_stops():          # the whole set is ready: renamed in at once
+        with interrupts.held_stops():     # the whole set is ready: renamed in at once
             for name in names:
                 for option, folder in folders.items():
                     with util.writing(os.path.join(folder, name)):

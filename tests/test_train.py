@@ -640,3 +640,24 @@ def test_a_val_dir_inside_the_stft_folder_is_not_trained_on(tmp_path, capsys):
     assert '# data: 3 files' in out and 'validation 1 file,' in out
     assert 'note: the 1 file of --val-dir {} inside -t {} is not trained on'.format(
         val, stft) in err
+
+
+def test_a_stop_while_a_model_is_written_waits_for_the_whole_file(tmp_path, monkeypatch):
+    """SIGTERM (or Ctrl-C) in the middle of numpy's zip writing left its
+    file object unclosed: 'Exception ignored in ZipFile.__del__' and a
+    traceback at exit. The stop now waits for the file to be written."""
+    import signal
+    path = str(tmp_path / 'model_1')
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: seen.append(os.path.exists(path)))
+    save = train.chainer.serializers.save_npz
+
+    def stopped_mid_write(*args, **keys):
+        os.kill(os.getpid(), signal.SIGTERM)
+        save(*args, **keys)
+    monkeypatch.setattr(train.chainer.serializers, 'save_npz', stopped_mid_write)
+    try:
+        train.save_uncompressed(path, train.network.UNet())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == [True]
