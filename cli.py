@@ -237,6 +237,20 @@ def print_settings(settings):
     sys.stdout.flush()
 
 
+def check_apart(speech, music, speech_folder, music_folder, prefix=''):
+    """One line (``UserError``, starting with ``prefix``) where a file of
+    ``speech`` is also one of ``music`` (real paths compared): the folders
+    hold each other (``-m music_speech`` holds ``speech_wav``; ``-m X -s X``)
+    and speech would be mixed with speech, or a file with itself."""
+    real_music = {os.path.realpath(path) for path in music}
+    both = [path for path in speech if os.path.realpath(path) in real_music]
+    if both:
+        raise UserError('{}{} file{} in both the speech folder {} and the music folder {} '
+                        '(first {}); give folders that do not hold each other'.format(
+                            prefix, len(both), ' is' if len(both) == 1 else 's are',
+                            speech_folder, music_folder, both[0]))
+
+
 def check_range(option, value, low, high):
     """A ``UserError`` naming ``option`` unless ``low <= value <= high``."""
     if not low <= value <= high:

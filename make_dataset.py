@@ -290,13 +290,7 @@ def input_files(music_folder, speech_folder):
     or a file with itself."""
     music, speech = (util.find_audio(folder, const.READ_EXTENSIONS)
                      for folder in (music_folder, speech_folder))
-    real_music = {os.path.realpath(path) for path in music}
-    both = [path for path in speech if os.path.realpath(path) in real_music]
-    if both:
-        raise cli.UserError('{} file{} in both the speech folder {} and the music folder {} '
-                            '(first {}); give folders that do not hold each other'.format(
-                                len(both), ' is' if len(both) == 1 else 's are',
-                                speech_folder, music_folder, both[0]))
+    cli.check_apart(speech, music, speech_folder, music_folder)
     return music, speech
 
 

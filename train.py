@@ -540,13 +540,7 @@ def mix_tracks(speech_folder, music_folder, prefix='--mix: ', warn=True):
         if not os.path.isdir(folder):
             raise cli.UserError('{}{} folder {} does not exist'.format(prefix, kind, folder))
         found[kind] = util.find_audio(folder, const.READ_EXTENSIONS)
-    music = {os.path.realpath(path) for path in found['music']}
-    both = [path for path in found['speech'] if os.path.realpath(path) in music]
-    if both:
-        raise cli.UserError('{}{} file{} in both the speech folder {} and the music folder '
-                            '{} (first {}); give folders that do not hold each other'.format(
-                                prefix, len(both), ' is' if len(both) == 1 else 's are',
-                                speech_folder, music_folder, both[0]))
+    cli.check_apart(found['speech'], found['music'], speech_folder, music_folder, prefix)
     tracks, paths = {}, {}
     for kind, folder in (('speech', speech_folder), ('music', music_folder)):
         tracks[kind], paths[kind] = mixing.load_tracks(found[kind], kind, warn)
