@@ -245,7 +245,7 @@ def stoi(estimate, reference):
             value = pystoi.stoi(np.asarray(reference, np.float64),
                                 np.asarray(estimate, np.float64), const.SR)
         except (ValueError, IndexError):    # shorter than one of its frames (~26 ms)
-            raise MetricUndefined('the signal is too short ({} sample{}, {:.3f} s)'.format(
+            raise MetricUndefined(TOO_SHORT + ' ({} sample{}, {:.3f} s)'.format(
                 len(reference), cli.plural(len(reference)), len(reference) / const.SR)) from None
     for warning in caught:
         if 'Not enough STFT frames' in str(warning.message):
@@ -853,29 +853,19 @@ def group_order(group):
     return (1, CONDITIONS.index(group)) if group in CONDITIONS else (2, 0)
 
 
-def group_by_snr(records, labels):
-    """``[(group, summarise(...))]``, lowest SNR first, then speech alone and
-    music alone, unknown last; empty when no record has an SNR or condition."""
-    return [(group, summarise(mine, labels)) for group, mine in snr_groups(records)]
-
-
 def snr_groups(records):
-    """``[(group, [record])]`` by ``group_of``, in ``group_by_snr``'s order;
-    empty when no record has an SNR or condition."""
+    """``[(group, [record])]`` by ``group_of``, lowest SNR first, then speech
+    alone and music alone, unknown last; empty when no record has an SNR or
+    condition."""
     if all(group_of(r) is None for r in records):
         return []
     groups = sorted({group_of(r) for r in records}, key=group_order)
     return [(g, [r for r in records if group_of(r) == g]) for g in groups]
 
 
-def group_by_source(records, labels, kind):
-    """``[(source, summarise(...))]`` by the ``kind`` ('speech' or 'music')
-    source of each record, sorted by name, those without one ('') last."""
-    return [(name, summarise(mine, labels)) for name, mine in source_groups(records, kind)]
-
-
 def source_groups(records, kind):
-    """``[(source, [record])]`` in ``group_by_source``'s order."""
+    """``[(source, [record])]`` by the ``kind`` ('speech' or 'music') source
+    of each record, sorted by name, those without one ('') last."""
     key = kind + '_source'
     sources = sorted({r.get(key, '') for r in records}, key=lambda name: (not name, name))
     return [(name, [r for r in records if r.get(key, '') == name]) for name in sources]
@@ -897,7 +887,7 @@ def covered(records):
 def applicable(records):
     """``{metric: number of records it applies to}`` (``APPLIES_TO``, by
     each record's condition): the files a mean and a worst could be over."""
-    return {k: sum(r.get('condition', '') in APPLIES_TO.get(k, ('',) + CONDITIONS)
+    return {k: sum(r.get('condition', '') in APPLIES_TO[k]
                    for r in records) for k in METRICS}
 
 
@@ -975,8 +965,11 @@ def method_rows(records, labels):
     order; a mean or worst over k of the n of the method's files that the
     metric applies to (``APPLIES_TO``), where 0 < k < n, reads ``"value (k/n)"``."""
     pairs = []
-    for label, files, means, worsts in summarise(records, labels):
+    for label in labels:
         mine = [r for r in records if r['method'] == label]
+        if not mine:
+            continue
+        (_, files, means, worsts), = summarise(mine, [label])
         counts, applies = covered(mine), applicable(mine)
         pairs.append(tuple((name, files, [mean_cell(values[k], counts[k], applies[k], k)
                                           for k in TABLE_METRICS])

@@ -147,9 +147,8 @@ def mix_all(args, snr_range, speed_range, decoded, found):
     for folder in (args.stft, args.mixdown):
         with util.writing(folder):
             os.makedirs(folder, exist_ok=True)
-    # what killed runs (SIGKILL, out of memory) left there: staged files of pairs
-    cli.remove_stale_temporaries(path for name in names
-                                 for path in pair_files_of(name, args, names))
+    if names:       # what killed runs (SIGKILL, out of memory) left there: staged files
+        cli.remove_stale_temporaries(pair_files_of(min(names), args))   # one pair's folders
 
     rng = np.random.default_rng(args.seed)
     speed_rng = np.random.default_rng([args.seed, 1])   # SNR draws stay as without --speed
@@ -294,7 +293,7 @@ def input_files(music_folder, speech_folder):
     return music, speech
 
 
-def readable_files(found, folder, kind, decoded, unreadable=None):
+def readable_files(found, folder, kind, decoded, unreadable):
     """The files of ``found`` (listed below ``folder``) whose header reads
     (``decoded``: a ``decoding.DecodedOnce``, which decodes ffmpeg's formats
     to count their samples and keeps them); others are warned about and
@@ -306,8 +305,7 @@ def readable_files(found, folder, kind, decoded, unreadable=None):
                 raise util.AudioError('{}: no samples'.format(path))
         except util.AudioError as err:
             print('warning: skipped {}'.format(err), file=sys.stderr)
-            if unreadable is not None:
-                unreadable.append(path)
+            unreadable.append(path)
             continue
         good.append(path)
     if not good:

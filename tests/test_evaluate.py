@@ -256,7 +256,7 @@ def test_grouping_by_input_snr_from_the_manifest(tmp_path, capsys):
 
     records = [{'snr_db': s, 'method': 'x', **dict.fromkeys(evaluate.METRICS, v)}
                for s, v in ((-5.4, 1.0), (-4.6, 3.0), (0.2, 5.0), (None, 7.0))]
-    groups = evaluate.group_by_snr(records, ['x'])
+    groups = [(g, evaluate.summarise(mine, ['x'])) for g, mine in evaluate.snr_groups(records)]
     assert [(g, rows[0][1], rows[0][2]['si_sdr']) for g, rows in groups] == \
         [(-5, 2, 2.0), (0, 1, 5.0), (None, 1, 7.0)]
 
