@@ -15,9 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 
-import const
 import util
 
 STREAM = '-'            # the name of stdin for -i and of stdout for -o
@@ -104,36 +102,10 @@ def remove_leftovers(folder=None):
     (the copies evaluate.py and make_dataset.py decode into ``$TMPDIR``).
     Prints a note naming them; returns their paths."""
     folder = folder or tempfile.gettempdir()
-    removed = util.remove_stale_temporaries(folder)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        names = []
-    for name in sorted(names):
-        found = _STDOUT_FILE.match(name)
-        path = os.path.join(folder, name)
-        if found and _stale(path, int(found.group(1))):
-            try:
-                os.remove(path)
-                removed.append(path)
-            except OSError:
-                pass            # gone already, or another user's
+    removed = util.remove_stale_temporaries(folder) + \
+        util.remove_stale_temporaries(folder, _STDOUT_FILE)
     if removed:
         print('note: removed {} file{} that killed runs in a pipe left in {} ({})'.format(
             len(removed), '' if len(removed) == 1 else 's', folder, ', '.join(removed)),
             file=sys.stderr)
     return removed
-
-
-def _stale(path, pid):
-    """Whether the file ``path`` of process ``pid`` is left over: a plain
-    file (not a link), its process gone, and unchanged for
-    ``const.STALE_TEMPORARY_SECONDS`` (a process of that PID on another
-    machine sharing the folder may still be writing it)."""
-    try:
-        if os.path.islink(path) or not os.path.isfile(path):
-            return False
-        age = time.time() - os.path.getmtime(path)
-    except OSError:
-        return False
-    return age >= const.STALE_TEMPORARY_SECONDS and not util.process_exists(pid)

@@ -694,9 +694,10 @@ _TEMPORARY = re.compile(r'^\..+\.(\d+)\.partial(?:{}|{})?$'.format(
     re.escape(FINAL_SUFFIX), '|'.join(re.escape(e) for e in STAGED_EXTENSIONS)))
 
 
-def remove_stale_temporaries(folder):
+def remove_stale_temporaries(folder, pattern=_TEMPORARY):
     """Remove the temporary files of ``temporary_path`` (and those with
-    their file's extension after it, ``make_dataset.staged_path``'s) that
+    their file's extension after it, ``make_dataset.staged_path``'s; or the
+    files whose names ``pattern`` matches, its first group their PID) that
     interrupted runs (SIGKILL, a crash) left in ``folder``: those whose
     process (the PID in the name) is gone and that, with their ``.final``
     twin, are unchanged for ``const.STALE_TEMPORARY_SECONDS`` (a process
@@ -708,7 +709,7 @@ def remove_stale_temporaries(folder):
         return []
     groups = {}
     for name in names:
-        found = _TEMPORARY.match(name)
+        found = pattern.match(name)
         path = os.path.join(folder, name)
         if found and os.path.isfile(path) and not os.path.islink(path):
             key = name[:-len(FINAL_SUFFIX)] if name.endswith(FINAL_SUFFIX) else name
