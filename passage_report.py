@@ -210,9 +210,8 @@ class Spool:
 
     def __init__(self, report, rank=0):
         self.report = report
-        partial = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank))
-        self.path = '{}.{}{}'.format(partial[:-len(PARTIAL_SUFFIX)], secrets.token_hex(4),
-                                     SPOOL_SUFFIX)
+        self.path = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank),
+                                        '.{}{}'.format(secrets.token_hex(4), SPOOL_SUFFIX))
         with util.writing(report):
             self.handle = util.open_csv(self.path, 'x')
 
@@ -231,8 +230,7 @@ class Spool:
 
 
 SPOOL_TAG = '.passages'
-SPOOL_SUFFIX = '.spool'         # in place of util.temporary_path's
-PARTIAL_SUFFIX = '.partial'
+SPOOL_SUFFIX = '.spool'         # in place of util.temporary_path's .partial
 
 
 def cells(row):

@@ -333,3 +333,12 @@ def test_kept_inputs_without_rows_are_named(tmp_path, capsys):
     passage_report.write(table, [mine.path], kept=['in/a.wav'])
     err = capsys.readouterr().err
     assert 'no rows of 1 input whose outputs were kept (in/a.wav)' in err
+
+
+def test_a_report_of_a_long_name_gets_a_spool_it_can_create(tmp_path):
+    """The spool's name was the temporary's with .partial swapped for a
+    longer ending, past the 255 bytes a name may have from 230 characters."""
+    spool = passage_report.Spool(str(tmp_path / ('r' * 240 + '.csv')))
+    spool.close()
+    assert os.path.isfile(spool.path) and spool.path.endswith('.spool')
+    assert len(os.fsencode(os.path.basename(spool.path))) <= 255
