@@ -30,7 +30,7 @@ USER_ERRORS = (UserError, util.AudioError, network.ModelError)
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = interrupts.EXIT_INTERRUPTED
-EXIT_TERMINATED = 143
+EXIT_TERMINATED = interrupts.EXIT_TERMINATED
 
 
 class Reported(Exception):

@@ -17,14 +17,14 @@ EXIT_INTERRUPTED = 130      # as the shell reports a program ended by SIGINT
 EXIT_TERMINATED = 143       # ... and by SIGTERM
 
 
-def _interrupted(signum, frame):
-    os.write(2, '{}: interrupted\n'.format(os.path.basename(sys.argv[0])).encode())
-    os._exit(EXIT_INTERRUPTED)      # nothing is written yet, nothing to clean up
+STOPS = {signal.SIGINT: ('interrupted', EXIT_INTERRUPTED),
+         signal.SIGTERM: ('terminated', EXIT_TERMINATED)}
 
 
-def _terminated(signum, frame):
-    os.write(2, '{}: terminated\n'.format(os.path.basename(sys.argv[0])).encode())
-    os._exit(EXIT_TERMINATED)
+def _stopped(signum, frame):
+    word, status = STOPS[signum]
+    os.write(2, '{}: {}\n'.format(os.path.basename(sys.argv[0]), word).encode())
+    os._exit(status)                # nothing is written yet, nothing to clean up
 
 
 def quiet_while_loading():
@@ -34,23 +34,23 @@ def quiet_while_loading():
     143, as it does once the work runs (it had ended the program without a
     word)."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupted)
+        signal.signal(signal.SIGINT, _stopped)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminated)
+        signal.signal(signal.SIGTERM, _stopped)
 
 
 def loading():
     """Whether ``quiet_while_loading`` holds Ctrl-C: the program is still
     starting."""
-    return signal.getsignal(signal.SIGINT) is _interrupted
+    return signal.getsignal(signal.SIGINT) is _stopped
 
 
 def restore():
     """Ctrl-C raises ``KeyboardInterrupt`` again, if ``quiet_while_loading``
     had taken it over (called where the work begins)."""
-    if signal.getsignal(signal.SIGINT) is _interrupted:
+    if signal.getsignal(signal.SIGINT) is _stopped:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    if signal.getsignal(signal.SIGTERM) is _terminated:
+    if signal.getsignal(signal.SIGTERM) is _stopped:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
