@@ -47,7 +47,7 @@ def needs_decoding(path, sniff=False):
     or a FLAC of no stated length (written to a pipe), whose end libsndfile
     takes for damage. If ffmpeg fails on these, ``readable`` falls back on
     libsndfile's reading."""
-    decoded_type = sniff or os.path.splitext(path)[1].lower() in const.DECODED_EXTENSIONS
+    decoded_type = ffmpeg_type(path, sniff)
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return False            # missing, a folder, a FIFO, unreadable: util.audio_info says so
     try:
@@ -59,6 +59,12 @@ def needs_decoding(path, sniff=False):
         (info.format == 'FLAC' and info.frames >= const.UNKNOWN_FRAMES) or \
         util.overflowed_wav_length(path)
     return unread and ffmpeg_executable() is not None
+
+
+def ffmpeg_type(path, sniff=False):
+    """Whether ``path`` is of a type only ffmpeg reads (``const.DECODED_EXTENSIONS``),
+    or with ``sniff`` of no type its name tells (stdin)."""
+    return sniff or os.path.splitext(path)[1].lower() in const.DECODED_EXTENSIONS
 
 
 def ffmpeg_executable():
@@ -157,7 +163,7 @@ def readable(path, folder, sniff=False):
         yield path
         return
     decoded = util.temporary_path(os.path.join(folder, os.path.basename(path) + '.decoded.wav'))
-    own_type = not sniff and os.path.splitext(path)[1].lower() not in const.DECODED_EXTENSIONS
+    own_type = not ffmpeg_type(path, sniff)
     with util.standing_in(decoded, path):
         try:
             decode(path, decoded)

@@ -1143,15 +1143,14 @@ class AudioSink:
             raise util.OutputError('{}: the file holds {} of its {} samples; not '
                                    'written'.format(self.path, written, self.n_out))
 
-    def finalize(self, gain=None, others=()):
+    def finalize(self, gain, others=()):
         """``flush()``, and convert the stream to the output format, still
         under a temporary name; ``publish()`` then renames it into place.
-        ``gain``: the scale for its samples (default: ``util.integer_gain``'s,
-        1 unless an integer format would clip), lower where the files
+        ``gain``: the scale for its samples, ``util.integer_gain``'s (1
+        unless an integer format would clip) or lower where the files
         ``others`` written beside it needed it."""
         self.flush()
-        own = util.integer_gain(self.subtype, self.peak)
-        gain = own if gain is None else gain
+        own = util.integer_gain(self.subtype, self.peak)     # to say why it is scaled
         if self.format == 'WAV' and self.subtype == 'FLOAT' and gain == 1.0:
             self.ready = self.tmp
             return
