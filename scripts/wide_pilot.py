@@ -123,11 +123,23 @@ def main(argv=None):
     install(width)
     try:
         if verb == 'train':
-            import train
-            return train.main(rest)
+            return wide_training(argv[1], rest)
         return wide_evaluation(argv[1], rest)
     finally:
         network.UNet = unet
+
+
+def wide_training(width, argv):
+    """train.py's run on ``argv`` under ``wide_pilot.py train WIDTH``'s name
+    (``width`` as given) in its help and every error line, the wide network
+    installed; train.py's own name is put back after."""
+    import train
+    prog = train.PROG
+    train.PROG = 'wide_pilot.py train {}'.format(width)
+    try:
+        return train.main(argv)
+    finally:
+        train.PROG = prog
 
 
 def wide_evaluation(width, argv):

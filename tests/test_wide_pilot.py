@@ -4,11 +4,14 @@ import sys
 
 import chainer
 import numpy as np
+import pytest
 
+import conftest
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 import network  # noqa: E402
+import train  # noqa: E402
 import wide_pilot  # noqa: E402
 
 
@@ -47,3 +50,25 @@ def test_widened_unet_gives_the_same_mask(tmp_path, monkeypatch):
     wide_pilot.install(1.5)
     loaded = network.load_unet(path)
     np.testing.assert_array_equal(masks(loaded, x), masks(noisy, x))
+
+
+def test_wide_training_speaks_in_the_pilots_name(tmp_path, monkeypatch, capsys):
+    """``wide_pilot.py train`` had said 'usage: train.py' in its help and
+    'train.py: error:' in its errors; train.py's name and the narrow U-Net
+    are put back after."""
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+    prog = 'wide_pilot.py train 1.5'
+    with pytest.raises(SystemExit) as stop:
+        wide_pilot.main(['train', '1.5', '--', '-h'])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith('usage: {} '.format(prog))
+    with pytest.raises(SystemExit) as stop:
+        wide_pilot.main(['train', '1.5', '--no-such-option'])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith('usage: {} '.format(prog))
+    unet, name = network.UNet, train.PROG
+    err = conftest.refusal(wide_pilot.main, prog,
+                           ['train', '1.5', '--', '-t', str(tmp_path / 'none'),
+                            '-o', str(tmp_path / 'out')], capsys)
+    assert str(tmp_path / 'none') in err
+    assert (network.UNet, train.PROG) == (unet, name) == (unet, 'train.py')
