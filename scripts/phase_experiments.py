@@ -31,11 +31,13 @@ import make_separate  # noqa: E402
 import util  # noqa: E402
 
 PROG = 'phase_experiments.py'
+DEFAULT_MISI_ROUNDS = 3     # MISI_ITERS when unset
 EPILOG = ('Environment: REFINE=misi, the speech estimate after MISI_ITERS rounds of '
-          'multiple input spectrogram inversion from the network\'s mask (default 3; 0: '
+          'multiple input spectrogram inversion from the network\'s mask (default {}; 0: '
           'the plain separation; needs --shifts 1 --speeds 1); REFINE=residual, the speech '
           'estimate plus the speech separated from its music estimate. REFINE is required. '
-          'The options are evaluate.py\'s; each model\'s estimate is the refined one.')
+          'The options are evaluate.py\'s; each model\'s estimate is the refined one.'
+          ).format(DEFAULT_MISI_ROUNDS)
 
 
 def network_mask(separator, mixture):
@@ -53,7 +55,7 @@ def misi_estimate(self, item):
     """Speech after ``MISI_ITERS`` rounds of MISI from the network's mask."""
     if len(self.separator.delays) > 1 or self.separator.speeds:
         raise cli.UserError('REFINE=misi masks once: give --shifts 1 --speeds 1')
-    rounds = int(os.environ.get('MISI_ITERS', '3'))
+    rounds = misi_rounds()
     mixture, n = item.mixture, len(item.mixture)
     spectrum, mask = network_mask(self.separator, mixture)
     magnitude = np.abs(spectrum)
@@ -67,6 +69,22 @@ def misi_estimate(self, item):
         speech = util.istft(speech_magnitude * np.exp(1j * speech_phase), n)
         music = util.istft(music_magnitude * np.exp(1j * music_phase), n)
     return speech
+
+
+def misi_rounds():
+    """The rounds of MISI in ``$MISI_ITERS`` (a whole number, 0 or more;
+    ``DEFAULT_MISI_ROUNDS`` when unset or empty), or ``cli.UserError``."""
+    text = os.environ.get('MISI_ITERS', '')
+    if not text.strip():
+        return DEFAULT_MISI_ROUNDS
+    try:
+        rounds = int(text)
+    except ValueError:
+        rounds = -1
+    if rounds < 0:
+        raise cli.UserError('MISI_ITERS={}: the rounds of MISI must be a whole number, '
+                            '0 or more'.format(text))
+    return rounds
 
 
 def residual_estimate(self, item):
@@ -94,6 +112,7 @@ def refined_evaluation(args):
     estimate = evaluate.ModelMethod.estimate
     variant = os.environ.get('REFINE', '')
     if variant == 'misi':
+        misi_rounds()       # a mistake is found before the first item, not at it
         evaluate.ModelMethod.estimate = misi_estimate
     elif variant == 'residual':
         evaluate.ModelMethod.estimate = residual_estimate

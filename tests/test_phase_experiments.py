@@ -7,6 +7,7 @@ import types
 import numpy as np
 import pytest
 
+import conftest
 from conftest import ROOT, harmonic_stack, noise_bursts
 
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
@@ -65,3 +66,18 @@ def test_misi_refuses_views_it_does_not_apply():
     with pytest.raises(cli.UserError, match='--shifts 1 --speeds 1'):
         phase_experiments.misi_estimate(method(band_mask, shifts=2),
                                         types.SimpleNamespace(mixture=mixture()))
+
+
+@pytest.mark.parametrize('rounds', ['three', '2.5', '-1'])
+def test_rounds_that_are_not_a_count_are_refused_at_start(rounds, tmp_path, monkeypatch,
+                                                          capsys):
+    """A MISI_ITERS that is not a whole number had ended in a traceback at
+    the first item (and a negative one had run no rounds); now one line
+    before any item is read, naming the variable and its value."""
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+    monkeypatch.setenv('REFINE', 'misi')
+    monkeypatch.setenv('MISI_ITERS', rounds)
+    err = conftest.refusal(phase_experiments.main, 'phase_experiments.py',
+                           ['-i', str(tmp_path / 'none')], capsys)
+    assert 'MISI_ITERS={}: '.format(rounds) in err
+    assert 'no such folder' not in err
