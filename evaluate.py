@@ -982,7 +982,13 @@ def mean_cell(value, count, files, metric):
     """``value`` (a mean or a worst) as a table cell, with ``(count/files)``
     after it where it covers some of the ``files`` the metric applies to
     but not all."""
-    text = format_value(value, DIGITS.get(metric, 2))
+    return partial_cell(format_value(value, DIGITS.get(metric, 2)), count, files)
+
+
+def partial_cell(text, count, files):
+    """A cell's ``text`` with ``(count/files)`` after it where its value is
+    over ``count`` of the ``files`` the metric applies to, 0 < count < files
+    (scripts/model_tables.py marks its cells the same way)."""
     return '{} ({}/{})'.format(text, count, files) if 0 < count < files else text
 
 

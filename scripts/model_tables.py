@@ -4,7 +4,8 @@ One row per input SNR or condition and method: mean SI-SDR improvement
 with the worst file's, PESQ and STOI for the mixtures; for speech alone the
 output's SI-SDR against the clean input (mean, worst); for music alone the
 output level relative to the input (mean, worst). Then the figures the
-issue's bar names. Every mixture row needs its input SNR (evaluate.py
+issue's bar names. A mean or worst over k of the n files its metric
+applies to reads "value (k/n)", as in evaluate.py's summary. Every mixture row needs its input SNR (evaluate.py
 takes it from the manifest.csv beside the mixtures); a file with one
 without is refused in one line.
 
@@ -20,7 +21,8 @@ import interrupts  # noqa: E402  (first of ours: Ctrl-C while the rest loads is 
 if __name__ == '__main__':
     interrupts.quiet_while_loading()
 import cli  # noqa: E402
-from evaluate import mean, read_scores, snr_group, worst  # noqa: E402  (mean, worst: finite only)
+# mean and worst: of the finite values only
+from evaluate import APPLIES_TO, mean, partial_cell, read_scores, snr_group, worst  # noqa: E402
 from paired import input_snr  # noqa: E402
 
 PROG = 'model_tables.py'
@@ -51,15 +53,26 @@ def group_of(row):
     return snr_group(number(row['snr_db']))      # halves away from 0, as evaluate.py groups
 
 
+def cell(rows, key, spec, worst_file=False):
+    """The mean (``worst_file``: the worst file's value) of ``key`` over
+    ``rows`` formatted by ``spec``, marked ``(k/n)`` as evaluate.py marks it
+    where it is over k of the n rows that ``key`` applies to
+    (``evaluate.APPLIES_TO``)."""
+    values = [number(r[key]) for r in rows]
+    value = worst(values, key) if worst_file else mean(values)
+    return partial_cell(spec.format(value), sum(math.isfinite(v) for v in values),
+                        sum(r['condition'] in APPLIES_TO[key] for r in rows))
+
+
 def mixture_rows(rows, labels, groups):
     lines = [MIXTURE_COLUMNS, '| ---: | --- | ---: | ---: | ---: | ---: | ---: |']
     for group in groups:
         for label in labels:
             mine = [r for r in rows if group_of(r) == group and r['method'] == label]
-            gains = [number(r['si_sdri']) for r in mine]
-            lines.append('| {:+d} dB | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.3f} |'.format(
-                group, label, len(mine), mean(gains), worst(gains, 'si_sdri'),
-                mean(number(r['pesq']) for r in mine), mean(number(r['stoi']) for r in mine)))
+            lines.append('| {:+d} dB | {} | {} | {} | {} | {} | {} |'.format(
+                group, label, len(mine), cell(mine, 'si_sdri', '{:.2f}'),
+                cell(mine, 'si_sdri', '{:.2f}', worst_file=True),
+                cell(mine, 'pesq', '{:.2f}'), cell(mine, 'stoi', '{:.3f}')))
     return lines
 
 
@@ -67,12 +80,11 @@ def alone_rows(rows, labels):
     lines = [ALONE_COLUMNS, '| --- | --- | ---: | ---: | ---: |']
     for condition, key in (('speech alone', 'passthrough'), ('music alone', 'leak_db')):
         for label in labels:
-            values = [v for v in (number(r[key]) for r in rows
-                                  if r['condition'] == condition and r['method'] == label)
-                      if math.isfinite(v)]
-            if values:
-                lines.append('| {} | {} | {} | {:.1f} dB | {:.1f} dB |'.format(
-                    condition, label, len(values), mean(values), worst(values, key)))
+            mine = [r for r in rows if r['condition'] == condition and r['method'] == label]
+            if any(math.isfinite(number(r[key])) for r in mine):
+                lines.append('| {} | {} | {} | {} | {} |'.format(
+                    condition, label, len(mine), cell(mine, key, '{:.1f} dB'),
+                    cell(mine, key, '{:.1f} dB', worst_file=True)))
     return lines
 
 
@@ -83,13 +95,15 @@ def bar_rows(rows, labels):
     for label in labels:
         mine = [r for r in rows if r['method'] == label]
 
-        def values(key, group):
-            return [number(r[key]) for r in mine if group_of(r) == group]
-        low = sum(mean(values('si_sdri', g)) for g in (-5, 0, 5)) / 3   # NaN if one is missing
-        ten, passing = values('si_sdri', 10), values('passthrough', 'speech alone')
-        lines.append('| {} | {:.2f} | {:.2f} | {:.2f} | {:.1f} | {:.1f} | {:.1f} |'.format(
-            label, low, mean(ten), worst(ten, 'si_sdri'), mean(passing),
-            worst(passing, 'passthrough'), mean(values('leak_db', 'music alone'))))
+        def of(group):
+            return [r for r in mine if group_of(r) == group]
+        low = sum(mean(number(r['si_sdri']) for r in of(g)) for g in (-5, 0, 5)) / 3
+        ten, passing = of(10), of('speech alone')         # low: NaN if a group is missing
+        lines.append('| {} | {:.2f} | {} | {} | {} | {} | {} |'.format(
+            label, low, cell(ten, 'si_sdri', '{:.2f}'),
+            cell(ten, 'si_sdri', '{:.2f}', worst_file=True), cell(passing, 'passthrough', '{:.1f}'),
+            cell(passing, 'passthrough', '{:.1f}', worst_file=True),
+            cell(of('music alone'), 'leak_db', '{:.1f}')))
     return lines
 
 

@@ -248,3 +248,26 @@ def test_model_tables_groups_half_db_snrs_as_evaluate_py_does(tmp_path, capsys):
     assert model_tables.main([scores]) == 0
     out = capsys.readouterr().out
     assert '| +3 dB | m | 1 | 1.00 |' in out and '| +4 dB | m | 1 | 3.00 |' in out
+
+
+def test_model_tables_marks_a_mean_over_some_of_the_files_as_evaluate_py_does(tmp_path,
+                                                                              capsys):
+    """A mean or worst over k of the n files its metric applies to reads
+    "value (k/n)" in evaluate.py's summary; model_tables.py had shown the
+    value alone (and, for speech or music alone, k as the files)."""
+    import model_tables
+    path = str(tmp_path / 'scores.csv')
+    with open(path, 'w', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=evaluate.CSV_COLUMNS, restval='')
+        writer.writeheader()
+        for name, gain, pesq in (('a', 1.0, 2.0), ('b', 3.0, ''), ('c', 'nan', 3.0)):
+            writer.writerow({'name': name, 'method': 'm', 'snr_db': 10, 'si_sdri': gain,
+                             'pesq': pesq, 'stoi': 0.5})
+        for name, passthrough in (('x', 40.0), ('y', 'nan')):
+            writer.writerow({'name': name, 'method': 'm', 'condition': 'speech alone',
+                             'passthrough': passthrough})
+    assert model_tables.main([path]) == 0
+    out = capsys.readouterr().out
+    assert '| +10 dB | m | 3 | 2.00 (2/3) | 1.00 (2/3) | 2.50 (2/3) | 0.500 |' in out
+    assert '| speech alone | m | 2 | 40.0 dB (1/2) | 40.0 dB (1/2) |' in out
+    assert '| m | nan | 2.00 (2/3) | 1.00 (2/3) | 40.0 (1/2) | 40.0 (1/2) | nan |' in out
