@@ -89,7 +89,8 @@ def build_parser():
                              '--stop, over -r resumes; 0: off), saving the last model; '
                              'with --lr-end the rate falls by time or iterations, '
                              'whichever is further on, so it ends at --lr-end either way '
-                             '(one process only)')
+                             '(by time: the step begun after S seconds is the last, at '
+                             '--lr-end; one process only)')
     parser.add_argument('--frequency', '-f', type=int, default=1,
                         help='snapshot every this many epochs; -1 only at the end '
                              '(default: %(default)s)')
@@ -728,24 +729,38 @@ class StopOnNonFinite(training.Extension):
 class RunProgress:
     """How far a run is, 0 to 1: its share of ``iterations``, or of
     ``seconds`` of training (``trainer.elapsed_time``) where that is further
-    on (train.py --stop-seconds)."""
+    on (train.py --stop-seconds).
+
+    By time, an iteration counts as far as the time read at the one before:
+    the step begun once ``seconds`` have passed is the last, so that
+    ``FallingRate``, which sets each step's rate after the step before
+    (``last=1``: the time read now), knows it is the last and gives it the
+    end rate."""
 
     def __init__(self, iterations, seconds=0.0):
         self.iterations = iterations
         self.seconds = seconds
-        self._clock = (-1, 0.0)     # (iteration, elapsed_time read at it)
+        self._clock = {}    # {iteration: elapsed_time read at it}, this one and the one before
 
     def __call__(self, trainer, last=0):
-        """The share; ``last`` iterations short of ``iterations`` count as done.
-        The time is read once an iteration, so that the extensions' triggers
-        and the stop trigger agree on whether this iteration is the last."""
+        """The share; ``last`` iterations short of ``iterations`` count as done
+        (by time: the time read ``last`` iterations later, up to now)."""
         iteration = trainer.updater.iteration
         share = iteration / max(1, self.iterations - last)
         if self.seconds:
-            if self._clock[0] != iteration:
-                self._clock = (iteration, trainer.elapsed_time)
-            share = max(share, self._clock[1] / self.seconds)
+            share = max(share, self.elapsed(trainer, iteration - 1 + last) / self.seconds)
         return min(1.0, share)
+
+    def elapsed(self, trainer, iteration):
+        """Seconds of training read at ``iteration``, this one or the one
+        before (this one's at the run's first). Read once an iteration, so
+        that the extensions' triggers and the stop trigger agree on whether
+        this iteration is the last."""
+        now = trainer.updater.iteration
+        if now not in self._clock:
+            self._clock = {k: t for k, t in self._clock.items() if k == now - 1}
+            self._clock[now] = trainer.elapsed_time
+        return self._clock.get(iteration, self._clock[now])
 
 
 class ProgressStop:
@@ -788,7 +803,7 @@ class EpochOrEnd:
 class FallingRate(training.Extension):
     """Adam's rate from ``start`` to ``end`` in proportion to a
     ``RunProgress``; like LinearShift, iteration k uses the value set after
-    k - 1, so the last iteration of the count uses ``end``."""
+    k - 1, so the last iteration, of the count or of the time, uses ``end``."""
     trigger = (1, 'iteration')
 
     def __init__(self, optimizer, start, end, progress):

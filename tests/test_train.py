@@ -169,7 +169,8 @@ class _Clock:
 def test_run_progress_is_the_further_of_iterations_and_time():
     progress = train.RunProgress(10, seconds=100.0)
     assert progress(_Clock(5, 20.0)) == 0.5
-    assert progress(_Clock(6, 90.0)) == 0.9
+    assert progress(_Clock(6, 90.0), last=1) == 0.9     # the time read now
+    assert progress(_Clock(7, 95.0)) == 0.9              # the time read at the one before
     assert progress(_Clock(2, 500.0)) == 1.0
     assert train.RunProgress(10)(_Clock(5, 1e9)) == 0.5       # no time limit
     assert train.ProgressStop(progress)(_Clock(3, 100.0))
@@ -177,11 +178,14 @@ def test_run_progress_is_the_further_of_iterations_and_time():
 
 def test_run_progress_reads_the_time_once_an_iteration():
     """The extensions' triggers and the stop trigger ask at different moments
-    of one iteration; they must agree whether it is the last."""
+    of one iteration; they must agree whether it is the last. By time, the
+    step begun once the time is up is the last (its rate set before it)."""
     progress = train.RunProgress(10, seconds=100.0)
     assert progress(_Clock(4, 99.9)) == pytest.approx(0.999)
-    assert progress(_Clock(4, 100.1)) == pytest.approx(0.999)   # one iteration, one time
-    assert progress(_Clock(5, 100.1)) == 1.0
+    assert progress(_Clock(4, 100.1), last=1) == pytest.approx(0.999)   # one time an iteration
+    assert progress(_Clock(5, 100.1)) == pytest.approx(0.999)
+    assert progress(_Clock(5, 100.2), last=1) == 1.0
+    assert progress(_Clock(6, 100.3)) == 1.0
 
 
 def test_stop_seconds_without_reaching_it_keeps_the_iteration_schedule(tmp_path):
@@ -209,6 +213,19 @@ def test_stop_seconds_ends_the_run_on_a_saved_resumable_model(tmp_path):
     # the rate falls by time: well below what 2 of 100 000 iterations would give
     assert rates[0] < 0.00099 and rates == sorted(rates, reverse=True)
     assert log[-1]['iteration'] == last          # the last iteration logged, mid-epoch too
+
+
+def test_a_run_stopped_by_time_takes_its_last_step_at_lr_end(tmp_path):
+    """The ramp sets each step's rate after the step before; it had reached
+    --lr-end only after the step that passed --stop-seconds, the last, so the
+    run ended one step short of it."""
+    status, out = run(tmp_path, '--stop', '100000', '--stop-seconds', '1',
+                      '--lr', '0.001', '--lr-end', '0.0001')
+    assert status == 0
+    with open(os.path.join(out, 'log')) as handle:
+        log = json.load(handle)
+    assert 1 < log[-1]['iteration'] < 100000
+    assert log[-1]['lr'] == pytest.approx(0.0001, rel=1e-9, abs=0)
 
 
 @pytest.mark.parametrize('extra', [['--stop-seconds', '-1'], ['--stop-seconds', 'nan'],
