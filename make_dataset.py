@@ -162,7 +162,7 @@ def mix_all(args, snr_range, speed_range, decoded, found):
             reached.add(name)
             try:
                 row = mix_pair(music_path, speech_path, name, args, snr_db, speed,
-                               decoded.load_audio, names)
+                               decoded.load_audio, names, rows)
             except util.OutputError:
                 raise                   # the output folder, not this pair: stop
             except util.AudioError as err:
@@ -171,7 +171,6 @@ def mix_all(args, snr_range, speed_range, decoded, found):
                 tqdm.write(skip_warning(name, err, stale), file=sys.stderr)
                 skipped.append(name)
                 continue
-            rows.append(row)
             seconds += row['seconds']
     except BaseException:
         # stopped (Ctrl-C, SIGTERM, a full disk): the manifest still lists the
@@ -416,8 +415,11 @@ def folder_name(path):
     return given
 
 
-def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=()):
-    """Mix one pair and write its files; return its manifest row.
+def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=(),
+             rows=None):
+    """Mix one pair and write its files; return its manifest row, also
+    appended to ``rows`` (if given) as the files go in, so that a stop
+    leaves no pair whose files are there without its row.
 
     ``snr_db`` None mixes at ``args.mixratio``; ``speed`` is the speech's
     speed factor (1.0 unchanged); ``load(path)`` reads a file as 16 kHz
@@ -475,12 +477,14 @@ def mix_pair(music_path, speech_path, name, args, snr_db, speed, load, mixtures=
     if args.refs:
         writers[base + '.speech.wav'] = lambda path: util.write_audio(path, speech)
         writers[base + '.music.wav'] = lambda path: util.write_audio(path, music)
+    row = {'name': name, 'speech_file': speech_path, 'music_file': music_path,
+           'snr_db': round(measured_snr(speech, music), 2) + 0.0,   # -0.0 written as 0.0
+           'speed': round(speed, 4),
+           'seconds': length / const.SR}
     # without --refs an earlier run's references go: they no longer match the mixture
-    write_pair(pair_files_of(name, args, mixtures), writers)
-    return {'name': name, 'speech_file': speech_path, 'music_file': music_path,
-            'snr_db': round(measured_snr(speech, music), 2) + 0.0,   # -0.0 written as 0.0
-            'speed': round(speed, 4),
-            'seconds': length / const.SR}
+    write_pair(pair_files_of(name, args, mixtures), writers,
+               then=None if rows is None else lambda: rows.append(row))
+    return row
 
 
 def pair_files_of(name, args, mixtures=()):
@@ -494,10 +498,11 @@ def pair_files_of(name, args, mixtures=()):
         base + tag + '.wav' for tag in const.REFERENCE_TAGS if name + tag not in mixtures]
 
 
-def write_pair(paths, writers):
+def write_pair(paths, writers, then=None):
     """Write one pair's files so that they belong together: ``writers`` maps
     each new file to a ``write(path)`` that writes it; ``paths`` lists the
-    pair's files of any run, its mixture first (``pair_files_of``).
+    pair's files of any run, its mixture first (``pair_files_of``);
+    ``then()``, if given, records the pair once its files are in.
 
     Each new file is written to a temporary beside its place
     (``staged_path``); then the files of ``paths`` there are removed, the
@@ -506,17 +511,22 @@ def write_pair(paths, writers):
     left are all of one run, old or new, and a mixture stands only beside
     the references and npz of its own run (evaluate.py pairs them by
     name); the temporaries go (those of a killed run go with the next run,
-    ``util.remove_stale_temporaries``).
+    ``util.remove_stale_temporaries``). A Ctrl-C or SIGTERM from the removal
+    on waits until the files are in and ``then()`` has recorded them
+    (``interrupts.held_stops``).
     """
     with contextlib.ExitStack() as stack:
         staged = {}
         for path, write in writers.items():
             staged[path] = stack.enter_context(util.standing_in(staged_path(path), path))
             write(staged[path])
-        removed_files(paths)
-        for path in sorted(staged, key=paths.index, reverse=True):
-            with util.writing(path):
-                os.replace(staged[path], path)
+        with interrupts.held_stops():
+            removed_files(paths)
+            for path in sorted(staged, key=paths.index, reverse=True):
+                with util.writing(path):
+                    os.replace(staged[path], path)
+            if then is not None:
+                then()
 
 
 def removed_files(paths):

@@ -1,6 +1,7 @@
 """make_dataset.py: pairing, names, npz format and normalisation."""
 import csv
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -441,6 +442,31 @@ def test_a_rerun_stopped_within_a_pair_leaves_no_files_of_two_runs(
     else:                                   # no mixture, so evaluate.py finds no item
         assert not os.path.exists(os.path.join(mix, 's2_m1.wav'))
     assert set(manifest_snrs(mix)) == {'s1_m1', 's2_m2', 's1_m2'}
+
+
+@pytest.mark.parametrize('signum, status', [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=['SIGINT', 'SIGTERM'])
+def test_a_stop_once_a_pair_is_renamed_in_keeps_its_manifest_row(
+        signum, status, speech_music_dirs, tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM just after pair s2_m1's mixture was renamed into
+    place, before its row was kept: the manifest had left out a pair whose
+    files were all there. The renames and the row now go together."""
+    music, speech = speech_music_dirs
+    target = os.path.join(str(tmp_path / 'mixdown'), 's2_m1.wav')
+    replace = os.replace
+
+    def stopped_after(source, destination):
+        replace(source, destination)
+        if destination == target:
+            signal.raise_signal(signum)
+    monkeypatch.setattr(os, 'replace', stopped_after)
+    got, stft, mix = run(music, speech, tmp_path, '-b', '2', '--snr', '0', '--refs')
+    monkeypatch.undo()
+    assert got == status
+    mixtures = {name[:-len('.wav')] for name in os.listdir(mix)
+                if name.endswith('.wav') and not name.endswith(('.speech.wav', '.music.wav'))}
+    assert 's2_m1' in mixtures and set(manifest_snrs(mix)) == mixtures
+    assert_each_pair_of_one_run(stft, mix)
 
 
 def test_a_pair_skipped_on_a_rerun_loses_its_earlier_files(tmp_path, capsys):
