@@ -138,9 +138,6 @@ def leftover_spools(path, exclude=()):
     spools' rows reached it. ``exclude``: spools of this run (under
     mpiexec, ranks on other machines run under PIDs this one cannot see)."""
     folder = os.path.dirname(path)
-    pattern = re.compile(r'^{}{}\.rank\d+\.(\d+)(?:\.[0-9a-f]{{8}})?{}$'.format(
-        re.escape('.' + os.path.basename(path)), re.escape(SPOOL_TAG),
-        re.escape(SPOOL_SUFFIX)))
     try:
         names = sorted(os.listdir(folder or '.'))
     except OSError:
@@ -148,14 +145,37 @@ def leftover_spools(path, exclude=()):
     ours = {os.path.realpath(p) for p in exclude}
     found = []
     for name in names:
-        match = pattern.match(name)
+        pid = spool_pid(path, name)
         spool = os.path.join(folder, name)
-        if match and os.path.isfile(spool) and not os.path.islink(spool) \
+        if pid is not None and os.path.isfile(spool) and not os.path.islink(spool) \
                 and os.path.realpath(spool) not in ours \
-                and (int(match.group(1)) == os.getpid()            # a PID given again
-                     or not util.process_exists(int(match.group(1)))):
+                and (pid == os.getpid() or not util.process_exists(pid)):   # a PID given again
             found.append(spool)
     return found
+
+
+def spool_path(report, rank, token, pid=None):
+    """The spool (``Spool``) of report ``report`` that process ``pid``
+    (None: this one), ``rank`` under mpiexec, writes with the random hex
+    ``token``: ``util.temporary_path``'s hidden name for REPORT.passages
+    (``SPOOL_TAG``; cut short and hashed where long), then the rank, the
+    token and ``SPOOL_SUFFIX``. The rank is outside the part hashed, so
+    that ``spool_pid`` can name again any spool it reads."""
+    return util.temporary_path(report + SPOOL_TAG, '.rank{}.{}{}'.format(
+        rank, token, SPOOL_SUFFIX), pid)
+
+
+def spool_pid(report, name):
+    """The PID in ``name`` where it is the name of a spool of report
+    ``report`` (``spool_path``, or the .REPORT.passages.rankR.PID.TOKEN.spool
+    of earlier versions), else None."""
+    found = _SPOOL.match(name)
+    if found and os.path.basename(spool_path(report, found.group(2), found.group(3),
+                                             found.group(1))) == name:
+        return int(found.group(1))
+    found = re.match(r'^{}\.rank\d+\.(\d+)(?:\.[0-9a-f]{{8}})?{}$'.format(
+        re.escape('.' + os.path.basename(report) + SPOOL_TAG), re.escape(SPOOL_SUFFIX)), name)
+    return int(found.group(1)) if found else None
 
 
 def stored_rows(stored, path, check=True):
@@ -198,8 +218,8 @@ class Spool:
     """The passage rows of the inputs one process separates, written as CSV
     cells to ``path`` as each input is done, in the order the process takes
     its inputs (the plan's, sorted by name). ``path`` is a hidden file
-    beside the report, ``.REPORT.passages.rankR.PID.TOKEN.spool``
-    (``SPOOL_TAG``, the process's ``rank`` under mpiexec, so that ranks on
+    beside the report, ``.REPORT.passages.PID.rankR.TOKEN.spool``
+    (``spool_path``: ``SPOOL_TAG``, the process's ``rank`` under mpiexec, so that ranks on
     machines sharing the folder never share a name, a random ``TOKEN``, so
     that a later process given the same PID, as in a restarted container,
     never takes it for its own, ``SPOOL_SUFFIX``), which ``write`` removes
@@ -210,8 +230,7 @@ class Spool:
 
     def __init__(self, report, rank=0):
         self.report = report
-        self.path = util.temporary_path('{}{}.rank{}'.format(report, SPOOL_TAG, rank),
-                                        '.{}{}'.format(secrets.token_hex(4), SPOOL_SUFFIX))
+        self.path = spool_path(report, rank, secrets.token_hex(4))
         with util.writing(report):
             self.handle = util.open_csv(self.path, 'x')
 
@@ -231,6 +250,8 @@ class Spool:
 
 SPOOL_TAG = '.passages'
 SPOOL_SUFFIX = '.spool'         # in place of util.temporary_path's .partial
+# .NAME.PID.rankR.TOKEN.spool (spool_path): the PID, rank and token
+_SPOOL = re.compile(r'^\..+\.(\d+)\.rank(\d+)\.([0-9a-f]{{8}}){}$'.format(re.escape(SPOOL_SUFFIX)))
 
 
 def cells(row):

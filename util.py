@@ -670,13 +670,14 @@ def creation_problem(folder):
     return None
 
 
-def temporary_path(final_path, suffix='.partial'):
+def temporary_path(final_path, suffix='.partial', pid=None):
     """A hidden file ``.NAME.PID.partial`` (``suffix``) beside ``final_path``
     to write before renaming into place. Where that name (with room for a
     ``.final`` suffix) would pass ``const.NAME_MAX`` bytes, NAME is cut
-    short and followed by ``~`` and 8 hex digits of its hash."""
+    short and followed by ``~`` and 8 hex digits of its hash. ``pid``: the
+    process whose name it is (None: this one), to recognise another's."""
     folder, name = os.path.split(final_path)
-    tail = '.{}{}'.format(os.getpid(), suffix)
+    tail = '.{}{}'.format(os.getpid() if pid is None else pid, suffix)
     if len(os.fsencode('.' + name + tail + FINAL_SUFFIX)) > const.NAME_MAX:
         digest = '~' + hashlib.sha1(os.fsencode(name)).hexdigest()[:8]
         keep = const.NAME_MAX - len('.' + digest + tail + FINAL_SUFFIX)

@@ -278,7 +278,7 @@ def test_spools_left_by_stopped_runs_give_their_rows_to_the_next_report(tmp_path
     passage_report.util.write_table(table, passage_report.COLUMNS, old, digits=2, nan='')
     os.utime(table, (1e9, 1e9))
     dead = _dead_pid()
-    left = str(tmp_path / '.p.csv.passages.rank0.{}.spool'.format(dead))
+    left = str(tmp_path / '.p.csv.passages.rank0.{}.spool'.format(dead))   # as named before
     with open(left, 'w') as handle:
         handle.write('in/a.wav,0.00,5.00,-0.04,-20.04,20.00,separated\r\n'
                      'in/a.wav,5.00,10.00,-0.04,-20.04,20.00,separated\r\n'
@@ -342,3 +342,25 @@ def test_a_report_of_a_long_name_gets_a_spool_it_can_create(tmp_path):
     spool.close()
     assert os.path.isfile(spool.path) and spool.path.endswith('.spool')
     assert len(os.fsencode(os.path.basename(spool.path))) <= 255
+
+
+def test_the_spool_of_a_long_report_name_is_found_by_the_next_run(tmp_path):
+    """Past about 209 bytes a report's spool gets a shortened, hashed name,
+    which the pick-up of a stopped run's spools (the un-hashed pattern)
+    never found: its rows were lost and the spool left behind."""
+    table = str(tmp_path / ('r' * 230 + '.csv'))
+    before = passage_report.Spool(table, rank=3)
+    before.add(passage_report.rows('in/a.wav', [(0.0, 5.0, 1.0, 0.1, 1.1, 'separated'),
+                                                (5.0, 10.0, 1.0, 0.1, 1.1, 'separated')]))
+    before.close()
+    assert '~' in os.path.basename(before.path)             # the hashed name
+    assert passage_report.previous(table, 5.0) == {'in/a.wav'}
+    mine = passage_report.Spool(table)
+    mine.close()
+    assert passage_report.leftover_spools(table, [mine.path]) == [before.path]
+    other = passage_report.Spool(str(tmp_path / ('r' * 230 + '.tsv')))   # another report's
+    other.close()
+    passage_report.write(table, [mine.path], kept=['in/a.wav'])
+    assert [r['input'] for r in read_rows(table)] == ['in/a.wav', 'in/a.wav']
+    assert not os.path.exists(before.path) and os.path.exists(other.path)
+
