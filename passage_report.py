@@ -86,15 +86,16 @@ def previous(path, seconds):
     inputs --skip-existing leaves out; ``cli.UserError`` if the file is not
     such a report, or if their passages are not ``seconds`` long
     (``--passage`` changed between the runs: the kept rows would lie on
-    another grid than the new ones)."""
+    another grid than the new ones), naming the spool that has them."""
     found = earlier_inputs(path)
-    for source, (_, entries) in sorted(found.items()):
+    for source, (stored, entries) in sorted(found.items()):
         length = passage_length(entries)
         if length is not None and abs(length - seconds) > GRID_TOLERANCE_S:
+            where = '' if stored == path else ' (in {}, which a stopped run left)'.format(stored)
             raise cli.UserError(
-                '{} {}: its passages of {} are {:g} s long and this run\'s --passage is '
+                '{} {}: its passages of {}{} are {:g} s long and this run\'s --passage is '
                 '{:g} s; give --passage {:g} as before, or a new report file'.format(
-                    OPTION, path, source, length, seconds, length))
+                    OPTION, path, source, where, length, seconds, length))
     return set(found)
 
 

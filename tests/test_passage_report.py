@@ -364,3 +364,15 @@ def test_the_spool_of_a_long_report_name_is_found_by_the_next_run(tmp_path):
     assert [r['input'] for r in read_rows(table)] == ['in/a.wav', 'in/a.wav']
     assert not os.path.exists(before.path) and os.path.exists(other.path)
 
+
+def test_a_leftover_spool_of_other_passages_is_named_in_the_refusal(tmp_path):
+    """The refusal named only the report, which need not exist: the file
+    whose passages are of another length is the spool a stopped run left."""
+    table = str(tmp_path / 'p.csv')
+    left = passage_report.Spool(table)
+    left.add(passage_report.rows('in/a.wav', [(0.0, 2.0, 1.0, 0.1, 1.1, 'separated'),
+                                              (2.0, 4.0, 1.0, 0.1, 1.1, 'separated')]))
+    left.close()
+    with pytest.raises(passage_report.cli.UserError) as refusal:
+        passage_report.previous(table, 5.0)
+    assert left.path in str(refusal.value) and 'are 2 s long' in str(refusal.value)
