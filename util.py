@@ -277,12 +277,15 @@ def read_blocks(path, block_frames, mix=True):
 
 @contextlib.contextmanager
 def quiet_decoder(active=True):
-    """Within, the process's stderr (file descriptor 2) points at the null
-    device: libmpg123, inside libsndfile, prints notes such as "Xing stream
-    size off by more than 1%" for a cut MP3 straight to it, several times a
-    file. Only the decoder's own calls are wrapped; what this suite has to
+    """Within, the process's stderr (file descriptor 2) points at a
+    temporary file: libmpg123, inside libsndfile, prints notes such as
+    "Warning: Xing stream size off by more than 1%" for a cut MP3 straight
+    to it, several times a file. On the way out what it caught goes on to
+    stderr but for the decoder's lines (``_DECODER_CHATTER``): what other
+    threads wrote meanwhile (a progress bar, a warning) comes late, not
+    never. Only the decoder's own calls are wrapped; what this suite has to
     say about such a file is a warning of its own (``counted_frames``).
-    Threads take turns, so that none saves the null device as stderr."""
+    Threads take turns, so that none saves the temporary file as stderr."""
     if not active or _STDERR_SWAP.depth:     # nested within one already: quiet
         yield
         return
@@ -290,16 +293,49 @@ def quiet_decoder(active=True):
         if sys.stderr is not None:
             sys.stderr.flush()
         saved = os.dup(2)
-        _STDERR_SWAP.depth += 1
         try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 2)
-            os.close(null)
-            yield
+            with _catcher() as caught:
+                os.dup2(caught.fileno(), 2)
+                _STDERR_SWAP.depth += 1
+                try:
+                    yield
+                finally:
+                    _STDERR_SWAP.depth -= 1
+                    if sys.stderr is not None:
+                        sys.stderr.flush()
+                    os.dup2(saved, 2)
+                    caught.seek(0)
+                    _pass_on(caught.read(), 2)
         finally:
-            _STDERR_SWAP.depth -= 1
-            os.dup2(saved, 2)
             os.close(saved)
+
+
+def _catcher():
+    """A temporary file for ``quiet_decoder`` to point stderr at, unlinked
+    so that nothing is left behind; the null device where none can be made
+    (a full disk: what other threads write then is lost)."""
+    try:
+        return tempfile.TemporaryFile()
+    except OSError:
+        return open(os.devnull, 'w+b')
+
+
+# libmpg123's lines on a damaged MP3: "Note: Trying to resync...",
+# "Warning: Xing stream size off by more than 1%, ...", "[src/libmpg123/
+# parse.c:wetwork():1365] error: Giving up resync after 1024 bytes - ..."
+_DECODER_CHATTER = re.compile(rb'^(?:Note: |Warning: |\[src/libmpg123/[^\]]*\] )')
+
+
+def _pass_on(caught, fd):
+    """Write the bytes ``caught`` to file descriptor ``fd`` but for the
+    lines of ``_DECODER_CHATTER``; nothing where ``fd`` is closed."""
+    kept = b''.join(line for line in caught.splitlines(keepends=True)
+                    if not _DECODER_CHATTER.match(line))
+    try:
+        while kept:
+            kept = kept[os.write(fd, kept):]
+    except OSError:
+        pass                    # stderr closed or gone: nowhere to say it
 
 
 class _Swap(threading.local):

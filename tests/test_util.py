@@ -1,8 +1,10 @@
 """STFT, streaming and patching: exact shapes, lengths and round trips."""
 import os
+import threading
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 import const
 import util
@@ -228,6 +230,30 @@ def test_quiet_decoder_nests(tmp_path):
         with util.quiet_decoder():
             assert util.audio_info(path).frames == 3200
     assert os.fstat(2).st_ino != os.stat(os.devnull).st_ino
+
+
+def test_quiet_decoder_keeps_what_other_threads_write(tmp_path, capfd):
+    """stderr pointed at the null device for the whole process while one
+    thread decoded: a progress bar or warning another thread wrote then was
+    lost. The decoder's notes on a cut MP3 are still left out."""
+    full = str(tmp_path / 'full.mp3')
+    sf.write(full, harmonic_stack(4.0, sr=48000), 48000, format='MP3')
+    with open(full, 'rb') as handle:
+        (tmp_path / 'cut.mp3').write_bytes(handle.read()[:9000])
+    quiet, written = threading.Event(), threading.Event()
+
+    def other():
+        quiet.wait(10)
+        os.write(2, b'\rseparating: 50%\nwarning: another thread\n')
+        written.set()
+    thread = threading.Thread(target=other)
+    thread.start()
+    with util.quiet_decoder():
+        quiet.set()
+        assert written.wait(10)
+        assert len(list(util.read_blocks(str(tmp_path / 'cut.mp3'), 4096))) > 0
+    thread.join()
+    assert capfd.readouterr().err == '\rseparating: 50%\nwarning: another thread\n'
 
 
 @pytest.mark.parametrize('name', ['junk.au', 'junk.snd'])
