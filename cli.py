@@ -7,6 +7,7 @@ status 1; Ctrl-C (or SIGTERM) in status 130 (143); ``--debug`` or
 import contextlib
 import csv
 import gc
+import math
 import os
 import select
 import signal
@@ -264,6 +265,22 @@ def check_interval(option, values, low, high):
     if not low <= first <= last <= high:
         raise UserError('{} {} {}: need {} <= LOW <= HIGH <= {}'.format(
             option, first, last, low, high))
+
+
+def number(label, text, what, low, high=math.inf, whole=False):
+    """``text`` as a finite number (an ``int`` when ``whole``) from ``low``
+    to ``high``, or a ``UserError`` naming ``label`` (the variable and the
+    text as given): ``'ALPHA=x: the share ... must be a number from 0 to 1'``."""
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        bounds = ', {} or more'.format(low) if high == math.inf else ' from {} to {}'.format(
+            low, high)
+        raise UserError('{}: {} must be {} number{}'.format(
+            label, what, 'a whole' if whole else 'a', bounds))
+    return value
 
 
 def prepare_output(path, overwrite, option='', inputs=()):

@@ -31,11 +31,12 @@ from recalibrate_bn import accumulating_statistics, norm_links  # noqa: E402
 
 PROG = 'adapt_bn_pilot.py'
 BATCH = 16           # patches per batch while measuring (as training's)
+DEFAULT_ALPHA = 0.5  # ALPHA when unset or empty
 STATE = {'unet': None, 'record': None}
 EPILOG = ('Environment: ALPHA, the share of the file\'s own normalisation statistics in '
           'those the file is separated with (0: the plain model, 1: the file\'s alone; '
-          'default 0.5). The options are evaluate.py\'s; each model\'s estimate is the '
-          'adapted separation.')
+          'default {}). The options are evaluate.py\'s; each model\'s estimate is the '
+          'adapted separation.'.format(DEFAULT_ALPHA))
 
 
 def recording_mask_fn(unet, device):
@@ -53,7 +54,7 @@ def recording_mask_fn(unet, device):
 
 
 def adapted_estimate(self, item):
-    alpha = float(os.environ.get('ALPHA', '0.5'))
+    share = alpha()
     unet = STATE['unet']
     links = norm_links(unet)
     trained = [(link.avg_mean.copy(), link.avg_var.copy()) for link in links]
@@ -67,14 +68,23 @@ def adapted_estimate(self, item):
         for start in range(0, len(patches), BATCH):
             unet(patches[start:start + BATCH])   # statistics over patches and positions
     for link, (mean, var) in zip(links, trained):
-        link.avg_mean[...] = (1 - alpha) * mean + alpha * link.avg_mean
-        link.avg_var[...] = (1 - alpha) * var + alpha * link.avg_var
+        link.avg_mean[...] = (1 - share) * mean + share * link.avg_mean
+        link.avg_var[...] = (1 - share) * var + share * link.avg_var
     try:
         return self.separator.separate(item.mixture)[0]
     finally:
         for link, (mean, var) in zip(links, trained):
             link.avg_mean[...] = mean
             link.avg_var[...] = var
+
+
+def alpha():
+    """The share in ``$ALPHA`` (a number from 0 to 1; ``DEFAULT_ALPHA``
+    when unset or empty), or ``cli.UserError``."""
+    text = os.environ.get('ALPHA', '')
+    if not text.strip():
+        return DEFAULT_ALPHA
+    return cli.number('ALPHA=' + text, text, "the share of the file's own statistics", 0, 1)
 
 
 NETWORK_MASK_FN = make_separate.network_mask_fn
@@ -95,6 +105,7 @@ def main(argv=None):
 def adapted_evaluation(args):
     """``evaluate.evaluate_main`` with each model's estimate adapted; the
     two functions replaced for it are put back after."""
+    alpha()     # a mistake is found before the first item, not at it
     network_mask_fn, estimate = make_separate.network_mask_fn, evaluate.ModelMethod.estimate
     make_separate.network_mask_fn = recording_mask_fn
     evaluate.ModelMethod.estimate = adapted_estimate

@@ -77,14 +77,7 @@ def misi_rounds():
     text = os.environ.get('MISI_ITERS', '')
     if not text.strip():
         return DEFAULT_MISI_ROUNDS
-    try:
-        rounds = int(text)
-    except ValueError:
-        rounds = -1
-    if rounds < 0:
-        raise cli.UserError('MISI_ITERS={}: the rounds of MISI must be a whole number, '
-                            '0 or more'.format(text))
-    return rounds
+    return cli.number('MISI_ITERS=' + text, text, 'the rounds of MISI', 0, whole=True)
 
 
 def residual_estimate(self, item):
