@@ -13,6 +13,7 @@ Usage:
   python3 scripts/wide_pilot.py widen WIDTH IN.model OUT.model
   python3 scripts/wide_pilot.py train WIDTH -- TRAIN.PY OPTIONS (mpiexec too)
   python3 scripts/wide_pilot.py evaluate WIDTH -- EVALUATE.PY OPTIONS
+WIDTH: a number, 1 or more.
 """
 import os
 import sys
@@ -22,8 +23,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import compat  # noqa: F401,E402  (before chainer)
 import chainer  # noqa: E402
+import cli  # noqa: E402
 import network  # noqa: E402
 
+PROG = 'wide_pilot.py'
 BASE = list(network.UNet.channels)
 EVALUATE_EPILOG = ('WIDTH: every channel count of the U-Net times WIDTH; the -m models are '
                    'wide ones ("wide_pilot.py widen" or "wide_pilot.py train" of this WIDTH). '
@@ -108,7 +111,12 @@ def main(argv=None):
     if len(argv) < 2 or argv[0] not in ('widen', 'train', 'evaluate'):
         print(__doc__.split('Usage:')[1], file=sys.stderr)
         return 2
-    verb, width, rest = argv[0], float(argv[1]), argv[2:]
+    try:
+        width = cli.number('WIDTH ' + argv[1], argv[1], 'the factor on the channel counts', 1)
+    except cli.UserError as err:
+        print('{}: error: {}'.format(PROG, err), file=sys.stderr)
+        return cli.EXIT_ERROR
+    verb, rest = argv[0], argv[2:]
     if rest[:1] == ['--']:
         rest = rest[1:]
     if verb == 'widen':
@@ -145,7 +153,6 @@ def wide_training(width, argv):
 def wide_evaluation(width, argv):
     """evaluate.py's run on ``argv`` under ``wide_pilot.py evaluate WIDTH``'s
     name (``width`` as given), with the wide network installed."""
-    import cli
     import evaluate
     prog = 'wide_pilot.py evaluate {}'.format(width)
     parser = evaluate.pilot_parser(

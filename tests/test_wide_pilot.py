@@ -72,3 +72,18 @@ def test_wide_training_speaks_in_the_pilots_name(tmp_path, monkeypatch, capsys):
                             '-o', str(tmp_path / 'out')], capsys)
     assert str(tmp_path / 'none') in err
     assert (network.UNet, train.PROG) == (unet, name) == (unet, 'train.py')
+
+
+@pytest.mark.parametrize('argv', [['widen', 'two', 'in.model', 'out.model'],
+                                  ['widen', '0.5', 'in.model', 'out.model'],
+                                  ['train', 'nan', '--', '-h'],
+                                  ['evaluate', 'inf', '--', '-h']])
+def test_a_width_that_is_not_a_factor_of_1_or_more_is_refused_at_start(argv, monkeypatch,
+                                                                        capsys):
+    """A non-numeric WIDTH had ended in a traceback (ValueError from
+    float()), and one under 1 in widen's (a negative count of copies); now
+    one line naming WIDTH and its value, before any file is read."""
+    monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
+    err = conftest.refusal(wide_pilot.main, 'wide_pilot.py', argv, capsys)
+    assert 'WIDTH {}: '.format(argv[1]) in err
+    assert network.UNet.channels == tuple(wide_pilot.BASE)
