@@ -275,9 +275,9 @@ def prepare(args, world):
     output_rate(args.sr, const.SR)
     plan = plan_outputs(args)
     for source, out, music in plan:
-        if music and os.path.realpath(music) == os.path.realpath(out):   # links followed
-            raise cli.UserError('--music-out {}: the same file as the speech output {}; '
-                                'choose another'.format(music, out))
+        if music and output_key(music) == output_key(out):   # links followed
+            raise cli.UserError('--music-out {}: the same file as the speech output {}{}; '
+                                'choose another'.format(music, out, case_only(music, out)))
         for option, path in (('-o', out), ('--music-out', music)):
             if path and path != standard_streams.STREAM and cli.is_one_of(path, [args.model]):
                 raise cli.UserError('{} {}: is the model (-m {}); choose another file'.format(
@@ -399,8 +399,9 @@ def plan_folder(args):
     plan, claimed = [], {}
     readable = {os.path.realpath(p) for p in inputs}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
+    folded = [stem.lower() for stem in stems]
     for path, relative in zip(inputs, stems):
-        if stems.count(relative) > 1:    # a.wav and a.flac: a.wav.wav and a.flac.wav
+        if folded.count(relative.lower()) > 1:    # a.wav, A.flac: a.wav.wav, A.flac.wav
             relative = os.path.relpath(path, args.input)
         relative += output_extension(args)
         out = os.path.join(args.out, relative)
@@ -417,17 +418,22 @@ def plan_folder(args):
 
 
 def claim_output(claimed, output, source, option):
-    """Note in ``claimed`` (``{key: (source, option)}``) that ``source``'s
-    ``option`` output (``-o``, ``--music-out``) is written to ``output``;
-    ``cli.UserError`` where another input's output, speech or music, is
-    already written there: a.wav and a.flac with a.wav.wav (a.wav.wav
-    twice), or in/a.wav and in/music/a.wav with ``--music-out OUT/music``
-    (the music of the first, the speech of the second). One input's speech
+    """Note in ``claimed`` (``{key: (source, option, output)}``) that
+    ``source``'s ``option`` output (``-o``, ``--music-out``) is written to
+    ``output``; ``cli.UserError`` where another input's output, speech or
+    music, is already written there (``output_key``): a.wav and a.flac with
+    a.wav.wav (a.wav.wav twice), in/a.wav and in/music/a.wav with
+    ``--music-out OUT/music`` (the music of the first, the speech of the
+    second), or A.wav and a.wav (out/A.wav, out/a.wav). One input's speech
     and music in one file is ``prepare``'s to refuse."""
-    key = os.path.normcase(os.path.realpath(output))
-    first, first_option = claimed.setdefault(key, (source, option))
+    first, first_option, first_output = claimed.setdefault(
+        output_key(output), (source, option, output))
     if first == source:
         return
+    if case_only(output, first_output):
+        raise cli.UserError('{} and {} would be separated into {} and {}{}; rename one of '
+                            'them'.format(first, source, first_output, output,
+                                          case_only(output, first_output)))
     if first_option == option:
         raise cli.UserError('{} and {} would both be separated into {}; rename one of '
                             'them'.format(first, source, output))
@@ -439,6 +445,23 @@ def claim_output(claimed, output, source, option):
 
 
 WHICH_OUTPUT = {'-o': 'speech', '--music-out': 'music'}
+
+
+def output_key(path):
+    """``path`` as compared with other outputs: links resolved and letter
+    case folded, so that names which differ only by case are one file on
+    every file system, as they are on macOS's, Windows' and exFAT's (and
+    outputs are copied from one file system to another)."""
+    return os.path.normcase(os.path.realpath(path)).lower()
+
+
+def case_only(path, other):
+    """A note for an error line where ``path`` and ``other`` are one output
+    (``output_key``) only because letter case is ignored, else ''."""
+    if os.path.normcase(os.path.realpath(path)) == os.path.normcase(os.path.realpath(other)):
+        return ''
+    return (', names that differ only by letter case, one file on macOS, Windows and '
+            'exFAT')
 
 
 def has_audio_extension(path):

@@ -124,6 +124,43 @@ def test_one_inputs_speech_output_is_another_inputs_music_output(overwrite, tmp_
     assert not out.exists()
 
 
+@pytest.mark.parametrize('names', [('A.wav', 'a.wav'), ('Sub/a.wav', 'sub/a.wav')])
+def test_folder_inputs_whose_outputs_differ_only_by_letter_case(names, tmp_path, capsys,
+                                                                model_path):
+    """A.wav and a.wav (or Sub/a.wav and sub/a.wav) give outputs that are one
+    file where names ignore letter case (macOS, Windows, exFAT): the second
+    had replaced the first there. Refused before any work, in one line
+    naming both inputs, on every file system, as outputs are often copied."""
+    mixes = tmp_path / 'mix'
+    for name in names:
+        write(mixes / name, tone(0.5), subtype='PCM_16')
+    out = tmp_path / 'sep'
+    status, _, err = separate(capsys, model_path, '-i', mixes, '-o', out)
+    assert_failed(status, err, names=[mixes / names[0], mixes / names[1], 'letter case'])
+    assert not out.exists() or not os.listdir(out)
+
+
+def test_folder_stems_that_differ_only_by_case_keep_their_extensions(tmp_path, capsys,
+                                                                    model_path):
+    """A.wav and a.flac are named as a.wav and a.flac are (A.wav.wav,
+    a.flac.wav), not A.wav and a.wav, one file where case is ignored."""
+    mixes = tmp_path / 'mix'
+    write(mixes / 'A.wav', tone(0.5))
+    write(mixes / 'a.flac', tone(0.5), subtype='PCM_16')
+    status, _, err = separate(capsys, model_path, '-i', mixes, '-o', tmp_path / 'sep')
+    assert status == 0, err
+    assert sorted(os.listdir(tmp_path / 'sep')) == ['A.wav.wav', 'a.flac.wav']
+
+
+def test_speech_and_music_files_that_differ_only_by_case(tmp_path, capsys, model_path):
+    source = write(tmp_path / 'in.wav', tone(0.5))
+    status, _, err = separate(capsys, model_path, '-i', source, '-o', tmp_path / 'OUT.wav',
+                              '--music-out', tmp_path / 'out.wav')
+    assert_failed(status, err, names=[tmp_path / 'out.wav', tmp_path / 'OUT.wav',
+                                      'letter case'],
+                  missing=[tmp_path / 'OUT.wav', tmp_path / 'out.wav'])
+
+
 # --------------------------------------------------------------------------
 # 4. evaluate.py --csv over an input
 
