@@ -301,9 +301,11 @@ def quiet_decoder(active=True):
                     yield
                 finally:
                     _STDERR_SWAP.depth -= 1
-                    if sys.stderr is not None:
-                        sys.stderr.flush()
-                    os.dup2(saved, 2)
+                    try:
+                        if sys.stderr is not None:
+                            sys.stderr.flush()
+                    finally:        # stderr comes back even if the flush is interrupted
+                        os.dup2(saved, 2)
                     caught.seek(0)
                     _pass_on(caught.read(), 2)
         finally:
@@ -323,7 +325,8 @@ def _catcher():
 # libmpg123's lines on a damaged MP3: "Note: Trying to resync...",
 # "Warning: Xing stream size off by more than 1%, ...", "[src/libmpg123/
 # parse.c:wetwork():1365] error: Giving up resync after 1024 bytes - ..."
-_DECODER_CHATTER = re.compile(rb'^(?:Note: |Warning: |\[src/libmpg123/[^\]]*\] )')
+# (the source path as the library's build gave it: src/, ../src/, /build/...)
+_DECODER_CHATTER = re.compile(rb'^(?:Note: |Warning: |\[[^\]]*libmpg123/[^\]]*\] )')
 
 
 def _pass_on(caught, fd):

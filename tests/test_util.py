@@ -1,5 +1,6 @@
 """STFT, streaming and patching: exact shapes, lengths and round trips."""
 import os
+import sys
 import threading
 
 import numpy as np
@@ -291,3 +292,38 @@ def test_stale_temporaries_that_end_as_their_file_does_are_removed(tmp_path):
         ('.cache.{}.partial.db', dead, 3600))]
     assert sorted(util.remove_stale_temporaries(str(tmp_path))) == sorted(stale)
     assert sorted(os.listdir(str(tmp_path))) == sorted(os.path.basename(p) for p in kept)
+
+
+def test_quiet_decoder_gives_stderr_back_when_the_flush_is_interrupted(monkeypatch):
+    """The flush before stderr was pointed back could raise (a second Ctrl-C,
+    a replaced sys.stderr), and stderr then stayed on the unlinked temporary
+    file for the rest of the process: every later line was lost."""
+    before = os.fstat(2).st_ino
+
+    class Failing:
+        calls = 0
+
+        def flush(self):
+            Failing.calls += 1
+            if Failing.calls == 2:          # the flush on the way out
+                raise KeyboardInterrupt
+
+        def write(self, text):
+            return len(text)
+    monkeypatch.setattr(sys, 'stderr', Failing())
+    with pytest.raises(KeyboardInterrupt):
+        with util.quiet_decoder():
+            pass
+    assert os.fstat(2).st_ino == before
+
+
+@pytest.mark.parametrize('line', [b'[src/libmpg123/parse.c:wetwork():1365] error: Giving up\n',
+                                  b'[../src/libmpg123/layer3.c:III_dequantize_sample():1] x\n',
+                                  b'[/build/mpg123/src/libmpg123/parse.c:skip_junk():1] y\n'])
+def test_the_decoders_lines_are_left_out_whatever_its_source_path(line, tmp_path):
+    """libmpg123 names its source file as its build gave it (src/, ../src/,
+    an absolute path); only src/ had been recognised."""
+    out = tmp_path / 'err'
+    with open(out, 'wb') as handle:
+        util._pass_on(line + b'warning: ours\n', handle.fileno())
+    assert out.read_bytes() == b'warning: ours\n'
