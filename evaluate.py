@@ -408,8 +408,17 @@ class FolderMethod:
     def describe(self):
         return 'estimates in {}'.format(self.folder)
 
-    def estimate(self, item):
+    def path_of(self, item):
+        """The estimate of ``item``: named as its mixture, with or without the
+        mixture's extension (make_separate.py keeps it where stems clash:
+        a.wav and A.flac give a.wav.wav and A.flac.wav); None if none."""
         path = self.index.get(item.name)
+        if path is None:
+            path = self.index.get(item.name + os.path.splitext(item.mixture_path)[1])
+        return path
+
+    def estimate(self, item):
+        path = self.path_of(item)
         if path is None:
             raise util.AudioError('{}: no estimate in {} (looked for {}.wav or another '
                                   'audio type)'.format(item.name, self.folder,
@@ -680,7 +689,7 @@ def check_estimates(methods, items):
             continue
         if not method.index:
             raise cli.UserError('--est {}: no audio files in this folder'.format(method.folder))
-        if not any(item.name in method.index for item in items):
+        if not any(method.path_of(item) for item in items):
             raise cli.UserError('--est {}: no estimate is named like a mixture (e.g. {}.wav); '
                                 'make them with make_separate.py -i MIXTURES -o {}'.format(
                                     method.folder, items[0].name, method.folder))

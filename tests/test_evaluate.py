@@ -821,3 +821,16 @@ def test_alone_items_from_make_dataset_are_grouped_and_scored(tmp_path, capsys):
     assert float(by_condition['speech alone']['passthrough']) > 60.0
     assert float(by_condition['music alone']['leak_db']) < -60.0
     assert '(worst)' in out
+
+
+def test_an_estimate_named_with_its_mixtures_extension_is_found(tmp_path, capsys):
+    """make_separate.py keeps an input's extension in its output's name where
+    stems clash (a.wav and A.flac: a.wav.wav and A.flac.wav); --est looked
+    for the stem alone and called such an estimate missing."""
+    names = make_refs(tmp_path / 'mix', snrs=(0.0,))
+    speech, _ = sf.read(str(tmp_path / 'mix' / (names[0] + '.speech.wav')), dtype='float32')
+    write(tmp_path / 'est' / (names[0] + '.wav.wav'), speech)
+    status, out, err = run(['-i', tmp_path / 'mix', '--est', tmp_path / 'est', '--quick'],
+                           capsys)
+    assert status == 0, err
+    assert 'evaluated 1 of 1 file' in out
