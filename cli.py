@@ -275,7 +275,9 @@ def number(label, text, what, low, high=math.inf, whole=False):
         value = int(text) if whole else float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and low <= value <= high):
+    # an int is finite at any size (math.isfinite overflows past a float's range)
+    finite = isinstance(value, int) or math.isfinite(value)
+    if not (finite and low <= value <= high):
         bounds = ', {} or more'.format(low) if high == math.inf else ' from {} to {}'.format(
             low, high)
         raise UserError('{}: {} must be {} number{}'.format(

@@ -68,12 +68,14 @@ def test_misi_refuses_views_it_does_not_apply():
                                         types.SimpleNamespace(mixture=mixture()))
 
 
-@pytest.mark.parametrize('rounds', ['three', '2.5', '-1'])
+@pytest.mark.parametrize('rounds', ['three', '2.5', '-1',
+                                    pytest.param('-' + '9' * 400, id='-9x400')])
 def test_rounds_that_are_not_a_count_are_refused_at_start(rounds, tmp_path, monkeypatch,
                                                           capsys):
     """A MISI_ITERS that is not a whole number had ended in a traceback at
-    the first item (and a negative one had run no rounds); now one line
-    before any item is read, naming the variable and its value."""
+    the first item (and a negative one had run no rounds; one past a
+    float's range in cli.number's OverflowError); now one line before any
+    item is read, naming the variable and its value."""
     monkeypatch.delenv('SPEECHSEP_DEBUG', raising=False)
     monkeypatch.setenv('REFINE', 'misi')
     monkeypatch.setenv('MISI_ITERS', rounds)
