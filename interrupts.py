@@ -71,5 +71,7 @@ def held_stops():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        for signum in dict.fromkeys(held):
+        # SIGTERM first: the handler of the first raised ends the loop, and
+        # a SIGTERM held beside a Ctrl-C must still end the run as SIGTERM
+        for signum in sorted(set(held), key=lambda got: got != signal.SIGTERM):
             signal.raise_signal(signum)

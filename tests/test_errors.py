@@ -1398,3 +1398,19 @@ def test_train_target_psa_without_the_array_says_how_to_make_it(tmp_path, capsys
     assert all('vocal_psa' in line and 'make_dataset.py --psa' in line for line in lines[:-1])
     assert len(lines) == 4
     assert lines[-1].startswith('train.py: error: no usable training npz')
+
+
+def test_a_sigterm_held_beside_a_ctrl_c_ends_the_program_as_sigterm():
+    """Both held (``interrupts.held_stops``): the Ctrl-C, raised first, ended
+    the hand-back with its KeyboardInterrupt and the SIGTERM was dropped, so
+    the program ended as interrupted (130) rather than terminated (143)."""
+    proc = _as_program(
+        'import os, signal',
+        'def job():',
+        '    with interrupts.held_stops():',
+        '        os.kill(os.getpid(), signal.SIGINT)',
+        '        os.kill(os.getpid(), signal.SIGTERM)',
+        'interrupts.restore()',
+        'signal.signal(signal.SIGTERM, lambda *_: sys.exit(cli.EXIT_TERMINATED))',
+        'sys.exit(cli.run("prog", job, audio=False))')
+    assert proc.returncode == cli.EXIT_TERMINATED, proc.stderr
