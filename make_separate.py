@@ -30,6 +30,7 @@ import stat
 import sys
 import time
 import traceback
+import unicodedata
 
 import compat  # noqa: F401  (before chainer: NumPy 2 / Python 3.12 shims)
 import chainer
@@ -399,9 +400,9 @@ def plan_folder(args):
     plan, claimed = [], {}
     readable = {os.path.realpath(p) for p in inputs}
     stems = [os.path.splitext(os.path.relpath(p, args.input))[0] for p in inputs]
-    folded = [stem.lower() for stem in stems]
+    folded = [folded_name(stem) for stem in stems]
     for path, relative in zip(inputs, stems):
-        if folded.count(relative.lower()) > 1:    # a.wav, A.flac: a.wav.wav, A.flac.wav
+        if folded.count(folded_name(relative)) > 1:    # a.wav, A.flac: a.wav.wav, A.flac.wav
             relative = os.path.relpath(path, args.input)
         relative += output_extension(args)
         out = os.path.join(args.out, relative)
@@ -448,20 +449,26 @@ WHICH_OUTPUT = {'-o': 'speech', '--music-out': 'music'}
 
 
 def output_key(path):
-    """``path`` as compared with other outputs: links resolved and letter
-    case folded, so that names which differ only by case are one file on
-    every file system, as they are on macOS's, Windows' and exFAT's (and
-    outputs are copied from one file system to another)."""
-    return os.path.normcase(os.path.realpath(path)).lower()
+    """``path`` as compared with other outputs: links resolved and the name
+    folded (``folded_name``), so that names which differ only by case are
+    one file on every file system, as they are on macOS's, Windows' and
+    exFAT's (and outputs are copied from one file system to another)."""
+    return folded_name(os.path.normcase(os.path.realpath(path)))
+
+
+def folded_name(name):
+    """``name`` in lower case and in Unicode's composed form (NFC): 'é' typed
+    as one character or as 'e' and an accent is one name on macOS."""
+    return unicodedata.normalize('NFC', name).lower()
 
 
 def case_only(path, other):
     """A note for an error line where ``path`` and ``other`` are one output
-    (``output_key``) only because letter case is ignored, else ''."""
+    (``output_key``) only because case or Unicode form is ignored, else ''."""
     if os.path.normcase(os.path.realpath(path)) == os.path.normcase(os.path.realpath(other)):
         return ''
-    return (', names that differ only by letter case, one file on macOS, Windows and '
-            'exFAT')
+    return (', names that differ only by letter case or Unicode form, one file on '
+            'macOS, Windows and exFAT')
 
 
 def has_audio_extension(path):

@@ -124,13 +124,15 @@ def test_one_inputs_speech_output_is_another_inputs_music_output(overwrite, tmp_
     assert not out.exists()
 
 
-@pytest.mark.parametrize('names', [('A.wav', 'a.wav'), ('Sub/a.wav', 'sub/a.wav')])
+@pytest.mark.parametrize('names', [('A.wav', 'a.wav'), ('Sub/a.wav', 'sub/a.wav'),
+                                   ('caf\u00e9.wav', 'cafe\u0301.wav')])
 def test_folder_inputs_whose_outputs_differ_only_by_letter_case(names, tmp_path, capsys,
                                                                 model_path):
     """A.wav and a.wav (or Sub/a.wav and sub/a.wav) give outputs that are one
     file where names ignore letter case (macOS, Windows, exFAT): the second
-    had replaced the first there. Refused before any work, in one line
-    naming both inputs, on every file system, as outputs are often copied."""
+    had replaced the first there. So do 'é' as one character and as 'e'
+    with an accent on macOS. Refused before any work, in one line naming
+    both inputs, on every file system, as outputs are often copied."""
     mixes = tmp_path / 'mix'
     for name in names:
         write(mixes / name, tone(0.5), subtype='PCM_16')
