@@ -187,8 +187,10 @@ MIN_SAMPLE_RATE = 1000
 # far past any use: an overflow, or hours of resampling into a huge file)
 MAX_OUTPUT_RATE = 768000
 # An array given to Separator.separate as (samples, channels) with more
-# channels than this and than samples is taken for (channels, samples)
-MAX_ARRAY_CHANNELS = 1024
+# channels than this and than samples is taken for (channels, samples):
+# more than a large studio interface or 7th-order ambisonics carries, so
+# that a short clip given as (2, 1000) is refused, not read as 1000 channels
+MAX_ARRAY_CHANNELS = 64
 # Input samples beyond this many times full scale are taken for a damaged
 # file, not audio: their squares and STFT sums would overflow float32
 MAX_SAMPLE_LEVEL = 1e9

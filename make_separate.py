@@ -1268,8 +1268,9 @@ def load_separator(model_path, gpu=-1, hard_mask=False, overlap=None,
     ``speeds`` as ``Separator``. A setting the CLI would refuse raises
     ``ValueError`` naming it."""
     overlap = api_settings(gpu, overlap, batch, shifts, length, level, speeds, equalise)
-    if not isinstance(hard_mask, bool):
+    if not isinstance(hard_mask, (bool, np.bool_)):
         raise ValueError('hard_mask={!r}: must be True or False'.format(hard_mask))
+    hard_mask = bool(hard_mask)
     device = cli.get_device(gpu)
     unet = network.load_unet(model_path).to_device(device)
     mask_fn = fed_as_separation_feeds(network_mask_fn(unet, device), level, equalise)
@@ -1298,7 +1299,7 @@ def api_settings(gpu, overlap, batch, shifts, length, level, speeds, equalise):
                 name, value, ', '.join(repr(a) for a in allowed)))
     try:
         factors = [float(f) for f in speeds]
-    except TypeError:
+    except (TypeError, ValueError):
         raise ValueError('speeds={!r}: give a sequence of factors, e.g. (0.95, 1.05)'.format(
             speeds)) from None
     settings = argparse.Namespace(patch_length=length, overlap=overlap, shifts=shifts,
@@ -1441,15 +1442,18 @@ class Separator:
         band, and add up to the mixture's 16 kHz version. Raises
         ``util.AudioError`` for NaN or Inf samples or floating-point samples
         beyond ``const.MAX_SAMPLE_LEVEL`` (as files are refused), ``ValueError`` for
-        a rate below ``const.MIN_SAMPLE_RATE`` or an array that reads as
-        more channels than samples (channels first) or has none.
+        a rate outside ``const.MIN_SAMPLE_RATE`` to ``const.MAX_OUTPUT_RATE`` or
+        an array that reads as more channels than samples and than
+        ``const.MAX_ARRAY_CHANNELS`` (channels first) or has none.
         """
         floating = np.asarray(mixture).dtype.kind not in 'biu'    # integers keep their units
         mixture = np.asarray(mixture, dtype=np.float32)
-        if not (isinstance(rate, numbers.Real) and math.isfinite(rate)
-                and rate >= const.MIN_SAMPLE_RATE):
-            raise ValueError('rate: expected a sample rate of at least {} Hz, got {!r}'.format(
-                const.MIN_SAMPLE_RATE, rate))
+        # compared, not converted: NaN fails both bounds, and an int past a
+        # float's range is judged without an OverflowError
+        if not (isinstance(rate, numbers.Real)
+                and const.MIN_SAMPLE_RATE <= rate <= const.MAX_OUTPUT_RATE):
+            raise ValueError('rate: expected a sample rate of at least {} Hz and at most {} Hz, '
+                             'got {!r}'.format(const.MIN_SAMPLE_RATE, const.MAX_OUTPUT_RATE, rate))
         if mixture.ndim == 2 and mixture.shape[1] > max(mixture.shape[0], const.MAX_ARRAY_CHANNELS):
             raise ValueError('mixture: shape {} reads as {} channels of {} samples; give '
                              '(samples, channels), e.g. mixture.T'.format(

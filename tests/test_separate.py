@@ -431,7 +431,7 @@ def test_opus_output_by_its_extension(tmp_path, model_path, capsys):
     (dict(speeds=1.05), 'speeds=1.05'), (dict(speeds=(3.0,)), 'speeds=3'),
     (dict(length=100), 'length=100'), (dict(overlap=64.5), 'overlap=64.5'),
     (dict(batch=0), 'batch=0'), (dict(gpu=None), 'gpu=None'),
-    (dict(hard_mask='yes'), "hard_mask='yes'")])
+    (dict(hard_mask='yes'), "hard_mask='yes'"), (dict(speeds='ab'), "speeds='ab'")])
 def test_python_settings_the_cli_would_refuse_are_a_value_error(model_path, setting, named):
     """load_separator checks what make_separate.py's options check, naming
     the keyword, instead of failing deep inside (or silently turning the
@@ -678,3 +678,25 @@ def test_the_progress_bar_counts_tenths_of_a_second_to_its_total(seconds, rate, 
     assert bar.total == seconds and bar.shown[-1] == seconds
     assert all(len(repr(float(n)).split('.')[1]) == 1 for n in bar.shown), bar.shown
     assert bar.shown == sorted(bar.shown)
+
+
+def test_python_takes_numpys_booleans_for_hard_mask(model_path):
+    """np.bool_(True) had been refused as 'hard_mask=True: must be True or
+    False', a line that contradicts itself."""
+    separator = make_separate.load_separator(model_path, hard_mask=np.bool_(True), shifts=1,
+                                             speeds=())
+    assert separator.hard_mask is True
+
+
+def test_python_refuses_a_short_channels_first_clip_and_rates_past_any_use(model_path):
+    """(2, 1000), a stereo clip given channels first, had been read as 1000
+    channels of 2 samples, and two samples came back; a rate of 10**400
+    ended in OverflowError and one of 10**12 gave silence."""
+    separator = make_separate.load_separator(model_path, shifts=1, speeds=())
+    clip = np.stack([tone(1.0)[:1000], chirp(1.0)[:1000]])
+    with pytest.raises(ValueError, match=r'reads as 1000 channels of 2 samples.*mixture\.T'):
+        separator.separate(clip)
+    assert separator.separate(clip.T)[0].shape == (1000,)
+    for rate in (10 ** 400, 10 ** 12, float('inf')):
+        with pytest.raises(ValueError, match='at most 768000 Hz'):
+            separator.separate(tone(1.0), rate)
