@@ -980,10 +980,14 @@ class QuietWorkersIterator(chainer.iterators.MultiprocessIterator):
     next = __next__      # the updater calls next(), an alias of the parent's
 
     def serialize(self, serializer):
-        if not self._finalized:
+        """Load a snapshot as Chainer does; write one without Chainer's reset
+        of the prefetch, which threw away the batches the workers had drawn
+        ahead (they drew them again after every snapshot), and also after
+        the workers are gone (the last snapshot of a run that --stop ends
+        between epochs)."""
+        writing = isinstance(serializer, chainer.serializer.Serializer)
+        if not self._finalized and not writing:
             return super().serialize(serializer)
-        # The last snapshot of a run that --stop ends between epochs is
-        # written after the workers are gone: save the state, restart nothing.
         for key, value in (('current_position', self.current_position),
                            ('epoch', self.epoch), ('is_new_epoch', self.is_new_epoch),
                            ('order', self._state.order.copy()),

@@ -386,6 +386,46 @@ def test_a_worker_pool_terminated_while_its_workers_are_busy_ends(tmp_path):
     assert out.strip() == b'ended'
 
 
+SNAPSHOTS_DRAW_NOTHING_TWICE = """
+import os, sys, time
+import numpy as np
+sys.path.insert(0, {root!r})
+import chainer
+import train
+
+class Logged:
+    def __len__(self):
+        return 1000
+
+    def __getitem__(self, i):
+        fd = os.open('drawn.txt', os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, b'%d\\n' % i)
+        os.close(fd)
+        return np.zeros(4, np.float32), np.zeros(4, np.float32)
+
+batches = train.QuietWorkersIterator(Logged(), 2, n_processes=2, shared_mem=64,
+                                     order_sampler=lambda order, position: order)
+for _ in range(3):
+    next(batches)
+    time.sleep(0.3)                       # the workers draw the next batch ahead
+    batches.serialize(chainer.serializers.DictionarySerializer())   # a snapshot
+batches.finalize()
+drawn = open('drawn.txt').read().split()
+print(len(drawn), len(set(drawn)))
+"""
+
+
+def test_writing_a_snapshot_leaves_the_workers_batches_drawn_ahead(tmp_path):
+    """Chainer's MultiprocessIterator.serialize resets its prefetch also to
+    write: every snapshot (each epoch with -f 1) threw away the batches the
+    --loaders workers had drawn ahead, and they drew them again."""
+    proc = subprocess.run([sys.executable, '-c', SNAPSHOTS_DRAW_NOTHING_TWICE.format(root=ROOT)],
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    drawn, distinct = map(int, proc.stdout.split())
+    assert drawn == distinct
+
+
 @pytest.mark.parametrize('option', [
     ['--snr', '10', '-5'], ['--snr', '-5', '100'], ['--speed', '0.1', '1.0'],
     ['--music-speed', '1.1', '0.9'],
