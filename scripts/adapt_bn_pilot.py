@@ -106,14 +106,9 @@ def adapted_evaluation(args):
     """``evaluate.evaluate_main`` with each model's estimate adapted; the
     two functions replaced for it are put back after."""
     alpha()     # a mistake is found before the first item, not at it
-    network_mask_fn, estimate = make_separate.network_mask_fn, evaluate.ModelMethod.estimate
-    make_separate.network_mask_fn = recording_mask_fn
-    evaluate.ModelMethod.estimate = adapted_estimate
-    try:
-        return evaluate.evaluate_main(args)
-    finally:
-        make_separate.network_mask_fn = network_mask_fn
-        evaluate.ModelMethod.estimate = estimate
+    return evaluate.evaluate_replaced(args, [
+        (make_separate, 'network_mask_fn', recording_mask_fn),
+        (evaluate.ModelMethod, 'estimate', adapted_estimate)])
 
 
 if __name__ == '__main__':

@@ -211,11 +211,8 @@ def corrected_evaluation(args):
 
     def network_mask_fn(unet, device):
         return corrected(plain(unet, device), a, b)
-    make_separate.network_mask_fn = network_mask_fn
-    try:
-        return evaluate.evaluate_main(args)
-    finally:
-        make_separate.network_mask_fn = plain
+    return evaluate.evaluate_replaced(args, [(make_separate, 'network_mask_fn',
+                                              network_mask_fn)])
 
 
 if __name__ == '__main__':

@@ -68,11 +68,8 @@ def equalised_evaluation(args):
     environment's settings; the function is put back after."""
     chosen = settings(os.environ)
     equalised = equalising.equalised
-    equalising.equalised = lambda mask_fn: equalised(mask_fn, **chosen)
-    try:
-        return evaluate.evaluate_main(args)
-    finally:
-        equalising.equalised = equalised
+    return evaluate.evaluate_replaced(args, [
+        (equalising, 'equalised', lambda mask_fn: equalised(mask_fn, **chosen))])
 
 
 if __name__ == '__main__':

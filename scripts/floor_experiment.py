@@ -113,12 +113,9 @@ def main(argv=None):
 def floored_evaluation(args):
     """``evaluate.evaluate_main`` with each model followed by its floored
     versions; ``evaluate.build_methods`` is put back after."""
-    build_methods = evaluate.build_methods
-    evaluate.build_methods = with_floors(build_methods, floors_from_environment())
-    try:
-        return evaluate.evaluate_main(args)
-    finally:
-        evaluate.build_methods = build_methods
+    return evaluate.evaluate_replaced(args, [
+        (evaluate, 'build_methods',
+         with_floors(evaluate.build_methods, floors_from_environment()))])
 
 
 if __name__ == '__main__':

@@ -102,19 +102,15 @@ def main(argv=None):
 def refined_evaluation(args):
     """``evaluate.evaluate_main`` with each model's estimate the one
     ``$REFINE`` names; ``evaluate.ModelMethod.estimate`` is put back after."""
-    estimate = evaluate.ModelMethod.estimate
     variant = os.environ.get('REFINE', '')
     if variant == 'misi':
         misi_rounds()       # a mistake is found before the first item, not at it
-        evaluate.ModelMethod.estimate = misi_estimate
+        estimate = misi_estimate
     elif variant == 'residual':
-        evaluate.ModelMethod.estimate = residual_estimate
+        estimate = residual_estimate
     else:
         sys.exit('phase_experiments.py: set REFINE=misi or REFINE=residual')
-    try:
-        return evaluate.evaluate_main(args)
-    finally:
-        evaluate.ModelMethod.estimate = estimate
+    return evaluate.evaluate_replaced(args, [(evaluate.ModelMethod, 'estimate', estimate)])
 
 
 if __name__ == '__main__':

@@ -119,25 +119,23 @@ def main(argv=None):
 def viewed_evaluation(args):
     """``evaluate.evaluate_main`` with the views ``$VIEWS`` names; the
     functions replaced for them are put back after."""
-    estimate = evaluate.ModelMethod.estimate
-    levelled, network_mask_fn = make_separate.levelled, make_separate.network_mask_fn
+    levelled = make_separate.levelled
     variant = os.environ.get('VIEWS', '')
     if variant == 'resample-plain':
-        evaluate.ModelMethod.estimate = resampled_estimate
+        replacement = (evaluate.ModelMethod, 'estimate', resampled_estimate)
     elif variant == 'warp':
-        make_separate.levelled = lambda fn, *a, **k: warped(levelled(fn, *a, **k))
+        replacement = (make_separate, 'levelled',
+                       lambda fn, *a, **k: warped(levelled(fn, *a, **k)))
     elif variant == 'reverse':
-        make_separate.levelled = lambda fn, *a, **k: reversed_in_time(levelled(fn, *a, **k))
+        replacement = (make_separate, 'levelled',
+                       lambda fn, *a, **k: reversed_in_time(levelled(fn, *a, **k)))
     elif variant == 'model' and os.environ.get('OTHER_MODEL'):
-        make_separate.network_mask_fn = with_other_model(os.environ['OTHER_MODEL'])
+        replacement = (make_separate, 'network_mask_fn',
+                       with_other_model(os.environ['OTHER_MODEL']))
     else:
         sys.exit('view_experiments.py: set VIEWS=resample-plain, VIEWS=warp, VIEWS=reverse or '
                  'VIEWS=model with OTHER_MODEL=PATH')
-    try:
-        return evaluate.evaluate_main(args)
-    finally:
-        evaluate.ModelMethod.estimate = estimate
-        make_separate.levelled, make_separate.network_mask_fn = levelled, network_mask_fn
+    return evaluate.evaluate_replaced(args, [replacement])
 
 
 if __name__ == '__main__':
