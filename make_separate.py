@@ -431,10 +431,10 @@ def claim_output(claimed, output, source, option):
         output_key(output), (source, option, output))
     if first == source:
         return
-    if case_only(output, first_output):
+    case_note = case_only(output, first_output)
+    if case_note:
         raise cli.UserError('{} and {} would be separated into {} and {}{}; rename one of '
-                            'them'.format(first, source, first_output, output,
-                                          case_only(output, first_output)))
+                            'them'.format(first, source, first_output, output, case_note))
     if first_option == option:
         raise cli.UserError('{} and {} would both be separated into {}; rename one of '
                             'them'.format(first, source, output))
